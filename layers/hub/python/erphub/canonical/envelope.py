@@ -1,0 +1,108 @@
+"""The one envelope every canonical event travels in, and the ids derived from business keys."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from datetime import datetime
+from enum import StrEnum
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from erphub.canonical.business import (
+    Account,
+    CancellationRequest,
+    Contract,
+    Invoice,
+    OnboardingMilestone,
+    Payment,
+    RenewalRisk,
+    Subscription,
+    UsageRecord,
+)
+
+SCHEMA_VERSION = "1.0"
+_EVENT_NAMESPACE = uuid.UUID("6f1c1d4e-2b7a-4f0e-9a53-7e2f0c6b9d11")
+
+
+class EventType(StrEnum):
+    OPPORTUNITY_CLOSED_WON = "crm.opportunity.closed_won"
+    OPPORTUNITY_AMENDED = "crm.opportunity.amended"
+    OPPORTUNITY_RENEWED = "crm.opportunity.renewed"
+    OPPORTUNITY_CLOSED_LOST = "crm.opportunity.closed_lost"
+    ACCOUNT_UPDATED = "crm.account.updated"
+    SUBSCRIPTION_CREATED = "billing.subscription.created"
+    SUBSCRIPTION_UPDATED = "billing.subscription.updated"
+    SUBSCRIPTION_CANCELED = "billing.subscription.canceled"
+    INVOICE_FINALIZED = "billing.invoice.finalized"
+    INVOICE_PAID = "billing.invoice.paid"
+    PAYMENT_SUCCEEDED = "billing.payment.succeeded"
+    PAYMENT_FAILED = "billing.payment.failed"
+    USAGE_RECORDED = "billing.usage.recorded"
+    RENEWAL_RISK_CHANGED = "success.renewal_risk.changed"
+    ONBOARDING_MILESTONE_COMPLETED = "success.onboarding.milestone_completed"
+    CANCELLATION_REQUESTED = "success.cancellation.requested"
+
+
+DATA_KIND_BY_TYPE: dict[EventType, str] = {
+    EventType.OPPORTUNITY_CLOSED_WON: "contract",
+    EventType.OPPORTUNITY_AMENDED: "contract",
+    EventType.OPPORTUNITY_RENEWED: "contract",
+    EventType.OPPORTUNITY_CLOSED_LOST: "contract",
+    EventType.ACCOUNT_UPDATED: "account",
+    EventType.SUBSCRIPTION_CREATED: "subscription",
+    EventType.SUBSCRIPTION_UPDATED: "subscription",
+    EventType.SUBSCRIPTION_CANCELED: "subscription",
+    EventType.INVOICE_FINALIZED: "invoice",
+    EventType.INVOICE_PAID: "invoice",
+    EventType.PAYMENT_SUCCEEDED: "payment",
+    EventType.PAYMENT_FAILED: "payment",
+    EventType.USAGE_RECORDED: "usage",
+    EventType.RENEWAL_RISK_CHANGED: "renewal_risk",
+    EventType.ONBOARDING_MILESTONE_COMPLETED: "onboarding_milestone",
+    EventType.CANCELLATION_REQUESTED: "cancellation_request",
+}
+
+EventData = Annotated[
+    Contract | Account | Subscription | Invoice | Payment | UsageRecord | RenewalRisk | OnboardingMilestone
+    | CancellationRequest,
+    Field(discriminator="kind"),
+]
+
+
+class EventEnvelope(BaseModel):
+    """A canonical business event. `business_key` + `version` name the workflow execution it may start."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, use_enum_values=True)
+
+    event_id: str
+    type: EventType
+    source: str = Field(description="the inbound source, e.g. stripe, salesforce")
+    source_event_id: str
+    occurred_at: datetime
+    correlation_id: str
+    business_key: str
+    version: str = Field(default="0", description="orders events of one business key (contract version, vendor time)")
+    schema_version: str = SCHEMA_VERSION
+    data: EventData
+
+    @model_validator(mode="after")
+    def _data_matches_type(self) -> EventEnvelope:
+        expected = DATA_KIND_BY_TYPE[EventType(self.type)]
+        if self.data.kind != expected:
+            raise ValueError(f"event type {self.type} carries {expected} data, not {self.data.kind}")
+        return self
+
+
+def event_id_for(source: str, source_event_id: str) -> str:
+    """Deterministic, so a redelivered webhook and its stored event always share one id."""
+    return str(uuid.uuid5(_EVENT_NAMESPACE, f"{source}:{source_event_id}"))
+
+
+_UNSAFE = re.compile(r"[^A-Za-z0-9_.:-]+")
+
+
+def correlation_id_for(entity: str, system: str, key: str) -> str:
+    """e.g. ("contract", "salesforce", "0065g00000XyZ") -> "contract:salesforce:0065g00000XyZ"."""
+    return _UNSAFE.sub("-", f"{entity}:{system}:{key}")

@@ -1,0 +1,56 @@
+"""Configuration as a pydantic model over the environment: read once, resettable in tests."""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+
+from pydantic import BaseModel, Field
+
+
+class Settings(BaseModel):
+    stage: str = "dev"
+    inbox_table: str = ""
+    raw_bucket: str = ""
+    event_bus_name: str = ""
+    source_secret_prefix: str = "erphub/dev/webhooks/"
+    secrets_max_age_seconds: int = 300
+    max_body_bytes: int = 1_048_576
+    # an item may hold 400 KB; above this the raw body goes to S3 and the item keeps a pointer
+    inline_body_limit_bytes: int = 200_000
+    inbox_ttl_days: int = Field(default=14, ge=7)
+    state_machine_arns: dict[str, str] = Field(default_factory=dict)
+    erp_posting_queue_url: str = ""
+
+    @classmethod
+    def from_environ(cls) -> Settings:
+        env = os.environ
+        raw: dict[str, object] = {
+            "stage": env.get("STAGE"),
+            "inbox_table": env.get("INBOX_TABLE"),
+            "raw_bucket": env.get("RAW_BUCKET"),
+            "event_bus_name": env.get("EVENT_BUS_NAME"),
+            "source_secret_prefix": env.get("SOURCE_SECRET_PREFIX"),
+            "secrets_max_age_seconds": env.get("SECRETS_MAX_AGE_SECONDS"),
+            "max_body_bytes": env.get("MAX_BODY_BYTES"),
+            "inline_body_limit_bytes": env.get("INLINE_BODY_LIMIT_BYTES"),
+            "inbox_ttl_days": env.get("INBOX_TTL_DAYS"),
+            "erp_posting_queue_url": env.get("ERP_POSTING_QUEUE_URL"),
+            "state_machine_arns": _state_machine_arns(env),
+        }
+        return cls.model_validate({k: v for k, v in raw.items() if v is not None})
+
+
+def _state_machine_arns(env: os._Environ[str] | dict[str, str]) -> dict[str, str]:
+    """STATE_MACHINE_<FAMILY>=arn variables, e.g. STATE_MACHINE_ACTIVATION."""
+    prefix = "STATE_MACHINE_"
+    return {k[len(prefix):].lower(): v for k, v in env.items() if k.startswith(prefix) and v}
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings.from_environ()
+
+
+def reset_settings() -> None:
+    get_settings.cache_clear()

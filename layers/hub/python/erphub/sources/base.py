@@ -1,0 +1,108 @@
+"""What every inbound source is: a verifier and a normalizer over one vendor's webhooks. Pure: no I/O.
+
+A source gets the request exactly as received (raw bytes, headers, full URL) and the source's
+credentials (two active secrets during a rotation). It never touches AWS; ingest does that.
+"""
+
+from __future__ import annotations
+
+import hmac
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Protocol
+
+from pydantic import BaseModel, Field, field_validator
+
+from erphub.canonical import EventEnvelope
+
+
+class Headers(Mapping[str, str]):
+    """Case-insensitive, read-only HTTP headers (the last value wins for repeated names)."""
+
+    def __init__(self, headers: Mapping[str, str] | None = None) -> None:
+        self._items = {k.lower(): v for k, v in (headers or {}).items()}
+
+    def __getitem__(self, key: str) -> str:
+        return self._items[key.lower()]
+
+    def __iter__(self):  # type: ignore[no-untyped-def]
+        return iter(self._items)
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+
+@dataclass(frozen=True)
+class InboundRequest:
+    method: str
+    url: str = field(metadata={"doc": "full URL the vendor called: scheme://host/path?query"})
+    headers: Headers
+    body: bytes
+    received_at: datetime
+    source_ip: str = ""
+
+
+class SourceCredentials(BaseModel):
+    """One source's secret in Secrets Manager. `previous` stays valid during a rotation."""
+
+    current: str = Field(min_length=1)
+    previous: str = ""
+    username: str = ""
+    organization_ids: list[str] = Field(default_factory=list)
+    mode: str = Field(default="", description="for sources with several schemes, e.g. zuora: basic or hmac")
+
+    @field_validator("organization_ids", mode="before")
+    @classmethod
+    def _split(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return [v.strip() for v in value.split(",") if v.strip()]
+        return value
+
+    @property
+    def active(self) -> list[str]:
+        return [s for s in (self.current, self.previous) if s]
+
+
+@dataclass(frozen=True)
+class VendorEvent:
+    """One event inside a webhook delivery (Salesforce batches up to 100 in one message)."""
+
+    vendor_event_id: str
+    vendor_type: str
+    payload: dict[str, Any]
+    raw: bytes
+
+
+class Source(Protocol):
+    name: str  # the {source} path segment: stripe, hubspot, salesforce, chargebee, zuora, gainsight
+
+    def verify(self, request: InboundRequest, credentials: SourceCredentials) -> None:
+        """Raise AuthenticationFailed unless the request is authentic and fresh."""
+
+    def parse(self, request: InboundRequest) -> list[VendorEvent]:
+        """Split the body into vendor events; raise BadEnvelope if it is not this vendor's envelope."""
+
+    def normalize(self, event: VendorEvent) -> EventEnvelope | None:
+        """The canonical event, or None if the hub does not route this event type (recorded as ignored).
+
+        Raise Unmappable when the type is routed but the business content cannot be mapped.
+        """
+
+    def acknowledge(self, events: list[VendorEvent]) -> tuple[str, str] | None:
+        """A vendor-specific success body as (content_type, body), or None for the standard JSON receipt."""
+
+
+def equal(a: str | bytes, b: str | bytes) -> bool:
+    """Constant-time comparison of secrets, signatures and tokens."""
+    left = a.encode() if isinstance(a, str) else a
+    right = b.encode() if isinstance(b, str) else b
+    return hmac.compare_digest(left, right)
+
+
+def any_equal(candidate: str | bytes, expected: list[str] | list[bytes]) -> bool:
+    """True if candidate equals any expected value; compares against all of them (no early exit)."""
+    matched = False
+    for value in expected:
+        matched |= equal(candidate, value)
+    return matched

@@ -1,0 +1,1 @@
+"""Runs the erphub template on one machine: embedded AWS (moto), HTTP gateway, pollers, vendor sandbox, CLI."""
