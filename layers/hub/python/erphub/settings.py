@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from functools import lru_cache
 
 from pydantic import BaseModel, Field
@@ -23,8 +24,8 @@ class Settings(BaseModel):
     erp_posting_queue_url: str = ""
 
     @classmethod
-    def from_environ(cls) -> Settings:
-        env = os.environ
+    def from_environ(cls, env: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if env is None else env
         raw: dict[str, object] = {
             "stage": env.get("STAGE"),
             "inbox_table": env.get("INBOX_TABLE"),
@@ -41,16 +42,29 @@ class Settings(BaseModel):
         return cls.model_validate({k: v for k, v in raw.items() if v is not None})
 
 
-def _state_machine_arns(env: os._Environ[str] | dict[str, str]) -> dict[str, str]:
+def _state_machine_arns(env: Mapping[str, str]) -> dict[str, str]:
     """STATE_MACHINE_<FAMILY>=arn variables, e.g. STATE_MACHINE_ACTIVATION."""
     prefix = "STATE_MACHINE_"
     return {k[len(prefix):].lower(): v for k, v in env.items() if k.startswith(prefix) and v}
 
 
-@lru_cache(maxsize=1)
+_KEYS = (
+    "STAGE", "INBOX_TABLE", "RAW_BUCKET", "EVENT_BUS_NAME", "SOURCE_SECRET_PREFIX", "SECRETS_MAX_AGE_SECONDS",
+    "MAX_BODY_BYTES", "INLINE_BODY_LIMIT_BYTES", "INBOX_TTL_DAYS", "ERP_POSTING_QUEUE_URL",
+)
+
+
 def get_settings() -> Settings:
-    return Settings.from_environ()
+    """Read once per distinct environment: in Lambda that is once; the local stack runs several functions,
+    each with its own environment, in one process, and each gets its own settings."""
+    snapshot = tuple((k, v) for k, v in sorted(os.environ.items()) if k in _KEYS or k.startswith("STATE_MACHINE_"))
+    return _settings_for(snapshot)
+
+
+@lru_cache(maxsize=32)
+def _settings_for(snapshot: tuple[tuple[str, str], ...]) -> Settings:
+    return Settings.from_environ(dict(snapshot))
 
 
 def reset_settings() -> None:
-    get_settings.cache_clear()
+    _settings_for.cache_clear()
