@@ -1,0 +1,54 @@
+"""What every connector shares: its configuration, credentials read lazily from Secrets Manager, one client."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from typing import Any, ClassVar
+
+import requests
+
+from erphub.connectors.credentials import ConnectorConfig, load_credentials
+from erphub.connectors.http import HttpClient
+
+
+class Connector:
+    system: ClassVar[str]
+
+    def __init__(self, config: ConnectorConfig | None = None, *, credentials: dict[str, Any] | None = None,
+                 session: requests.Session | None = None) -> None:
+        self.config = config or ConnectorConfig.from_environ(self.system)
+        self._credentials = credentials
+        self._session = session
+        self._http: HttpClient | None = None
+
+    @property
+    def credentials(self) -> dict[str, Any]:
+        if self._credentials is None:
+            self._credentials = load_credentials(self.config)
+        return self._credentials
+
+    @property
+    def http(self) -> HttpClient:
+        if self._http is None:
+            self._http = self.make_client()
+        return self._http
+
+    def make_client(self) -> HttpClient:
+        raise NotImplementedError
+
+    def client(self, **kwargs: Any) -> HttpClient:
+        options = {**self.config.client_options(), **kwargs}
+        return HttpClient(self.system, self.config.base_url, session=self._session, **options)
+
+
+_UNSAFE = re.compile(r"[^A-Za-z0-9_.:-]")
+
+
+def external_key(value: str, max_length: int = 80) -> str:
+    """An idempotency key made safe to use as a vendor external id (URL path segment, key column)."""
+    cleaned = _UNSAFE.sub("-", value)
+    if len(cleaned) <= max_length and cleaned == value:
+        return cleaned
+    digest = hashlib.sha256(value.encode()).hexdigest()[:16]  # keeps distinct keys distinct after cleaning
+    return f"{cleaned[: max_length - 17]}-{digest}"
