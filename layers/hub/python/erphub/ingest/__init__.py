@@ -1,0 +1,1 @@
+"""The webhook front door: verify, classify, store once, answer."""

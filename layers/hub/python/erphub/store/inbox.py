@@ -1,0 +1,170 @@
+"""The inbox: one item per vendor event, written once with a condition.
+
+That single conditional write is the dedup record, the durable raw archive and the outbox of the bus at
+once (DESIGN rule 1). The table's stream feeds the publisher; the sparse `unpublished` index feeds the
+sweeper that republishes anything the stream path missed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from erphub import aws
+from erphub.errors import Transient
+from erphub.settings import get_settings
+
+ACCEPTED, IGNORED, QUARANTINED, PUBLISHED = "accepted", "ignored", "quarantined", "published"
+_MAX_TRANSACTION_ITEMS = 100
+
+
+@dataclass
+class InboxItem:
+    source: str
+    source_event_id: str
+    vendor_type: str
+    status: str
+    event_id: str
+    correlation_id: str
+    received_at: datetime
+    raw_body: bytes
+    content_type: str = ""
+    headers: dict[str, str] = field(default_factory=dict)
+    event_type: str = ""
+    business_key: str = ""
+    event_json: str = ""
+    reason: str = ""
+    raw_ref: str = ""
+
+    @property
+    def key(self) -> str:
+        return inbox_key(self.source, self.source_event_id)
+
+    def to_item(self, ttl_days: int) -> dict[str, Any]:
+        item: dict[str, Any] = {
+            "pk": {"S": self.key},
+            "source": {"S": self.source},
+            "source_event_id": {"S": self.source_event_id},
+            "vendor_type": {"S": self.vendor_type or "-"},
+            "status": {"S": self.status},
+            "event_id": {"S": self.event_id},
+            "correlation_id": {"S": self.correlation_id},
+            "received_at": {"S": self.received_at.isoformat()},
+            "headers": {"M": {k: {"S": v} for k, v in self.headers.items()}},
+        }
+        if self.raw_ref:
+            item["raw_ref"] = {"S": self.raw_ref}
+        else:
+            item["raw_body"] = {"B": self.raw_body}
+        for name in ("content_type", "event_type", "business_key", "reason"):
+            if value := getattr(self, name):
+                item[name] = {"S": value}
+        if self.status == ACCEPTED:
+            item["event"] = {"S": self.event_json}
+            item["unpublished"] = {"S": "1"}
+        if self.status != QUARANTINED:  # quarantined items wait for repair; they never expire on their own
+            expires = self.received_at + timedelta(days=ttl_days)
+            item["expires_at"] = {"N": str(int(expires.timestamp()))}
+        return item
+
+
+def inbox_key(source: str, source_event_id: str) -> str:
+    return f"{source}#{source_event_id}"
+
+
+def store_new(items: list[InboxItem]) -> set[str]:
+    """Write the items that are not in the inbox yet; returns the keys that were already there (duplicates).
+
+    One item is one conditional PutItem; several (a Salesforce or HubSpot batch) are one transaction of
+    conditional puts, retried without the duplicates if some were delivered before.
+    """
+    settings = get_settings()
+    pending = {item.key: item for item in items}
+    duplicates: set[str] = set()
+    while pending:
+        clashes = _write(list(pending.values()), settings.inbox_table, settings.inbox_ttl_days)
+        duplicates |= clashes
+        pending = {k: v for k, v in pending.items() if k not in clashes} if clashes else {}
+    return duplicates
+
+
+def _write(items: list[InboxItem], table: str, ttl_days: int) -> set[str]:
+    condition = "attribute_not_exists(pk)"
+    ddb = aws.client("dynamodb")
+    try:
+        if len(items) == 1:
+            ddb.put_item(TableName=table, Item=items[0].to_item(ttl_days), ConditionExpression=condition)
+        else:
+            if len(items) > _MAX_TRANSACTION_ITEMS:
+                raise ValueError(f"at most {_MAX_TRANSACTION_ITEMS} events per delivery, got {len(items)}")
+            ddb.transact_write_items(
+                TransactItems=[
+                    {"Put": {"TableName": table, "Item": i.to_item(ttl_days), "ConditionExpression": condition}}
+                    for i in items
+                ]
+            )
+    except ClientError as exc:
+        code = exc.response["Error"]["Code"]
+        if code == "ConditionalCheckFailedException":
+            return {items[0].key}
+        if code == "TransactionCanceledException":
+            reasons = exc.response.get("CancellationReasons", [])
+            clashes = {i.key for i, r in zip(items, reasons, strict=False) if r.get("Code") == "ConditionalCheckFailed"}
+            if clashes:
+                return clashes
+        raise Transient(f"inbox write failed: {code}", system="dynamodb", record=items[0].key) from exc
+    return set()
+
+
+def mark_published(key: str) -> bool:
+    """accepted -> published, once; False if it was not in the accepted state (already published)."""
+    try:
+        aws.client("dynamodb").update_item(
+            TableName=get_settings().inbox_table,
+            Key={"pk": {"S": key}},
+            UpdateExpression="SET #s = :published, published_at = :now REMOVE unpublished",
+            ConditionExpression="#s = :accepted",
+            ExpressionAttributeNames={"#s": "status"},
+            ExpressionAttributeValues={
+                ":published": {"S": PUBLISHED},
+                ":accepted": {"S": ACCEPTED},
+                ":now": {"S": datetime.now(UTC).isoformat()},
+            },
+        )
+    except ClientError as exc:
+        if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
+            return False
+        raise Transient(f"could not mark {key} published", system="dynamodb", record=key) from exc
+    return True
+
+
+def unpublished_keys(older_than: timedelta, limit: int = 500) -> list[str]:
+    """Accepted items received before now - older_than that are still not on the bus (oldest first)."""
+    cutoff = (datetime.now(UTC) - older_than).isoformat()
+    paginator = aws.client("dynamodb").get_paginator("query")
+    keys: list[str] = []
+    pages = paginator.paginate(
+        TableName=get_settings().inbox_table,
+        IndexName="unpublished",
+        KeyConditionExpression="unpublished = :one AND received_at < :cutoff",
+        ExpressionAttributeValues={":one": {"S": "1"}, ":cutoff": {"S": cutoff}},
+    )
+    for page in pages:
+        keys += [item["pk"]["S"] for item in page["Items"]]
+        if len(keys) >= limit:
+            break
+    return keys[:limit]
+
+
+def get_event_json(key: str) -> str | None:
+    """The canonical event of an accepted, unpublished item (None if it was published meanwhile)."""
+    response = aws.client("dynamodb").get_item(
+        TableName=get_settings().inbox_table, Key={"pk": {"S": key}}, ConsistentRead=True
+    )
+    item = response.get("Item")
+    if not item or item.get("status", {}).get("S") != ACCEPTED:
+        return None
+    return item["event"]["S"]

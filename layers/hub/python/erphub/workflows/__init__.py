@@ -1,0 +1,1 @@
+"""Starting and running the business workflows (the state machines live in statemachines/)."""
