@@ -1,0 +1,29 @@
+"""Inbound sources: one verifier and normalizer per vendor, looked up by the {source} path segment."""
+
+from __future__ import annotations
+
+from importlib import import_module
+
+from erphub.errors import UnknownSource
+from erphub.sources.base import Source
+
+# name -> module; imported on first use so a function that serves one source loads only that vendor's code
+_MODULES = {
+    "stripe": "erphub.sources.stripe",
+    "hubspot": "erphub.sources.hubspot",
+    "salesforce": "erphub.sources.salesforce",
+    "chargebee": "erphub.sources.chargebee",
+    "zuora": "erphub.sources.zuora",
+    "gainsight": "erphub.sources.gainsight",
+}
+SOURCE_NAMES: tuple[str, ...] = tuple(_MODULES)
+
+
+def get_source(name: str) -> Source:
+    module = _MODULES.get(name)
+    if module is None:
+        raise UnknownSource(f"unknown source {name!r}; known: {', '.join(SOURCE_NAMES)}", system=name)
+    return import_module(module).source  # type: ignore[no-any-return]
+
+
+__all__ = ["SOURCE_NAMES", "get_source"]

@@ -1,0 +1,178 @@
+"""Helpers every source shares: JSON envelopes, vendor money and time, basic auth, the envelope builder."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import functools
+import json
+from datetime import UTC, date, datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from pydantic import ValidationError
+
+from erphub.canonical import BillingFrequency, EventEnvelope, EventType, event_id_for
+from erphub.errors import AuthenticationFailed, BadEnvelope, Unmappable
+from erphub.sources.base import InboundRequest, SourceCredentials, any_equal, equal
+
+# ISO 4217 currencies without minor units, as Stripe and Chargebee document them
+ZERO_DECIMAL = frozenset({"BIF", "CLP", "DJF", "GNF", "JPY", "KMF", "KRW", "MGA", "PYG", "RWF", "UGX", "VND",
+                          "VUV", "XAF", "XOF", "XPF"})
+
+
+def load_json(body: bytes, source: str) -> Any:
+    try:
+        return json.loads(body)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise BadEnvelope(f"{source}: body is not JSON ({exc})", system=source) from exc
+
+
+def compact(value: Any) -> bytes:
+    """Bytes of one event inside a batch (its raw slice is not addressable after parsing)."""
+    return json.dumps(value, separators=(",", ":"), sort_keys=True).encode()
+
+
+def currency(code: Any) -> str | None:
+    return str(code).upper() if code else None
+
+
+def minor_to_major(amount: Any, code: Any) -> Decimal | None:
+    """Stripe and Chargebee send integers in the currency's smallest unit."""
+    if amount is None:
+        return None
+    value = Decimal(int(amount))
+    if (currency(code) or "") in ZERO_DECIMAL:
+        return value
+    return value / Decimal(100)
+
+
+def decimal(value: Any, *, field: str = "", system: str = "") -> Decimal | None:
+    if value is None or value == "":
+        return None
+    try:
+        return Decimal(str(value))
+    except InvalidOperation as exc:
+        raise Unmappable(f"{field} is not a number: {value!r}", system=system) from exc
+
+
+def from_epoch(seconds: Any) -> datetime | None:
+    if seconds is None or seconds == "":
+        return None
+    return datetime.fromtimestamp(int(seconds), tz=UTC)
+
+
+def from_epoch_ms(millis: Any) -> datetime | None:
+    if millis is None or millis == "":
+        return None
+    return datetime.fromtimestamp(int(millis) / 1000, tz=UTC)
+
+
+def parse_datetime(value: Any) -> datetime | None:
+    """ISO 8601 with Z or offset, or a plain date (midnight UTC)."""
+    if not value:
+        return None
+    text = str(value).strip().replace("Z", "+00:00")
+    parsed = datetime.fromisoformat(text)
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def parse_date(value: Any) -> date | None:
+    if not value:
+        return None
+    return date.fromisoformat(str(value)[:10])
+
+
+_FREQUENCY_BY_MONTHS = {1: BillingFrequency.MONTHLY, 3: BillingFrequency.QUARTERLY,
+                        6: BillingFrequency.SEMIANNUAL, 12: BillingFrequency.ANNUAL}
+
+
+def frequency(unit: Any, count: Any = 1) -> BillingFrequency | None:
+    """A vendor's (interval unit, interval count) as a billing frequency: ("month", 3) -> quarterly."""
+    if not unit:
+        return None
+    months_per_unit = {"month": 1, "year": 12, "annual": 12, "quarter": 3}.get(str(unit).lower().rstrip("s"))
+    if months_per_unit is None:
+        return None
+    return _FREQUENCY_BY_MONTHS.get(months_per_unit * int(count or 1))
+
+
+def frequency_name(name: Any) -> BillingFrequency | None:
+    """A CRM picklist value ("Annual", "Semi-Annual", "Quarterly") as a billing frequency."""
+    if not name:
+        return None
+    key = str(name).strip().lower().replace("-", "").replace(" ", "").replace("_", "")
+    aliases = {"monthly": "monthly", "month": "monthly", "quarterly": "quarterly", "quarter": "quarterly",
+               "semiannual": "semiannual", "semiannually": "semiannual", "annual": "annual",
+               "annually": "annual", "yearly": "annual", "year": "annual"}
+    return BillingFrequency(aliases[key]) if key in aliases else None
+
+
+def verify_basic(request: InboundRequest, credentials: SourceCredentials, source: str) -> None:
+    """HTTP basic auth: username must match, password may be either active secret."""
+    header = request.headers.get("authorization", "")
+    scheme, _, encoded = header.partition(" ")
+    if scheme.lower() != "basic" or not encoded:
+        raise AuthenticationFailed(f"{source}: missing basic Authorization header", system=source)
+    try:
+        username, sep, password = base64.b64decode(encoded.strip(), validate=True).decode().partition(":")
+    except (binascii.Error, UnicodeDecodeError) as exc:
+        raise AuthenticationFailed(f"{source}: malformed basic Authorization header", system=source) from exc
+    user_ok = equal(username, credentials.username) if credentials.username else True
+    if not sep or not (any_equal(password, credentials.active) & user_ok):
+        raise AuthenticationFailed(f"{source}: basic auth username or password is wrong", system=source)
+
+
+def envelope(
+    *,
+    source: str,
+    vendor_event_id: str,
+    type: EventType,
+    occurred_at: datetime,
+    correlation_id: str,
+    business_key: str,
+    version: str,
+    data: Any,
+) -> EventEnvelope:
+    return EventEnvelope(
+        event_id=event_id_for(source, vendor_event_id),
+        type=type,
+        source=source,
+        source_event_id=vendor_event_id,
+        occurred_at=occurred_at,
+        correlation_id=correlation_id,
+        business_key=business_key,
+        version=version,
+        data=data,
+    )
+
+
+def epoch_version(moment: datetime) -> str:
+    return str(int(moment.timestamp()))
+
+
+def require(value: Any, what: str, system: str, record: str = "") -> Any:
+    """Unmappable when a routed event lacks a field the business needs."""
+    if value is None or value == "" or value == []:
+        raise Unmappable(f"{system}: {what} is missing", system=system, record=record)
+    return value
+
+
+def mapping_guard(system: str):  # type: ignore[no-untyped-def]
+    """Decorator for normalize(): content the canonical models refuse becomes Unmappable, never a crash."""
+
+    def wrap(normalize):  # type: ignore[no-untyped-def]
+        @functools.wraps(normalize)
+        def guarded(self, event):  # type: ignore[no-untyped-def]
+            try:
+                return normalize(self, event)
+            except ValidationError as exc:
+                problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()[:5])
+                raise Unmappable(f"{system}: {problems}", system=system, record=event.vendor_event_id) from exc
+            except (ValueError, TypeError, KeyError, AttributeError, InvalidOperation) as exc:
+                raise Unmappable(f"{system}: {type(exc).__name__}: {exc}", system=system,
+                                 record=event.vendor_event_id) from exc
+
+        return guarded
+
+    return wrap
