@@ -22,6 +22,7 @@ def receive(source: str) -> Response:
 @app.exception_handler(IngestRejected)
 def refuse(exc: IngestRejected) -> Response:
     logger.info("webhook refused", extra={"error": type(exc).__name__, "reason": exc.reason})
+    metrics.add_metric(name="webhook_refused", unit="Count", value=1)
     return Response(status_code=exc.http_status, content_type="application/json",
                     body={"error": type(exc).__name__, "message": exc.reason})
 
