@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
-from typing import Any
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from botocore.exceptions import ClientError
 
@@ -35,8 +35,13 @@ class Pending:
 
 
 def publish_in_order(pending: Iterable[Pending]) -> str | None:
-    """Publish all, in order; returns the position of the first one that failed (None: all on the bus)."""
+    """Publish all, in order; returns the position of the first one that failed (None: all on the bus).
+
+    Items another path has published meanwhile (the sweeper, an earlier attempt) are skipped.
+    """
     items = list(pending)
+    waiting = inbox.still_accepted([p.key for p in items]) if items else set()
+    items = [p for p in items if p.key in waiting]
     for start in range(0, len(items), _ENTRIES_PER_CALL):
         chunk = items[start : start + _ENTRIES_PER_CALL]
         failed = _put_events(chunk)
@@ -52,8 +57,8 @@ def sweep(older_than: timedelta) -> dict[str, int]:
     keys = inbox.unpublished_keys(older_than)
     pending = [Pending(key, key, event) for key in keys if (event := inbox.get_event_json(key)) is not None]
     first_failure = publish_in_order(pending)
-    published = len(pending) if first_failure is None else [p.key for p in pending].index(first_failure)
-    report = {"found": len(keys), "published": published, "left": len(pending) - published}
+    left = 0 if first_failure is None else len(pending) - [p.key for p in pending].index(first_failure)
+    report = {"found": len(keys), "published": len(pending) - left, "left": left}
     logger.info("outbox sweep", extra=report)
     return report
 

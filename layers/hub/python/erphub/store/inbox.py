@@ -159,6 +159,24 @@ def unpublished_keys(older_than: timedelta, limit: int = 500) -> list[str]:
     return keys[:limit]
 
 
+def still_accepted(keys: list[str]) -> set[str]:
+    """Those of keys whose items are still waiting for the bus (one consistent batch read per 100 keys)."""
+    table = get_settings().inbox_table
+    ddb, waiting = aws.client("dynamodb"), set()
+    for start in range(0, len(keys), 100):
+        request = {table: {"Keys": [{"pk": {"S": k}} for k in dict.fromkeys(keys[start : start + 100])],
+                           "ConsistentRead": True, "ProjectionExpression": "pk, #s",
+                           "ExpressionAttributeNames": {"#s": "status"}}}
+        while request:
+            try:
+                response = ddb.batch_get_item(RequestItems=request)
+            except ClientError as exc:
+                raise Transient("could not read inbox states", system="dynamodb") from exc
+            waiting |= {i["pk"]["S"] for i in response["Responses"].get(table, []) if i["status"]["S"] == ACCEPTED}
+            request = response.get("UnprocessedKeys") or {}
+    return waiting
+
+
 def get_event_json(key: str) -> str | None:
     """The canonical event of an accepted, unpublished item (None if it was published meanwhile)."""
     response = aws.client("dynamodb").get_item(

@@ -16,7 +16,8 @@ def put(source: str, source_event_id: str, received_at: datetime, body: bytes, c
     key = f"raw/{source}/{received_at:%Y/%m/%d}/{safe_id}"
     bucket = get_settings().raw_bucket
     try:
-        aws.client("s3").put_object(Bucket=bucket, Key=key, Body=body, ContentType=content_type or "application/octet-stream")
+        aws.client("s3").put_object(Bucket=bucket, Key=key, Body=body,
+                                    ContentType=content_type or "application/octet-stream")
     except ClientError as exc:
         raise Transient("could not store the raw body", system="s3", record=key) from exc
     return f"s3://{bucket}/{key}"
