@@ -1,0 +1,121 @@
+"""HubSpot CRM through the CRM v3 objects API, with a private-app bearer token.
+
+Creates search first on a unique property (`erphub_key`) and create only when nothing matches; a 409 on the
+unique property (a concurrent create won) is resolved to the existing record, so one record results.
+
+Secret (HUBSPOT_SECRET_NAME): {"access_token"}. Base URL (HUBSPOT_BASE_URL): https://api.hubapi.com
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, time
+from typing import Any
+from urllib.parse import quote
+
+import requests
+
+from erphub.canonical import Account
+from erphub.connectors.base import Connector, external_key
+from erphub.connectors.credentials import require
+from erphub.connectors.http import HttpClient, VendorError, json_or_none
+from erphub.connectors.interfaces import AccountUpdate, OwnerTask, RecordRef
+from erphub.errors import Conflict
+
+OBJECTS = "/crm/v3/objects"
+KEY_PROPERTY = "erphub_key"
+TASK_TO_COMPANY = 192  # HUBSPOT_DEFINED association type id: task -> company
+_EXISTING = re.compile(r"Existing ID:\s*(\d+)", re.IGNORECASE)
+
+
+def parse_error(response: requests.Response) -> VendorError:
+    """{"status": "error", "message": "...", "correlationId": "...", "category": "..."}"""
+    body = json_or_none(response)
+    if isinstance(body, dict):
+        message = str(body.get("message", ""))
+        found = _EXISTING.search(message)
+        return VendorError(message, str(body.get("category", "")), found.group(1) if found else None)
+    return VendorError(response.text[:300] or response.reason)
+
+
+class HubSpotCrm(Connector):
+    system = "hubspot"
+
+    def make_client(self) -> HttpClient:
+        (token,) = require(self.credentials, self.system, "access_token")
+        return self.client(auth=lambda *_: {"Authorization": f"Bearer {token}"}, error_parser=parse_error)
+
+    def _get(self, object_type: str, object_id: str) -> dict[str, Any]:
+        return self.http.json("GET", f"{OBJECTS}/{object_type}/{quote(object_id, safe='')}",
+                              record=f"{object_type}/{object_id}")
+
+    def _patch(self, object_type: str, object_id: str, properties: dict[str, Any]) -> None:
+        self.http.request("PATCH", f"{OBJECTS}/{object_type}/{quote(object_id, safe='')}",
+                          json={"properties": properties}, record=f"{object_type}/{object_id}")
+
+    def find(self, object_type: str, key: str) -> str | None:
+        body = self.http.json("POST", f"{OBJECTS}/{object_type}/search", idempotency_key="search", json={
+            "filterGroups": [{"filters": [{"propertyName": KEY_PROPERTY, "operator": "EQ", "value": key}]}],
+            "properties": [KEY_PROPERTY], "limit": 1})
+        results = (body or {}).get("results") or []
+        return str(results[0]["id"]) if results else None
+
+    def _create_once(self, object_type: str, key: str, properties: dict[str, Any],
+                     associations: list[dict[str, Any]] | None = None) -> RecordRef:
+        existing = self.find(object_type, key)
+        if existing:
+            return RecordRef(system=self.system, kind=object_type, id=existing, external_id=key, created=False)
+        payload: dict[str, Any] = {"properties": {**properties, KEY_PROPERTY: key}}
+        if associations:
+            payload["associations"] = associations
+        try:
+            body = self.http.json("POST", f"{OBJECTS}/{object_type}", json=payload, record=f"{object_type}/{key}")
+        except Conflict as exc:  # someone created it between our search and our create
+            if not exc.existing_id:
+                raise
+            return RecordRef(system=self.system, kind=object_type, id=exc.existing_id, external_id=key, created=False)
+        return RecordRef(system=self.system, kind=object_type, id=str(body["id"]), external_id=key, created=True)
+
+    def get_account(self, account_id: str) -> dict[str, Any]:
+        return self._get("companies", account_id)
+
+    def get_opportunity(self, opportunity_id: str) -> dict[str, Any]:
+        return self._get("deals", opportunity_id)
+
+    def upsert_account(self, account: Account, *, idempotency_key: str) -> RecordRef:
+        properties = {"name": account.name, "domain": account.domain, "industry": account.industry,
+                      "country": account.country, "erphub_lifecycle_status": account.lifecycle_status}
+        properties = {k: v for k, v in properties.items() if v is not None}
+        ref = self._create_once("companies", external_key(account.account_id), properties)
+        if ref.created is False:
+            self._patch("companies", ref.id, properties)
+        return ref
+
+    def update_account(self, account_id: str, update: AccountUpdate) -> None:
+        properties: dict[str, Any] = {
+            "erphub_lifecycle_status": update.lifecycle_status,
+            "erphub_renewal_risk": update.renewal_risk,
+            "erphub_health_score": str(update.health_score) if update.health_score is not None else None,
+            "erphub_account_plan": update.account_plan,
+        }
+        properties.update({f"erphub_{system}_id": value for system, value in update.external_ids.items()})
+        self._patch("companies", account_id, {k: v for k, v in properties.items() if v is not None})
+
+    def create_task(self, account_id: str, task: OwnerTask, *, idempotency_key: str) -> RecordRef:
+        due = datetime.combine(task.due_date, time(9), UTC) if task.due_date else datetime.now(UTC)
+        properties = {
+            "hs_timestamp": due.isoformat().replace("+00:00", "Z"),
+            "hs_task_subject": task.subject,
+            "hs_task_body": task.description,
+            "hs_task_status": "NOT_STARTED",
+            "hs_task_priority": {"low": "LOW", "normal": "MEDIUM", "high": "HIGH"}[task.priority],
+            "hubspot_owner_id": task.owner_id or (self.get_account(account_id).get("properties") or {}).get(
+                "hubspot_owner_id"),
+        }
+        association = {"to": {"id": account_id},
+                       "types": [{"associationCategory": "HUBSPOT_DEFINED", "associationTypeId": TASK_TO_COMPANY}]}
+        return self._create_once("tasks", external_key(idempotency_key),
+                                 {k: v for k, v in properties.items() if v is not None}, [association])
+
+    def update_opportunity(self, opportunity_id: str, fields: dict[str, Any]) -> None:
+        self._patch("deals", opportunity_id, fields)

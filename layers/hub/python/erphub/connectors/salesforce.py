@@ -1,0 +1,113 @@
+"""Salesforce CRM through the REST API, with an OAuth 2.0 client-credentials token from the org's token endpoint.
+
+Creates are upserts by an external-id field (`PATCH /sobjects/Account/Erphub_Key__c/<value>`): 201 when
+created, 200 when updated, so the same create twice yields one record.
+
+Secret (SALESFORCE_SECRET_NAME): {"client_id", "client_secret"} and optionally "token_url"
+(default <base url>/services/oauth2/token). Base URL (SALESFORCE_BASE_URL): https://<domain>.my.salesforce.com
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+from urllib.parse import quote
+
+import requests
+
+from erphub.canonical import Account
+from erphub.connectors.base import Connector, external_key
+from erphub.connectors.credentials import require
+from erphub.connectors.http import HttpClient, VendorError, json_or_none
+from erphub.connectors.interfaces import AccountUpdate, OwnerTask, RecordRef
+from erphub.connectors.oauth2 import ClientCredentialsToken, oauth_error
+from erphub.errors import Conflict, HubError, RateLimited
+
+API_VERSION = "v60.0"
+DATA = f"/services/data/{API_VERSION}"
+KEY_FIELD = "Erphub_Key__c"
+_EXISTING = re.compile(r"\bid:\s*([A-Za-z0-9]{15,18})")
+
+
+def parse_error(response: requests.Response) -> VendorError:
+    """[{"message": "...", "errorCode": "...", "fields": [...]}]"""
+    body = json_or_none(response)
+    if isinstance(body, list) and body and isinstance(body[0], dict):
+        first = body[0]
+        message = str(first.get("message", ""))
+        found = _EXISTING.search(message)
+        return VendorError(message, str(first.get("errorCode", "")), found.group(1) if found else None)
+    return VendorError(response.text[:300] or response.reason)
+
+
+def classify(response: requests.Response, vendor: VendorError) -> HubError | None:
+    if vendor.code == "REQUEST_LIMIT_EXCEEDED":  # Salesforce answers API-limit exhaustion with 403
+        return RateLimited(f"salesforce {vendor.code}: {vendor.message}", system="salesforce")
+    if vendor.code in ("DUPLICATE_VALUE", "DUPLICATE_EXTERNAL_ID") or response.status_code == 300:
+        return Conflict(f"salesforce {vendor.code}: {vendor.message}", existing_id=vendor.existing_id,
+                        system="salesforce")
+    return None
+
+
+class SalesforceCrm(Connector):
+    system = "salesforce"
+
+    def make_client(self) -> HttpClient:
+        client_id, secret = require(self.credentials, self.system, "client_id", "client_secret")
+        token_url = self.credentials.get("token_url") or f"{self.config.base_url.rstrip('/')}/services/oauth2/token"
+        token_client = self.client(error_parser=oauth_error)
+        self.token = ClientCredentialsToken(token_client, token_url, {"client_id": client_id, "client_secret": secret})
+        return self.client(auth=lambda *_: self.token.header(), error_parser=parse_error, classify=classify)
+
+    def _upsert(self, sobject: str, key: str, fields: dict[str, Any]) -> RecordRef:
+        path = f"{DATA}/sobjects/{sobject}/{KEY_FIELD}/{quote(key, safe='')}"
+        response = self.http.request("PATCH", path, json=fields, record=f"{sobject}/{key}",
+                                     headers={"Content-Type": "application/json"})
+        body = json_or_none(response) or {}
+        created = body.get("created", response.status_code == 201)
+        return RecordRef(system=self.system, kind=sobject, id=str(body.get("id", "")), external_id=key,
+                         created=bool(created))
+
+    def get_account(self, account_id: str) -> dict[str, Any]:
+        return self.http.json("GET", f"{DATA}/sobjects/Account/{quote(account_id, safe='')}",
+                              record=f"Account/{account_id}")
+
+    def get_opportunity(self, opportunity_id: str) -> dict[str, Any]:
+        return self.http.json("GET", f"{DATA}/sobjects/Opportunity/{quote(opportunity_id, safe='')}",
+                              record=f"Opportunity/{opportunity_id}")
+
+    def upsert_account(self, account: Account, *, idempotency_key: str) -> RecordRef:
+        """Keyed by the account's business id, so every step that upserts this account hits one record."""
+        fields = {"Name": account.name, "Website": account.domain, "Industry": account.industry,
+                  "BillingCountry": account.country, "Lifecycle_Status__c": account.lifecycle_status}
+        return self._upsert("Account", external_key(account.account_id),
+                            {k: v for k, v in fields.items() if v is not None})
+
+    def update_account(self, account_id: str, update: AccountUpdate) -> None:
+        fields: dict[str, Any] = {
+            "Lifecycle_Status__c": update.lifecycle_status,
+            "Renewal_Risk__c": update.renewal_risk,
+            "Health_Score__c": float(update.health_score) if update.health_score is not None else None,
+            "Account_Plan__c": update.account_plan,
+        }
+        fields.update({f"{system.capitalize()}_Id__c": value for system, value in update.external_ids.items()})
+        self.http.request("PATCH", f"{DATA}/sobjects/Account/{quote(account_id, safe='')}",
+                          json={k: v for k, v in fields.items() if v is not None},
+                          headers={"Content-Type": "application/json"}, record=f"Account/{account_id}")
+
+    def create_task(self, account_id: str, task: OwnerTask, *, idempotency_key: str) -> RecordRef:
+        owner = task.owner_id or self.get_account(account_id).get("OwnerId")
+        fields = {
+            "WhatId": account_id,
+            "OwnerId": owner,
+            "Subject": task.subject,
+            "Description": task.description,
+            "ActivityDate": task.due_date.isoformat() if task.due_date else None,
+            "Priority": task.priority.capitalize(),
+            "Status": "Not Started",
+        }
+        return self._upsert("Task", external_key(idempotency_key), {k: v for k, v in fields.items() if v is not None})
+
+    def update_opportunity(self, opportunity_id: str, fields: dict[str, Any]) -> None:
+        self.http.request("PATCH", f"{DATA}/sobjects/Opportunity/{quote(opportunity_id, safe='')}", json=fields,
+                          headers={"Content-Type": "application/json"}, record=f"Opportunity/{opportunity_id}")

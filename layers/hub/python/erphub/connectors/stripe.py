@@ -1,0 +1,206 @@
+"""Stripe Billing through the form-encoded v1 API (nested fields such as `items[0][price]`).
+
+Every POST carries an `Idempotency-Key` derived from the caller's key (rule 6): Stripe replays the first
+response for a repeated key, so a retried create yields one object. Prices are found by lookup key
+`<sku>_<billing frequency>` (e.g. `platform_annual`); metered prices take no quantity.
+
+Secret (STRIPE_SECRET_NAME): {"api_key"}. Base URL (STRIPE_BASE_URL): https://api.stripe.com
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import Any
+from urllib.parse import quote
+
+import requests
+
+from erphub.canonical import Invoice, InvoiceLine, Subscription, SubscriptionItem
+from erphub.connectors.base import Connector
+from erphub.connectors.credentials import require
+from erphub.connectors.forms import flatten
+from erphub.connectors.http import HttpClient, VendorError, json_or_none
+from erphub.connectors.interfaces import (
+    BillingCustomer,
+    CollectionStrategy,
+    NewSubscription,
+    RecordRef,
+    SubscriptionChange,
+)
+from erphub.errors import Conflict, HubError, ValidationFailed
+
+STRIPE_VERSION = "2024-06-20"
+ZERO_DECIMAL = {"JPY", "KRW", "VND", "CLP", "ISK", "UGX", "XAF", "XOF"}
+
+
+def parse_error(response: requests.Response) -> VendorError:
+    """{"error": {"type": "...", "code": "...", "message": "...", "param": "..."}}"""
+    body = json_or_none(response)
+    error = body.get("error") if isinstance(body, dict) else None
+    if isinstance(error, dict):
+        return VendorError(str(error.get("message", "")), str(error.get("code") or error.get("type") or ""))
+    return VendorError(response.text[:300] or response.reason)
+
+
+def classify(response: requests.Response, vendor: VendorError) -> HubError | None:
+    body = json_or_none(response) or {}
+    if (body.get("error") or {}).get("type") == "idempotency_error":  # same key, different parameters
+        return Conflict(f"stripe idempotency_error: {vendor.message}", system="stripe")
+    return None
+
+
+def to_major(amount: int | None, currency: str) -> Decimal:
+    value = Decimal(amount or 0)
+    return value if currency.upper() in ZERO_DECIMAL else value / 100
+
+
+def _date(ts: int | None) -> date | None:
+    return datetime.fromtimestamp(ts, UTC).date() if ts else None
+
+
+def lookup_key(sku: str, frequency: str) -> str:
+    return f"{sku}_{frequency}"
+
+
+class StripeBilling(Connector):
+    system = "stripe"
+    _prices: dict[str, str]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._prices = {}  # lookup key -> price id; prices are immutable, so caching them is safe
+
+    def make_client(self) -> HttpClient:
+        (api_key,) = require(self.credentials, self.system, "api_key")
+        headers = {"Authorization": f"Bearer {api_key}", "Stripe-Version": STRIPE_VERSION}
+        return self.client(auth=lambda *_: headers, error_parser=parse_error, classify=classify)
+
+    def _post(self, path: str, params: dict[str, Any], idempotency_key: str, record: str = "") -> dict[str, Any]:
+        return self.http.json("POST", path, data=flatten(params), idempotency_key=idempotency_key, record=record,
+                              headers={"Idempotency-Key": idempotency_key})
+
+    def _get(self, path: str, params: Any = None, record: str = "") -> dict[str, Any]:
+        return self.http.json("GET", path, params=params, record=record)
+
+    def price_id(self, sku: str, frequency: str) -> str:
+        key = lookup_key(sku, frequency)
+        if key not in self._prices:
+            found = self.http.json("GET", "/v1/prices", params=[("lookup_keys[]", key), ("active", "true")])
+            data = (found or {}).get("data") or []
+            if not data:
+                raise ValidationFailed(f"stripe has no active price with lookup key {key}", system=self.system)
+            self._prices[key] = data[0]["id"]
+        return self._prices[key]
+
+    # --- customers ---------------------------------------------------------------------------------
+    def upsert_customer(self, customer: BillingCustomer, *, idempotency_key: str) -> RecordRef:
+        params = {"name": customer.name, "email": customer.email, "preferred_locales": None,
+                  "address": {"country": customer.country} if customer.country else None,
+                  "metadata": {**customer.metadata, "erphub_key": customer.customer_key,
+                               "legal_entity_id": customer.legal_entity_id}}
+        query = f"metadata['erphub_key']:'{customer.customer_key}'"
+        found = (self._get("/v1/customers/search", {"query": query}).get("data") or [])
+        if found:
+            existing = found[0]["id"]
+            self._post(f"/v1/customers/{existing}", params, f"{idempotency_key}:update", f"customer/{existing}")
+            return RecordRef(system=self.system, kind="customer", id=existing,
+                             external_id=customer.customer_key, created=False)
+        body = self._post("/v1/customers", params, idempotency_key, f"customer/{customer.customer_key}")
+        return RecordRef(system=self.system, kind="customer", id=body["id"], external_id=customer.customer_key,
+                         created=True)
+
+    # --- subscriptions -----------------------------------------------------------------------------
+    def _item(self, item: SubscriptionItem, frequency: str) -> dict[str, Any]:
+        entry: dict[str, Any] = {"price": self.price_id(item.sku, frequency)}
+        if item.usage is None:  # metered prices are billed on reported usage, never on a quantity
+            entry["quantity"] = item.quantity
+        return entry
+
+    def create_subscription(self, request: NewSubscription, *, idempotency_key: str) -> RecordRef:
+        params: dict[str, Any] = {
+            "customer": request.customer_id,
+            "items": [self._item(item, request.billing_frequency) for item in request.items],
+            "currency": request.currency.lower(),
+            "metadata": {"legal_entity_id": request.legal_entity_id, "contract_id": request.contract_id,
+                         "billing_frequency": request.billing_frequency},
+        }
+        if request.start_date and request.start_date > date.today():
+            start = datetime.combine(request.start_date, datetime.min.time(), UTC)
+            params.update(billing_cycle_anchor=int(start.timestamp()), proration_behavior="none")
+        elif request.start_date and request.start_date < date.today():
+            start = datetime.combine(request.start_date, datetime.min.time(), UTC)
+            params["backdate_start_date"] = int(start.timestamp())
+        body = self._post("/v1/subscriptions", params, idempotency_key, f"subscription/{request.customer_id}")
+        return RecordRef(system=self.system, kind="subscription", id=body["id"], created=True)
+
+    def _raw_subscription(self, subscription_id: str) -> dict[str, Any]:
+        return self._get(f"/v1/subscriptions/{quote(subscription_id, safe='')}", record=subscription_id)
+
+    def change_subscription(self, subscription_id: str, change: SubscriptionChange, *, idempotency_key: str) -> None:
+        current = self._raw_subscription(subscription_id)
+        items: list[dict[str, Any]] = []
+        for existing in current["items"]["data"]:
+            sku = (existing["price"].get("lookup_key") or "").rsplit("_", 1)[0]
+            entry: dict[str, Any] = {"id": existing["id"]}
+            if sku in change.quantities:
+                entry["quantity"] = change.quantities[sku]
+            if change.billing_frequency:
+                entry["price"] = self.price_id(sku, change.billing_frequency)
+            if len(entry) > 1:
+                items.append(entry)
+        frequency = change.billing_frequency or current.get("metadata", {}).get("billing_frequency") or "annual"
+        items += [self._item(item, frequency) for item in change.add_items]
+        params = {"items": items, "proration_behavior": "create_prorations" if change.prorate else "none"}
+        self._post(f"/v1/subscriptions/{subscription_id}", params, idempotency_key, subscription_id)
+
+    def cancel_subscription(self, subscription_id: str, *, at_period_end: bool = True, idempotency_key: str) -> None:
+        if at_period_end:
+            self._post(f"/v1/subscriptions/{subscription_id}", {"cancel_at_period_end": True}, idempotency_key,
+                       subscription_id)
+        else:  # DELETE cancels now; repeating it on a canceled subscription is harmless
+            self.http.request("DELETE", f"/v1/subscriptions/{quote(subscription_id, safe='')}",
+                              data=flatten({"prorate": True}), record=subscription_id)
+
+    def get_subscription(self, subscription_id: str) -> Subscription:
+        raw = self._raw_subscription(subscription_id)
+        items = []
+        for entry in raw["items"]["data"]:
+            price = entry["price"]
+            items.append(SubscriptionItem(sku=(price.get("lookup_key") or price["id"]).rsplit("_", 1)[0],
+                                          quantity=Decimal(str(entry.get("quantity") or 0)),
+                                          unit_price=to_major(price.get("unit_amount"), raw.get("currency", "usd"))))
+        metadata = raw.get("metadata") or {}
+        return Subscription(
+            subscription_id=raw["id"], customer_id=raw["customer"], status=raw["status"],
+            currency=(raw.get("currency") or "usd").upper(), items=items,
+            start_date=_date(raw.get("start_date")), current_period_end=_date(raw.get("current_period_end")),
+            cancel_at_period_end=bool(raw.get("cancel_at_period_end")),
+            canceled_at=datetime.fromtimestamp(raw["canceled_at"], UTC) if raw.get("canceled_at") else None,
+            legal_entity_id=metadata.get("legal_entity_id"), contract_id=metadata.get("contract_id"),
+            external_ids={"stripe": raw["id"]})
+
+    def set_collection(self, customer_id: str, strategy: CollectionStrategy, *, idempotency_key: str) -> None:
+        """Stripe keeps the collection method on each subscription; dunning (Smart Retries) is account-wide."""
+        subscriptions = self._get("/v1/subscriptions", {"customer": customer_id, "status": "active"})
+        for sub in subscriptions.get("data") or []:
+            params: dict[str, Any] = {"collection_method": strategy.method,
+                                      "metadata": {"erphub_dunning": "on" if strategy.dunning else "off"}}
+            if strategy.method == "send_invoice":
+                params["days_until_due"] = strategy.days_until_due or 30
+            self._post(f"/v1/subscriptions/{sub['id']}", params, f"{idempotency_key}:{sub['id']}", sub["id"])
+
+    def list_invoices(self, customer_id: str) -> list[Invoice]:
+        body = self._get("/v1/invoices", {"customer": customer_id, "limit": 100}, customer_id)
+        invoices = []
+        for raw in body.get("data") or []:
+            currency = (raw.get("currency") or "usd").upper()
+            invoices.append(Invoice(
+                invoice_id=raw["id"], customer_id=raw["customer"], subscription_id=raw.get("subscription"),
+                number=raw.get("number"), status=raw.get("status") or "draft", currency=currency,
+                total=to_major(raw.get("total"), currency), amount_due=to_major(raw.get("amount_due"), currency),
+                amount_paid=to_major(raw.get("amount_paid"), currency),
+                lines=[InvoiceLine(description=line.get("description"),
+                                   amount=to_major(line.get("amount"), currency))
+                       for line in (raw.get("lines") or {}).get("data") or []]))
+        return invoices
