@@ -47,9 +47,9 @@ def minor_to_major(amount: Any, code: Any) -> Decimal | None:
     return value / Decimal(100)
 
 
-def decimal(value: Any, *, field: str = "", system: str = "") -> Decimal | None:
+def decimal(value: Any, *, field: str = "", system: str = "", default: Decimal | int | None = None) -> Decimal | None:
     if value is None or value == "":
-        return None
+        return None if default is None else Decimal(default)
     try:
         return Decimal(str(value))
     except InvalidOperation as exc:

@@ -112,7 +112,7 @@ def _subscription(sub: dict[str, Any]) -> Subscription:
     items = [
         SubscriptionItem(
             sku=item["item_price_id"],
-            quantity=c.decimal(item.get("quantity"), field="quantity", system=NAME) or 1,
+            quantity=c.decimal(item.get("quantity"), field="quantity", system=NAME, default=1),
             unit_price=c.minor_to_major(item.get("unit_price"), code),
             legal_entity_id=meta.get("legal_entity_id"),
         )

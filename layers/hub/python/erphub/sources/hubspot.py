@@ -135,17 +135,18 @@ class HubSpotSource:
         occurred_at = c.from_epoch_ms(payload.get("occurredAt"))
         if occurred_at is None:
             raise Unmappable("hubspot: event has no occurredAt", system=NAME, record=event.vendor_event_id)
+        deal_stage = event.vendor_type == "deal.propertyChange" and payload.get("propertyName") == "dealstage"
+        company = event.vendor_type in ("company.propertyChange", "company.creation")
+        if not (deal_stage or company):
+            return None
         object_id = str(c.require(payload.get("objectId"), "objectId", NAME, event.vendor_event_id))
-        if event.vendor_type == "deal.propertyChange" and payload.get("propertyName") == "dealstage":
+        if deal_stage:
             return self._deal(event, object_id, occurred_at)
-        if event.vendor_type in ("company.propertyChange", "company.creation"):
-            account = _company(payload, object_id)
-            return c.envelope(
-                source=NAME, vendor_event_id=event.vendor_event_id, type=EventType.ACCOUNT_UPDATED,
-                occurred_at=occurred_at, correlation_id=correlation_id_for("account", NAME, object_id),
-                business_key=object_id, version=c.epoch_version(occurred_at), data=account,
-            )
-        return None
+        return c.envelope(
+            source=NAME, vendor_event_id=event.vendor_event_id, type=EventType.ACCOUNT_UPDATED,
+            occurred_at=occurred_at, correlation_id=correlation_id_for("account", NAME, object_id),
+            business_key=object_id, version=c.epoch_version(occurred_at), data=_company(payload, object_id),
+        )
 
     def _deal(self, event: VendorEvent, deal_id: str, occurred_at: Any) -> EventEnvelope | None:
         stage = str(event.payload.get("propertyValue") or "")

@@ -188,7 +188,7 @@ def _item(item: dict[str, Any]) -> SubscriptionItem:
     return SubscriptionItem(
         sku=price.get("lookup_key") or _id(price.get("product")) or price.get("id") or "unknown",
         name=price.get("nickname"),
-        quantity=c.decimal(item.get("quantity"), field="quantity", system=NAME) or 1,
+        quantity=c.decimal(item.get("quantity"), field="quantity", system=NAME, default=1),
         unit_price=c.minor_to_major(price.get("unit_amount"), code),
         usage=usage,
         legal_entity_id=(item.get("metadata") or {}).get("legal_entity_id"),

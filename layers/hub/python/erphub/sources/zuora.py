@@ -139,7 +139,7 @@ def _subscription(sub: dict[str, Any], customer: str, code: Any, canceled: bool,
         billing_frequency=c.frequency_name(sub.get("billingPeriod")),
         items=[
             SubscriptionItem(sku=charge.get("sku") or charge["name"], name=charge.get("name"),
-                             quantity=c.decimal(charge.get("quantity"), field="quantity", system=NAME) or 1,
+                             quantity=c.decimal(charge.get("quantity"), field="quantity", system=NAME, default=1),
                              unit_price=c.decimal(charge.get("price"), field="price", system=NAME),
                              legal_entity_id=sub.get("legalEntityId"))
             for charge in sub.get("ratePlanCharges") or []
