@@ -1,0 +1,83 @@
+"""The embedded AWS: moto in server mode on loopback, in this process."""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+import urllib.request
+from functools import cached_property
+from typing import Any
+
+from local.template import ACCOUNT_ID, REGION
+
+FAKE_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
+                    "AWS_SESSION_TOKEN": "testing", "AWS_DEFAULT_REGION": REGION, "AWS_REGION": REGION}
+_ONE_PER_PROCESS = threading.Lock()  # moto's backends and MOTO_PORT are process-global
+
+
+class EmbeddedAws:
+    def __init__(self, port: int = 0) -> None:
+        self.requested_port = port
+        self.server: Any = None
+        self.url = ""
+        self._locked = False
+        self._clients: dict[str, Any] = {}
+        self._clients_lock = threading.Lock()
+
+    def start(self) -> str:
+        if not _ONE_PER_PROCESS.acquire(blocking=False):
+            raise RuntimeError("one local stack per process at a time (moto state and MOTO_PORT are global)")
+        self._locked = True
+        import logging
+
+        from moto.server import ThreadedMotoServer  # imported lazily: ~0.75 s
+
+        logging.getLogger("werkzeug").setLevel(logging.ERROR)  # one line per request is noise here
+
+        from local import moto_lambda
+
+        moto_lambda.install()
+        self.server = ThreadedMotoServer(ip_address="127.0.0.1", port=self.requested_port, verbose=False)
+        self.server.start()
+        port = self.server.get_host_and_port()[1]
+        # moto's Step Functions interpreter calls back to http://localhost:$MOTO_PORT
+        os.environ["MOTO_PORT"] = str(port)
+        self.url = f"http://127.0.0.1:{port}"
+        self._post("/moto-api/reset", {})
+        self._post("/moto-api/config", {"stepfunctions": {"execute_state_machine": True},
+                                         "lambda": {"use_docker": False}})
+        return self.url
+
+    def stop(self) -> None:
+        if self.server is not None:
+            self.server.stop()
+            self.server = None
+        if self._locked:
+            self._locked = False
+            _ONE_PER_PROCESS.release()
+
+    def _post(self, path: str, body: dict[str, Any]) -> None:
+        request = urllib.request.Request(self.url + path, data=json.dumps(body).encode(), method="POST",  # noqa: S310
+                                         headers={"Content-Type": "application/json"})
+        with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310 - loopback only
+            response.read()
+
+    def client(self, service: str) -> Any:
+        """A cached boto3 client on the embedded endpoint (clients are thread-safe, creating them is not)."""
+        with self._clients_lock:
+            if service not in self._clients:
+                self._clients[service] = self._session.client(service, endpoint_url=self.url)
+            return self._clients[service]
+
+    @cached_property
+    def _session(self) -> Any:
+        import boto3
+
+        return boto3.session.Session(aws_access_key_id=FAKE_CREDENTIALS["AWS_ACCESS_KEY_ID"],
+                                     aws_secret_access_key=FAKE_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
+                                     region_name=REGION)
+
+    @property
+    def account_id(self) -> str:
+        return ACCOUNT_ID

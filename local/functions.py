@@ -1,0 +1,181 @@
+"""The in-process "Lambda": each function of the template, its handler imported from its CodeUri like a cold
+start, invoked with its own environment, a LambdaContext, its reserved concurrency and Lambda's error shape."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import sys
+import threading
+import time
+import traceback
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from local import environ
+from local.embedded_aws import FAKE_CREDENTIALS
+
+_IMPORT_LOCK = threading.RLock()  # sys.path and sys.modules are process-global
+
+
+class Throttled(Exception):
+    """ReservedConcurrentExecutions is 0: Lambda answers TooManyRequestsException."""
+
+
+@dataclass
+class FunctionSpec:
+    logical_id: str
+    name: str
+    arn: str
+    code_dir: Path
+    handler: str  # "module.func" (module may be dotted: "pkg/app.handler" forms are normalised)
+    layers: list[Path]
+    variables: dict[str, str]
+    timeout: float = 3.0
+    memory: int = 128
+    reserved: int | None = None
+    events: dict[str, Any] = field(default_factory=dict)
+    properties: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Invocation:
+    payload: Any
+    error: dict[str, Any] | None = None  # Lambda's {"errorType", "errorMessage", "stackTrace"} when FunctionError
+
+    @property
+    def failed(self) -> bool:
+        return self.error is not None
+
+    def payload_bytes(self) -> bytes:
+        return json.dumps(self.error if self.error else self.payload).encode()
+
+
+class LambdaContext:
+    """What the Python runtime hands a handler as `context`."""
+
+    def __init__(self, spec: FunctionSpec) -> None:
+        self.function_name = spec.name
+        self.function_version = "$LATEST"
+        self.invoked_function_arn = spec.arn
+        self.memory_limit_in_mb = spec.memory
+        self.aws_request_id = str(uuid.uuid4())
+        self.log_group_name = f"/aws/lambda/{spec.name}"
+        self.log_stream_name = f"local/[$LATEST]{uuid.uuid4().hex}"
+        self.identity = None
+        self.client_context = None
+        self._deadline = time.monotonic() + spec.timeout
+
+    def get_remaining_time_in_millis(self) -> int:
+        return max(0, int((self._deadline - time.monotonic()) * 1000))
+
+
+class Function:
+    def __init__(self, spec: FunctionSpec, endpoint_url: str) -> None:
+        self.spec = spec
+        self.environment = self._environment(endpoint_url)
+        self._handler: Any = None
+        self._slots = threading.BoundedSemaphore(spec.reserved) if spec.reserved else None
+        self.invocations = 0
+
+    def _environment(self, endpoint_url: str) -> dict[str, str]:
+        spec = self.spec
+        base = {k: v for k, v in environ.process_environ().items() if not k.startswith(("AWS_", "MOTO_"))}
+        runtime = {"AWS_LAMBDA_FUNCTION_NAME": spec.name, "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
+                   "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(spec.memory), "AWS_EXECUTION_ENV": "AWS_Lambda_python_local",
+                   "AWS_LAMBDA_LOG_GROUP_NAME": f"/aws/lambda/{spec.name}", "LAMBDA_TASK_ROOT": str(spec.code_dir),
+                   "_HANDLER": spec.handler, "AWS_ENDPOINT_URL": endpoint_url,
+                   "AWS_XRAY_SDK_ENABLED": "false"}  # no X-Ray daemon locally
+        return {**base, **FAKE_CREDENTIALS, **runtime, **{k: str(v) for k, v in spec.variables.items()}}
+
+    def handler(self) -> Any:
+        """Import the handler module once, on first use (a cold start), under a module name unique to the function."""
+        if self._handler is None:
+            with _IMPORT_LOCK:
+                if self._handler is None:
+                    self._handler = self._import()
+        return self._handler
+
+    def _import(self) -> Any:
+        spec = self.spec
+        module_path, _, func_name = spec.handler.rpartition(".")
+        file = spec.code_dir / (module_path.replace(".", "/") + ".py")
+        for layer in reversed(spec.layers):
+            if str(layer) not in sys.path:
+                sys.path.insert(0, str(layer))
+        module_name = f"_local_fn_{spec.logical_id}_{module_path.replace('/', '_').replace('.', '_')}"
+        import_spec = importlib.util.spec_from_file_location(module_name, file)
+        if import_spec is None or import_spec.loader is None:
+            raise ImportError(f"cannot import handler {spec.handler} of {spec.logical_id} from {file}")
+        module = importlib.util.module_from_spec(import_spec)
+        sys.path.insert(0, str(spec.code_dir))  # sibling modules of app.py, as in the Lambda task root
+        try:
+            with environ.function_environment(self.environment):
+                sys.modules[module_name] = module
+                import_spec.loader.exec_module(module)
+        except BaseException:
+            sys.modules.pop(module_name, None)
+            raise
+        finally:
+            sys.path.remove(str(spec.code_dir))
+        return getattr(module, func_name)
+
+    def invoke(self, event: Any) -> Invocation:
+        if self.spec.reserved == 0:
+            raise Throttled(f"Rate Exceeded: {self.spec.name} has reserved concurrency 0")
+        if self._slots is None:
+            return self._run(event)
+        with self._slots:  # throttled invocations wait, as event sources and SDK retries do on AWS
+            return self._run(event)
+
+    def _run(self, event: Any) -> Invocation:
+        event = json.loads(json.dumps(event))  # the handler gets its own copy, as over the wire
+        self.invocations += 1
+        context = LambdaContext(self.spec)
+        try:
+            handler = self.handler()
+            with environ.function_environment(self.environment):
+                result = handler(event, context)
+            return Invocation(json.loads(json.dumps(result)) if result is not None else None)
+        except Exception as exc:
+            return Invocation(None, {"errorType": type(exc).__name__, "errorMessage": str(exc),
+                                     "stackTrace": traceback.format_exception(exc)[-5:]})
+
+
+class Functions:
+    """Every function of a template, found by logical id, name or ARN."""
+
+    def __init__(self, specs: list[FunctionSpec], endpoint_url: str) -> None:
+        self.by_id = {spec.logical_id: Function(spec, endpoint_url) for spec in specs}
+        self._lookup: dict[str, Function] = {}
+        for fn in self.by_id.values():
+            for key in (fn.spec.logical_id, fn.spec.name, fn.spec.arn):
+                self._lookup[key] = fn
+
+    def get(self, name_or_arn: str) -> Function:
+        key = name_or_arn.removesuffix(":$LATEST")
+        if key in self._lookup:
+            return self._lookup[key]
+        raise KeyError(f"no function {name_or_arn!r} in the template")
+
+    def invoke(self, name_or_arn: str, event: Any) -> Invocation:
+        return self.get(name_or_arn).invoke(event)
+
+    def dispatch(self, function_arn: str, invocation_type: str, body: bytes) -> tuple[bytes, str | None]:
+        """moto_lambda's dispatcher: payload bytes in, payload bytes and FunctionError out."""
+        event = json.loads(body) if body else {}
+        try:
+            result = self.invoke(function_arn, event)
+        except Throttled as exc:
+            return json.dumps({"errorType": "TooManyRequestsException", "errorMessage": str(exc)}).encode(), "Unhandled"
+        return result.payload_bytes(), "Unhandled" if result.failed else None
+
+    def preload(self) -> None:
+        """Import every handler (in a background thread at start: later first invocations are warm)."""
+        for fn in self.by_id.values():
+            try:
+                fn.handler()
+            except Exception:  # noqa: S112 - the error is reported on the function's first invocation
+                continue

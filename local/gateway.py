@@ -1,0 +1,155 @@
+"""The local API Gateway: every Api event of the template mounted on one threaded HTTP server, handing the
+handler a REST API proxy event of the real shape and answering as API Gateway does."""
+
+from __future__ import annotations
+
+import base64
+import fnmatch
+import json
+import re
+import threading
+import time
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+from local.template import ACCOUNT_ID
+from local.wiring import Route
+
+STAGE = "Prod"  # the stage name of SAM's implicit API
+
+
+class _Mounted:
+    def __init__(self, route: Route) -> None:
+        self.route = route
+        pattern = re.sub(r"\\\{([^}]+)\\\+\\\}", lambda m: f"(?P<{m.group(1)}>.+)", re.escape(route.path))
+        pattern = re.sub(r"\\\{([^}]+)\\\}", lambda m: f"(?P<{m.group(1)}>[^/]+)", pattern)
+        self.regex = re.compile(f"^{pattern}/?$")
+        # API Gateway prefers literal paths, then {param}, then {proxy+}
+        self.rank = (route.path.count("+}"), route.path.count("{"), -len(route.path))
+
+    def match(self, path: str) -> dict[str, str] | None:
+        found = self.regex.match(path)
+        return found.groupdict() if found else None
+
+
+class Gateway:
+    def __init__(self, routes: list[Route], functions: Any, port: int = 0,
+                 binary_media_types: list[str] | None = None) -> None:
+        self.mounted = sorted((_Mounted(r) for r in routes), key=lambda m: m.rank)
+        self.functions = functions
+        self.port = port
+        self.binary_media_types = [t.replace("~1", "/") for t in binary_media_types or []]
+        self.server: Any = None
+        self.url = ""
+
+    def start(self) -> str:
+        from werkzeug.serving import make_server
+
+        self.server = make_server("127.0.0.1", self.port, self._wsgi, threaded=True)
+        self.server.daemon_threads = True
+        threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.1},
+                         name="local-gateway", daemon=True).start()
+        self.url = f"http://127.0.0.1:{self.server.server_port}"
+        return self.url
+
+    def stop(self) -> None:
+        if self.server is not None:
+            self.server.shutdown()
+            self.server.server_close()
+            self.server = None
+
+    # --- WSGI ---------------------------------------------------------------------------------------------
+    def _wsgi(self, environ: dict[str, Any], start_response: Any) -> list[bytes]:
+        from werkzeug.wrappers import Request
+
+        request = Request(environ)
+        status, headers, body = self.handle(request)
+        start_response(f"{status} {_REASONS.get(status, 'Status')}", headers)
+        return [body]
+
+    def handle(self, request: Any) -> tuple[int, list[tuple[str, str]], bytes]:
+        request_id = str(uuid.uuid4())
+        route, parameters = self._find(request.method, request.path)
+        if route is None:
+            return _json(403, {"message": "Missing Authentication Token"}, request_id)
+        event = self._event(request, route, parameters, request_id)
+        result = self.functions.invoke(route.function_id, event)
+        if result.failed:
+            return _json(502, {"message": "Internal server error"}, request_id)
+        return _response(result.payload, request_id)
+
+    def _find(self, method: str, path: str) -> tuple[Route | None, dict[str, str]]:
+        for mounted in self.mounted:
+            parameters = mounted.match(path)
+            if parameters is not None and mounted.route.method in (method, "ANY"):
+                return mounted.route, parameters
+        return None, {}
+
+    def _event(self, request: Any, route: Route, parameters: dict[str, str], request_id: str) -> dict[str, Any]:
+        multi_headers: dict[str, list[str]] = {}
+        for name, value in request.headers.items():
+            multi_headers.setdefault(name, []).append(value)
+        multi_query = {key: request.args.getlist(key) for key in request.args}
+        raw = request.get_data(cache=False)
+        body, is_base64 = self._body(raw, request.headers.get("Content-Type", ""))
+        now = datetime.now(UTC)
+        source_ip = request.headers.get("X-Forwarded-For", request.remote_addr or "127.0.0.1").split(",")[0].strip()
+        return {
+            "resource": route.path, "path": request.path, "httpMethod": request.method,
+            "headers": {k: v[-1] for k, v in multi_headers.items()} or None,
+            "multiValueHeaders": multi_headers or None,
+            "queryStringParameters": {k: v[-1] for k, v in multi_query.items()} or None,
+            "multiValueQueryStringParameters": multi_query or None,
+            "pathParameters": parameters or None, "stageVariables": None,
+            "requestContext": {
+                "resourceId": "local", "resourcePath": route.path, "httpMethod": request.method,
+                "extendedRequestId": request_id, "requestTime": now.strftime("%d/%b/%Y:%H:%M:%S +0000"),
+                "path": f"/{STAGE}{request.path}", "accountId": ACCOUNT_ID, "protocol": "HTTP/1.1", "stage": STAGE,
+                "domainPrefix": "localhost", "requestTimeEpoch": int(time.time() * 1000), "requestId": request_id,
+                "identity": {"cognitoIdentityPoolId": None, "accountId": None, "cognitoIdentityId": None,
+                             "caller": None, "sourceIp": source_ip, "principalOrgId": None, "accessKey": None,
+                             "cognitoAuthenticationType": None, "cognitoAuthenticationProvider": None,
+                             "userArn": None, "userAgent": request.headers.get("User-Agent"), "user": None},
+                "domainName": request.host, "apiId": "local"},
+            "body": body, "isBase64Encoded": is_base64,
+        }
+
+    def _body(self, raw: bytes, content_type: str) -> tuple[str | None, bool]:
+        if not raw:
+            return None, False
+        media = content_type.split(";")[0].strip()
+        if any(fnmatch.fnmatch(media, pattern) for pattern in self.binary_media_types):
+            return base64.b64encode(raw).decode(), True
+        try:
+            return raw.decode("utf-8"), False
+        except UnicodeDecodeError:  # API Gateway would mangle it; a local stack should not
+            return base64.b64encode(raw).decode(), True
+
+
+def _response(payload: Any, request_id: str) -> tuple[int, list[tuple[str, str]], bytes]:
+    if not isinstance(payload, dict) or "statusCode" not in payload:
+        return _json(502, {"message": "Internal server error"}, request_id)
+    headers: list[tuple[str, str]] = []
+    for name, values in (payload.get("multiValueHeaders") or {}).items():
+        headers.extend((name, str(v)) for v in values)
+    single = payload.get("headers") or {}
+    headers.extend((k, str(v)) for k, v in single.items() if k not in (payload.get("multiValueHeaders") or {}))
+    body = payload.get("body") or ""
+    raw = base64.b64decode(body) if payload.get("isBase64Encoded") else str(body).encode()
+    if not any(name.lower() == "content-type" for name, _ in headers):
+        headers.append(("Content-Type", "application/json"))
+    headers += [("x-amzn-RequestId", request_id), ("Content-Length", str(len(raw)))]
+    return int(payload["statusCode"]), headers, raw
+
+
+def _json(status: int, body: dict[str, Any], request_id: str) -> tuple[int, list[tuple[str, str]], bytes]:
+    raw = json.dumps(body).encode()
+    error_type = "MissingAuthenticationTokenException" if status == 403 else "InternalServerErrorException"
+    return status, [("Content-Type", "application/json"), ("x-amzn-RequestId", request_id),
+                    ("x-amzn-ErrorType", error_type), ("Content-Length", str(len(raw)))], raw
+
+
+_REASONS = {200: "OK", 201: "Created", 202: "Accepted", 204: "No Content", 400: "Bad Request", 401: "Unauthorized",
+            403: "Forbidden", 404: "Not Found", 409: "Conflict", 413: "Payload Too Large", 429: "Too Many Requests",
+            500: "Internal Server Error", 502: "Bad Gateway", 503: "Service Unavailable"}

@@ -1,0 +1,206 @@
+"""LocalStack: the whole template on one machine, in one process — for `erphub up` and for tests."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from local.embedded_aws import EmbeddedAws
+from local.template import Template
+
+
+class FunctionError(Exception):
+    """A handler raised: carries Lambda's errorType and errorMessage."""
+
+    def __init__(self, error: dict[str, Any]) -> None:
+        super().__init__(f"{error.get('errorType')}: {error.get('errorMessage')}")
+        self.error_type = error.get("errorType", "")
+        self.error_message = error.get("errorMessage", "")
+        self.error = error
+
+
+class LocalStack:
+    def __init__(self, template_path: str | Path = "template.yaml", parameter_overrides: dict[str, str] | None = None,
+                 env_name: str = "local", port: int = 0, aws_port: int = 0, stack_name: str | None = None,
+                 schedule_speedup: float = 1.0, sandbox: bool = True, preload: bool = True) -> None:
+        self.template_path = Path(template_path)
+        self.parameter_overrides = parameter_overrides
+        self.env_name, self.stack_name = env_name, stack_name
+        self.port, self.aws_port = port, aws_port
+        self.schedule_speedup = schedule_speedup
+        self.use_sandbox, self.preload = sandbox, preload
+        self.template: Template | None = None
+        self.aws = EmbeddedAws(aws_port)
+        self.functions: Any = None
+        self.wiring: Any = None
+        self.endpoints: dict[str, Any] = {}
+        self._parts: list[Any] = []  # started pieces, stopped in reverse order
+        self.sandbox: Any = None
+
+    # --- lifecycle -------------------------------------------------------------------------------------
+    def start(self) -> dict[str, Any]:
+        from local import moto_lambda
+        from local.functions import Functions
+        from local.provision import Provisioner
+
+        started = time.monotonic()
+        self.template = Template(self.template_path, self.parameter_overrides, self.env_name, self.stack_name)
+        self.aws.start()
+        try:
+            self.wiring = Provisioner(self.template, self.aws).run()
+            self.functions = Functions(self._specs(), self.aws.url)
+            moto_lambda.set_dispatcher(self.functions.dispatch)
+            self._start_runtime()
+        except BaseException:
+            self.stop()
+            raise
+        if self.preload:
+            threading.Thread(target=self.functions.preload, name="preload-handlers", daemon=True).start()
+        self.endpoints = {"gateway": getattr(self, "gateway_url", None), "aws": self.aws.url,
+                          "sandbox": self._sandbox_url(), "routes": self._routes(),
+                          "ready_seconds": round(time.monotonic() - started, 3)}
+        return self.endpoints
+
+    def _specs(self) -> list[Any]:
+        return list(self.wiring.functions)
+
+    def _start_runtime(self) -> None:
+        from local.gateway import Gateway
+        from local.pollers import Pollers
+        from local.schedules import Scheduler
+
+        gateway = Gateway(self.wiring.routes, self.functions, port=self.port)
+        self.gateway_url = gateway.start()
+        self._parts.append(gateway)
+        pollers = Pollers(self, self.wiring)
+        pollers.start()
+        self._parts.append(pollers)
+        scheduler = Scheduler(self, self.wiring.schedules, speedup=self.schedule_speedup)
+        scheduler.start()
+        self._parts.append(scheduler)
+        self._start_sandbox()
+
+    def _start_sandbox(self) -> None:
+        if not self.use_sandbox:
+            return
+        try:
+            from local import sandbox
+        except ImportError:
+            return
+        starter = getattr(sandbox, "start", None)
+        if starter is None:
+            return
+        self.sandbox = starter()
+        self._parts.append(self.sandbox)
+
+    def _sandbox_url(self) -> str | None:
+        if self.sandbox is None:
+            return None
+        return getattr(self.sandbox, "base_url", None) or getattr(self.sandbox, "url", None)
+
+    def _routes(self) -> list[str]:
+        return [f"{r.method} {self.gateway_url}{r.path} -> {r.function_id}" for r in self.wiring.routes]
+
+    def stop(self) -> None:
+        from local import moto_lambda
+
+        while self._parts:
+            part = self._parts.pop()
+            try:
+                part.stop()
+            except Exception:  # noqa: S112 - stopping the rest matters more
+                continue
+        moto_lambda.set_dispatcher(None)
+        self.aws.stop()
+
+    def __enter__(self) -> LocalStack:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # --- helpers for tests and the CLI --------------------------------------------------------------------
+    @property
+    def report(self) -> list[Any]:
+        return self.wiring.report if self.wiring else []
+
+    def client(self, service: str) -> Any:
+        return self.aws.client(service)
+
+    def physical(self, logical_id: str, attribute: str = "Ref") -> Any:
+        """Ref (queue URL, table name, state machine ARN, ...) or an attribute ("Arn", "StreamArn") of a resource."""
+        assert self.template is not None
+        if attribute == "Ref":
+            return self.template.resolver.ref(logical_id)
+        return self.template.resolver.get_att(logical_id, attribute)
+
+    def invoke(self, function_id: str, event: Any) -> Any:
+        """Invoke a function in-process as Lambda would; a handler exception raises FunctionError."""
+        result = self.functions.invoke(function_id, event)
+        if result.failed:
+            raise FunctionError(result.error)
+        return result.payload
+
+    @staticmethod
+    def wait_until(predicate: Callable[[], Any], timeout: float = 10.0, interval: float = 0.02) -> Any:
+        deadline = time.monotonic() + timeout
+        while True:
+            value = predicate()
+            if value:
+                return value
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"condition not met within {timeout} s")
+            time.sleep(interval)
+
+    def receive_all(self, queue_id: str, *, wait: float = 0.0, count: int = 0) -> list[Any]:
+        """Drain a queue (logical id or URL): bodies, JSON-decoded where JSON; with count, wait for that many."""
+        url = queue_id if queue_id.startswith("http") else self.physical(queue_id)
+        sqs, bodies = self.client("sqs"), []
+        deadline = time.monotonic() + wait
+        while True:
+            messages = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=0,
+                                           AttributeNames=["All"]).get("Messages", [])
+            for message in messages:
+                sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+                bodies.append(_decode(message["Body"]))
+            if messages:
+                continue
+            if (count and len(bodies) >= count) or time.monotonic() >= deadline:
+                return bodies
+            time.sleep(0.02)
+
+    def queue_depth(self, queue_id: str) -> int:
+        url = queue_id if queue_id.startswith("http") else self.physical(queue_id)
+        attributes = self.client("sqs").get_queue_attributes(
+            QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"])
+        return sum(int(v) for v in attributes["Attributes"].values())
+
+    def run_execution(self, state_machine_id: str, payload: Any, name: str | None = None,
+                      timeout: float = 20.0) -> dict[str, Any]:
+        """Start an execution and wait for it to finish; returns describe_execution."""
+        sfn = self.client("stepfunctions")
+        arn = self.start_execution(state_machine_id, payload, name)
+        return self.wait_until(lambda: _finished(sfn.describe_execution(executionArn=arn)), timeout=timeout)
+
+    def start_execution(self, state_machine_id: str, payload: Any, name: str | None = None) -> str:
+        import uuid
+
+        return self.client("stepfunctions").start_execution(
+            stateMachineArn=self.physical(state_machine_id), name=name or uuid.uuid4().hex,
+            input=json.dumps(payload))["executionArn"]
+
+
+def _finished(description: dict[str, Any]) -> dict[str, Any] | None:
+    return description if description["status"] != "RUNNING" else None
+
+
+def _decode(body: str) -> Any:
+    try:
+        return json.loads(body)
+    except ValueError:
+        return body
