@@ -1,0 +1,91 @@
+"""The identity table: each customer's ids in every system, the exact keys that find it, and conflicts.
+
+Items (pk, sk):
+  CUSTOMER#<id>, XREF#<system>#<entity>   the customer's id in a system (entity "-" = the whole account)
+  XREF#<system>#<id>, CUSTOMER            reverse lookup: a system's id -> our customer id
+  KEY#<kind>#<value>, CUSTOMER#<id>       exact keys (domain, tax_id); several customers under one key = ambiguous
+  CONFLICT#<id>, CONFLICT                 a resolution the hub refused to guess
+  CONTRACT#<id>, LINK#<system>#<kind>#<entity>   records a contract owns in other systems (subscriptions, orders)
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from erphub import aws
+from erphub.errors import Conflict
+from erphub.store.tables import from_item, identity_table, query_partition, to_item, translated
+
+WHOLE_ACCOUNT = "-"
+
+
+class IdentityStore:
+    def __init__(self, table: str | None = None, client: Any = None) -> None:
+        self.table = table or identity_table()
+        self.ddb = client or aws.client("dynamodb")
+
+    # --- lookups -------------------------------------------------------------------------------------
+    def customer_by_xref(self, system: str, system_id: str) -> str | None:
+        with translated(f"xref {system}/{system_id}"):
+            item = self.ddb.get_item(TableName=self.table, ConsistentRead=True,
+                                     Key=to_item({"pk": f"XREF#{system}#{system_id}", "sk": "CUSTOMER"})).get("Item")
+        return from_item(item)["customer_id"] if item else None
+
+    def customers_by_key(self, kind: str, value: str) -> set[str]:
+        return {i["customer_id"] for i in query_partition(self.ddb, self.table, f"KEY#{kind}#{value}", "CUSTOMER#")}
+
+    def xrefs(self, customer_id: str) -> dict[str, str]:
+        """{"stripe": "cus_1", "netsuite/le-1": "..."} - system, or system/legal entity, -> id."""
+        found = {}
+        for item in query_partition(self.ddb, self.table, f"CUSTOMER#{customer_id}", "XREF#"):
+            entity = item.get("entity", WHOLE_ACCOUNT)
+            found[item["system"] if entity == WHOLE_ACCOUNT else f"{item['system']}/{entity}"] = item["system_id"]
+        return found
+
+    # --- writes --------------------------------------------------------------------------------------
+    def link(self, customer_id: str, system: str, system_id: str, entity: str = WHOLE_ACCOUNT) -> bool:
+        """Record a system id for the customer; False if that id already belongs to another customer."""
+        now = datetime.now(UTC).isoformat()
+        reverse = to_item({"pk": f"XREF#{system}#{system_id}", "sk": "CUSTOMER", "customer_id": customer_id,
+                           "entity": entity, "linked_at": now})
+        try:
+            with translated(f"xref {system}/{system_id}"):
+                self.ddb.put_item(TableName=self.table, Item=reverse,
+                                  ConditionExpression="attribute_not_exists(pk) OR customer_id = :c",
+                                  ExpressionAttributeValues={":c": {"S": customer_id}})
+        except Conflict:  # the id is another customer's
+            return False
+        forward = to_item({"pk": f"CUSTOMER#{customer_id}", "sk": f"XREF#{system}#{entity}", "system": system,
+                           "entity": entity, "system_id": system_id, "linked_at": now})
+        with translated(f"customer {customer_id}"):
+            self.ddb.put_item(TableName=self.table, Item=forward)
+        return True
+
+    def add_key(self, customer_id: str, kind: str, value: str) -> None:
+        with translated(f"key {kind}/{value}"):
+            self.ddb.put_item(TableName=self.table, Item=to_item(
+                {"pk": f"KEY#{kind}#{value}", "sk": f"CUSTOMER#{customer_id}", "customer_id": customer_id}))
+
+    def record_conflict(self, conflict_id: str, subject: str, candidates: list[str], reason: str) -> None:
+        with translated(f"conflict {conflict_id}"):
+            self.ddb.put_item(TableName=self.table, Item=to_item({
+                "pk": f"CONFLICT#{conflict_id}", "sk": "CONFLICT", "subject": subject, "candidates": candidates,
+                "reason": reason, "status": "open", "recorded_at": datetime.now(UTC).isoformat()}))
+
+    def conflict(self, conflict_id: str) -> dict[str, Any] | None:
+        with translated(f"conflict {conflict_id}"):
+            item = self.ddb.get_item(TableName=self.table, ConsistentRead=True,
+                                     Key=to_item({"pk": f"CONFLICT#{conflict_id}", "sk": "CONFLICT"})).get("Item")
+        return from_item(item) if item else None
+
+    # --- what a contract owns in other systems ---------------------------------------------------------
+    def link_contract(self, contract_id: str, system: str, kind: str, entity: str, record_id: str) -> None:
+        with translated(f"contract {contract_id}"):
+            self.ddb.put_item(TableName=self.table, Item=to_item({
+                "pk": f"CONTRACT#{contract_id}", "sk": f"LINK#{system}#{kind}#{entity}", "system": system,
+                "kind": kind, "entity": entity, "record_id": record_id}))
+
+    def contract_links(self, contract_id: str) -> list[dict[str, str]]:
+        items = query_partition(self.ddb, self.table, f"CONTRACT#{contract_id}", "LINK#")
+        return [{k: i[k] for k in ("system", "kind", "entity", "record_id")} for i in items]

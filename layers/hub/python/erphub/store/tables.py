@@ -1,0 +1,66 @@
+"""What the workflow-side stores share: the table names, item (de)serialization, ClientError -> domain errors."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from erphub.errors import Conflict, Permanent, Transient
+
+
+def identity_table() -> str:
+    return _table("IDENTITY_TABLE")
+
+
+def workflow_table() -> str:
+    return _table("WORKFLOW_TABLE")
+
+
+def _table(variable: str) -> str:
+    name = os.environ.get(variable, "")
+    if not name:
+        raise Permanent(f"{variable} is not configured", system="dynamodb")
+    return name
+
+
+def to_item(values: dict[str, Any]) -> dict[str, Any]:
+    from boto3.dynamodb.types import TypeSerializer
+
+    serializer = TypeSerializer()
+    return {k: serializer.serialize(v) for k, v in values.items() if v is not None}
+
+
+def from_item(item: dict[str, Any]) -> dict[str, Any]:
+    from boto3.dynamodb.types import TypeDeserializer
+
+    deserializer = TypeDeserializer()
+    return {k: deserializer.deserialize(v) for k, v in item.items()}
+
+
+@contextmanager
+def translated(record: str) -> Iterator[None]:
+    """ClientError -> Conflict (a condition failed) or Transient (anything else, worth a retry)."""
+    try:
+        yield
+    except ClientError as exc:
+        code = exc.response["Error"]["Code"]
+        if code in ("ConditionalCheckFailedException", "TransactionCanceledException"):
+            raise Conflict(f"condition failed on {record}", system="dynamodb", record=record) from exc
+        raise Transient(f"dynamodb {code} on {record}", system="dynamodb", record=record) from exc
+
+
+def query_partition(client: Any, table: str, pk: str, prefix: str = "") -> list[dict[str, Any]]:
+    kwargs: dict[str, Any] = {"TableName": table, "ConsistentRead": True,
+                              "KeyConditionExpression": "pk = :pk", "ExpressionAttributeValues": {":pk": {"S": pk}}}
+    if prefix:
+        kwargs["KeyConditionExpression"] += " AND begins_with(sk, :prefix)"
+        kwargs["ExpressionAttributeValues"][":prefix"] = {"S": prefix}
+    items: list[dict[str, Any]] = []
+    with translated(pk):
+        for page in client.get_paginator("query").paginate(**kwargs):
+            items += [from_item(i) for i in page["Items"]]
+    return items

@@ -1,0 +1,130 @@
+"""The workflow table: where each business transaction stands, what it created, and what waits on an operator.
+
+Items (pk, sk):
+  RUN#<correlation id>, STATUS                 workflow, status, step, reason, updated_at (the status lookup)
+  RUN#<correlation id>, REC#<system>#<kind>#<key>   a record this run created (compensation reads these)
+  RUN#<correlation id>, REFUSED#<entity>#<field>    a write refused by the system-of-record rules
+  CONTRACT#<contract id>, APPLIED             the newest contract version applied (stale amendments are refused)
+  EXC#<exception id>, EXC                      an exception for an operator, with the task token its workflow waits on
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import UTC, datetime
+from typing import Any
+
+from erphub import aws
+from erphub.errors import Conflict, NotFound
+from erphub.store.tables import from_item, query_partition, to_item, translated, workflow_table
+
+RUNNING, WAITING, COMPLETED, FAILED, REFUSED = "running", "waiting", "completed", "failed", "refused"
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat()
+
+
+class WorkflowStore:
+    def __init__(self, table: str | None = None, client: Any = None) -> None:
+        self.table = table or workflow_table()
+        self.ddb = client or aws.client("dynamodb")
+
+    def _put(self, values: dict[str, Any], **kwargs: Any) -> None:
+        with translated(f"{values['pk']} {values['sk']}"):
+            self.ddb.put_item(TableName=self.table, Item=to_item(values), **kwargs)
+
+    def _get(self, pk: str, sk: str) -> dict[str, Any] | None:
+        with translated(f"{pk} {sk}"):
+            item = self.ddb.get_item(TableName=self.table, ConsistentRead=True,
+                                     Key=to_item({"pk": pk, "sk": sk})).get("Item")
+        return from_item(item) if item else None
+
+    # --- progress and status ---------------------------------------------------------------------------
+    def record_status(self, correlation_id: str, workflow: str, status: str, step: str = "",
+                      reason: str = "", detail: dict[str, Any] | None = None) -> None:
+        current = self._get(f"RUN#{correlation_id}", "STATUS") or {}
+        self._put({**current, "pk": f"RUN#{correlation_id}", "sk": "STATUS", "workflow": workflow,
+                   "status": status, "step": step or current.get("step", ""), "reason": reason or None,
+                   "detail": detail, "updated_at": _now(), "started_at": current.get("started_at") or _now()})
+
+    def status(self, correlation_id: str) -> dict[str, Any] | None:
+        return self._get(f"RUN#{correlation_id}", "STATUS")
+
+    # --- the ledger of created records ---------------------------------------------------------------
+    def record_created(self, correlation_id: str, system: str, kind: str, key: str, record_id: str,
+                       **attributes: Any) -> None:
+        self._put({"pk": f"RUN#{correlation_id}", "sk": f"REC#{system}#{kind}#{key}", "system": system,
+                   "kind": kind, "key": key, "record_id": record_id, "state": "created", "at": _now(), **attributes})
+
+    def mark_compensated(self, correlation_id: str, system: str, kind: str, key: str, state: str) -> None:
+        with translated(f"RUN#{correlation_id} {kind} {key}"):
+            self.ddb.update_item(TableName=self.table,
+                                 Key=to_item({"pk": f"RUN#{correlation_id}", "sk": f"REC#{system}#{kind}#{key}"}),
+                                 UpdateExpression="SET #s = :s, compensated_at = :t",
+                                 ExpressionAttributeNames={"#s": "state"},
+                                 ExpressionAttributeValues=to_item({":s": state, ":t": _now()}))
+
+    def created(self, correlation_id: str, kind: str | None = None) -> list[dict[str, Any]]:
+        items = query_partition(self.ddb, self.table, f"RUN#{correlation_id}", "REC#")
+        return [i for i in items if kind is None or i["kind"] == kind]
+
+    def record_refusal(self, correlation_id: str, entity: str, field: str, target: str, writer: str,
+                       master: str) -> None:
+        self._put({"pk": f"RUN#{correlation_id}", "sk": f"REFUSED#{entity}#{field}#{target}", "entity": entity,
+                   "field": field, "target": target, "writer": writer, "master": master, "at": _now()})
+
+    def refusals(self, correlation_id: str) -> list[dict[str, Any]]:
+        return query_partition(self.ddb, self.table, f"RUN#{correlation_id}", "REFUSED#")
+
+    # --- contract versions ---------------------------------------------------------------------------
+    def applied_version(self, contract_id: str) -> int:
+        item = self._get(f"CONTRACT#{contract_id}", "APPLIED")
+        return int(item["version"]) if item else 0
+
+    def mark_applied(self, contract_id: str, version: int, correlation_id: str) -> bool:
+        """Raise the applied version; False if an equal or newer version was applied meanwhile."""
+        try:
+            self._put({"pk": f"CONTRACT#{contract_id}", "sk": "APPLIED", "version": version,
+                       "correlation_id": correlation_id, "at": _now()},
+                      ConditionExpression="attribute_not_exists(version) OR version < :v",
+                      ExpressionAttributeValues={":v": {"N": str(version)}})
+        except Conflict:
+            return False
+        return True
+
+    # --- exceptions for operators ----------------------------------------------------------------------
+    def open_exception(self, correlation_id: str, workflow: str, kind: str, reason: str,
+                       task_token: str | None = None, detail: dict[str, Any] | None = None) -> str:
+        seed = task_token or f"{correlation_id}:{kind}:{reason}"
+        exception_id = f"{kind}-{hashlib.sha256(seed.encode()).hexdigest()[:16]}"
+        self._put({"pk": f"EXC#{exception_id}", "sk": "EXC", "exception_id": exception_id,
+                   "correlation_id": correlation_id, "workflow": workflow, "kind": kind, "reason": reason,
+                   "task_token": task_token, "detail": detail, "status": "open", "opened_at": _now()})
+        return exception_id
+
+    def exception(self, exception_id: str) -> dict[str, Any]:
+        item = self._get(f"EXC#{exception_id}", "EXC")
+        if item is None:
+            raise NotFound(f"no exception {exception_id}", system="hub", record=exception_id)
+        return item
+
+    def close_exception(self, exception_id: str, resolution: str) -> None:
+        with translated(f"EXC#{exception_id}"):
+            self.ddb.update_item(TableName=self.table, Key=to_item({"pk": f"EXC#{exception_id}", "sk": "EXC"}),
+                                 UpdateExpression="SET #s = :s, resolution = :r, closed_at = :t",
+                                 ConditionExpression="#s = :open", ExpressionAttributeNames={"#s": "status"},
+                                 ExpressionAttributeValues=to_item({":s": "closed", ":r": resolution,
+                                                                    ":t": _now(), ":open": "open"}))
+
+    def exceptions(self, correlation_id: str | None = None, *, only_open: bool = True) -> list[dict[str, Any]]:
+        """Exceptions (newest last); a scan, as operators list them rarely and there are few."""
+        kwargs: dict[str, Any] = {"TableName": self.table, "FilterExpression": "sk = :exc",
+                                  "ExpressionAttributeValues": {":exc": {"S": "EXC"}}}
+        found: list[dict[str, Any]] = []
+        with translated("exceptions"):
+            for page in self.ddb.get_paginator("scan").paginate(**kwargs):
+                found += [from_item(i) for i in page["Items"]]
+        found = [e for e in found if (not only_open or e["status"] == "open")
+                 and (correlation_id is None or e["correlation_id"] == correlation_id)]
+        return sorted(found, key=lambda e: e["opened_at"])

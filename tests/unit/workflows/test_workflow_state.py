@@ -1,0 +1,39 @@
+"""Workflow progress, the ledger compensation reads, contract versions and operator exceptions."""
+
+from erphub.store.workflow_state import WorkflowStore
+
+
+def test_status_keeps_the_latest_step_and_the_start(tables):
+    store = WorkflowStore()
+    store.record_status("c1", "activation", "running", step="identity.resolve")
+    store.record_status("c1", "activation", "completed", step="outcome.completed")
+    status = store.status("c1")
+    assert (status["status"], status["step"], status["workflow"]) == ("completed", "outcome.completed", "activation")
+    assert status["started_at"] <= status["updated_at"]
+
+
+def test_contract_versions_only_move_forward(tables):
+    store = WorkflowStore()
+    assert store.applied_version("k1") == 0
+    assert store.mark_applied("k1", 2, "c1")
+    assert not store.mark_applied("k1", 2, "c2")
+    assert not store.mark_applied("k1", 1, "c3")
+    assert store.applied_version("k1") == 2
+
+
+def test_the_ledger_lists_created_records_until_compensated(tables):
+    store = WorkflowStore()
+    store.record_created("c1", "stripe", "subscription", "le1", "sub_1")
+    store.mark_compensated("c1", "stripe", "subscription", "le1", "cancelled")
+    [record] = store.created("c1", "subscription")
+    assert (record["record_id"], record["state"]) == ("sub_1", "cancelled")
+
+
+def test_an_exception_keeps_its_task_token_until_closed(tables):
+    store = WorkflowStore()
+    exception_id = store.open_exception("c1", "activation", "data_quality", "missing tax id", task_token="tok")
+    assert [e["exception_id"] for e in store.exceptions("c1")] == [exception_id]
+    assert store.exception(exception_id)["task_token"] == "tok"
+    store.close_exception(exception_id, "fixed")
+    assert store.exceptions("c1") == []
+    assert store.exceptions("c1", only_open=False)[0]["resolution"] == "fixed"
