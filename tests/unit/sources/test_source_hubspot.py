@@ -149,3 +149,13 @@ def test_other_stages_and_object_types_are_ignored():
     document[0]["propertyValue"] = "contractsent"
     [stage] = hubspot.parse(inbound(json.dumps(document).encode(), {}))
     assert hubspot.normalize(contact) is None and hubspot.normalize(stage) is None
+
+
+def test_each_event_raw_parses_back_to_the_same_event_with_its_company():
+    # Given the closed-won delivery, whose company comes from a sibling association event
+    events = hubspot.parse(inbound(sample("hubspot/deal.closedwon.json"), {}))
+    # When the deal's stored raw body is parsed again on its own (as a replay does)
+    [again] = hubspot.parse(inbound(events[1].raw, {}))
+    # Then it is the same event and still maps to the company
+    assert again.vendor_event_id == events[1].vendor_event_id and again.payload == events[1].payload
+    assert hubspot.normalize(again).data.account.account_id == "9812345601"

@@ -174,3 +174,13 @@ def test_line_items_that_are_not_json_are_unmappable():
     [event] = salesforce.parse(inbound(body, {}))
     with pytest.raises(Unmappable, match="Line_Items__c is not JSON"):
         salesforce.normalize(event)
+
+
+def test_each_event_raw_is_a_message_of_its_own_that_parses_back_to_the_same_event():
+    # Given a batch of three notifications
+    events = salesforce.parse(inbound(sample("salesforce/opportunity_batch.xml"), {}))
+    # When each stored raw body is parsed again (as a replay does)
+    again = [salesforce.parse(inbound(e.raw, {})) for e in events]
+    # Then it is a complete outbound message holding only that notification
+    assert [[e.vendor_event_id for e in batch] for batch in again] == [[e.vendor_event_id] for e in events]
+    assert [batch[0].payload for batch in again] == [e.payload for e in events]

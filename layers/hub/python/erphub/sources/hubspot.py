@@ -125,8 +125,9 @@ class HubSpotSource:
             payload = dict(item)
             if str(item["subscriptionType"]).startswith("deal.") and item.get("objectId") in companies:
                 payload[ASSOCIATED_COMPANIES] = companies[item["objectId"]]
+            # raw is a one-event delivery (with the company ids) so parsing it again yields this same event
             events.append(VendorEvent(f"{item['portalId']}:{item['eventId']}", item["subscriptionType"], payload,
-                                      c.compact(item)))
+                                      c.compact([payload])))
         return events
 
     @c.mapping_guard(NAME)

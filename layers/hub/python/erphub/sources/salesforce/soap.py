@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import xml.etree.ElementTree as ET
+from copy import deepcopy
 from dataclasses import dataclass, field
 
 from erphub.errors import BadEnvelope
@@ -84,11 +85,22 @@ def parse_message(body: bytes) -> OutboundMessage:
         action_id=text("ActionId"),
         enterprise_url=text("EnterpriseUrl"),
         partner_url=text("PartnerUrl"),
-        notifications=[_notification(element) for element in elements],
+        notifications=[_notification(element, _alone(root, i)) for i, element in enumerate(elements)],
     )
 
 
-def _notification(element: ET.Element) -> Notification:
+def _alone(root: ET.Element, index: int) -> bytes:
+    """The whole Outbound Message with only its index-th notification: what Salesforce would send for it alone."""
+    copy = deepcopy(root)
+    message = copy.find(f"{{{SOAP_NS}}}Body/{{{OUTBOUND_NS}}}notifications")
+    assert message is not None
+    for position, other in enumerate(message.findall(f"{{{OUTBOUND_NS}}}Notification")):
+        if position != index:
+            message.remove(other)
+    return ET.tostring(copy, encoding="utf-8", xml_declaration=True)
+
+
+def _notification(element: ET.Element, raw: bytes) -> Notification:
     notification_id = (element.findtext(f"{{{OUTBOUND_NS}}}Id") or "").strip()
     sobject = element.find(f"{{{OUTBOUND_NS}}}sObject")
     if not notification_id or sobject is None:
@@ -101,4 +113,4 @@ def _notification(element: ET.Element) -> Notification:
         name = child.tag.rpartition("}")[2]
         nil = child.get(f"{{{XSI_NS}}}nil") == "true"
         fields[name] = None if nil else (child.text or "")
-    return Notification(notification_id, sobject_type, fields, ET.tostring(element))
+    return Notification(notification_id, sobject_type, fields, raw)
