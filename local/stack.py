@@ -52,6 +52,7 @@ class LocalStack:
         self.aws.start()
         try:
             self.wiring = Provisioner(self.template, self.aws).run()
+            self._start_sandbox()
             self.functions = Functions(self._specs(), self.aws.url)
             moto_lambda.set_dispatcher(self.functions.dispatch)
             self._start_runtime()
@@ -82,7 +83,7 @@ class LocalStack:
         scheduler = Scheduler(self, self.wiring.schedules, speedup=self.schedule_speedup)
         scheduler.start()
         self._parts.append(scheduler)
-        self._start_sandbox()
+        self.scheduler = scheduler
 
     def _start_sandbox(self) -> None:
         if not self.use_sandbox:
@@ -96,11 +97,15 @@ class LocalStack:
             return
         self.sandbox = starter()
         self._parts.append(self.sandbox)
+        # a variable a function declares that the sandbox also provides points at the sandbox locally
+        provided = sandbox.environment(self.sandbox) if hasattr(sandbox, "environment") else {}
+        for spec in self.wiring.functions:
+            for name in spec.variables.keys() & provided.keys():
+                spec.variables[name] = provided[name]
 
     def _sandbox_url(self) -> str | None:
-        if self.sandbox is None:
-            return None
-        return getattr(self.sandbox, "base_url", None) or getattr(self.sandbox, "url", None)
+        url = getattr(self.sandbox, "url", None)
+        return url if isinstance(url, str) else None
 
     def _routes(self) -> list[str]:
         return [f"{r.method} {self.gateway_url}{r.path} -> {r.function_id}" for r in self.wiring.routes]
@@ -131,6 +136,10 @@ class LocalStack:
 
     def client(self, service: str) -> Any:
         return self.aws.client(service)
+
+    def fire_schedule(self, name: str) -> None:
+        """Deliver a schedule's event now (name: the rule's physical name or "<Function>.Events.<Event>")."""
+        self.scheduler.fire(name)
 
     def physical(self, logical_id: str, attribute: str = "Ref") -> Any:
         """Ref (queue URL, table name, state machine ARN, ...) or an attribute ("Arn", "StreamArn") of a resource."""
@@ -179,6 +188,22 @@ class LocalStack:
         attributes = self.client("sqs").get_queue_attributes(
             QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"])
         return sum(int(v) for v in attributes["Attributes"].values())
+
+    def pause_consumers(self, queue_id: str, paused: bool = True) -> int:
+        """Hold (or release) the event-source pollers reading a queue, so a test can read what arrives there.
+
+        Like disabling the event source mapping on AWS; returns how many pollers it changed."""
+        from local.pollers import Pollers
+
+        arn = self.physical(queue_id, "Arn")
+        changed = 0
+        for part in self._parts:
+            for loop in part.loops if isinstance(part, Pollers) else []:
+                source = getattr(loop, "source", None)
+                if source is not None and source.source_arn == arn:
+                    loop.enabled = not paused
+                    changed += 1
+        return changed
 
     def run_execution(self, state_machine_id: str, payload: Any, name: str | None = None,
                       timeout: float = 20.0) -> dict[str, Any]:

@@ -1,0 +1,143 @@
+"""Lambda's DynamoDB stream event source: per shard, in order; batch size and batching window, filters,
+retries (MaximumRetryAttempts), BisectBatchOnFunctionError, ReportBatchItemFailures (retry from the first
+failed SequenceNumber) and the on-failure destination with AWS's stream failure record."""
+
+from __future__ import annotations
+
+import base64
+import json
+import time
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+from local.filters import matches_any
+from local.poll_loop import IDLE_SLEEP, PollLoop
+
+RETRY_PAUSE = 0.02  # between retries of a failed batch (AWS backs off; locally we keep tests fast)
+
+
+class StreamPoller(PollLoop):
+    def __init__(self, stack: Any, source: Any) -> None:
+        super().__init__(source.name)
+        self.stack, self.source = stack, source
+        props = source.properties
+        self.batch_size = min(int(props.get("BatchSize", 100)), 1000)
+        self.window = float(props.get("MaximumBatchingWindowInSeconds", 0))
+        self.max_retries = int(props.get("MaximumRetryAttempts", -1))
+        self.bisect = str(props.get("BisectBatchOnFunctionError", False)).lower() == "true"
+        self.report_failures = "ReportBatchItemFailures" in props.get("FunctionResponseTypes", [])
+        self.on_failure = props.get("DestinationConfig", {}).get("OnFailure", {}).get("Destination")
+        self.streams = stack.client("dynamodbstreams")
+        self.function_arn = stack.functions.get(source.function_id).spec.arn
+        position = props.get("StartingPosition", "LATEST")
+        self.iterators = {
+            shard["ShardId"]: self.streams.get_shard_iterator(
+                StreamArn=source.source_arn, ShardId=shard["ShardId"],
+                ShardIteratorType="TRIM_HORIZON" if position == "TRIM_HORIZON" else "LATEST")["ShardIterator"]
+            for shard in self.streams.describe_stream(StreamArn=source.source_arn)["StreamDescription"]["Shards"]}
+        self.invocations = 0
+
+    def poll(self) -> bool:
+        busy = False
+        for shard_id in list(self.iterators):
+            records = self._read(shard_id, self.batch_size)
+            if not records:
+                continue
+            busy = True
+            deadline = time.monotonic() + self.window
+            while len(records) < self.batch_size and time.monotonic() < deadline and not self.stopping.is_set():
+                more = self._read(shard_id, self.batch_size - len(records))
+                records += more
+                if not more:
+                    time.sleep(IDLE_SLEEP)
+            batch = [r for r in (self._record(raw) for raw in records)
+                     if matches_any(self.source.properties.get("FilterCriteria"), r)]
+            if batch:
+                self._deliver(shard_id, batch, self.max_retries)
+        return busy
+
+    def _read(self, shard_id: str, limit: int) -> list[dict[str, Any]]:
+        response = self.streams.get_records(ShardIterator=self.iterators[shard_id], Limit=limit)
+        self.iterators[shard_id] = response.get("NextShardIterator") or self.iterators[shard_id]
+        return response.get("Records", [])
+
+    def _deliver(self, shard_id: str, batch: list[dict[str, Any]], retries_left: int) -> None:
+        """Invoke until the batch succeeds, retries run out (then the on-failure destination), or we stop."""
+        while batch and not self.stopping.is_set():
+            self.invocations += 1
+            result = self.stack.functions.invoke(self.source.function_id, {"Records": batch})
+            failed_from = self._failed_from(batch, result)
+            if failed_from is None:
+                return
+            if result.failed and self.bisect and len(batch) > 1:
+                middle = len(batch) // 2
+                self._deliver(shard_id, batch[:middle], retries_left)
+                self._deliver(shard_id, batch[middle:], retries_left)
+                return
+            batch = batch[failed_from:]
+            if retries_left == 0:
+                self._send_on_failure(shard_id, batch)
+                return
+            retries_left -= 1  # -1 stays negative: retry until it succeeds, as AWS does with no limit
+            time.sleep(RETRY_PAUSE)
+
+    def _failed_from(self, batch: list[dict[str, Any]], result: Any) -> int | None:
+        """Index of the first record to retry, or None when the whole batch is done."""
+        if result.failed:
+            return 0
+        if not self.report_failures or not isinstance(result.payload, dict):
+            return None
+        failures = result.payload.get("batchItemFailures") or []
+        numbers = [r["dynamodb"]["SequenceNumber"] for r in batch]
+        identifiers = [f.get("itemIdentifier") if isinstance(f, dict) else None for f in failures]
+        if not identifiers:
+            return None
+        if any(i not in numbers for i in identifiers):
+            return 0  # an empty or unknown itemIdentifier fails the whole batch
+        return min(numbers.index(i) for i in identifiers)
+
+    def _send_on_failure(self, shard_id: str, batch: list[dict[str, Any]]) -> None:
+        if not self.on_failure or ":sqs:" not in self.on_failure:
+            return
+        first, last = batch[0]["dynamodb"], batch[-1]["dynamodb"]
+        record = {
+            "requestContext": {"requestId": str(uuid.uuid4()), "functionArn": self.function_arn,
+                               "condition": "RetryAttemptsExhausted", "approximateInvokeCount": self.invocations},
+            "responseContext": {"statusCode": 200, "executedVersion": "$LATEST", "functionError": "Unhandled"},
+            "version": "1.0", "timestamp": _iso(time.time()),
+            "DDBStreamBatchInfo": {
+                "shardId": shard_id, "startSequenceNumber": first["SequenceNumber"],
+                "endSequenceNumber": last["SequenceNumber"],
+                "approximateArrivalOfFirstRecord": _iso(first.get("ApproximateCreationDateTime", time.time())),
+                "approximateArrivalOfLastRecord": _iso(last.get("ApproximateCreationDateTime", time.time())),
+                "batchSize": len(batch), "streamArn": self.source.source_arn},
+        }
+        sqs = self.stack.client("sqs")
+        url = sqs.get_queue_url(QueueName=self.on_failure.rsplit(":", 1)[-1])["QueueUrl"]
+        sqs.send_message(QueueUrl=url, MessageBody=json.dumps(record))
+
+    def _record(self, raw: dict[str, Any]) -> dict[str, Any]:
+        record = _jsonable(raw)
+        record.setdefault("eventVersion", "1.1")
+        record.setdefault("eventSource", "aws:dynamodb")
+        record.setdefault("awsRegion", self.stack.template.region)
+        record["eventSourceARN"] = self.source.source_arn
+        return record
+
+
+def _jsonable(value: Any) -> Any:
+    """boto3's parsed record back to the JSON Lambda hands the handler (epoch seconds, base64 binaries)."""
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | set | tuple):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, datetime):
+        return int(value.timestamp())
+    if isinstance(value, bytes):
+        return base64.b64encode(value).decode()
+    return value
+
+
+def _iso(epoch: float) -> str:
+    return datetime.fromtimestamp(float(epoch), UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"

@@ -1,0 +1,35 @@
+"""One local stack of the TEST-ONLY template per test process (pytest-xdist workers each start their own)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from local.stack import LocalStack
+
+APP = Path(__file__).resolve().parent / "app"
+TEMPLATE = APP / "template.yaml"
+
+
+@pytest.fixture(scope="session")
+def stack():
+    with LocalStack(TEMPLATE, schedule_speedup=60, sandbox=False) as running:
+        yield running
+
+
+@pytest.fixture
+def collect(stack):
+    """collect(queue, predicate, count): the messages of a queue that satisfy predicate, once there are count."""
+
+    def collect(queue: str, predicate, count: int, timeout: float = 10.0) -> list:
+        found: list = []
+
+        def enough() -> bool:
+            found.extend(m for m in stack.receive_all(queue) if predicate(m))
+            return len(found) >= count
+
+        stack.wait_until(enough, timeout=timeout)
+        return found
+
+    return collect
