@@ -1,0 +1,217 @@
+"""Chargebee API v2 (product catalog 2.0): basic auth with the API key, form-encoded customers and
+subscriptions (`subscription_items[item_price_id][0]`), the chargebee-idempotency-key header replayed,
+caller-chosen ids (a second create with the same id is 400 duplicate_entry), and Chargebee's error bodies."""
+
+from __future__ import annotations
+
+import re
+import time
+from typing import Any
+
+from local.sandbox.core import IdempotencyCache, Request, Response, Vendor, path_parts, retry_after_headers
+
+ITEM_PRICE = re.compile(r"^(.+)-([A-Z]{3})-(Monthly|Yearly|Every-3-months|Every-6-months)$")
+_INDEXED = re.compile(r"^subscription_items\[(\w+)\]\[(\d+)\]$")
+UNIT_PRICE = 10000
+
+
+def error(status: int, code: str, message: str, type_: str = "invalid_request", param: str | None = None,
+          headers: dict[str, str] | None = None) -> Response:
+    body: dict[str, Any] = {"message": message, "type": type_, "api_error_code": code, "error_code": code,
+                            "error_msg": message, "http_status_code": status}
+    if param:
+        body["param"] = param
+    return Response(status, body, headers or {})
+
+
+def items_from(form: list[tuple[str, str]]) -> list[dict[str, str]]:
+    rows: dict[int, dict[str, str]] = {}
+    for name, value in form:
+        found = _INDEXED.match(name)
+        if found:
+            rows.setdefault(int(found.group(2)), {})[found.group(1)] = value
+    return [rows[i] for i in sorted(rows)]
+
+
+class Chargebee(Vendor):
+    name = "chargebee"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.api_key = "test_cbSandboxKey0000erphub"
+        self.idempotency = IdempotencyCache()
+
+    def credentials(self) -> dict[str, Any]:
+        return {"api_key": self.api_key, "site": "erphub-test"}
+
+    def reset(self) -> None:
+        super().reset()
+        self.idempotency.clear()
+
+    def authenticate(self, request: Request) -> Response | None:
+        if request.basic_user() != self.api_key:
+            return error(401, "api_authentication_failed", "Sorry, authentication failed. Invalid api key")
+        return None
+
+    def route(self, request: Request) -> tuple[str, Any] | None:
+        parts, method = path_parts(request.path), request.method
+        if parts[:2] != ["api", "v2"] or len(parts) < 3:
+            return None
+        rest = parts[2:]
+        routes = {
+            ("customers", 1, "POST"): ("customer.create", self.create_customer),
+            ("customers", 2, "GET"): ("customer.get", lambda r: self.get("customer", rest[1])),
+            ("customers", 2, "POST"): ("customer.update", lambda r: self.update_customer(r, rest[1])),
+            ("subscriptions", 2, "GET"): ("subscription.get", lambda r: self.get("subscription", rest[1])),
+            ("invoices", 1, "GET"): ("invoice.list", self.list_invoices),
+        }
+        found = routes.get((rest[0], len(rest), method))
+        if len(rest) == 3 and method == "POST":
+            action = {("customers", "subscription_for_items"): ("subscription.create",
+                                                                 lambda r: self.create_subscription(r, rest[1])),
+                      ("subscriptions", "update_for_items"): ("subscription.update",
+                                                              lambda r: self.update_subscription(r, rest[1])),
+                      ("subscriptions", "cancel_for_items"): ("subscription.cancel",
+                                                              lambda r: self.cancel(r, rest[1]))}
+            found = action.get((rest[0], rest[2]))
+        if found is None:
+            return None
+        operation, handler = found
+        key = request.header("chargebee-idempotency-key")
+        if method == "POST" and key:
+            return operation, lambda r: self.idempotency.run(
+                key, r, handler,
+                lambda: error(409, "invalid_request", "The idempotency key was used with a different request."),
+                lambda: error(409, "invalid_request", "A request with this idempotency key is in progress."))
+        return operation, handler
+
+    def _missing(self, kind: str, object_id: str) -> Response:
+        return error(404, "resource_not_found", f"Sorry, we couldn't find that resource: {kind} {object_id}",
+                     param="id")
+
+    def get(self, kind: str, object_id: str) -> Response:
+        with self.lock:
+            record = self.table(kind).get(object_id)
+            if record is None:
+                return self._missing(kind, object_id)
+            if kind == "subscription":
+                customer = self.table("customer")[record["customer_id"]]
+                return Response(200, {"subscription": record, "customer": customer})
+            return Response(200, {"customer": record})
+
+    def create_customer(self, request: Request) -> Response:
+        form = dict(request.form())
+        customer_id = form.pop("id", None) or f"cb_{int(time.time() * 1000)}"
+        with self.lock:
+            if customer_id in self.table("customer"):
+                return error(400, "duplicate_entry", f"The value {customer_id} is already present.", param="id")
+            customer = {"id": customer_id, "object": "customer", "auto_collection": "on", "net_term_days": 0,
+                        "created_at": int(time.time()), "deleted": False, **form}
+            self.table("customer")[customer_id] = customer
+        return Response(200, {"customer": customer})
+
+    def update_customer(self, request: Request, customer_id: str) -> Response:
+        form = dict(request.form())
+        with self.lock:
+            customer = self.table("customer").get(customer_id)
+            if customer is None:
+                return self._missing("customer", customer_id)
+            if form.get("auto_collection") not in (None, "on", "off"):
+                return error(400, "param_wrong_value", "auto_collection : invalid value", param="auto_collection")
+            if "net_term_days" in form:
+                form["net_term_days"] = int(form["net_term_days"])  # type: ignore[assignment]
+            customer.update(form)
+            return Response(200, {"customer": customer})
+
+    def _items(self, rows: list[dict[str, str]]) -> list[dict[str, Any]] | Response:
+        items = []
+        for index, row in enumerate(rows):
+            if not ITEM_PRICE.match(row.get("item_price_id", "")):
+                return error(404, "resource_not_found", f"item_price_id {row.get('item_price_id')} not found",
+                             param=f"subscription_items[item_price_id][{index}]")
+            quantity = int(float(row.get("quantity", "1")))
+            items.append({"item_price_id": row["item_price_id"], "item_type": "plan" if index == 0 else "addon",
+                          "quantity": quantity, "unit_price": UNIT_PRICE, "amount": quantity * UNIT_PRICE})
+        return items
+
+    def create_subscription(self, request: Request, customer_id: str) -> Response:
+        form = request.form()
+        fields = dict(form)
+        with self.lock:
+            customer = self.table("customer").get(customer_id)
+            if customer is None:
+                return self._missing("customer", customer_id)
+            subscription_id = fields.get("id") or f"sub_{int(time.time() * 1000)}"
+            if subscription_id in self.table("subscription"):
+                return error(400, "duplicate_entry", f"The value {subscription_id} is already present.", param="id")
+            items = self._items(items_from(form))
+            if isinstance(items, Response):
+                return items
+            now = int(time.time())
+            currency = items[0]["item_price_id"].split("-")[-2] if items else "USD"
+            subscription = {"id": subscription_id, "object": "subscription", "customer_id": customer_id,
+                            "status": "active", "currency_code": currency, "subscription_items": items,
+                            "start_date": int(fields.get("start_date") or now), "started_at": now,
+                            "current_term_start": now, "current_term_end": now + 365 * 86400,
+                            **{k: v for k, v in fields.items() if k.startswith("cf_")}}
+            self.table("subscription")[subscription_id] = subscription
+            total = sum(item["amount"] for item in items)
+            invoice_id = f"inv_{len(self.table('invoice')) + 1:05d}"
+            self.table("invoice")[invoice_id] = {
+                "id": invoice_id, "customer_id": customer_id, "subscription_id": subscription_id,
+                "status": "paid" if customer.get("auto_collection") == "on" else "payment_due",
+                "currency_code": currency, "total": total, "amount_due": total, "amount_paid": 0,
+                "line_items": [{"description": i["item_price_id"], "amount": i["amount"]} for i in items]}
+        return Response(200, {"subscription": subscription, "customer": customer})
+
+    def update_subscription(self, request: Request, subscription_id: str) -> Response:
+        form = request.form()
+        fields = dict(form)
+        with self.lock:
+            subscription = self.table("subscription").get(subscription_id)
+            if subscription is None:
+                return self._missing("subscription", subscription_id)
+            if subscription["status"] == "cancelled":
+                return error(400, "invalid_state_for_request", "The subscription is cancelled.")
+            items = self._items(items_from(form))
+            if isinstance(items, Response):
+                return items
+            if fields.get("replace_items_list") == "true":
+                subscription["subscription_items"] = items
+            else:
+                by_price = {i["item_price_id"]: i for i in subscription["subscription_items"]}
+                by_price.update({i["item_price_id"]: i for i in items})
+                subscription["subscription_items"] = list(by_price.values())
+            subscription["last_prorate"] = fields.get("prorate", "true")
+            return Response(200, {"subscription": subscription})
+
+    def cancel(self, request: Request, subscription_id: str) -> Response:
+        end_of_term = dict(request.form()).get("end_of_term") == "true"
+        with self.lock:
+            subscription = self.table("subscription").get(subscription_id)
+            if subscription is None:
+                return self._missing("subscription", subscription_id)
+            if end_of_term:
+                subscription.update(status="non_renewing", cancelled_at=subscription["current_term_end"])
+            else:
+                subscription.update(status="cancelled", cancelled_at=int(time.time()))
+            return Response(200, {"subscription": subscription})
+
+    def list_invoices(self, request: Request) -> Response:
+        customer = request.arg("customer_id[is]")
+        with self.lock:
+            found = [{"invoice": i} for i in self.table("invoice").values()
+                     if not customer or i["customer_id"] == customer]
+        return Response(200, {"list": found})
+
+    def not_found(self, request: Request) -> Response:
+        return error(404, "resource_not_found", f"Sorry, {request.path} is not a valid API path.")
+
+    def rate_limited(self, retry_after: float | None) -> Response:
+        return error(429, "api_request_limit_exceeded", "Sorry, access has been blocked temporarily due to request "
+                     "count exceeding acceptable limits. Please try after some time.",
+                     headers=retry_after_headers(retry_after))
+
+    def server_error(self, status: int = 500) -> Response:
+        return error(status, "internal_error", "Sorry, something went wrong when trying to process the request.",
+                     "operation_failed")

@@ -1,0 +1,236 @@
+"""The sandbox's machinery shared by every vendor: requests and responses, the record store, injected
+faults, the concurrency gate and idempotency replay. Vendor modules only speak their API."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import threading
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import parse_qsl, unquote
+
+FAULT_KINDS = ("429", "500", "503", "timeout", "latency")
+
+
+@dataclass
+class Request:
+    method: str
+    path: str  # below the vendor prefix, e.g. /v1/customers
+    query: list[tuple[str, str]]
+    headers: dict[str, str]  # lower-case names
+    body: bytes
+    url: str  # the full URL as the client addressed it (for signatures)
+
+    def header(self, name: str) -> str:
+        return self.headers.get(name.lower(), "")
+
+    def json(self) -> Any:
+        try:
+            return json.loads(self.body or b"null")
+        except ValueError:
+            return None
+
+    def form(self) -> list[tuple[str, str]]:
+        return parse_qsl(self.body.decode(), keep_blank_values=True)
+
+    def arg(self, name: str) -> str | None:
+        return next((v for k, v in self.query if k == name), None)
+
+    def bearer(self) -> str:
+        value = self.header("authorization")
+        return value[7:].strip() if value.lower().startswith("bearer ") else ""
+
+    def basic_user(self) -> str:
+        value = self.header("authorization")
+        if not value.lower().startswith("basic "):
+            return ""
+        try:
+            return base64.b64decode(value[6:]).decode().split(":", 1)[0]
+        except ValueError:
+            return ""
+
+
+@dataclass
+class Response:
+    status: int
+    body: Any = None
+    headers: dict[str, str] = field(default_factory=dict)
+    content_type: str = "application/json"
+
+    def payload(self) -> bytes:
+        if self.body is None:
+            return b""
+        return self.body if isinstance(self.body, bytes) else json.dumps(self.body, default=str).encode()
+
+
+@dataclass
+class Fault:
+    vendor: str
+    operation: str | None
+    kind: str
+    times: int = 1
+    retry_after: float | None = 1
+    seconds: float = 2.0
+    after_commit: bool = False  # answer (or hang) only after the request has changed the records
+
+    def matches(self, vendor: str, operation: str, after_commit: bool) -> bool:
+        return (self.times > 0 and self.vendor == vendor and self.after_commit == after_commit
+                and (self.operation is None or self.operation == operation))
+
+
+class Faults:
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._faults: list[Fault] = []
+        self.release = threading.Event()  # set on stop/reset: hanging requests give up at once
+
+    def inject(self, vendor: str, operation: str | None = None, kind: str = "500", times: int = 1,
+               retry_after: float | None = 1, seconds: float = 2.0, after_commit: bool = False) -> Fault:
+        if kind not in FAULT_KINDS:
+            raise ValueError(f"fault kind must be one of {FAULT_KINDS}")
+        fault = Fault(vendor, operation, kind, times, retry_after, seconds, after_commit)
+        with self._lock:
+            self._faults.append(fault)
+        return fault
+
+    def take(self, vendor: str, operation: str, after_commit: bool) -> Fault | None:
+        with self._lock:
+            for fault in self._faults:
+                if fault.matches(vendor, operation, after_commit):
+                    fault.times -= 1
+                    return fault
+        return None
+
+    def clear(self) -> None:
+        with self._lock:
+            self._faults.clear()
+        self.release.set()
+        self.release = threading.Event()
+
+
+class Gate:
+    """Counts requests in flight per vendor, refuses those beyond a limit and remembers the peak."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.limits: dict[str, int] = {}
+        self.in_flight: dict[str, int] = {}
+        self.max_in_flight: dict[str, int] = {}
+        self.refused: dict[str, int] = {}
+
+    def enter(self, vendor: str) -> bool:
+        with self._lock:
+            limit = self.limits.get(vendor)
+            if limit is not None and self.in_flight.get(vendor, 0) >= limit:
+                self.refused[vendor] = self.refused.get(vendor, 0) + 1
+                return False
+            now = self.in_flight[vendor] = self.in_flight.get(vendor, 0) + 1
+            self.max_in_flight[vendor] = max(self.max_in_flight.get(vendor, 0), now)
+            return True
+
+    def leave(self, vendor: str) -> None:
+        with self._lock:
+            self.in_flight[vendor] -= 1
+
+    def reset(self) -> None:
+        with self._lock:
+            self.max_in_flight = {k: v for k, v in self.in_flight.items() if v}
+            self.refused.clear()
+
+
+class IdempotencyCache:
+    """Replays the first response for a key; the same key with other parameters is an error (Stripe's rule)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._done: dict[str, tuple[str, Response]] = {}
+        self._running: set[str] = set()
+
+    def run(self, key: str, request: Request, handler: Callable[[Request], Response],
+            mismatch: Callable[[], Response], in_progress: Callable[[], Response]) -> Response:
+        fingerprint = hashlib.sha256(request.method.encode() + request.path.encode() + request.body).hexdigest()
+        with self._lock:
+            if key in self._done:
+                saved_print, saved = self._done[key]
+                if saved_print != fingerprint:
+                    return mismatch()
+                return Response(saved.status, saved.body, {**saved.headers, "Idempotent-Replayed": "true"})
+            if key in self._running:
+                return in_progress()
+            self._running.add(key)
+        try:
+            response = handler(request)
+            with self._lock:
+                self._done[key] = (fingerprint, response)
+            return response
+        finally:
+            with self._lock:
+                self._running.discard(key)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._done.clear()
+
+
+class Vendor:
+    """A vendor's API in the sandbox. Subclasses define credentials, auth, routing and their error bodies."""
+
+    name = ""
+
+    def __init__(self) -> None:
+        self.lock = threading.RLock()
+        self.records: dict[str, dict[str, dict[str, Any]]] = {}
+        self.base_url = ""
+
+    def table(self, kind: str) -> dict[str, dict[str, Any]]:
+        return self.records.setdefault(kind, {})
+
+    def reset(self) -> None:
+        with self.lock:
+            self.records.clear()
+
+    def seed(self, kind: str, record: dict[str, Any]) -> str:
+        record_id = str(record.get("id") or new_id())
+        self.table(kind)[record_id] = {**record, "id": record_id}
+        return record_id
+
+    def credentials(self) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def authenticate(self, request: Request) -> Response | None:
+        """None when the request is authenticated, else the vendor's own refusal."""
+        raise NotImplementedError
+
+    def route(self, request: Request) -> tuple[str, Callable[[Request], Response]] | None:
+        """(operation name, handler) for the request, or None when the path is not part of the API."""
+        raise NotImplementedError
+
+    def not_found(self, request: Request) -> Response:
+        return Response(404, {"error": f"no route {request.method} {request.path}"})
+
+    def rate_limited(self, retry_after: float | None) -> Response:
+        raise NotImplementedError
+
+    def concurrency_refused(self) -> Response:
+        return self.rate_limited(1)
+
+    def server_error(self, status: int = 500) -> Response:
+        raise NotImplementedError
+
+
+def new_id(prefix: str = "", length: int = 14) -> str:
+    return prefix + uuid.uuid4().hex[:length]
+
+
+def retry_after_headers(retry_after: float | None) -> dict[str, str]:
+    if retry_after is None:
+        return {}
+    return {"Retry-After": str(int(retry_after)) if float(retry_after).is_integer() else str(retry_after)}
+
+
+def path_parts(path: str) -> list[str]:
+    return [unquote(p) for p in path.strip("/").split("/") if p]

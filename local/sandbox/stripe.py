@@ -1,0 +1,268 @@
+"""Stripe v1 API: form-encoded customers, prices (by lookup key), subscriptions and invoices, with
+Idempotency-Key replay (same key + same parameters → the first response; other parameters → 400
+idempotency_error) and Stripe's error bodies."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from typing import Any
+
+from local.sandbox.core import IdempotencyCache, Request, Response, Vendor, path_parts, retry_after_headers
+from local.sandbox.forms import unflatten
+
+INTERVALS = {"monthly": ("month", 1), "quarterly": ("month", 3), "semiannual": ("month", 6), "annual": ("year", 1)}
+UNIT_AMOUNT = 10000  # every catalog price costs 100.00 per unit in the sandbox
+
+
+def error(status: int, type_: str, message: str, code: str | None = None, param: str | None = None,
+          headers: dict[str, str] | None = None) -> Response:
+    body: dict[str, Any] = {"type": type_, "message": message}
+    if code:
+        body["code"] = code
+    if param:
+        body["param"] = param
+    return Response(status, {"error": body}, {"Request-Id": f"req_{uuid.uuid4().hex[:14]}", **(headers or {})})
+
+
+def oid(prefix: str) -> str:
+    return f"{prefix}_{uuid.uuid4().hex[:14]}"
+
+
+class Stripe(Vendor):
+    name = "stripe"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.api_key = "sk_test_51Sandbox0000000000000000000000erphub"
+        self.idempotency = IdempotencyCache()
+
+    def credentials(self) -> dict[str, Any]:
+        return {"api_key": self.api_key}
+
+    def reset(self) -> None:
+        super().reset()
+        self.idempotency.clear()
+
+    def authenticate(self, request: Request) -> Response | None:
+        key = request.bearer() or request.basic_user()
+        if key != self.api_key:
+            shown = f"{key[:8]}****{key[-4:]}" if len(key) > 12 else key
+            return error(401, "invalid_request_error", f"Invalid API Key provided: {shown}")
+        return None
+
+    def route(self, request: Request) -> tuple[str, Any] | None:
+        parts, method = path_parts(request.path), request.method
+        if not parts or parts[0] != "v1" or len(parts) < 2:
+            return None
+        resource, rest = parts[1], parts[2:]
+        table = {
+            ("customers", 0, "POST"): ("customer.create", self.create_customer),
+            ("customers", 1, "GET"): ("customer.get", lambda r: self.fetch("customer", rest[0])),
+            ("customers", 1, "POST"): ("customer.update", lambda r: self.update_customer(r, rest[0])),
+            ("prices", 0, "GET"): ("price.list", self.list_prices),
+            ("subscriptions", 0, "POST"): ("subscription.create", self.create_subscription),
+            ("subscriptions", 0, "GET"): ("subscription.list", self.list_subscriptions),
+            ("subscriptions", 1, "GET"): ("subscription.get", lambda r: self.fetch("subscription", rest[0])),
+            ("subscriptions", 1, "POST"): ("subscription.update", lambda r: self.update_subscription(r, rest[0])),
+            ("subscriptions", 1, "DELETE"): ("subscription.cancel", lambda r: self.cancel(rest[0])),
+            ("invoices", 0, "GET"): ("invoice.list", self.list_invoices),
+        }
+        if resource == "customers" and rest == ["search"] and method == "GET":
+            return "customer.search", self.search_customers
+        found = table.get((resource, len(rest), method))
+        if found is None:
+            return None
+        operation, handler = found
+        key = request.header("idempotency-key")
+        if method == "POST" and key:
+            return operation, lambda r: self.idempotency.run(
+                key, r, handler,
+                lambda: error(400, "idempotency_error", "Keys for idempotent requests can only be used with the "
+                              "same parameters they were first used with. Try using a key other than "
+                              f"'{key}' if you meant to execute a different request."),
+                lambda: error(409, "idempotency_error", "There is currently another in-progress request using "
+                              "this Stripe token (probably the same idempotency key).", "idempotency_key_in_use"))
+        return operation, handler
+
+    # --- customers ---------------------------------------------------------------------------------
+    def fetch(self, kind: str, object_id: str) -> Response:
+        with self.lock:
+            record = self.table(kind).get(object_id)
+            if record is None:
+                return error(404, "invalid_request_error", f"No such {kind}: '{object_id}'", "resource_missing", "id")
+            return Response(200, record)
+
+    def create_customer(self, request: Request) -> Response:
+        params = unflatten(request.form())
+        customer = {"id": oid("cus"), "object": "customer", "created": int(time.time()), "livemode": False,
+                    "name": params.get("name"), "email": params.get("email"),
+                    "address": params.get("address"), "metadata": params.get("metadata") or {}}
+        with self.lock:
+            self.table("customer")[customer["id"]] = customer
+        return Response(200, customer)
+
+    def update_customer(self, request: Request, customer_id: str) -> Response:
+        params = unflatten(request.form())
+        with self.lock:
+            customer = self.table("customer").get(customer_id)
+            if customer is None:
+                return error(404, "invalid_request_error", f"No such customer: '{customer_id}'", "resource_missing")
+            customer["metadata"] = {**customer["metadata"], **(params.pop("metadata", None) or {})}
+            customer.update(params)
+            return Response(200, customer)
+
+    def search_customers(self, request: Request) -> Response:
+        query = request.arg("query") or ""
+        if not (query.startswith("metadata['") and "']:'" in query and query.endswith("'")):
+            return error(400, "invalid_request_error", f"Invalid search query: {query}", "parameter_invalid_string")
+        field, value = query[len("metadata['"):-1].split("']:'", 1)
+        with self.lock:
+            found = [c for c in self.table("customer").values() if c["metadata"].get(field) == value]
+        return Response(200, {"object": "search_result", "data": found, "has_more": False,
+                               "url": "/v1/customers/search"})
+
+    # --- prices ------------------------------------------------------------------------------------
+    def list_prices(self, request: Request) -> Response:
+        """The sandbox catalog holds every lookup key `<sku>_<frequency>`; skus starting "usage" are metered."""
+        data = []
+        with self.lock:
+            for _, key in (pair for pair in request.query if pair[0] == "lookup_keys[]"):
+                sku, _, frequency = key.rpartition("_")
+                if frequency not in INTERVALS or not sku:
+                    continue
+                interval, count = INTERVALS[frequency]
+                price = self.table("price").setdefault(key, {
+                    "id": f"price_{uuid.uuid5(uuid.NAMESPACE_URL, key).hex[:14]}", "object": "price",
+                    "lookup_key": key, "active": True, "currency": "usd", "unit_amount": UNIT_AMOUNT,
+                    "product": f"prod_{sku}", "recurring": {"interval": interval, "interval_count": count,
+                    "usage_type": "metered" if sku.startswith("usage") else "licensed"}})
+                data.append(price)
+        return Response(200, {"object": "list", "data": data, "has_more": False, "url": "/v1/prices"})
+
+    def _price(self, price_id: str) -> dict[str, Any] | None:
+        return next((p for p in self.table("price").values() if p["id"] == price_id), None)
+
+    # --- subscriptions -----------------------------------------------------------------------------
+    def _items(self, entries: list[dict[str, Any]], subscription_id: str) -> list[dict[str, Any]] | Response:
+        items = []
+        for index, entry in enumerate(entries):
+            price = self._price(str(entry.get("price")))
+            if price is None:
+                return error(400, "invalid_request_error", f"No such price: '{entry.get('price')}'",
+                             "resource_missing", f"items[{index}][price]")
+            metered = price["recurring"]["usage_type"] == "metered"
+            if metered and "quantity" in entry:
+                return error(400, "invalid_request_error", "Quantity should not be specified where usage_type is "
+                             "`metered`. Remove quantity from `line_items[0]`.", None, f"items[{index}][quantity]")
+            items.append({"id": oid("si"), "object": "subscription_item", "price": price,
+                          "quantity": None if metered else int(entry.get("quantity", 1)),
+                          "subscription": subscription_id})
+        return items
+
+    def create_subscription(self, request: Request) -> Response:
+        params = unflatten(request.form())
+        with self.lock:
+            customer = self.table("customer").get(str(params.get("customer")))
+            if customer is None:
+                return error(400, "invalid_request_error", f"No such customer: '{params.get('customer')}'",
+                             "resource_missing", "customer")
+            subscription_id = oid("sub")
+            items = self._items(params.get("items") or [], subscription_id)
+            if isinstance(items, Response):
+                return items
+            now = int(time.time())
+            start = int(params.get("backdate_start_date") or now)
+            subscription = {
+                "id": subscription_id, "object": "subscription", "customer": customer["id"], "status": "active",
+                "currency": params.get("currency", "usd"), "start_date": start, "created": now,
+                "current_period_start": start, "current_period_end": start + 365 * 86400,
+                "billing_cycle_anchor": int(params.get("billing_cycle_anchor") or start),
+                "cancel_at_period_end": False, "canceled_at": None,
+                "collection_method": params.get("collection_method", "charge_automatically"),
+                "metadata": params.get("metadata") or {},
+                "items": {"object": "list", "data": items}}
+            self.table("subscription")[subscription_id] = subscription
+            self._invoice(subscription)
+        return Response(200, subscription)
+
+    def _invoice(self, subscription: dict[str, Any]) -> None:
+        lines = [{"description": f"{item['quantity'] or 0} x {item['price']['lookup_key']}",
+                  "amount": (item["quantity"] or 0) * item["price"]["unit_amount"]}
+                 for item in subscription["items"]["data"]]
+        total = sum(line["amount"] for line in lines)
+        invoice_id = oid("in")
+        self.table("invoice")[invoice_id] = {
+            "id": invoice_id, "object": "invoice", "customer": subscription["customer"],
+            "subscription": subscription["id"], "number": f"SBX-{len(self.table('invoice')) + 1:04d}",
+            "status": "paid" if subscription["collection_method"] == "charge_automatically" else "open",
+            "currency": subscription["currency"], "total": total, "amount_due": total,
+            "amount_paid": total if subscription["collection_method"] == "charge_automatically" else 0,
+            "lines": {"object": "list", "data": lines}}
+
+    def update_subscription(self, request: Request, subscription_id: str) -> Response:
+        params = unflatten(request.form())
+        with self.lock:
+            subscription = self.table("subscription").get(subscription_id)
+            if subscription is None:
+                return error(404, "invalid_request_error", f"No such subscription: '{subscription_id}'",
+                             "resource_missing", "id")
+            if subscription["status"] == "canceled":
+                return error(400, "invalid_request_error", "A canceled subscription can only update its "
+                             "cancellation_details and metadata.")
+            current = {item["id"]: item for item in subscription["items"]["data"]}
+            for entry in params.pop("items", None) or []:
+                if entry.get("id") in current:
+                    item = current[entry["id"]]
+                    if "price" in entry:
+                        price = self._price(entry["price"])
+                        if price is None:
+                            return error(400, "invalid_request_error", f"No such price: '{entry['price']}'",
+                                         "resource_missing")
+                        item["price"] = price
+                    if "quantity" in entry:
+                        item["quantity"] = int(entry["quantity"])
+                else:
+                    added = self._items([entry], subscription_id)
+                    if isinstance(added, Response):
+                        return added
+                    subscription["items"]["data"] += added
+            if "cancel_at_period_end" in params:
+                subscription["cancel_at_period_end"] = params.pop("cancel_at_period_end") == "true"
+            subscription["metadata"] = {**subscription["metadata"], **(params.pop("metadata", None) or {})}
+            subscription.update(params)
+            return Response(200, subscription)
+
+    def cancel(self, subscription_id: str) -> Response:
+        with self.lock:
+            subscription = self.table("subscription").get(subscription_id)
+            if subscription is None:
+                return error(404, "invalid_request_error", f"No such subscription: '{subscription_id}'",
+                             "resource_missing", "id")
+            if subscription["status"] != "canceled":
+                subscription.update(status="canceled", canceled_at=int(time.time()), ended_at=int(time.time()))
+            return Response(200, subscription)
+
+    def list_subscriptions(self, request: Request) -> Response:
+        customer, status = request.arg("customer"), request.arg("status")
+        with self.lock:
+            data = [s for s in self.table("subscription").values()
+                    if (not customer or s["customer"] == customer) and (not status or s["status"] == status)]
+        return Response(200, {"object": "list", "data": data, "has_more": False, "url": "/v1/subscriptions"})
+
+    def list_invoices(self, request: Request) -> Response:
+        customer = request.arg("customer")
+        with self.lock:
+            data = [i for i in self.table("invoice").values() if not customer or i["customer"] == customer]
+        return Response(200, {"object": "list", "data": data, "has_more": False, "url": "/v1/invoices"})
+
+    def not_found(self, request: Request) -> Response:
+        return error(404, "invalid_request_error", f"Unrecognized request URL ({request.method}: {request.path}).")
+
+    def rate_limited(self, retry_after: float | None) -> Response:
+        return error(429, "invalid_request_error", "Request rate limit exceeded. Learn more about rate limits "
+                     "here https://stripe.com/docs/rate-limits.", "rate_limit",
+                     headers=retry_after_headers(retry_after))
+
+    def server_error(self, status: int = 500) -> Response:
+        return error(status, "api_error", "An unknown error occurred")
