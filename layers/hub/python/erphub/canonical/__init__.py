@@ -17,6 +17,7 @@ from erphub.canonical.business import (
     SubscriptionItem,
     UsageRecord,
     UsageTerms,
+    WorkflowOutcome,
 )
 from erphub.canonical.envelope import (
     DATA_KIND_BY_TYPE,
@@ -50,6 +51,7 @@ __all__ = [
     "SubscriptionItem",
     "UsageRecord",
     "UsageTerms",
+    "WorkflowOutcome",
     "correlation_id_for",
     "event_id_for",
 ]

@@ -203,3 +203,19 @@ class CancellationRequest(Model):
     effective: Literal["at_period_end", "immediately"] = "at_period_end"
     reason: str | None = None
     requested_by: str | None = None
+
+
+class WorkflowOutcome(Model):
+    """The event of record of a business transaction: how it ended, and what it left in each system."""
+
+    kind: Literal["workflow_outcome"] = "workflow_outcome"
+    workflow: Literal["activation", "amendment", "renewal", "cancellation"]
+    status: Literal["completed", "failed", "refused"]
+    business_key: str = Field(description="the contract (opportunity) or account the workflow acted on")
+    contract_version: int | None = None
+    customer_id: str | None = Field(default=None, description="the hub's customer id (identity resolution)")
+    reason: str | None = Field(default=None, description="why it failed or was refused")
+    failed_step: str | None = None
+    compensated: list[str] = Field(default_factory=list, description="records undone, e.g. stripe:subscription:sub_1")
+    records: SystemIds = Field(default_factory=dict, description="system (or system/entity) -> id it now holds")
+    exception_id: str | None = Field(default=None, description="the operator exception that tells what happened")

@@ -20,6 +20,7 @@ from erphub.canonical.business import (
     RenewalRisk,
     Subscription,
     UsageRecord,
+    WorkflowOutcome,
 )
 
 SCHEMA_VERSION = "1.0"
@@ -43,6 +44,16 @@ class EventType(StrEnum):
     RENEWAL_RISK_CHANGED = "success.renewal_risk.changed"
     ONBOARDING_MILESTONE_COMPLETED = "success.onboarding.milestone_completed"
     CANCELLATION_REQUESTED = "success.cancellation.requested"
+    # events of record, emitted by the workflows (source "erphub")
+    ACTIVATION_COMPLETED = "activation.completed"
+    ACTIVATION_FAILED = "activation.failed"
+    AMENDMENT_COMPLETED = "amendment.completed"
+    AMENDMENT_FAILED = "amendment.failed"
+    AMENDMENT_REFUSED = "amendment.refused"
+    RENEWAL_COMPLETED = "renewal.completed"
+    RENEWAL_FAILED = "renewal.failed"
+    CANCELLATION_COMPLETED = "cancellation.completed"
+    CANCELLATION_FAILED = "cancellation.failed"
 
 
 DATA_KIND_BY_TYPE: dict[EventType, str] = {
@@ -62,11 +73,15 @@ DATA_KIND_BY_TYPE: dict[EventType, str] = {
     EventType.RENEWAL_RISK_CHANGED: "renewal_risk",
     EventType.ONBOARDING_MILESTONE_COMPLETED: "onboarding_milestone",
     EventType.CANCELLATION_REQUESTED: "cancellation_request",
+    **{t: "workflow_outcome" for t in (
+        EventType.ACTIVATION_COMPLETED, EventType.ACTIVATION_FAILED, EventType.AMENDMENT_COMPLETED,
+        EventType.AMENDMENT_FAILED, EventType.AMENDMENT_REFUSED, EventType.RENEWAL_COMPLETED,
+        EventType.RENEWAL_FAILED, EventType.CANCELLATION_COMPLETED, EventType.CANCELLATION_FAILED)},
 }
 
 EventData = Annotated[
     Contract | Account | Subscription | Invoice | Payment | UsageRecord | RenewalRisk | OnboardingMilestone
-    | CancellationRequest,
+    | CancellationRequest | WorkflowOutcome,
     Field(discriminator="kind"),
 ]
 
