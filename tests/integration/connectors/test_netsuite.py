@@ -1,0 +1,166 @@
+"""NetSuite: TBA signed as documented, every ERP operation against the sandbox, upsert by external id under
+retries, the account concurrency limit."""
+
+from __future__ import annotations
+
+import threading
+from datetime import date
+from decimal import Decimal
+
+import pytest
+
+from erphub.connectors import oauth1
+from erphub.connectors.interfaces import (
+    CreditMemo,
+    ErpCustomer,
+    ErpInvoice,
+    ErpPayment,
+    Forecast,
+    OrderLine,
+    SalesOrder,
+)
+from erphub.connectors.netsuite import NetSuiteErp
+from erphub.errors import NotFound, Permanent, RateLimited, ValidationFailed
+
+pytestmark = pytest.mark.integration
+
+LINE = OrderLine(sku="PLATFORM", quantity=Decimal(10), rate=Decimal("120.00"), tax_code="S-GB",
+                 rev_rec_start=date(2025, 1, 1), rev_rec_end=date(2025, 12, 31))
+
+
+def order(customer: str = "ACME-UK", lines: list[OrderLine] | None = None) -> SalesOrder:
+    return SalesOrder(customer_external_id=customer, currency="GBP", subsidiary="3", lines=lines or [LINE],
+                      billing_schedule="Annual in advance", contract_id="006A")
+
+
+def test_signature_base_string_and_hmac_sha256_match_a_hand_computed_value():
+    params = {"oauth_consumer_key": "ck", "oauth_token": "tk", "oauth_signature_method": "HMAC-SHA256",
+              "oauth_timestamp": "1700000000", "oauth_nonce": "abc123", "oauth_version": "1.0"}
+    url = "https://1234567-SB1.suitetalk.api.netsuite.com:443/services/rest/record/v1/salesOrder/eid:SO-42?replace=item"
+    base = oauth1.signature_base_string("put", url, params)
+    assert base == (
+        "PUT&https%3A%2F%2F1234567-sb1.suitetalk.api.netsuite.com%2Fservices%2Frest%2Frecord%2Fv1%2FsalesOrder"
+        "%2Feid%3ASO-42&oauth_consumer_key%3Dck%26oauth_nonce%3Dabc123%26oauth_signature_method%3DHMAC-SHA256"
+        "%26oauth_timestamp%3D1700000000%26oauth_token%3Dtk%26oauth_version%3D1.0%26replace%3Ditem")
+    # computed with: printf '%s' "$BASE" | openssl dgst -sha256 -hmac 'cs%2Bsecret&ts' -binary | base64
+    assert oauth1.sign(base, "cs+secret", "ts") == "goOqLykQwGHg5vD5t6Cq/3UeRLD5ExFm9MXCpy+l2TU="
+
+
+def test_authorization_header_carries_the_realm_and_every_oauth_field():
+    creds = oauth1.TokenCredentials("1234567-sb1", "ck", "cs+secret", "tk", "ts")
+    header = oauth1.authorization_header(creds, "PUT", "https://x.example/a?replace=item", nonce="abc123",
+                                         timestamp=1700000000)
+    assert header.startswith('OAuth realm="1234567_SB1", oauth_consumer_key="ck", oauth_token="tk"')
+    assert 'oauth_signature_method="HMAC-SHA256"' in header and 'oauth_version="1.0"' in header
+    assert 'oauth_signature="' in header and "realm" not in oauth1.signature_base_string(
+        "PUT", "https://x.example/a", {"realm": "1234567_SB1", "oauth_nonce": "n"})
+
+
+def test_a_badly_signed_request_is_refused_with_netsuites_invalid_login(sandbox, connect):
+    good = sandbox.credentials("netsuite")
+    erp = connect(NetSuiteErp)
+    erp._credentials = {**good, "token_secret": "not-the-secret"}
+    with pytest.raises(Permanent, match="INVALID_LOGIN") as raised:
+        erp.upsert_customer(ErpCustomer(external_id="C-1", name="Acme"))
+    assert not isinstance(raised.value, ValidationFailed)
+    assert sandbox.records("netsuite", "customer") == []
+
+
+def test_customer_upsert_by_external_id_yields_one_record(sandbox, connect):
+    erp = connect(NetSuiteErp)
+    first = erp.upsert_customer(ErpCustomer(external_id="ACME-UK", name="Acme Ltd", subsidiary="3", currency="GBP"))
+    second = erp.upsert_customer(ErpCustomer(external_id="ACME-UK", name="Acme Limited", subsidiary="3"))
+    customers = sandbox.records("netsuite", "customer")
+    assert first.id == second.id and len(customers) == 1
+    assert customers[0]["companyName"] == "Acme Limited" and customers[0]["subsidiary"] == {"id": "3"}
+
+
+def test_sales_order_lifecycle(sandbox, connect):
+    erp = connect(NetSuiteErp)
+    erp.upsert_customer(ErpCustomer(external_id="ACME-UK", name="Acme Ltd"))
+    ref = erp.create_sales_order(order(), idempotency_key="corr-1:create_sales_order")
+    stored = erp.get_record("salesOrder", ref.external_id)
+    line = stored["item"]["items"][0]
+    assert line["item"] == {"externalId": "PLATFORM"} and line["revRecStartDate"] == "2025-01-01"
+    assert stored["entity"] == {"externalId": "ACME-UK"} and stored["billingSchedule"] == {"refName": "Annual in advance"}
+
+    erp.amend_sales_order(ref.external_id, order(lines=[LINE.model_copy(update={"quantity": Decimal(15)})]))
+    amended = sandbox.records("netsuite", "salesOrder")[0]
+    assert [i["quantity"] for i in amended["item"]["items"]] == [15.0], "replace=item swaps the lines"
+
+    erp.close_sales_order(ref.external_id)
+    assert sandbox.records("netsuite", "salesOrder")[0]["orderStatus"] == {"id": "H"}
+    erp.void_sales_order(ref.external_id)
+    assert sandbox.records("netsuite", "salesOrder")[0]["orderStatus"] == {"id": "C"}
+
+
+def test_invoice_payment_credit_memo_and_forecast(sandbox, connect):
+    erp = connect(NetSuiteErp)
+    erp.upsert_customer(ErpCustomer(external_id="ACME-UK", name="Acme Ltd"))
+    so = erp.create_sales_order(order(), idempotency_key="corr-1:so")
+    inv = erp.post_invoice(ErpInvoice(customer_external_id="ACME-UK", currency="GBP", lines=[LINE],
+                                      sales_order_external_id=so.external_id, due_date=date(2025, 2, 1)),
+                           idempotency_key="corr-1:invoice")
+    erp.post_payment(ErpPayment(customer_external_id="ACME-UK", amount=Decimal(1200), currency="GBP",
+                                invoice_external_id=inv.external_id), idempotency_key="corr-1:payment")
+    erp.issue_credit_memo(CreditMemo(customer_external_id="ACME-UK", currency="GBP", lines=[LINE],
+                                     invoice_external_id=inv.external_id, reason="downgrade"),
+                          idempotency_key="corr-1:credit")
+    erp.update_forecast(Forecast(external_id="F-ACME-2025Q3", customer_external_id="ACME-UK", period="2025-Q3",
+                                 amount=Decimal(5000), currency="GBP", probability=Decimal("0.8")))
+    assert sandbox.records("netsuite", "invoice")[0]["createdFrom"] == {"externalId": so.external_id}
+    payment = sandbox.records("netsuite", "customerPayment")[0]
+    assert payment["apply"]["items"][0]["doc"] == {"externalId": inv.external_id} and payment["payment"] == 1200
+    assert sandbox.records("netsuite", "creditMemo")[0]["memo"] == "downgrade"
+    assert sandbox.records("netsuite", "customrecord_erphub_forecast")[0]["custrecord_erphub_period"] == "2025-Q3"
+
+
+def test_unknown_customer_reference_is_validation_failed_with_netsuites_message(connect):
+    erp = connect(NetSuiteErp)
+    with pytest.raises(ValidationFailed, match="Invalid value for the resource or sub-resource field 'entity'"):
+        erp.create_sales_order(order(customer="NOBODY"), idempotency_key="corr-2:so")
+
+
+def test_amending_a_missing_order_is_not_found(connect):
+    with pytest.raises(NotFound, match="NONEXISTENT_ID"):
+        connect(NetSuiteErp).amend_sales_order("never-created", order())
+
+
+def test_same_create_after_a_timeout_past_commit_yields_one_sales_order(sandbox, connect):
+    erp = connect(NetSuiteErp, read_timeout_seconds=0.3)
+    erp.upsert_customer(ErpCustomer(external_id="ACME-UK", name="Acme Ltd"))
+    sandbox.faults.inject("netsuite", "salesOrder.upsert", kind="timeout", seconds=1.0, after_commit=True)
+    ref = erp.create_sales_order(order(), idempotency_key="corr-3:create_sales_order")  # retried in-call
+    assert erp.http.attempts >= 3
+    assert [r["externalId"] for r in sandbox.records("netsuite", "salesOrder")] == [ref.external_id]
+    erp.create_sales_order(order(), idempotency_key="corr-3:create_sales_order")  # resumed step
+    assert len(sandbox.records("netsuite", "salesOrder")) == 1
+
+
+def test_concurrency_limit_refusal_is_rate_limited(sandbox, connect):
+    erp = connect(NetSuiteErp, max_attempts=1)
+    sandbox.limit_concurrency("netsuite", 1)
+    sandbox.faults.inject("netsuite", "customer.upsert", kind="latency", seconds=0.5)
+    slow = threading.Thread(target=erp.upsert_customer, args=(ErpCustomer(external_id="A", name="A"),))
+    slow.start()
+    threading.Event().wait(0.15)
+    with pytest.raises(RateLimited, match="CONCURRENCY_LIMIT_EXCEEDED"):
+        connect(NetSuiteErp, max_attempts=1).upsert_customer(ErpCustomer(external_id="B", name="B"))
+    slow.join()
+    assert sandbox.refused("netsuite") == 1 and sandbox.max_in_flight("netsuite") == 1
+
+
+def test_the_sandbox_records_the_peak_in_flight(sandbox, connect):
+    sandbox.faults.inject("netsuite", "customer.upsert", kind="latency", seconds=0.3, times=4)
+    threads = [threading.Thread(target=connect(NetSuiteErp).upsert_customer,
+                                args=(ErpCustomer(external_id=f"C{i}", name="x"),)) for i in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sandbox.max_in_flight("netsuite") == 4
+    assert len(sandbox.records("netsuite", "customer")) == 4
+
+
+def test_concurrency_limit_is_read_from_governance_limits(sandbox, connect):
+    assert connect(NetSuiteErp).concurrency_limit() == 15
