@@ -90,6 +90,10 @@ class Gateway:
         multi_headers: dict[str, list[str]] = {}
         for name, value in request.headers.items():
             multi_headers.setdefault(name, []).append(value)
+        # as API Gateway adds them; locally the scheme is plain http
+        multi_headers.setdefault("X-Forwarded-For", [request.remote_addr or "127.0.0.1"])
+        multi_headers.setdefault("X-Forwarded-Proto", [request.scheme])
+        multi_headers.setdefault("X-Forwarded-Port", [str(request.host.rsplit(":", 1)[-1])])
         multi_query = {key: request.args.getlist(key) for key in request.args}
         raw = request.get_data(cache=False)
         body, is_base64 = self._body(raw, request.headers.get("Content-Type", ""))
@@ -105,7 +109,8 @@ class Gateway:
             "requestContext": {
                 "resourceId": "local", "resourcePath": route.path, "httpMethod": request.method,
                 "extendedRequestId": request_id, "requestTime": now.strftime("%d/%b/%Y:%H:%M:%S +0000"),
-                "path": f"/{STAGE}{request.path}", "accountId": ACCOUNT_ID, "protocol": "HTTP/1.1", "stage": STAGE,
+                # the path as called: the local host has no stage prefix (like a custom domain)
+                "path": request.path, "accountId": ACCOUNT_ID, "protocol": "HTTP/1.1", "stage": STAGE,
                 "domainPrefix": "localhost", "requestTimeEpoch": int(time.time() * 1000), "requestId": request_id,
                 "identity": {"cognitoIdentityPoolId": None, "accountId": None, "cognitoIdentityId": None,
                              "caller": None, "sourceIp": source_ip, "principalOrgId": None, "accessKey": None,

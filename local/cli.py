@@ -1,0 +1,143 @@
+"""erphub: run the template on this machine (`up`), look at it (`status`), feed it (`send`, `demo`)."""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+SCENARIOS = Path(__file__).with_name("scenarios")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="erphub", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    up = commands.add_parser("up", help="start the local stack and serve until Ctrl-C")
+    up.add_argument("--template", default="template.yaml")
+    up.add_argument("--port", type=int, default=3000, help="gateway port (0: any free port)")
+    up.add_argument("--env", default="local", help="samconfig.toml environment for parameter_overrides")
+    up.add_argument("--demo", action="store_true", help="run the demo scenarios once the stack is up")
+    status = commands.add_parser("status", help="what happened on the running stack")
+    status.add_argument("--endpoint", help="the embedded AWS URL (default: from .erphub/endpoints.json)")
+    send = commands.add_parser("send", help="sign a sample as its vendor would and post it")
+    send.add_argument("source")
+    send.add_argument("file", type=Path)
+    send.add_argument("--gateway", help="gateway URL (default: from .erphub/endpoints.json)")
+    demo = commands.add_parser("demo", help="run the scenarios on the running stack (or a temporary one)")
+    demo.add_argument("scenarios", nargs="*", type=Path, help=f"scenario files (default: {SCENARIOS}/*.json)")
+    demo.add_argument("--template", default="template.yaml")
+    args = parser.parse_args(argv)
+    return {"up": _up, "status": _status, "send": _send, "demo": _demo}[args.command](args)
+
+
+def _up(args: argparse.Namespace) -> int:
+    from local import endpoints
+    from local.stack import LocalStack
+
+    started = time.monotonic()
+    stack = LocalStack(args.template, env_name=args.env, port=args.port)
+    stack.start()
+    try:
+        endpoints.write(stack)
+        _print_endpoints(stack, time.monotonic() - started)
+        if args.demo:
+            _run_demo(stack.endpoints["gateway"], stack.client, _resources(stack), _default_scenarios())
+        print("\nServing. Ctrl-C stops the stack.", flush=True)
+        _wait_for_interrupt()
+    finally:
+        print("\nStopping...", flush=True)
+        endpoints.remove()
+        stack.stop()
+    return 0
+
+
+def _wait_for_interrupt() -> None:
+    stopped = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stopped.set())
+    while not stopped.wait(0.5):
+        pass
+
+
+def _print_endpoints(stack: Any, seconds: float) -> None:
+    e = stack.endpoints
+    template = stack.template
+    print(f"erphub local stack ready in {seconds:.2f} s ({template.path.name}, stack {template.stack_name})")
+    print(f"  gateway      {e['gateway']}")
+    for route in stack.wiring.routes:
+        print(f"    {route.method:6} {e['gateway']}{route.path}  -> {route.function_id}")
+    print(f"  AWS (moto)   {e['aws']}   e.g. aws --endpoint-url {e['aws']} sqs list-queues")
+    print(f"  sandbox      {e['sandbox'] or '(not available)'}")
+    print("Provisioning report:")
+    for line in stack.report:
+        print(f"  {line}")
+
+
+def _resources(stack: Any) -> dict[str, dict[str, Any]]:
+    return {lid: attrs for lid, attrs in stack.template.physical.items()}
+
+
+def _default_scenarios() -> list[Path]:
+    from local.scenarios import scenario_files
+
+    files = scenario_files(SCENARIOS)
+    if not files:
+        print(f"(no scenario files in {SCENARIOS})")
+    return files
+
+
+def _run_demo(gateway: str, client: Any, resources: dict[str, Any], files: list[Path]) -> bool:
+    from local.scenarios import Runner
+
+    return Runner(gateway, client, resources).run_files(files)
+
+
+def _running() -> dict[str, Any]:
+    from local import endpoints
+
+    found = endpoints.read()
+    if found is None:
+        raise SystemExit("no running stack found (.erphub/endpoints.json): start one with `erphub up`")
+    return found
+
+
+def _status(args: argparse.Namespace) -> int:
+    from local import endpoints, status
+
+    url = args.endpoint or _running()["aws"]
+    status.report(endpoints.session(url))
+    return 0
+
+
+def _send(args: argparse.Namespace) -> int:
+    from local.webhooks import send
+
+    gateway = args.gateway or _running()["gateway"]
+    code, body = send(gateway, args.source, args.file)
+    print(f"{code} {body}")
+    return 0 if code < 400 else 1
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from local import endpoints
+
+    files = args.scenarios or _default_scenarios()
+    running = endpoints.read()
+    if running is not None:
+        print(f"Using the running stack: gateway {running['gateway']}")
+        ok = _run_demo(running["gateway"], endpoints.session(running["aws"]), running["resources"], files)
+        return 0 if ok else 1
+    from local.stack import LocalStack
+
+    print("No running stack: starting a temporary one")
+    with LocalStack(args.template) as stack:
+        ok = _run_demo(stack.endpoints["gateway"], stack.client, _resources(stack), files)
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,122 @@
+"""`erphub demo`: runs the steps of JSON scenario files against a running stack and prints a timeline.
+
+A scenario: {"name": ..., "description": ..., "steps": [step, ...]} where a step is one of
+  {"send": {"source": "stripe", "file": "events/stripe/invoice.paid.json", "expect_status": 202}}
+  {"post": {"path": "/some/route", "file": "...", "headers": {...}, "expect_status": 200}}
+  {"wait": CHECK} (until true, "timeout" seconds, default 15)   {"expect": CHECK} (true now)
+  {"note": "text"}   {"sleep": seconds}
+and CHECK is one of {"queue": <logical id>, "count": n} (messages waiting or in flight),
+  {"table": <logical id>, "count": n, "where": {"attr": "value"}}, {"executions": <state machine id>,
+  "status": "SUCCEEDED", "count": n}, {"archive": <logical id>, "count": n}.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from local.webhooks import send
+
+
+class Runner:
+    def __init__(self, gateway: str, client: Callable[[str], Any], resources: dict[str, dict[str, Any]],
+                 root: Path = Path(), out: Callable[[str], None] = print) -> None:
+        self.gateway, self.client, self.resources, self.root, self.out = gateway, client, resources, root, out
+        self.started = time.monotonic()
+
+    def run_files(self, files: list[Path]) -> bool:
+        ok = True
+        for path in files:
+            ok = self.run(json.loads(path.read_text(encoding="utf-8")), path.name) and ok
+        return ok
+
+    def run(self, scenario: dict[str, Any], label: str = "") -> bool:
+        steps = scenario.get("steps", [])
+        self.out(f"\n== {scenario.get('name', label)} ==")
+        if scenario.get("description"):
+            self.out(f"   {scenario['description']}")
+        for index, step in enumerate(steps, start=1):
+            kind, spec = next(iter(step.items()))
+            try:
+                passed, detail = getattr(self, f"_{kind}")(spec)
+            except Exception as exc:
+                passed, detail = False, f"{type(exc).__name__}: {exc}"
+            mark = "ok " if passed else "FAIL"
+            self.out(f"[{time.monotonic() - self.started:7.3f}s] {index}/{len(steps)} {mark} {kind}: {detail}")
+            if not passed:
+                return False
+        return True
+
+    # --- steps ------------------------------------------------------------------------------------------
+    def _send(self, spec: dict[str, Any]) -> tuple[bool, str]:
+        status, body = send(self.gateway, spec["source"], self.root / spec["file"])
+        expected = spec.get("expect_status")
+        passed = status == expected if expected else status < 400
+        return passed, f"{spec['source']} {spec['file']} -> {status} {body[:120]}"
+
+    def _post(self, spec: dict[str, Any]) -> tuple[bool, str]:
+        data = (self.root / spec["file"]).read_bytes() if "file" in spec else json.dumps(spec.get("json")).encode()
+        request = urllib.request.Request(self.gateway + spec["path"], data=data, method=spec.get("method", "POST"),  # noqa: S310
+                                         headers={"Content-Type": "application/json", **spec.get("headers", {})})
+        try:
+            with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310 - loopback gateway
+                status, body = response.status, response.read().decode(errors="replace")
+        except urllib.error.HTTPError as error:
+            status, body = error.code, error.read().decode(errors="replace")
+        expected = spec.get("expect_status")
+        return (status == expected if expected else status < 400), f"{spec['path']} -> {status} {body[:120]}"
+
+    def _note(self, text: str) -> tuple[bool, str]:
+        return True, text
+
+    def _sleep(self, seconds: float) -> tuple[bool, str]:
+        time.sleep(float(seconds))
+        return True, f"{seconds} s"
+
+    def _wait(self, spec: dict[str, Any]) -> tuple[bool, str]:
+        deadline = time.monotonic() + float(spec.get("timeout", 15))
+        while True:
+            passed, detail = self._check(spec)
+            if passed or time.monotonic() > deadline:
+                return passed, detail
+            time.sleep(0.05)
+
+    def _expect(self, spec: dict[str, Any]) -> tuple[bool, str]:
+        return self._check(spec)
+
+    def _check(self, spec: dict[str, Any]) -> tuple[bool, str]:
+        want = int(spec.get("count", 1))
+        if "queue" in spec:
+            url = self._physical(spec["queue"], "QueueUrl")
+            attrs = self.client("sqs").get_queue_attributes(QueueUrl=url, AttributeNames=[
+                "ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"])["Attributes"]
+            have = sum(int(v) for v in attrs.values())
+            return have >= want, f"queue {spec['queue']} holds {have} (want {want})"
+        if "table" in spec:
+            where = spec.get("where", {})
+            items = [i for page in self.client("dynamodb").get_paginator("scan").paginate(
+                TableName=self._physical(spec["table"])) for i in page["Items"]
+                if all(next(iter(i.get(k, {}).values()), None) == v for k, v in where.items())]
+            return len(items) >= want, f"table {spec['table']} has {len(items)} items {where or ''} (want {want})"
+        if "executions" in spec:
+            runs = self.client("stepfunctions").list_executions(
+                stateMachineArn=self._physical(spec["executions"]), statusFilter=spec.get("status", "SUCCEEDED"))
+            have = len(runs["executions"])
+            return have >= want, f"{spec['executions']}: {have} {spec.get('status', 'SUCCEEDED')} (want {want})"
+        if "archive" in spec:
+            have = self.client("events").describe_archive(ArchiveName=self._physical(spec["archive"]))["EventCount"]
+            return have >= want, f"archive {spec['archive']} recorded {have} events (want {want})"
+        raise ValueError(f"unknown check {spec}")
+
+    def _physical(self, logical_id: str, attribute: str = "Ref") -> str:
+        attributes = self.resources[logical_id]
+        return attributes.get(attribute) or attributes["Ref"]
+
+
+def scenario_files(directory: Path) -> list[Path]:
+    return sorted(directory.glob("*.json"))
