@@ -82,7 +82,8 @@ def test_sales_order_lifecycle(sandbox, connect):
     stored = erp.get_record("salesOrder", ref.external_id)
     line = stored["item"]["items"][0]
     assert line["item"] == {"externalId": "PLATFORM"} and line["revRecStartDate"] == "2025-01-01"
-    assert stored["entity"] == {"externalId": "ACME-UK"} and stored["billingSchedule"] == {"refName": "Annual in advance"}
+    assert stored["entity"] == {"externalId": "ACME-UK"}
+    assert stored["billingSchedule"] == {"refName": "Annual in advance"}
 
     erp.amend_sales_order(ref.external_id, order(lines=[LINE.model_copy(update={"quantity": Decimal(15)})]))
     amended = sandbox.records("netsuite", "salesOrder")[0]

@@ -1,0 +1,108 @@
+"""Dynamics 365 (Dataverse): client-credentials token, upsert by alternate key, actions, 429 + Retry-After."""
+
+from __future__ import annotations
+
+import time
+from decimal import Decimal
+
+import pytest
+
+from erphub.connectors.dynamics import DynamicsErp
+from erphub.connectors.interfaces import (
+    CreditMemo,
+    ErpCustomer,
+    ErpInvoice,
+    ErpPayment,
+    Forecast,
+    OrderLine,
+    SalesOrder,
+)
+from erphub.errors import NotFound, Permanent, RateLimited, ValidationFailed
+
+pytestmark = pytest.mark.integration
+
+LINE = OrderLine(sku="PLATFORM", quantity=Decimal(3), rate=Decimal(100))
+
+
+def order(customer: str = "ACME-DE") -> SalesOrder:
+    return SalesOrder(customer_external_id=customer, currency="EUR", subsidiary="DE01", lines=[LINE, LINE])
+
+
+def test_customer_upsert_by_alternate_key_creates_once_then_updates(sandbox, connect):
+    erp = connect(DynamicsErp)
+    first = erp.upsert_customer(ErpCustomer(external_id="ACME-DE", name="Acme GmbH"))
+    second = erp.upsert_customer(ErpCustomer(external_id="ACME-DE", name="Acme GmbH & Co"))
+    assert (first.created, second.created) == (True, False) and first.id == second.id
+    accounts = sandbox.records("dynamics", "accounts")
+    assert len(accounts) == 1 and accounts[0]["name"] == "Acme GmbH & Co" and accounts[0]["accountnumber"] == "ACME-DE"
+
+
+def test_sales_order_with_lines_then_amend_fulfil_and_cancel(sandbox, connect):
+    erp = connect(DynamicsErp)
+    erp.upsert_customer(ErpCustomer(external_id="ACME-DE", name="Acme GmbH"))
+    ref = erp.create_sales_order(order(), idempotency_key="corr-9:so")
+    again = erp.create_sales_order(order(), idempotency_key="corr-9:so")
+    assert ref.id == again.id and len(sandbox.records("dynamics", "salesorders")) == 1
+    assert len(sandbox.records("dynamics", "salesorderdetails")) == 2
+    erp.amend_sales_order(ref.external_id, order())
+    erp.close_sales_order(ref.external_id)
+    assert sandbox.records("dynamics", "salesorders")[0]["statecode"] == 3
+    erp.void_sales_order(ref.external_id)
+    assert sandbox.records("dynamics", "salesorders")[0]["statecode"] == 2
+
+
+def test_amend_never_creates_a_missing_order(sandbox, connect):
+    with pytest.raises(NotFound, match="0x80040217"):
+        connect(DynamicsErp).amend_sales_order("missing", order())
+    assert sandbox.records("dynamics", "salesorders") == []
+
+
+def test_invoice_payment_credit_memo_forecast(sandbox, connect):
+    erp = connect(DynamicsErp)
+    erp.upsert_customer(ErpCustomer(external_id="ACME-DE", name="Acme GmbH"))
+    so = erp.create_sales_order(order(), idempotency_key="k:so")
+    inv = erp.post_invoice(ErpInvoice(customer_external_id="ACME-DE", currency="EUR", lines=[LINE],
+                                      sales_order_external_id=so.external_id), idempotency_key="k:inv")
+    erp.post_payment(ErpPayment(customer_external_id="ACME-DE", amount=Decimal(300), currency="EUR",
+                                invoice_external_id=inv.external_id), idempotency_key="k:pay")
+    erp.issue_credit_memo(CreditMemo(customer_external_id="ACME-DE", currency="EUR", lines=[LINE],
+                                     invoice_external_id=inv.external_id), idempotency_key="k:cm")
+    erp.update_forecast(Forecast(external_id="F1", customer_external_id="ACME-DE", period="2025-Q4",
+                                 amount=Decimal(10), currency="EUR"))
+    assert len(sandbox.records("dynamics", "invoices")) == 1 and len(sandbox.records("dynamics", "invoicedetails")) == 1
+    assert sandbox.records("dynamics", "erphub_payments")[0]["erphub_amount"] == 300
+    assert sandbox.records("dynamics", "erphub_creditmemos")[0]["erphub_amount"] == 300
+    assert sandbox.records("dynamics", "erphub_forecasts")[0]["erphub_period"] == "2025-Q4"
+    assert erp.concurrency_limit() is None
+
+
+def test_reference_to_a_missing_account_is_validation_failed(connect):
+    with pytest.raises(ValidationFailed, match="does not exist in account entity"):
+        connect(DynamicsErp).create_sales_order(order("NOBODY"), idempotency_key="k:so")
+
+
+def test_429_with_retry_after_is_honoured_then_rate_limited_when_persistent(sandbox, connect):
+    erp = connect(DynamicsErp, max_attempts=2)
+    erp.upsert_customer(ErpCustomer(external_id="X", name="warm the token"))
+    sandbox.faults.inject("dynamics", "accounts.upsert", kind="429", retry_after=1, times=1)
+    started = time.monotonic()
+    erp.upsert_customer(ErpCustomer(external_id="ACME-DE", name="Acme"))
+    assert time.monotonic() - started >= 1.0
+    sandbox.faults.inject("dynamics", "accounts.upsert", kind="429", retry_after=0, times=2)
+    with pytest.raises(RateLimited, match="0x80072322"):
+        erp.upsert_customer(ErpCustomer(external_id="ACME-DE", name="Acme"))
+
+
+def test_a_wrong_client_secret_is_refused_by_the_token_endpoint(sandbox, connect):
+    erp = connect(DynamicsErp)
+    erp._credentials = {**sandbox.credentials("dynamics"), "client_secret": "wrong"}
+    with pytest.raises(Permanent, match="AADSTS7000215"):
+        erp.upsert_customer(ErpCustomer(external_id="A", name="A"))
+
+
+def test_a_wrong_bearer_token_is_refused(sandbox, connect):
+    erp = connect(DynamicsErp)
+    erp.upsert_customer(ErpCustomer(external_id="A", name="A"))
+    erp.token._token = "forged"
+    with pytest.raises(Permanent, match="0x80072560"):
+        erp.upsert_customer(ErpCustomer(external_id="A", name="A"))

@@ -1,0 +1,54 @@
+"""Gainsight: data-object APIs with the accesskey header; lookup before insert."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+import pytest
+
+from erphub.canonical import Account
+from erphub.connectors.gainsight import GainsightSuccess
+from erphub.connectors.interfaces import Milestone, OnboardingPlan
+from erphub.errors import NotFound, Permanent, Transient, ValidationFailed
+
+pytestmark = pytest.mark.integration
+
+
+def test_company_plan_health_adoption_and_offboarding(sandbox, connect):
+    cs = connect(GainsightSuccess)
+    company = cs.upsert_company(Account(account_id="sf-001", name="Acme", industry="Retail"), idempotency_key="k")
+    again = cs.upsert_company(Account(account_id="sf-001", name="Acme Inc"), idempotency_key="k")
+    assert company.id == again.id and len(sandbox.records("gainsight", "Company")) == 1
+    plan = OnboardingPlan(name="Acme onboarding", milestones=[Milestone(name="Kickoff", due_date=date(2025, 1, 10)),
+                                                              Milestone(name="Go-live")])
+    first = cs.create_onboarding_plan("sf-001", plan, idempotency_key="corr-1:plan")
+    second = cs.create_onboarding_plan(company.id, plan, idempotency_key="corr-1:plan")
+    assert first.id == second.id
+    assert len(sandbox.records("gainsight", "Onboarding_Plan__gc")) == 1
+    assert len(sandbox.records("gainsight", "Onboarding_Milestone__gc")) == 2
+    cs.set_health(company.id, risk_level="high", health_score=Decimal(35), reason="usage dropped")
+    cs.update_adoption_plan(company.id, {"seats_active": 40})
+    cs.start_offboarding(company.id, reason="churned", idempotency_key="corr-2:offboard")
+    stored = sandbox.records("gainsight", "Company")[0]
+    assert stored["Renewal_Risk__gc"] == "high" and stored["Health_Score__gc"] == 35
+    assert stored["Adoption_Seats_Active__gc"] == 40 and stored["Stage"] == "Offboarding"
+    assert len(sandbox.records("gainsight", "Offboarding_Request__gc")) == 1
+
+
+def test_errors_are_typed(sandbox, connect):
+    cs = connect(GainsightSuccess, max_attempts=1)
+    with pytest.raises(NotFound):
+        cs.set_health("unknown-company", risk_level="low")
+    with pytest.raises(ValidationFailed, match="GS_2101"):
+        cs.upsert_company(Account(account_id="sf-2", name=""), idempotency_key="k")
+    sandbox.faults.inject("gainsight", "Company.query", kind="500")
+    with pytest.raises(Transient, match="GS_5000"):
+        cs.upsert_company(Account(account_id="sf-3", name="x"), idempotency_key="k")
+
+
+def test_a_wrong_access_key_is_refused(connect):
+    cs = connect(GainsightSuccess)
+    cs._credentials = {"access_key": "nope"}
+    with pytest.raises(Permanent, match="GS_0401"):
+        cs.upsert_company(Account(account_id="sf-1", name="x"), idempotency_key="k")

@@ -1,0 +1,119 @@
+"""Stripe: nested form encoding, Idempotency-Key on every POST (replayed by the sandbox as Stripe does),
+subscriptions with licensed and metered prices, collection method, invoices."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from urllib.parse import urlencode
+
+import pytest
+
+from erphub.canonical import SubscriptionItem, UsageTerms
+from erphub.connectors.forms import flatten
+from erphub.connectors.interfaces import BillingCustomer, CollectionStrategy, NewSubscription, SubscriptionChange
+from erphub.connectors.stripe import StripeBilling
+from erphub.errors import Conflict, NotFound, Permanent, RateLimited, ValidationFailed
+
+pytestmark = pytest.mark.integration
+
+USAGE = UsageTerms(metric="api_calls", overage_unit_price=Decimal("0.01"))
+
+
+def test_nested_fields_are_encoded_as_stripe_documents():
+    pairs = flatten({"customer": "cus_1", "items": [{"price": "price_a", "quantity": Decimal("10")},
+                                                    {"price": "price_b"}],
+                     "metadata": {"contract_id": "006A", "skip": None}, "cancel_at_period_end": True})
+    assert urlencode(pairs) == ("customer=cus_1&items%5B0%5D%5Bprice%5D=price_a&items%5B0%5D%5Bquantity%5D=10"
+                                "&items%5B1%5D%5Bprice%5D=price_b&metadata%5Bcontract_id%5D=006A"
+                                "&cancel_at_period_end=true")
+
+
+@pytest.fixture
+def customer_id(connect):
+    return connect(StripeBilling).upsert_customer(
+        BillingCustomer(customer_key="acct-1:UK", name="Acme Ltd", email="ap@acme.test", legal_entity_id="UK"),
+        idempotency_key="corr-1:customer").id
+
+
+def test_upsert_customer_finds_the_existing_one(sandbox, connect, customer_id):
+    again = connect(StripeBilling).upsert_customer(BillingCustomer(customer_key="acct-1:UK", name="Acme Limited"),
+                                                   idempotency_key="corr-2:customer")
+    assert again.id == customer_id and again.created is False
+    customers = sandbox.records("stripe", "customer")
+    assert len(customers) == 1 and customers[0]["name"] == "Acme Limited"
+    assert customers[0]["metadata"]["erphub_key"] == "acct-1:UK"
+
+
+def test_subscription_lifecycle(sandbox, connect, customer_id):
+    billing = connect(StripeBilling)
+    ref = billing.create_subscription(NewSubscription(
+        customer_id=customer_id, currency="USD", billing_frequency="annual", start_date=date.today(),
+        legal_entity_id="UK", contract_id="006A",
+        items=[SubscriptionItem(sku="platform", quantity=Decimal(10)), SubscriptionItem(sku="usage-api", usage=USAGE)],
+    ), idempotency_key="corr-1:subscription")
+    sub = billing.get_subscription(ref.id)
+    assert [(i.sku, i.quantity) for i in sub.items] == [("platform", 10), ("usage-api", 0)]
+    assert sub.legal_entity_id == "UK" and sub.contract_id == "006A" and sub.status == "active"
+
+    more = SubscriptionChange(quantities={"platform": Decimal(12)}, add_items=[SubscriptionItem(sku="sso")])
+    billing.change_subscription(ref.id, more, idempotency_key="corr-2:change")
+    billing.change_subscription(ref.id, SubscriptionChange(billing_frequency="quarterly", prorate=False),
+                                idempotency_key="corr-3:frequency")
+    stored = sandbox.records("stripe", "subscription")[0]
+    assert [i["price"]["lookup_key"] for i in stored["items"]["data"]] == [
+        "platform_quarterly", "usage-api_quarterly", "sso_quarterly"]
+    assert stored["items"]["data"][0]["quantity"] == 12 and stored["proration_behavior"] == "none"
+
+    billing.set_collection(customer_id, CollectionStrategy(method="send_invoice", days_until_due=45),
+                           idempotency_key="corr-4:collection")
+    assert sandbox.records("stripe", "subscription")[0]["collection_method"] == "send_invoice"
+    assert sandbox.records("stripe", "subscription")[0]["days_until_due"] == "45"
+
+    invoices = billing.list_invoices(customer_id)
+    assert len(invoices) == 1 and invoices[0].total == Decimal(1000)  # 10 x 100.00; metered billed later
+
+    billing.cancel_subscription(ref.id, at_period_end=True, idempotency_key="corr-5:cancel")
+    assert billing.get_subscription(ref.id).cancel_at_period_end is True
+    billing.cancel_subscription(ref.id, at_period_end=False, idempotency_key="corr-6:cancel")
+    assert billing.get_subscription(ref.id).status == "canceled"
+
+
+def test_a_retried_create_after_a_lost_response_yields_one_subscription(sandbox, connect, customer_id):
+    billing = connect(StripeBilling, read_timeout_seconds=0.3)
+    request = NewSubscription(customer_id=customer_id, items=[SubscriptionItem(sku="platform")])
+    sandbox.faults.inject("stripe", "subscription.create", kind="timeout", seconds=1.0, after_commit=True)
+    ref = billing.create_subscription(request, idempotency_key="corr-8:subscription")
+    again = billing.create_subscription(request, idempotency_key="corr-8:subscription")
+    assert ref.id == again.id and len(sandbox.records("stripe", "subscription")) == 1
+
+
+def test_a_reused_key_with_other_parameters_is_a_conflict(connect, customer_id):
+    billing = connect(StripeBilling)
+    billing.create_subscription(NewSubscription(customer_id=customer_id, items=[SubscriptionItem(sku="platform")]),
+                                idempotency_key="same")
+    with pytest.raises(Conflict, match="idempotency_error"):
+        billing.create_subscription(NewSubscription(customer_id=customer_id,
+                                                    items=[SubscriptionItem(sku="platform", quantity=Decimal(2))]),
+                                    idempotency_key="same")
+
+
+def test_errors_are_typed(sandbox, connect, customer_id):
+    billing = connect(StripeBilling, max_attempts=1)
+    with pytest.raises(NotFound, match="resource_missing"):
+        billing.get_subscription("sub_missing")
+    with pytest.raises(ValidationFailed, match="No such customer"):
+        billing.create_subscription(NewSubscription(customer_id="cus_nope", items=[SubscriptionItem(sku="platform")]),
+                                    idempotency_key="k1")
+    with pytest.raises(ValidationFailed, match="lookup key"):
+        billing.price_id("platform", "weekly")
+    sandbox.faults.inject("stripe", "subscription.list", kind="429", retry_after=2)
+    with pytest.raises(RateLimited, match="rate_limit"):
+        billing.set_collection(customer_id, CollectionStrategy(), idempotency_key="k2")
+
+
+def test_a_wrong_api_key_is_refused(connect):
+    billing = connect(StripeBilling)
+    billing._credentials = {"api_key": "sk_test_wrongwrongwrong"}
+    with pytest.raises(Permanent, match="Invalid API Key provided: sk_test_\\*\\*\\*\\*"):
+        billing.list_invoices("cus_1")
