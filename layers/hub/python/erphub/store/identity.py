@@ -6,10 +6,13 @@ Items (pk, sk):
   KEY#<kind>#<value>, CUSTOMER#<id>       exact keys (domain, tax_id); several customers under one key = ambiguous
   CONFLICT#<id>, CONFLICT                 a resolution the hub refused to guess
   CONTRACT#<id>, LINK#<system>#<kind>#<entity>   records a contract owns in other systems (subscriptions, orders)
+  CONTRACT#<id>, TERMS                    the contract's terms as last applied (items, billing frequency, term)
+  CUSTOMER#<id>, CONTRACT#<contract id>   the customer's contracts
 """
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from typing import Any
 
@@ -31,6 +34,20 @@ class IdentityStore:
             item = self.ddb.get_item(TableName=self.table, ConsistentRead=True,
                                      Key=to_item({"pk": f"XREF#{system}#{system_id}", "sk": "CUSTOMER"})).get("Item")
         return from_item(item)["customer_id"] if item else None
+
+    def entity_of_xref(self, system: str, system_id: str) -> tuple[str, str] | None:
+        """(customer id, legal entity) that a system's id belongs to."""
+        with translated(f"xref {system}/{system_id}"):
+            item = self.ddb.get_item(TableName=self.table, ConsistentRead=True,
+                                     Key=to_item({"pk": f"XREF#{system}#{system_id}", "sk": "CUSTOMER"})).get("Item")
+        if not item:
+            return None
+        values = from_item(item)
+        return values["customer_id"], values.get("entity", WHOLE_ACCOUNT)
+
+    def customer_for(self, ids: dict[str, str]) -> str | None:
+        """The customer any of these (system -> id) belongs to."""
+        return next((c for system, sid in ids.items() if sid and (c := self.customer_by_xref(system, sid))), None)
 
     def customers_by_key(self, kind: str, value: str) -> set[str]:
         return {i["customer_id"] for i in query_partition(self.ddb, self.table, f"KEY#{kind}#{value}", "CUSTOMER#")}
@@ -89,3 +106,19 @@ class IdentityStore:
     def contract_links(self, contract_id: str) -> list[dict[str, str]]:
         items = query_partition(self.ddb, self.table, f"CONTRACT#{contract_id}", "LINK#")
         return [{k: i[k] for k in ("system", "kind", "entity", "record_id")} for i in items]
+
+    def put_terms(self, contract_id: str, customer_id: str, terms: dict[str, Any]) -> None:
+        with translated(f"contract {contract_id}"):
+            self.ddb.put_item(TableName=self.table, Item=to_item(
+                {"pk": f"CONTRACT#{contract_id}", "sk": "TERMS", "terms": json.dumps(terms, default=str)}))
+            self.ddb.put_item(TableName=self.table, Item=to_item(
+                {"pk": f"CUSTOMER#{customer_id}", "sk": f"CONTRACT#{contract_id}", "contract_id": contract_id}))
+
+    def terms(self, contract_id: str) -> dict[str, Any]:
+        with translated(f"contract {contract_id}"):
+            item = self.ddb.get_item(TableName=self.table, ConsistentRead=True,
+                                     Key=to_item({"pk": f"CONTRACT#{contract_id}", "sk": "TERMS"})).get("Item")
+        return json.loads(from_item(item)["terms"]) if item else {}
+
+    def customer_contracts(self, customer_id: str) -> list[str]:
+        return [i["contract_id"] for i in query_partition(self.ddb, self.table, f"CUSTOMER#{customer_id}", "CONTRACT#")]

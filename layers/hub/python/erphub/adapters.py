@@ -1,0 +1,74 @@
+"""The system APIs (DESIGN.md rule 8): one adapter Lambda per external system dispatches named actions.
+
+A state machine Task calls an adapter with {"action": ..., "workflow": ..., "state": $}; the adapter runs the
+action and returns its result. Errors propagate as the typed errors whose class names ASL Retry/Catch match.
+Other consumers (ERP posting, renewal-risk signals) reach an adapter through `invoke`, so the adapter's
+reserved concurrency stays the system's whole throughput budget.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import os
+from typing import Any
+
+from erphub import errors
+from erphub.errors import HubError, Permanent, Transient
+from erphub.observability import logger
+
+# adapter -> the action prefixes it serves, and the modules that define them
+SYSTEMS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    "crm": (("crm.",), ("crm",)),
+    "billing": (("billing.",), ("billing",)),
+    "success": (("success.",), ("success",)),
+    "erp": (("erp.",), ("erp", "erp_posting")),
+    "hub": (("identity.", "quality.", "approval.", "contract.", "reconcile.", "exceptions.", "outcome."),
+            ("identity", "quality", "reconcile", "outcome")),
+}
+ADAPTER_FUNCTION_ENV = {"crm": "CRM_ADAPTER_FUNCTION", "billing": "BILLING_ADAPTER_FUNCTION",
+                        "success": "SUCCESS_ADAPTER_FUNCTION", "erp": "ERP_ADAPTER_FUNCTION"}
+
+
+def handle(system: str, event: dict[str, Any]) -> dict[str, Any]:
+    from erphub.workflows.actions import COMPENSATIONS, REGISTRY
+    from erphub.workflows.run import Run
+
+    prefixes, modules = SYSTEMS[system]
+    for module in modules:
+        importlib.import_module(f"erphub.workflows.actions.{module}")
+    run = Run.model_validate(event)
+    if not run.action.startswith(prefixes) or run.action not in REGISTRY:
+        raise Permanent(f"the {system} adapter has no action {run.action!r}", system=system)
+    if run.workflow and "event" in run.state and run.action not in COMPENSATIONS:
+        from erphub.store.workflow_state import RUNNING, WorkflowStore
+
+        WorkflowStore().record_status(run.correlation_id, run.workflow, RUNNING, step=run.action)
+    logger.info("action", extra={"action": run.action, "workflow": run.workflow,
+                                 "correlation_id": run.state.get("correlation_id")})
+    return REGISTRY[run.action](run)
+
+
+def invoke(system: str, action: str, **fields: Any) -> dict[str, Any]:
+    """Call an adapter synchronously; its typed error is raised here again under the same class."""
+    from botocore.exceptions import ClientError
+
+    from erphub import aws
+
+    function = os.environ.get(ADAPTER_FUNCTION_ENV[system], "")
+    if not function:
+        raise Permanent(f"{ADAPTER_FUNCTION_ENV[system]} is not configured", system=system)
+    try:
+        response = aws.client("lambda").invoke(FunctionName=function, Payload=json.dumps(
+            {"action": action, **fields}, default=str).encode())
+    except ClientError as exc:  # throttled by the adapter's reserved concurrency, or the service
+        code = exc.response["Error"]["Code"]
+        raise (errors.RateLimited if code == "TooManyRequestsException" else Transient)(
+            f"{system} adapter: {code}", system=system) from exc
+    payload = json.loads(response["Payload"].read() or b"null")
+    if response.get("FunctionError"):
+        cls = getattr(errors, str(payload.get("errorType")), None)
+        if not (isinstance(cls, type) and issubclass(cls, HubError)):
+            cls = Transient  # a crash of the adapter itself: worth a retry
+        raise cls(str(payload.get("errorMessage")), system=system)
+    return payload or {}

@@ -1,0 +1,43 @@
+"""Consumers that are not workflows: ERP posting (FIFO, in order per customer) and the renewal-risk signal,
+which CRM, billing and ERP each react to on their own queue (choreography, no orchestrator).
+
+Each reaches its system through that system's adapter (DESIGN.md rule 8), so the adapter's reserved
+concurrency stays the system's whole budget; typed errors come back as themselves and fail the message.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from erphub import adapters
+from erphub.canonical import EventEnvelope, EventType
+from erphub.observability import logger
+
+POSTING_ACTIONS = {
+    EventType.INVOICE_FINALIZED: "erp.post_invoice",
+    EventType.INVOICE_PAID: "erp.post_invoice",
+    EventType.PAYMENT_SUCCEEDED: "erp.post_payment",
+    EventType.PAYMENT_FAILED: "erp.post_payment",
+}
+RISK_ACTIONS = {"crm": "crm.risk", "billing": "billing.collection", "erp": "erp.forecast"}
+
+
+def _state(bus_event: dict[str, Any]) -> tuple[EventEnvelope, dict[str, Any]]:
+    envelope = EventEnvelope.model_validate(bus_event["detail"])
+    return envelope, {"event": bus_event["detail"], "correlation_id": envelope.correlation_id}
+
+
+def post_to_erp(bus_event: dict[str, Any]) -> dict[str, Any]:
+    """An invoice posts before its payments; a payment whose invoice is not posted yet raises (and retries)."""
+    envelope, state = _state(bus_event)
+    action = POSTING_ACTIONS[EventType(envelope.type)]
+    result = adapters.invoke("erp", action, state=state)
+    logger.info("posted to the ERP", extra={"action": action, "correlation_id": envelope.correlation_id, **result})
+    return result
+
+
+def renewal_risk(system: str, bus_event: dict[str, Any]) -> dict[str, Any]:
+    envelope, state = _state(bus_event)
+    result = adapters.invoke(system, RISK_ACTIONS[system], state=state)
+    logger.info("renewal risk handled", extra={"system": system, "correlation_id": envelope.correlation_id})
+    return result

@@ -1,0 +1,183 @@
+"""Billing adapter actions: customers and subscriptions per legal entity, amendments, renewal, cancellation."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from erphub.canonical import BillingFrequency, RenewalRisk
+from erphub.connectors.interfaces import BillingCustomer, CollectionStrategy, NewSubscription, SubscriptionChange
+from erphub.errors import NotFound
+from erphub.store.identity import IdentityStore
+from erphub.store.workflow_state import WorkflowStore
+from erphub.workflows.actions import action
+from erphub.workflows.reconcile import PERIODS_PER_YEAR, compare_renewal
+from erphub.workflows.run import Run, entities, items_for
+from erphub.workflows.systems import connector
+
+
+def _subscriptions(run: Run) -> dict[str, str]:
+    """entity -> subscription id, from the links the lookup found (or this run created)."""
+    links = run.result("identity").get("links") or []
+    found = {link["entity"]: link["record_id"] for link in links if link["kind"] == "subscription"}
+    return found or dict(run.result("billing").get("subscriptions") or {})
+
+
+def _terms(run: Run) -> dict[str, Any]:
+    contract = run.contract
+    return {"billing_frequency": contract.billing_frequency, "currency": contract.currency,
+            "term_start": contract.term_start, "term_end": contract.term_end, "version": contract.version,
+            "items": [i.model_dump(mode="json") for i in contract.items]}
+
+
+@action("billing.activate")
+def activate(run: Run) -> dict[str, Any]:
+    """Upsert one billing customer per legal entity and create its subscription (with usage terms)."""
+    billing, contract = connector("billing"), run.contract
+    identity, ledger = IdentityStore(), WorkflowStore()
+    customers, subscriptions = {}, {}
+    for entity in entities(contract):
+        customer = billing.upsert_customer(BillingCustomer(
+            customer_key=f"{contract.account.account_id}:{entity.entity_id}", name=entity.name,
+            email=contract.owner_email, currency=entity.currency or contract.currency, country=entity.country,
+            legal_entity_id=entity.entity_id, metadata={"hub_customer_id": run.customer_id}),
+            idempotency_key=run.step_key("billing.customer", entity.entity_id))
+        identity.link(run.customer_id, billing.system, customer.id, entity.entity_id)
+        customers[entity.entity_id] = customer.id
+        subscription = billing.create_subscription(NewSubscription(
+            customer_id=customer.id, items=items_for(contract, entity.entity_id),
+            billing_frequency=contract.billing_frequency or BillingFrequency.ANNUAL,
+            currency=entity.currency or contract.currency or "USD", start_date=contract.term_start,
+            legal_entity_id=entity.entity_id, contract_id=contract.contract_id),
+            idempotency_key=run.step_key("billing.subscription", entity.entity_id))
+        ledger.record_created(run.correlation_id, billing.system, "subscription", entity.entity_id, subscription.id)
+        identity.link_contract(contract.contract_id, billing.system, "subscription", entity.entity_id, subscription.id)
+        subscriptions[entity.entity_id] = subscription.id
+    identity.put_terms(contract.contract_id, run.customer_id, _terms(run))
+    return {"customers": customers, "subscriptions": subscriptions}
+
+
+@action("billing.cancel_created", compensation=True)
+def cancel_created(run: Run) -> dict[str, Any]:
+    """CancelSubscriptions: cancel, now, every subscription this run created."""
+    billing, ledger = connector("billing"), WorkflowStore()
+    cancelled = []
+    for record in ledger.created(run.correlation_id, "subscription"):
+        if record["state"] == "created":
+            billing.cancel_subscription(record["record_id"], at_period_end=False,
+                                        idempotency_key=run.step_key("billing.compensate", record["key"]))
+            ledger.mark_compensated(run.correlation_id, record["system"], "subscription", record["key"], "cancelled")
+        cancelled.append(record["record_id"])
+    return {"cancelled": cancelled}
+
+
+def _change_to(run: Run, entity: str, subscription_id: str, step: str) -> dict[str, Any]:
+    """Change a subscription to the contract's items and frequency (prorated); returns what it was."""
+    billing, contract = connector("billing"), run.contract
+    current = billing.get_subscription(subscription_id)
+    wanted = items_for(contract, entity)
+    have = {i.sku: i.quantity for i in current.items}
+    previous_frequency = (run.result("identity").get("terms") or {}).get("billing_frequency")
+    frequency = contract.billing_frequency if contract.billing_frequency != previous_frequency else None
+    change = SubscriptionChange(
+        quantities={i.sku: i.quantity for i in wanted
+                    if i.sku in have and i.usage is None and have[i.sku] != i.quantity},
+        add_items=[i for i in wanted if i.sku not in have], billing_frequency=frequency, prorate=True)
+    if change.quantities or change.add_items or change.billing_frequency:
+        billing.change_subscription(subscription_id, change, idempotency_key=run.step_key(step, entity))
+    return {"quantities": {k: str(v) for k, v in have.items()}, "billing_frequency": previous_frequency,
+            "added": [i.sku for i in change.add_items], "changed": bool(change.quantities or change.add_items
+                                                                         or change.billing_frequency)}
+
+
+@action("billing.amend")
+def amend(run: Run) -> dict[str, Any]:
+    previous = {entity: _change_to(run, entity, sid, "billing.amend") for entity, sid in _subscriptions(run).items()}
+    IdentityStore().put_terms(run.contract.contract_id, run.customer_id, _terms(run))
+    return {"previous": previous, "subscriptions": _subscriptions(run)}
+
+
+@action("billing.revert_amendment", compensation=True)
+def revert_amendment(run: Run) -> dict[str, Any]:
+    """RevertSubscriptionChange: put quantities and frequency back; added items go to quantity 0."""
+    billing, reverted = connector("billing"), []
+    for entity, before in (run.result("billing").get("previous") or {}).items():
+        if not before.get("changed"):
+            continue
+        quantities = {sku: Decimal(q) for sku, q in before["quantities"].items()}
+        quantities.update({sku: Decimal(0) for sku in before.get("added", [])})
+        billing.change_subscription(_subscriptions(run)[entity], SubscriptionChange(
+            quantities=quantities, billing_frequency=before.get("billing_frequency"), prorate=True),
+            idempotency_key=run.step_key("billing.revert", entity))
+        reverted.append(entity)
+    terms = run.result("identity").get("terms")
+    if terms:
+        IdentityStore().put_terms(run.contract.contract_id, run.customer_id, terms)
+    return {"reverted": reverted}
+
+
+@action("billing.snapshot")
+def snapshot(run: Run) -> dict[str, Any]:
+    """Per entity: billed quantities and the annual recurring value (None if a price is unknown)."""
+    billing, found = connector("billing"), {}
+    periods = PERIODS_PER_YEAR.get(str(run.contract.billing_frequency or "annual"), 1)
+    for entity, subscription_id in _subscriptions(run).items():
+        sub = billing.get_subscription(subscription_id)
+        licensed = [i for i in sub.items if i.quantity]
+        value = (None if any(i.unit_price is None for i in licensed)
+                 else sum((Decimal(i.quantity) * Decimal(i.unit_price) * periods for i in licensed), Decimal(0)))
+        found[entity] = {"items": {i.sku: str(i.quantity) for i in licensed},
+                         "value": str(value) if value is not None and value > 0 else None}
+    return {"entities": found}
+
+
+@action("billing.alignment")
+def alignment(run: Run) -> dict[str, Any]:
+    """Does billing (term, price, items) match the renewed opportunity?"""
+    billing, contract, differences = connector("billing"), run.contract, []
+    for entity, subscription_id in _subscriptions(run).items():
+        wanted = items_for(contract, entity)
+        found = compare_renewal(billing.get_subscription(subscription_id), contract,
+                                {i.sku: i.quantity for i in wanted}, {i.sku: i.unit_price for i in wanted})
+        differences += [f"{entity}: {d}" for d in found]
+    return {"aligned": not differences, "differences": differences}
+
+
+@action("billing.renew")
+def renew(run: Run) -> dict[str, Any]:
+    identity, contract = IdentityStore(), run.contract
+    for entity, subscription_id in _subscriptions(run).items():
+        _change_to(run, entity, subscription_id, "billing.renew")
+        identity.link_contract(contract.contract_id, connector("billing").system, "subscription", entity,
+                               subscription_id)
+    identity.put_terms(contract.contract_id, run.customer_id, _terms(run))
+    return {"subscriptions": _subscriptions(run)}
+
+
+@action("billing.cancel")
+def cancel(run: Run) -> dict[str, Any]:
+    billing = connector("billing")
+    now = getattr(run.envelope.data, "effective", "at_period_end") == "immediately"
+    subscriptions = _subscriptions(run)
+    for entity, subscription_id in subscriptions.items():
+        billing.cancel_subscription(subscription_id, at_period_end=not now,
+                                    idempotency_key=run.step_key("billing.cancel", entity))
+    return {"cancelled": subscriptions, "effective": "immediately" if now else "at_period_end"}
+
+
+@action("billing.collection")
+def collection(run: Run) -> dict[str, Any]:
+    """Renewal-risk signal: a high-risk account's invoices are sent, not charged automatically."""
+    risk = run.envelope.data
+    assert isinstance(risk, RenewalRisk)
+    billing, identity = connector("billing"), IdentityStore()
+    customer = identity.customer_for({run.envelope.source: risk.account_id, **risk.external_ids})
+    if customer is None:
+        raise NotFound(f"no customer for {risk.account_id}", system=billing.system, record=risk.account_id)
+    strategy = (CollectionStrategy(method="send_invoice", days_until_due=30, dunning=False)
+                if risk.risk_level == "high" else CollectionStrategy(method="charge_automatically", dunning=True))
+    customers = [v for k, v in identity.xrefs(customer).items() if k.split("/")[0] == billing.system]
+    for customer_id in customers:
+        billing.set_collection(customer_id, strategy,
+                               idempotency_key=f"{run.correlation_id}:billing.collection:{run.envelope.event_id}")
+    return {"customers": customers, "method": strategy.method}

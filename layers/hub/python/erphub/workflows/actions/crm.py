@@ -1,0 +1,76 @@
+"""CRM adapter actions: write activation results and statuses back to the account, and react to risk."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import Any
+
+from erphub import mastering
+from erphub.canonical import RenewalRisk
+from erphub.connectors.interfaces import AccountUpdate, OwnerTask
+from erphub.errors import NotFound
+from erphub.observability import logger
+from erphub.store.identity import IdentityStore
+from erphub.store.workflow_state import WorkflowStore
+from erphub.workflows.actions import action
+from erphub.workflows.run import Run
+from erphub.workflows.systems import connector
+
+
+def update_account(run: Run, account_id: str, fields: dict[str, Any], writer: str) -> dict[str, Any]:
+    """Write the fields the writer masters; record the others as refused (system of record)."""
+    verdict = mastering.check_write("account", fields, writer)
+    store = WorkflowStore()
+    for refusal in verdict.refused:
+        logger.warning("write refused by the system of record", extra=refusal.__dict__)
+        store.record_refusal(run.correlation_id, refusal.entity, refusal.field, connector("crm").system,
+                             refusal.writer, refusal.master)
+    if verdict.allowed:
+        connector("crm").update_account(account_id, AccountUpdate(**verdict.allowed))
+    return {"written": sorted(verdict.allowed), "refused": [r.field for r in verdict.refused]}
+
+
+def _account_id(run: Run) -> str:
+    crm = connector("crm").system
+    account = run.result("identity").get("xrefs", {}).get(crm)
+    data = run.envelope.data
+    return account or getattr(getattr(data, "account", None), "account_id", "") or data.external_ids.get(crm, "")
+
+
+@action("crm.activate_account")
+def activate_account(run: Run) -> dict[str, Any]:
+    """The other systems' ids and the activated status, back on the CRM account."""
+    xrefs = IdentityStore().xrefs(run.customer_id)
+    ids = {k.replace("/", "_"): v for k, v in xrefs.items() if not k.startswith(connector("crm").system)}
+    return update_account(run, _account_id(run), {"lifecycle_status": "active", "external_ids": ids}, "hub")
+
+
+@action("crm.set_status")
+def set_status(run: Run) -> dict[str, Any]:
+    return update_account(run, _account_id(run), {"lifecycle_status": run.field("status", "active")}, "hub")
+
+
+@action("crm.risk")
+def renewal_risk(run: Run) -> dict[str, Any]:
+    """Renewal-risk signal: risk, health and account plan on the account; a task for its owner."""
+    risk = run.envelope.data
+    assert isinstance(risk, RenewalRisk)
+    crm = connector("crm")
+    account_id = risk.external_ids.get(crm.system)
+    if not account_id:
+        customer = IdentityStore().customer_for({run.envelope.source: risk.account_id, **risk.external_ids})
+        account_id = IdentityStore().xrefs(customer).get(crm.system) if customer else None
+    if not account_id:
+        raise NotFound(f"no {crm.system} account for {risk.account_id}", system=crm.system, record=risk.account_id)
+    plan = {"high": "save plan: exec sponsor call, adoption workshop", "medium": "adoption review"}.get(
+        risk.risk_level, "business as usual")
+    written = update_account(run, account_id, {"renewal_risk": risk.risk_level, "health_score": risk.health_score,
+                                               "account_plan": plan}, run.envelope.source)
+    task = None
+    if risk.risk_level in ("medium", "high"):
+        task = crm.create_task(account_id, OwnerTask(
+            subject=f"Renewal risk {risk.risk_level}: {risk.account_name or account_id}",
+            description=risk.reason, due_date=date.today() + timedelta(days=7),
+            priority="high" if risk.risk_level == "high" else "normal"),
+            idempotency_key=f"{run.correlation_id}:crm.risk_task:{run.envelope.event_id}").id
+    return {**written, "task": task}

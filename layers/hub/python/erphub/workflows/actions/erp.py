@@ -1,0 +1,152 @@
+"""ERP adapter actions: customers per subsidiary, sales orders (billing schedule, tax code, revenue dates),
+amendments, renewal orders, closing, credit memos, and the invoice/payment postings from the FIFO queue."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from erphub.canonical import Contract, LegalEntity, SubscriptionItem
+from erphub.connectors.interfaces import CreditMemo, ErpCustomer, OrderLine, SalesOrder
+from erphub.errors import ValidationFailed
+from erphub.store.identity import IdentityStore
+from erphub.store.workflow_state import WorkflowStore
+from erphub.workflows.actions import action
+from erphub.workflows.run import Run, entities, items_for
+from erphub.workflows.systems import connector, vendor
+
+BILLING_SCHEDULES = {"monthly": "Monthly In Advance", "quarterly": "Quarterly In Advance",
+                     "semiannual": "Semiannual In Advance", "annual": "Annual In Advance"}
+
+
+def customer_key(account_id: str, entity_id: str) -> str:
+    return f"{account_id}:{entity_id}"
+
+
+def order_lines(contract: Contract, entity: LegalEntity) -> list[OrderLine]:
+    tax_code = f"{entity.country}-STD" if entity.country else None
+    return [OrderLine(sku=i.sku, quantity=i.quantity if i.usage is None else Decimal(1),
+                      rate=(i.unit_price or Decimal(0)) if i.usage is None else Decimal(0),
+                      description=(f"usage {i.usage.metric}: {i.usage.included_quantity} included, then "
+                                   f"{i.usage.overage_unit_price}/{i.usage.unit} in arrears") if i.usage else i.name,
+                      tax_code=tax_code, rev_rec_start=contract.term_start, rev_rec_end=contract.term_end)
+            for i in items_for(contract, entity.entity_id)]
+
+
+def _order(contract: Contract, entity: LegalEntity) -> SalesOrder:
+    return SalesOrder(customer_external_id=customer_key(contract.account.account_id, entity.entity_id),
+                      currency=entity.currency or contract.currency or "USD", lines=order_lines(contract, entity),
+                      subsidiary=entity.subsidiary, tran_date=contract.close_date or contract.term_start,
+                      billing_schedule=BILLING_SCHEDULES.get(str(contract.billing_frequency or "annual")),
+                      memo=f"erphub {contract.contract_id} v{contract.version}", contract_id=contract.contract_id)
+
+
+def _book(run: Run, step: str) -> dict[str, Any]:
+    erp, contract = connector("erp"), run.contract
+    identity, ledger, orders = IdentityStore(), WorkflowStore(), {}
+    for entity in entities(contract):
+        key = customer_key(contract.account.account_id, entity.entity_id)
+        customer = erp.upsert_customer(ErpCustomer(
+            external_id=key, name=entity.name, subsidiary=entity.subsidiary, currency=entity.currency
+            or contract.currency, email=contract.owner_email, tax_id=entity.tax_id, country=entity.country))
+        identity.link(run.customer_id, erp.system, customer.external_id or customer.id, entity.entity_id)
+        order = erp.create_sales_order(_order(contract, entity), idempotency_key=run.step_key(step, entity.entity_id))
+        order_id = order.external_id or order.id
+        ledger.record_created(run.correlation_id, erp.system, "sales_order", entity.entity_id, order_id)
+        identity.link_contract(contract.contract_id, erp.system, "sales_order", entity.entity_id, order_id)
+        orders[entity.entity_id] = order_id
+    return {"orders": orders}
+
+
+@action("erp.book")
+def book(run: Run) -> dict[str, Any]:
+    """Customer per subsidiary and one sales order per legal entity."""
+    return _book(run, "erp.sales_order")
+
+
+@action("erp.renewal_order")
+def renewal_order(run: Run) -> dict[str, Any]:
+    return _book(run, "erp.renewal_order")
+
+
+@action("erp.void_created", compensation=True)
+def void_created(run: Run) -> dict[str, Any]:
+    """VoidSalesOrder: void every sales order this run created."""
+    erp, ledger, voided = connector("erp"), WorkflowStore(), []
+    for record in ledger.created(run.correlation_id, "sales_order"):
+        if record["state"] == "created":
+            erp.void_sales_order(record["record_id"])
+            ledger.mark_compensated(run.correlation_id, record["system"], "sales_order", record["key"], "voided")
+        voided.append(record["record_id"])
+    return {"voided": voided}
+
+
+def _linked_orders(run: Run) -> dict[str, str]:
+    links = run.result("identity").get("links") or []
+    return {link["entity"]: link["record_id"] for link in links if link["kind"] == "sales_order"}
+
+
+@action("erp.amend_order")
+def amend_order(run: Run) -> dict[str, Any]:
+    erp, contract = connector("erp"), run.contract
+    by_id = {e.entity_id: e for e in entities(contract)}
+    amended = {}
+    for entity_id, order_id in _linked_orders(run).items():
+        if entity_id in by_id:
+            erp.amend_sales_order(order_id, _order(contract, by_id[entity_id]))
+            amended[entity_id] = order_id
+    return {"orders": amended}
+
+
+@action("erp.snapshot")
+def snapshot(run: Run) -> dict[str, Any]:
+    """Per entity: booked quantities and the annual value of the amended orders."""
+    erp, usage = connector("erp"), {i.sku for i in run.contract.items if i.usage}
+    if not hasattr(erp, "get_record") or erp.system != "netsuite":
+        raise ValidationFailed(f"reconciliation reads orders from netsuite only, not {erp.system}", system=erp.system)
+    found = {}
+    for entity_id, order_id in _linked_orders(run).items():
+        lines = (erp.get_record("salesOrder", order_id).get("item") or {}).get("items") or []
+        lines = [line for line in lines if (line.get("item") or {}).get("externalId") not in usage]
+        found[entity_id] = {
+            "items": {line["item"]["externalId"]: str(line.get("quantity", 0)) for line in lines},
+            "value": str(sum(Decimal(str(line.get("quantity", 0))) * Decimal(str(line.get("rate", 0)))
+                             for line in lines))}
+    return {"entities": found}
+
+
+@action("erp.close_orders")
+def close_orders(run: Run) -> dict[str, Any]:
+    """The final ERP posting of a cancellation: its sales orders are closed (billed to date, nothing further)."""
+    erp, orders = connector("erp"), _linked_orders(run)
+    for order_id in orders.values():
+        erp.close_sales_order(order_id)
+    return {"closed": orders}
+
+
+@action("erp.credit_memo")
+def credit_memo(run: Run) -> dict[str, Any]:
+    """An immediate cancellation credits the unused part of the term, per entity, prorated by days."""
+    erp, identity = connector("erp"), run.result("identity")
+    terms = identity.get("terms") or {}
+    items = [SubscriptionItem.model_validate(i) for i in terms.get("items") or []]
+    start, end = (date.fromisoformat(terms[k]) if terms.get(k) else None for k in ("term_start", "term_end"))
+    today = date.today()
+    share = Decimal((end - today).days) / Decimal((end - start).days) if start and end and end > today else Decimal(0)
+    account_id = identity.get("xrefs", {}).get(vendor("crm"), "")
+    memos = {}
+    for entity_id, order_id in _linked_orders(run).items():
+        lines = [OrderLine(sku=i.sku, quantity=i.quantity,
+                           rate=((i.unit_price or Decimal(0)) * share).quantize(Decimal("0.01")))
+                 for i in items if i.usage is None and i.legal_entity_id in (None, entity_id)]
+        if not lines or share <= 0:
+            continue
+        ref = erp.issue_credit_memo(CreditMemo(
+            customer_external_id=customer_key(account_id, entity_id), currency=terms.get("currency") or "USD",
+            lines=lines, reason=f"cancelled now: {getattr(run.envelope.data, 'reason', '') or 'no reason given'}"),
+            idempotency_key=run.step_key("erp.credit_memo", entity_id))
+        memos[entity_id] = ref.external_id or ref.id
+        WorkflowStore().record_created(run.correlation_id, erp.system, "credit_memo", entity_id, memos[entity_id],
+                                       order=order_id)
+    return {"credit_memos": memos, "unused_share": str(share)}

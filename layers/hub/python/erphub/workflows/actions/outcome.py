@@ -1,0 +1,113 @@
+"""Hub actions: exceptions that wait for an operator, and the events of record of each workflow."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+from datetime import UTC, datetime
+from typing import Any
+
+from erphub import aws
+from erphub.canonical import EventEnvelope, WorkflowOutcome, event_id_for
+from erphub.errors import Transient
+from erphub.publishing import EVENT_SOURCE
+from erphub.store.workflow_state import COMPLETED, FAILED, REFUSED, WAITING, WorkflowStore
+from erphub.workflows.actions import action
+from erphub.workflows.run import Run
+
+
+def describe_error(error: dict[str, Any] | None) -> tuple[str, str]:
+    """A Catch's {"Error", "Cause"} -> (error name, readable message); Lambda causes are JSON."""
+    if not error:
+        return "", ""
+    cause = error.get("Cause") or ""
+    with contextlib.suppress(ValueError, AttributeError):
+        cause = json.loads(cause).get("errorMessage", cause)
+    return str(error.get("Error", "")), str(cause)
+
+
+@action("exceptions.wait")
+def wait_for_operator(run: Run) -> dict[str, Any]:
+    """Open an exception holding the task token; the execution waits until an operator resumes it."""
+    kind = run.field("kind", "exception")
+    name, message = describe_error(run.state.get("error"))
+    reason = run.field("reason") or message or kind
+    if kind == "data_quality":
+        reason = "; ".join(run.result("quality").get("issues") or []) or reason
+    elif kind == "approval":
+        reason = "; ".join(run.result("approval").get("reasons") or []) or reason
+    elif kind == "identity_conflict":
+        reason = run.result("identity").get("reason") or reason
+    elif kind == "billing_alignment":
+        reason = "renewal lacking billing alignment: " + "; ".join(run.result("alignment").get("differences") or [])
+    store = WorkflowStore()
+    detail = {"error": name, "event": run.state.get("event")}
+    exception_id = store.open_exception(run.correlation_id, run.workflow, kind, reason,
+                                        task_token=run.field("task_token"), detail=detail)
+    store.record_status(run.correlation_id, run.workflow, WAITING, reason=f"{kind}: {reason}")
+    return {"exception_id": exception_id}
+
+
+@action("exceptions.raise")
+def raise_exception(run: Run) -> dict[str, Any]:
+    kind = run.field("kind", "exception")
+    reason = run.field("reason") or "; ".join(run.result("reconciliation").get("mismatches") or []) or kind
+    exception_id = WorkflowStore().open_exception(run.correlation_id, run.workflow, kind, reason)
+    return {"exception_id": exception_id, "reason": reason}
+
+
+def _emit(run: Run, status: str, **fields: Any) -> dict[str, Any]:
+    envelope_in = run.envelope
+    data = envelope_in.data
+    key = getattr(data, "contract_id", None) or envelope_in.business_key
+    records = {k: v for k, v in run.result("identity").get("xrefs", {}).items()}
+    store = WorkflowStore()
+    for record in store.created(run.correlation_id):
+        records[f"{record['system']}/{record['kind']}/{record['key']}"] = record["record_id"]
+    outcome = WorkflowOutcome(workflow=run.workflow, status=status, business_key=str(key),
+                              contract_version=getattr(data, "version", None), customer_id=run.customer_id or None,
+                              records=records, **fields)
+    event_type = f"{run.workflow}.{status}"
+    source_event_id = f"{run.correlation_id}:{envelope_in.version}:{event_type}"
+    envelope = EventEnvelope(event_id=event_id_for(EVENT_SOURCE, source_event_id), type=event_type,
+                             source=EVENT_SOURCE, source_event_id=source_event_id, occurred_at=datetime.now(UTC),
+                             correlation_id=run.correlation_id, business_key=str(key), version=envelope_in.version,
+                             data=outcome)
+    response = aws.client("events").put_events(Entries=[{
+        "EventBusName": os.environ.get("EVENT_BUS_NAME", ""), "Source": EVENT_SOURCE, "DetailType": event_type,
+        "Detail": envelope.model_dump_json()}])
+    if response.get("FailedEntryCount"):
+        raise Transient(f"the bus refused {event_type}", system="events", record=run.correlation_id)
+    store.record_status(run.correlation_id, run.workflow, status, reason=fields.get("reason") or "",
+                        detail={"event_id": envelope.event_id, "type": event_type})
+    return {"event_id": envelope.event_id, "type": event_type, "status": status}
+
+
+@action("outcome.completed")
+def completed(run: Run) -> dict[str, Any]:
+    return _emit(run, COMPLETED)
+
+
+@action("outcome.refused")
+def refused(run: Run) -> dict[str, Any]:
+    reason = run.field("reason") or "refused"
+    if run.result("version").get("stale"):
+        version = run.result("version")
+        reason = f"stale amendment: version {version.get('version')} is not newer than {version.get('applied_version')}"
+    return _emit(run, REFUSED, reason=reason)
+
+
+@action("outcome.failed")
+def failed(run: Run) -> dict[str, Any]:
+    """Record what happened as an operator exception and emit <workflow>.failed with the reason."""
+    store = WorkflowStore()
+    name, message = describe_error(run.state.get("error"))
+    reason = run.field("reason") or (f"{name}: {message}" if name else "failed")
+    step = (store.status(run.correlation_id) or {}).get("step")
+    compensated = [f"{r['system']}:{r['kind']}:{r['record_id']}" for r in store.created(run.correlation_id)
+                   if r.get("state") not in (None, "created")]
+    exception_id = store.open_exception(run.correlation_id, run.workflow, f"{run.workflow}_failed",
+                                        f"{reason} (at {step}; undone: {', '.join(compensated) or 'nothing'})",
+                                        detail={"error": name, "event": run.state.get("event")})
+    return _emit(run, FAILED, reason=reason, failed_step=step, compensated=compensated, exception_id=exception_id)

@@ -1,0 +1,15 @@
+"""Hub action: reconcile the billing and ERP snapshots the amendment read."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from erphub.workflows.actions import action
+from erphub.workflows.reconcile import compare_books
+from erphub.workflows.run import Run
+
+
+@action("reconcile.compare")
+def compare(run: Run) -> dict[str, Any]:
+    mismatches = compare_books(run.result("billing_snapshot"), run.result("erp_snapshot"))
+    return {"matched": not mismatches, "mismatches": mismatches}

@@ -1,0 +1,71 @@
+"""Customer-success adapter actions: onboarding, adoption plan, renewal, offboarding."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from decimal import Decimal
+from typing import Any
+
+from erphub import mastering
+from erphub.connectors.interfaces import Milestone, OnboardingPlan
+from erphub.store.identity import IdentityStore
+from erphub.store.workflow_state import WorkflowStore
+from erphub.workflows.actions import action
+from erphub.workflows.run import Run
+from erphub.workflows.systems import connector
+
+INITIAL_HEALTH = Decimal(70)
+
+
+def _milestones(start: date) -> list[Milestone]:
+    return [Milestone(name=name, due_date=start + timedelta(days=days)) for name, days in
+            (("Kickoff", 7), ("Integrations live", 30), ("First value", 60), ("Adoption review", 90))]
+
+
+@action("success.onboard")
+def onboard(run: Run) -> dict[str, Any]:
+    """Company, onboarding plan with milestones, initial health score."""
+    success, contract = connector("success"), run.contract
+    company = success.upsert_company(contract.account, idempotency_key=run.step_key("success.company"))
+    IdentityStore().link(run.customer_id, success.system, company.id)
+    WorkflowStore().record_created(run.correlation_id, success.system, "company", "-", company.id)
+    plan = success.create_onboarding_plan(company.id, OnboardingPlan(
+        name=f"Onboarding {contract.account.name}", milestones=_milestones(contract.term_start or date.today()),
+        owner_email=contract.owner_email), idempotency_key=run.step_key("success.onboarding"))
+    success.set_health(company.id, risk_level="low", health_score=INITIAL_HEALTH, reason="new customer")
+    return {"company": company.id, "plan": plan.id}
+
+
+def _company(run: Run) -> str:
+    success = connector("success")
+    return run.result("identity").get("xrefs", {}).get(success.system) or run.contract.account.account_id
+
+
+def adoption_fields(run: Run) -> dict[str, Any]:
+    contract = run.contract
+    seats = sum((i.quantity for i in contract.items if i.usage is None), Decimal(0))
+    return {"seats": str(seats), "modules": ",".join(sorted(i.sku for i in contract.items)),
+            "billing_frequency": contract.billing_frequency}
+
+
+@action("success.update_adoption")
+def update_adoption(run: Run) -> dict[str, Any]:
+    verdict = mastering.check_write("adoption_plan", adoption_fields(run), "crm")
+    connector("success").update_adoption_plan(_company(run), verdict.allowed)
+    return {"company": _company(run), "fields": sorted(verdict.allowed)}
+
+
+@action("success.renewal")
+def renewal(run: Run) -> dict[str, Any]:
+    fields = {**adoption_fields(run), "renewal_term_end": run.contract.term_end}
+    verdict = mastering.check_write("adoption_plan", fields, "crm")
+    connector("success").update_adoption_plan(_company(run), verdict.allowed)
+    return {"company": _company(run)}
+
+
+@action("success.offboard")
+def offboard(run: Run) -> dict[str, Any]:
+    reason = getattr(run.envelope.data, "reason", None)
+    ref = connector("success").start_offboarding(_company(run), reason=reason,
+                                                 idempotency_key=run.step_key("success.offboarding"))
+    return {"offboarding": ref.id}

@@ -1,0 +1,41 @@
+"""Which vendor plays each kind of system, chosen by environment (CRM_VENDOR=salesforce, BILLING_VENDOR=stripe,
+SUCCESS_VENDOR=gainsight, ERP_VENDOR=netsuite), and one connector per vendor configuration per process."""
+
+from __future__ import annotations
+
+import importlib
+import os
+from typing import Any
+
+from erphub.errors import Permanent
+
+VENDORS: dict[str, dict[str, str]] = {
+    "crm": {"salesforce": "salesforce:SalesforceCrm", "hubspot": "hubspot:HubSpotCrm"},
+    "billing": {"stripe": "stripe:StripeBilling", "chargebee": "chargebee:ChargebeeBilling"},
+    "success": {"gainsight": "gainsight:GainsightSuccess"},
+    "erp": {"netsuite": "netsuite:NetSuiteErp", "dynamics": "dynamics:DynamicsErp"},
+}
+DEFAULTS = {"crm": "salesforce", "billing": "stripe", "success": "gainsight", "erp": "netsuite"}
+_connectors: dict[tuple[str, ...], Any] = {}
+
+
+def vendor(kind: str) -> str:
+    return os.environ.get(f"{kind.upper()}_VENDOR") or DEFAULTS[kind]
+
+
+def connector(kind: str) -> Any:
+    """The CrmSystem / BillingSystem / SuccessSystem / ErpSystem configured for this function."""
+    name = vendor(kind)
+    path = VENDORS[kind].get(name)
+    if path is None:
+        raise Permanent(f"{kind.upper()}_VENDOR={name} is not a supported {kind} system", system=name)
+    prefix = name.upper()
+    key = (kind, name, os.environ.get(f"{prefix}_BASE_URL", ""), os.environ.get(f"{prefix}_SECRET_NAME", ""))
+    if key not in _connectors:
+        module, cls = path.split(":")
+        _connectors[key] = getattr(importlib.import_module(f"erphub.connectors.{module}"), cls)()
+    return _connectors[key]
+
+
+def reset_connectors() -> None:
+    _connectors.clear()
