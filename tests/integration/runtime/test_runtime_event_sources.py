@@ -26,6 +26,17 @@ def test_sqs_partial_batch_failure_returns_only_failed_messages_and_redrives_the
     assert stack.queue_depth("WorkQueue") == 0
 
 
+def test_a_request_to_the_gateway_flows_through_a_queue_to_its_consumer(stack, collect):
+    import urllib.request
+
+    run = uuid.uuid4().hex[:8]
+    request = urllib.request.Request(stack.endpoints["gateway"] + "/enqueue",  # noqa: S310 - loopback
+                                     data=json.dumps({"id": run}).encode(), method="POST")
+    with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
+        assert response.status == 202
+    assert collect("OutputQueue", lambda m: m.get("processed") == run, 1)
+
+
 def test_stream_source_bisects_retries_and_sends_the_poison_record_to_the_on_failure_destination(stack, collect):
     # Given a table stream whose handler fails any batch holding a poison record
     run = uuid.uuid4().hex[:8]

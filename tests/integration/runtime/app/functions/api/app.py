@@ -6,6 +6,11 @@ import os
 def handler(event, context):
     if event["resource"] == "/crash":
         raise RuntimeError("the handler crashed")
+    if event["resource"] == "/enqueue":
+        from probe import sqs
+
+        sqs().send_message(QueueUrl=os.environ["WORK_QUEUE_URL"], MessageBody=event["body"])
+        return {"statusCode": 202, "body": "{}"}
     if event["resource"] == "/echo":
         raw = base64.b64decode(event["body"]) if event["isBase64Encoded"] else event["body"].encode()
         return {"statusCode": 200, "headers": {"Content-Type": "application/octet-stream"},
