@@ -1,0 +1,51 @@
+"""Template loading, intrinsic functions, filters and schedule expressions (no AWS needed)."""
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from local.filters import matches_any
+from local.schedules import seconds_until_next
+from local.template import Template, parse_overrides
+
+TEMPLATE = Path(__file__).resolve().parent / "app" / "template.yaml"
+
+
+def test_globals_parameters_samconfig_conditions_and_mappings():
+    template = Template(TEMPLATE, parameter_overrides={"Stage": "prod"})
+    assert template.stack_name == "runtime-test" and template.parameters["Greeting"] == "hi-from-samconfig"
+    api = template.resources["ApiFunction"]["Properties"]
+    assert api["Runtime"] == "python3.12" and api["Layers"] == [{"Ref": "ProbeLayer"}]
+    assert set(api["Environment"]["Variables"]) == {"STAGE", "OUTPUT_QUEUE_URL", "GREETING", "WORK_QUEUE_URL"}
+    assert "ProdOnlyQueue" in template.active()
+    assert template.props("EnvProbeAFunction")["Environment"]["Variables"]["PROBE_VALUE"] == "alpha-p"
+    assert template.props("EnvProbeBFunction")["Environment"]["Variables"]["PROBE_VALUE"] == "never"
+    order = list(template.active())
+    assert order.index("WorkDLQ") < order.index("WorkQueue") < order.index("QueueWorkerFunction")
+
+
+def test_sub_with_variables_and_escapes():
+    template = Template(TEMPLATE)
+    assert template.resolve({"Fn::Sub": ["${A}-${AWS::Region}-${!Literal}", {"A": "x"}]}) == "x-us-east-1-${Literal}"
+    assert template.resolve({"Fn::Select": [1, {"Fn::Split": [",", "a,b"]}]}) == "b"
+    assert parse_overrides('A=1 B="two words"') == {"A": "1", "B": "two words"}
+
+
+@pytest.mark.parametrize(("pattern", "record", "kept"), [
+    ('{"a": ["x"]}', {"a": "x"}, True),
+    ('{"a": [{"prefix": "it"}]}', {"a": "item"}, True),
+    ('{"a": [{"anything-but": ["x"]}]}', {"a": "x"}, False),
+    ('{"a": [{"exists": false}]}', {}, True),
+    ('{"a": [{"numeric": [">", 1, "<=", 5]}]}', {"a": "5"}, True),
+    ('{"a": {"b": ["y"]}}', {"a": {"b": "z"}}, False),
+])
+def test_filter_criteria(pattern, record, kept):
+    assert matches_any({"Filters": [{"Pattern": pattern}]}, record) is kept
+
+
+def test_schedule_expressions():
+    now = datetime(2026, 11, 27, 23, 50, 10, tzinfo=UTC)  # a Friday
+    assert seconds_until_next("rate(5 minutes)", now) == 300
+    assert seconds_until_next("cron(0/15 * * * ? *)", now) == 590
+    assert seconds_until_next("cron(0 9 ? * MON-FRI *)", now) == (2 * 86400 + 9 * 3600 + 9 * 60 + 50)
