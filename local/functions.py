@@ -140,6 +140,10 @@ class Function:
                 result = handler(event, context)
             return Invocation(json.loads(json.dumps(result)) if result is not None else None)
         except Exception as exc:
+            # as the Lambda runtime does, the error goes to the function's log before it is returned
+            print(json.dumps({"level": "ERROR", "function": self.spec.logical_id, "errorType": type(exc).__name__,
+                              "errorMessage": str(exc), "stackTrace": traceback.format_exception(exc)}),
+                  file=sys.stderr)
             return Invocation(None, {"errorType": type(exc).__name__, "errorMessage": str(exc),
                                      "stackTrace": traceback.format_exception(exc)[-5:]})
 
