@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
-from aws_lambda_powertools.utilities import parameters
+from functools import cache
+from typing import Any
+
+from aws_lambda_powertools.utilities.parameters import SecretsProvider
 from pydantic import ValidationError
 
+from erphub import aws
 from erphub.errors import Permanent
 from erphub.settings import get_settings
 from erphub.sources.base import SourceCredentials
@@ -13,7 +17,7 @@ from erphub.sources.base import SourceCredentials
 def source_credentials(source: str) -> SourceCredentials:
     settings = get_settings()
     name = f"{settings.source_secret_prefix}{source}"
-    value = parameters.get_secret(name, transform="json", max_age=settings.secrets_max_age_seconds)
+    value = _provider().get(name, transform="json", max_age=settings.secrets_max_age_seconds)
     try:
         return SourceCredentials.model_validate(value)
     except ValidationError as exc:
@@ -21,5 +25,15 @@ def source_credentials(source: str) -> SourceCredentials:
                         system="secretsmanager", record=name) from exc
 
 
+def _provider() -> SecretsProvider:
+    # one provider (and value cache) per Secrets Manager endpoint: the client is keyed by endpoint
+    return _provider_for(aws.client("secretsmanager"))
+
+
+@cache
+def _provider_for(client: Any) -> SecretsProvider:
+    return SecretsProvider(boto3_client=client)
+
+
 def clear_cache() -> None:
-    parameters.clear_caches()
+    _provider_for.cache_clear()

@@ -16,14 +16,16 @@ class Receipt(BaseModel):
 
 
 class Delivery(BaseModel):
-    """All events of one request. The JSON answer is the first event's receipt, plus `events` for a batch."""
+    """All events of one request. The JSON answer is the headline receipt (the first accepted event, else the
+    first quarantined, else the first), plus `events` with every receipt for a batched delivery."""
 
     receipts: list[Receipt]
     ack_content_type: str | None = Field(default=None, exclude=True)
     ack_body: str | None = Field(default=None, exclude=True)
 
     def body(self) -> dict[str, object]:
-        first = self.receipts[0].model_dump()
+        rank = {"accepted": 0, "quarantined": 1}
+        headline = min(self.receipts, key=lambda r: rank.get(r.status, 2)).model_dump()
         if len(self.receipts) > 1:
-            first["events"] = [r.model_dump() for r in self.receipts]
-        return first
+            headline["events"] = [r.model_dump() for r in self.receipts]
+        return headline

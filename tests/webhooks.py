@@ -1,0 +1,61 @@
+"""Webhooks as the vendors send them, for tests and benchmarks: real samples from events/, a fresh vendor
+event id when a test needs a new event, and the vendor's own signature over the exact bytes sent."""
+
+from __future__ import annotations
+
+import json
+import re
+import uuid
+from pathlib import Path
+from typing import Any
+
+import requests
+
+from local import signing
+
+ROOT = Path(__file__).resolve().parent.parent
+DEV_SECRETS = json.loads((ROOT / "local" / "dev-secrets.json").read_text())
+
+
+def credentials(source: str) -> dict[str, Any]:
+    return DEV_SECRETS[f"{source.capitalize()}WebhookSecret"]
+
+
+def sample(relative: str) -> bytes:
+    return (ROOT / "events" / relative).read_bytes()
+
+
+def fresh(source: str, body: bytes) -> tuple[bytes, dict[str, Any]]:
+    """The same business content as a new vendor event: (body, signing options)."""
+    new_id = uuid.uuid4().hex[:18]
+    if source == "salesforce":
+        count = iter(range(1000))
+        return re.sub(rb"<Id>04l[^<]*</Id>", lambda _: f"<Id>04l{new_id[:12]}{next(count):03d}</Id>".encode(),
+                      body), {}
+    if source == "zuora":
+        return body, {"notification_id": new_id}
+    document = json.loads(body)
+    if source == "hubspot":
+        for index, event in enumerate(document):
+            event["eventId"] = int(new_id[:12], 16) + index
+    elif source == "gainsight":
+        document["eventId"] = new_id
+    else:  # stripe, chargebee
+        document["id"] = f"evt_{new_id}" if source == "stripe" else f"ev_{new_id}"
+    return json.dumps(document).encode(), {}
+
+
+def signed_request(source: str, url: str, body: bytes, **options: Any) -> tuple[str, dict[str, str], bytes]:
+    creds = credentials(source)
+    url = signing.endpoint_url(source, url, creds, options.get("secret"))
+    headers, body = signing.sign(source, body, creds, url, **options)
+    return url, headers, body
+
+
+def post(gateway: str, source: str, body: bytes, *, fresh_id: bool = True, **options: Any) -> requests.Response:
+    """POST a webhook to the gateway exactly as the vendor would; fresh_id makes it a new vendor event."""
+    if fresh_id:
+        body, extra = fresh(source, body)
+        options = {**extra, **options}
+    url, headers, body = signed_request(source, f"{gateway}/webhooks/{source}", body, **options)
+    return requests.post(url, data=body, headers=headers, timeout=10)
