@@ -1,0 +1,57 @@
+"""Reconciliation: billing against ERP after an amendment, billing against a renewed opportunity."""
+
+from datetime import date
+from decimal import Decimal
+
+from erphub.canonical import Account, Contract, Subscription, SubscriptionItem
+from erphub.workflows.reconcile import compare_books, compare_renewal
+
+
+def books(**entities):
+    return {"entities": {k: {"items": items, "value": value} for k, (items, value) in entities.items()}}
+
+
+def test_equal_books_reconcile():
+    assert compare_books(books(le1=({"seats": "20"}, "2000")), books(le1=({"seats": "20.0"}, "2000.00"))) == []
+
+
+def test_a_quantity_difference_is_a_mismatch():
+    [mismatch] = compare_books(books(le1=({"seats": "25"}, None)), books(le1=({"seats": "20"}, None)))
+    assert mismatch == "le1: seats quantity billing 25 vs ERP 20"
+
+
+def test_a_value_difference_beyond_one_percent_is_a_mismatch_and_rounding_is_not():
+    assert compare_books(books(le1=({}, "1000")), books(le1=({}, "1005"))) == []
+    assert compare_books(books(le1=({}, "1000")), books(le1=({}, "1200"))) == ["le1: recurring value billing 1000 vs "
+                                                                               "ERP 1200"]
+
+
+def test_an_entity_missing_on_either_side_is_a_mismatch():
+    found = compare_books(books(le1=({}, None)), books(le2=({}, None)))
+    assert found == ["le1: billed but not booked in the ERP", "le2: booked in the ERP but not billed"]
+
+
+def contract(**kw):
+    return Contract(contract_id="k", version=2, account=Account(account_id="a", name="A"), **kw)
+
+
+def test_renewal_alignment_finds_term_items_and_price_differences():
+    subscription = Subscription(subscription_id="s", customer_id="c", status="active",
+                                current_period_end=date(2026, 1, 1),
+                                items=[SubscriptionItem(sku="seats", quantity=Decimal(10), unit_price=Decimal(100)),
+                                       SubscriptionItem(sku="sso", quantity=Decimal(1))])
+    renewed = contract(term_start=date(2026, 3, 1), billing_frequency="annual")
+    found = compare_renewal(subscription, renewed, {"seats": Decimal(10), "analytics": Decimal(1)},
+                            {"seats": Decimal(120), "analytics": None})
+    assert "analytics is renewed but not billed" in found
+    assert "sso is billed but not renewed" in found
+    assert any(d.startswith("renewal term starts 2026-03-01") for d in found)
+    assert "seats price billing 100/year vs renewal 120" in found
+
+
+def test_an_aligned_renewal_has_no_differences():
+    subscription = Subscription(subscription_id="s", customer_id="c", status="active",
+                                current_period_end=date(2026, 1, 1),
+                                items=[SubscriptionItem(sku="seats", quantity=Decimal(10), unit_price=Decimal(100))])
+    renewed = contract(term_start=date(2026, 1, 1), billing_frequency="annual")
+    assert compare_renewal(subscription, renewed, {"seats": Decimal(12)}, {"seats": Decimal(100)}) == []
