@@ -35,7 +35,8 @@ def contract(**kw):
     return Contract(contract_id="k", version=2, account=Account(account_id="a", name="A"), **kw)
 
 
-def test_renewal_alignment_finds_term_items_and_price_differences():
+def test_renewal_alignment_finds_term_items_and_price_differences(monkeypatch):
+    monkeypatch.setenv("COMPARE_PRICES", "true")
     subscription = Subscription(subscription_id="s", customer_id="c", status="active",
                                 current_period_end=date(2026, 1, 1),
                                 items=[SubscriptionItem(sku="seats", quantity=Decimal(10), unit_price=Decimal(100)),
@@ -55,3 +56,18 @@ def test_an_aligned_renewal_has_no_differences():
                                 items=[SubscriptionItem(sku="seats", quantity=Decimal(10), unit_price=Decimal(100))])
     renewed = contract(term_start=date(2026, 1, 1), billing_frequency="annual")
     assert compare_renewal(subscription, renewed, {"seats": Decimal(12)}, {"seats": Decimal(100)}) == []
+
+
+def test_an_amendment_adds_its_lines_to_the_terms_in_force():
+    from erphub.workflows.run import amended
+
+    terms = {"billing_frequency": "annual", "term_start": "2024-06-01", "term_end": "2025-05-31", "items": [
+        {"sku": "seats", "quantity": "100", "legal_entity_id": "US"},
+        {"sku": "seats", "quantity": "20", "legal_entity_id": "DE"}]}
+    change = contract(billing_frequency="quarterly", term_start=date(2024, 9, 1), items=[
+        SubscriptionItem(sku="seats", quantity=Decimal(50), legal_entity_id="US"),
+        SubscriptionItem(sku="sso", quantity=Decimal(1), legal_entity_id="DE")])
+    result = amended(change, terms)
+    assert {(i.sku, i.legal_entity_id): i.quantity for i in result.items} == {
+        ("seats", "US"): 150, ("seats", "DE"): 20, ("sso", "DE"): 1}
+    assert (result.billing_frequency, result.term_start) == ("quarterly", date(2024, 6, 1))

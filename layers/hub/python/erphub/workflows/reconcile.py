@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from decimal import Decimal
 from typing import Any
 
@@ -9,6 +10,11 @@ from erphub.canonical import Contract, Subscription
 
 PERIODS_PER_YEAR = {"monthly": 12, "quarterly": 4, "semiannual": 2, "annual": 1}
 TOLERANCE = Decimal("0.01")  # one percent: rounding of prorations and currency units
+
+
+def compare_prices() -> bool:
+    """COMPARE_PRICES=true compares billed prices too (off where billing's catalog is not the deal's price list)."""
+    return os.environ.get("COMPARE_PRICES", "false").lower() == "true"
 
 
 def _quantities(items: dict[str, Any]) -> dict[str, Decimal]:
@@ -54,7 +60,7 @@ def compare_renewal(subscription: Subscription, contract: Contract, entity_items
         if gap > 1:
             differences.append(f"renewal term starts {contract.term_start}, billing period ends "
                                f"{subscription.current_period_end}")
-    for sku, price in entity_prices.items():
+    for sku, price in entity_prices.items() if compare_prices() else ():
         current = billed.get(sku)
         if price is not None and current is not None and current.unit_price not in (None, Decimal(0)):
             periods = PERIODS_PER_YEAR.get(str(contract.billing_frequency or "annual"), 1)

@@ -29,9 +29,11 @@ class Run(BaseModel):
 
     @property
     def contract(self) -> Contract:
+        """The deal; for an amendment, the contract as amended (its lines applied to the terms in force)."""
         data = self.envelope.data
         assert isinstance(data, Contract), f"{self.action} needs a contract, got {data.kind}"
-        return data
+        terms = self.result("identity").get("terms")
+        return amended(data, terms) if self.workflow == "amendment" and terms else data
 
     def step_key(self, step: str, entity: str = "") -> str:
         """Idempotency key of an outbound create: correlation id + step (+ legal entity)."""
@@ -61,3 +63,24 @@ def items_for(contract: Contract, entity_id: str) -> list[SubscriptionItem]:
     """Items booked to one entity: those naming it, and unassigned ones go to the first entity."""
     first = entities(contract)[0].entity_id
     return [i for i in contract.items if (i.legal_entity_id or first) == entity_id]
+
+
+def amended(change: Contract, terms: dict[str, Any]) -> Contract:
+    """An amendment carries the lines that change (e.g. +50 seats for one entity, or a new module): quantities
+    add to the line of the same SKU and entity, new lines are added, everything else stays as in force."""
+    lines: dict[tuple[str, str | None], SubscriptionItem] = {}
+    for raw in terms.get("items") or []:
+        item = SubscriptionItem.model_validate(raw)
+        lines[(item.sku, item.legal_entity_id)] = item
+    for item in change.items:
+        key = (item.sku, item.legal_entity_id)
+        if key in lines and item.usage is None:
+            lines[key] = lines[key].model_copy(update={"quantity": lines[key].quantity + item.quantity})
+        elif key not in lines:
+            lines[key] = item
+    return Contract.model_validate({
+        **change.model_dump(), "items": [i.model_dump() for i in lines.values()],
+        "billing_frequency": change.billing_frequency or terms.get("billing_frequency"),
+        "term_start": terms.get("term_start") or change.term_start,
+        "term_end": terms.get("term_end") or change.term_end,
+        "currency": change.currency or terms.get("currency")})

@@ -11,7 +11,7 @@ from erphub.errors import NotFound
 from erphub.store.identity import IdentityStore
 from erphub.store.workflow_state import WorkflowStore
 from erphub.workflows.actions import action
-from erphub.workflows.reconcile import PERIODS_PER_YEAR, compare_renewal
+from erphub.workflows.reconcile import PERIODS_PER_YEAR, compare_prices, compare_renewal
 from erphub.workflows.run import Run, entities, items_for
 from erphub.workflows.systems import connector
 
@@ -124,7 +124,7 @@ def snapshot(run: Run) -> dict[str, Any]:
     for entity, subscription_id in _subscriptions(run).items():
         sub = billing.get_subscription(subscription_id)
         licensed = [i for i in sub.items if i.quantity]
-        value = (None if any(i.unit_price is None for i in licensed)
+        value = (None if not compare_prices() or any(i.unit_price is None for i in licensed)
                  else sum((Decimal(i.quantity) * Decimal(i.unit_price) * periods for i in licensed), Decimal(0)))
         found[entity] = {"items": {i.sku: str(i.quantity) for i in licensed},
                          "value": str(value) if value is not None and value > 0 else None}

@@ -19,6 +19,12 @@ def catalog() -> set[str]:
     return {s.strip() for s in os.environ.get("PRODUCT_CATALOG", "").split(",") if s.strip()}
 
 
+def subsidiary_currencies() -> dict[str, str]:
+    """SUBSIDIARY_CURRENCIES=US01:USD,DE01:EUR - the currency each ERP subsidiary books in."""
+    pairs = (p.split(":", 1) for p in os.environ.get("SUBSIDIARY_CURRENCIES", "").split(",") if ":" in p)
+    return {sub.strip(): cur.strip().upper() for sub, cur in pairs}
+
+
 @action("quality.check")
 def check_quality(run: Run) -> dict[str, Any]:
     """Missing tax id, unknown product, currency mismatch -> issues an operator must fix before billing."""
@@ -28,9 +34,11 @@ def check_quality(run: Run) -> dict[str, Any]:
     for entity in entities(contract):
         if not entity.tax_id:
             issues.append(f"legal entity {entity.entity_id} ({entity.name}) has no tax id")
-        if entity.currency and contract.currency and entity.currency != contract.currency:
-            issues.append(f"legal entity {entity.entity_id} bills in {entity.currency}, the deal is in "
-                          f"{contract.currency}")
+        booked_in = subsidiary_currencies().get(entity.subsidiary or "")
+        currency = entity.currency or contract.currency
+        if booked_in and currency and currency != booked_in:
+            issues.append(f"legal entity {entity.entity_id} bills in {currency}, its subsidiary {entity.subsidiary} "
+                          f"books in {booked_in}")
     known = catalog()
     issues += [f"unknown product {item.sku}" for item in contract.items if known and item.sku not in known]
     if not contract.items:
@@ -42,7 +50,7 @@ def check_quality(run: Run) -> dict[str, Any]:
 def evaluate_approval(run: Run) -> dict[str, Any]:
     """Deals above APPROVAL_THRESHOLD or with non-standard terms need an approver (within the timeout)."""
     contract, reasons = run.contract, []
-    threshold = Decimal(os.environ.get("APPROVAL_THRESHOLD", "100000"))
+    threshold = Decimal(os.environ.get("APPROVAL_THRESHOLD", "500000"))
     if contract.amount is not None and contract.amount > threshold:
         reasons.append(f"deal value {contract.amount} {contract.currency} is over {threshold}")
     if contract.non_standard_terms:
