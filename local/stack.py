@@ -26,13 +26,16 @@ class FunctionError(Exception):
 class LocalStack:
     def __init__(self, template_path: str | Path = "template.yaml", parameter_overrides: dict[str, str] | None = None,
                  env_name: str = "local", port: int = 0, aws_port: int = 0, stack_name: str | None = None,
-                 schedule_speedup: float = 1.0, sandbox: bool = True, preload: bool = True) -> None:
+                 schedule_speedup: float = 1.0, sandbox: bool = True, preload: bool = True,
+                 runtime: bool = True) -> None:
         self.template_path = Path(template_path)
         self.parameter_overrides = parameter_overrides
         self.env_name, self.stack_name = env_name, stack_name
         self.port, self.aws_port = port, aws_port
         self.schedule_speedup = schedule_speedup
         self.use_sandbox, self.preload = sandbox, preload
+        self.runtime = runtime  # False: resources and functions only (no gateway, pollers, schedules), for benches
+        self.gateway_url: str | None = None
         self.template: Template | None = None
         self.aws = EmbeddedAws(aws_port)
         self.functions: Any = None
@@ -55,7 +58,8 @@ class LocalStack:
             self._start_sandbox()
             self.functions = Functions(self._specs(), self.aws.url)
             moto_lambda.set_dispatcher(self.functions.dispatch)
-            self._start_runtime()
+            if self.runtime:
+                self._start_runtime()
         except BaseException:
             self.stop()
             raise
