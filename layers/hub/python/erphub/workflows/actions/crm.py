@@ -27,7 +27,7 @@ def update_account(run: Run, account_id: str, fields: dict[str, Any], writer: st
                              refusal.writer, refusal.master)
     if verdict.allowed:
         connector("crm").update_account(account_id, AccountUpdate(**verdict.allowed))
-    return {"written": sorted(verdict.allowed), "refused": [r.field for r in verdict.refused]}
+    return {"account": account_id, "written": sorted(verdict.allowed), "refused": [r.field for r in verdict.refused]}
 
 
 def _account_id(run: Run) -> str:
@@ -40,9 +40,16 @@ def _account_id(run: Run) -> str:
 @action("crm.activate_account")
 def activate_account(run: Run) -> dict[str, Any]:
     """The other systems' ids and the activated status, back on the CRM account."""
+    crm = connector("crm")
     xrefs = IdentityStore().xrefs(run.customer_id)
-    ids = {k.replace("/", "_"): v for k, v in xrefs.items() if not k.startswith(connector("crm").system)}
-    return update_account(run, _account_id(run), {"lifecycle_status": "active", "external_ids": ids}, "hub")
+    ids = {k.replace("/", "_"): v for k, v in xrefs.items() if not k.startswith(crm.system)}
+    fields = {"lifecycle_status": "active", "external_ids": ids}
+    try:
+        return update_account(run, _account_id(run), fields, "hub")
+    except NotFound:  # the deal came from another CRM: the account is created here once, by its business key
+        account = crm.upsert_account(run.contract.account, idempotency_key=run.step_key("crm.account"))
+        IdentityStore().link(run.customer_id, crm.system, account.id)
+        return update_account(run, account.id, fields, "hub")
 
 
 @action("crm.set_status")
