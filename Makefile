@@ -48,6 +48,7 @@ schemas: setup  ## regenerate schemas/ from the canonical models
 
 bench: setup
 	$(BIN)/python bench/ingest.py
+	$(BIN)/python bench/local_stack.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache .aws-sam
