@@ -1,0 +1,94 @@
+"""The template keeps the house rules (STYLE.md, DESIGN.md): every queue has a DLQ, every DLQ an alarm,
+every function a log group with retention, every stream/queue consumer reports partial batch failures,
+and the ack path's function may write only to the inbox."""
+
+from pathlib import Path
+
+import pytest
+
+from local.cfn_yaml import load_template
+
+pytestmark = pytest.mark.unit
+
+ROOT = Path(__file__).resolve().parents[3]
+RESOURCES = load_template(ROOT / "template.yaml")["Resources"]
+
+
+def _of_type(kind: str) -> dict[str, dict]:
+    return {lid: r for lid, r in RESOURCES.items() if r["Type"] == kind}
+
+
+def _refs(value) -> set[str]:
+    """Logical ids a property refers to (Ref / GetAtt / Sub ${X} / ${X.Attr})."""
+    found: set[str] = set()
+    if isinstance(value, dict):
+        if "Ref" in value:
+            found.add(value["Ref"])
+        if "Fn::GetAtt" in value:
+            target = value["Fn::GetAtt"]
+            found.add(target[0] if isinstance(target, list) else target.split(".")[0])
+        if "Fn::Sub" in value:
+            text = value["Fn::Sub"] if isinstance(value["Fn::Sub"], str) else value["Fn::Sub"][0]
+            found |= {part.split("}")[0].split(".")[0] for part in text.split("${")[1:]}
+        for inner in value.values():
+            found |= _refs(inner)
+    elif isinstance(value, list):
+        for inner in value:
+            found |= _refs(inner)
+    return found
+
+
+def _dead_letter_queues() -> set[str]:
+    dlqs: set[str] = set()
+    for queue in _of_type("AWS::SQS::Queue").values():
+        dlqs |= _refs(queue["Properties"].get("RedrivePolicy", {}))
+    for function in _of_type("AWS::Serverless::Function").values():
+        for event in function["Properties"].get("Events", {}).values():
+            dlqs |= _refs(event["Properties"].get("DestinationConfig", {}))
+    for rule in _of_type("AWS::Events::Rule").values():
+        for target in rule["Properties"].get("Targets", []):
+            dlqs |= _refs(target.get("DeadLetterConfig", {}))
+    return dlqs
+
+
+def test_every_queue_that_is_not_a_dlq_redrives_to_one():
+    dlqs = _dead_letter_queues()
+    missing = [lid for lid, q in _of_type("AWS::SQS::Queue").items()
+               if lid not in dlqs and "RedrivePolicy" not in q["Properties"]]
+    assert missing == []
+
+
+def test_every_dlq_has_an_alarm_on_its_depth():
+    alarmed = set()
+    for alarm in _of_type("AWS::CloudWatch::Alarm").values():
+        properties = alarm["Properties"]
+        if properties.get("MetricName") == "ApproximateNumberOfMessagesVisible":
+            alarmed |= _refs(properties.get("Dimensions", []))
+    assert sorted(_dead_letter_queues() - alarmed) == []
+
+
+def test_every_function_has_a_log_group_with_retention():
+    log_groups = [g["Properties"] for g in _of_type("AWS::Logs::LogGroup").values()]
+    covered = {ref for g in log_groups if "RetentionInDays" in g for ref in _refs(g.get("LogGroupName", {}))}
+    assert sorted(set(_of_type("AWS::Serverless::Function")) - covered) == []
+
+
+def test_queue_and_stream_consumers_report_partial_batch_failures():
+    for lid, function in _of_type("AWS::Serverless::Function").items():
+        for name, event in function["Properties"].get("Events", {}).items():
+            if event["Type"] in ("SQS", "DynamoDB"):
+                assert "ReportBatchItemFailures" in event["Properties"].get("FunctionResponseTypes", []), \
+                    f"{lid}.{name}"
+
+
+def test_the_ack_path_writes_only_to_the_inbox_and_the_claim_check_bucket():
+    statements = [s for p in RESOURCES["WebhookIngestFunction"]["Properties"]["Policies"]
+                  for s in p.get("Statement", [])]
+    writes = {s["Action"]: _refs(s["Resource"]) for s in statements if s["Action"] != "secretsmanager:GetSecretValue"}
+    assert writes == {"dynamodb:PutItem": {"InboxTable"}, "s3:PutObject": {"RawBodyBucket"}}
+
+
+def test_the_inbox_keeps_items_long_enough_for_every_vendors_retries():
+    ttl_days = load_template(ROOT / "template.yaml")["Parameters"]["InboxTtlDays"]
+    assert int(ttl_days["Default"]) >= 7 and int(ttl_days["MinValue"]) >= 7
+    assert RESOURCES["InboxTable"]["Properties"]["TimeToLiveSpecification"]["Enabled"] is True
