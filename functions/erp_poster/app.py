@@ -1,7 +1,7 @@
 """ERP posting FIFO queue -> the ERP adapter: invoices before their payments, one customer's postings in order.
 
-A failed message stops the rest of its batch (they are reported failed too), so nothing overtakes it; a
-payment whose invoice is not posted yet fails and retries, holding its message group until then.
+Within a batch invoices go first; a failed message stops the rest of its batch (reported failed too), so
+nothing overtakes it; a payment whose invoice is not posted yet fails and retries, holding its group until then.
 """
 
 import json
@@ -23,4 +23,5 @@ def post(record: SQSRecord) -> dict:
 @logger.inject_lambda_context
 @metrics.log_metrics
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
+    event = {**event, "Records": signals.invoices_first(event.get("Records", []))}
     return process_partial_response(event=event, record_handler=post, processor=processor, context=context)

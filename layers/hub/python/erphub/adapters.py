@@ -40,7 +40,9 @@ def handle(system: str, event: dict[str, Any]) -> dict[str, Any]:
     run = Run.model_validate(event)
     if not run.action.startswith(prefixes) or run.action not in REGISTRY:
         raise Permanent(f"the {system} adapter has no action {run.action!r}", system=system)
-    if run.workflow and "event" in run.state and run.action not in COMPENSATIONS:
+    # progress: the forward step in flight (compensations, exceptions and outcomes keep the step that failed)
+    if run.workflow and "event" in run.state and run.action not in COMPENSATIONS \
+            and not run.action.startswith(("outcome.", "exceptions.")):
         from erphub.store.workflow_state import RUNNING, WorkflowStore
 
         WorkflowStore().record_status(run.correlation_id, run.workflow, RUNNING, step=run.action)

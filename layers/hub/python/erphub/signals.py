@@ -7,6 +7,7 @@ concurrency stays the system's whole budget; typed errors come back as themselve
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from erphub import adapters
@@ -34,6 +35,16 @@ def post_to_erp(bus_event: dict[str, Any]) -> dict[str, Any]:
     result = adapters.invoke("erp", action, state=state)
     logger.info("posted to the ERP", extra={"action": action, "correlation_id": envelope.correlation_id, **result})
     return result
+
+
+def invoices_first(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Within a batch, each customer's invoices go before its payments (a vendor may send a payment first);
+    otherwise the order of the queue is kept."""
+    def is_payment(record: dict[str, Any]) -> bool:
+        return json.loads(record["body"]).get("detail-type", "").startswith("billing.payment.")
+
+    ranked = sorted(enumerate(records), key=lambda pair: (is_payment(pair[1]), pair[0]))
+    return [record for _, record in ranked]
 
 
 def renewal_risk(system: str, bus_event: dict[str, Any]) -> dict[str, Any]:

@@ -42,8 +42,12 @@ def activate_account(run: Run) -> dict[str, Any]:
     """The other systems' ids and the activated status, back on the CRM account."""
     crm = connector("crm")
     xrefs = IdentityStore().xrefs(run.customer_id)
-    ids = {k.replace("/", "_"): v for k, v in xrefs.items() if not k.startswith(crm.system)}
-    fields = {"lifecycle_status": "active", "external_ids": ids}
+    ids: dict[str, list[str]] = {}
+    for key, value in sorted(xrefs.items()):  # one field per system: "cus_1" or "LE-US=cus_1;LE-DE=cus_2"
+        system, _, entity = key.partition("/")
+        if system != crm.system:
+            ids.setdefault(system, []).append(f"{entity}={value}" if entity else value)
+    fields = {"lifecycle_status": "active", "external_ids": {k: ";".join(v) for k, v in ids.items()}}
     try:
         return update_account(run, _account_id(run), fields, "hub")
     except NotFound:  # the deal came from another CRM: the account is created here once, by its business key

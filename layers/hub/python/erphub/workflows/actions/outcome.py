@@ -17,9 +17,11 @@ from erphub.workflows.actions import action
 from erphub.workflows.run import Run
 
 
-def describe_error(error: dict[str, Any] | None) -> tuple[str, str]:
+def describe_error(error: Any) -> tuple[str, str]:
     """A Catch's {"Error", "Cause"} -> (error name, readable message); Lambda causes are JSON."""
-    if not error:
+    if isinstance(error, list):  # a branch's error picked by an indexed path may come as a one-item list
+        error = error[0] if error else None
+    if not isinstance(error, dict):
         return "", ""
     cause = error.get("Cause") or ""
     with contextlib.suppress(ValueError, AttributeError):

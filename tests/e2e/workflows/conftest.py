@@ -1,0 +1,126 @@
+"""One local stack of the real template.yaml (with the vendor sandbox) for the workflow tests.
+
+Short waits for the tests: approval timeout, connector Retry-After cap. The state machines' own Retry
+intervals are those of the committed .asl.json files (1 s, backoff 2, 3 attempts, full jitter).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from local.stack import LocalStack
+
+ROOT = Path(__file__).resolve().parents[3]
+OVERRIDES = {"ApprovalThreshold": "200000", "ApprovalTimeoutSeconds": "4", "ApprovalHeartbeatSeconds": "4"}
+MACHINES = {"activation": "CustomerActivationStateMachine", "amendment": "SubscriptionAmendmentStateMachine",
+            "renewal": "RenewalStateMachine", "cancellation": "CancellationStateMachine"}
+
+
+class Hub:
+    """What a test drives and reads: the gateway, executions, the workflow table, the sandbox."""
+
+    def __init__(self, stack: LocalStack) -> None:
+        self.stack, self.sandbox = stack, stack.sandbox
+        self.gateway = stack.endpoints["gateway"]
+        self.sfn = stack.client("stepfunctions")
+
+    def execution(self, workflow: str, business_key: str, version: int | str = 1, timeout: float = 30) -> dict:
+        """The execution named business key + version, once it has stopped running (or waits on a token)."""
+        arn = self.stack.physical(MACHINES[workflow])
+        name = f"{business_key}-v{version}"
+        execution_arn = arn.replace(":stateMachine:", ":execution:") + f":{name}"
+
+        def finished() -> dict | None:
+            try:
+                found = self.sfn.describe_execution(executionArn=execution_arn)
+            except self.sfn.exceptions.ExecutionDoesNotExist:
+                return None
+            return found if found["status"] != "RUNNING" else None
+
+        return self.stack.wait_until(finished, timeout=timeout, interval=0.1)
+
+    def started(self, workflow: str, business_key: str, version: int | str = 1, timeout: float = 15) -> str:
+        arn = self.stack.physical(MACHINES[workflow]).replace(":stateMachine:", ":execution:")
+        execution_arn = f"{arn}:{business_key}-v{version}"
+
+        def exists() -> bool:
+            try:
+                self.sfn.describe_execution(executionArn=execution_arn)
+            except self.sfn.exceptions.ExecutionDoesNotExist:
+                return False
+            return True
+
+        self.stack.wait_until(exists, timeout=timeout, interval=0.1)
+        return execution_arn
+
+    def states_entered(self, execution_arn: str) -> list[str]:
+        events = self.sfn.get_execution_history(executionArn=execution_arn, maxResults=1000)["events"]
+        return [e["stateEnteredEventDetails"]["name"] for e in events if "stateEnteredEventDetails" in e]
+
+    def exception(self, correlation_id: str, kind: str, timeout: float = 20) -> dict:
+        from erphub.store.workflow_state import WorkflowStore
+
+        def found() -> dict | None:
+            return next((e for e in self.store().exceptions(correlation_id) if e["kind"] == kind), None)
+
+        _ = WorkflowStore
+        return self.stack.wait_until(found, timeout=timeout, interval=0.1)
+
+    def store(self) -> Any:
+        from erphub.store.workflow_state import WorkflowStore
+
+        return WorkflowStore(self.stack.physical("WorkflowTable"), self.stack.client("dynamodb"))
+
+    def identity(self) -> Any:
+        from erphub.store.identity import IdentityStore
+
+        return IdentityStore(self.stack.physical("IdentityTable"), self.stack.client("dynamodb"))
+
+    def records(self, vendor: str, kind: str) -> list[dict[str, Any]]:
+        return self.sandbox.records(vendor, kind)
+
+    def operator(self) -> Any:
+        """erphub.workflows.operator, pointed at the local stack."""
+        from erphub.workflows import operator
+
+        return operator
+
+    def outcome_events(self, correlation_id: str) -> list[dict[str, Any]]:
+        """Events of record on the bus for a correlation id (read from the bus archive's log: the status item)."""
+        status = self.store().status(correlation_id) or {}
+        return [status.get("detail") or {}]
+
+
+@pytest.fixture(scope="session")
+def stack():
+    with LocalStack(ROOT / "template.yaml", parameter_overrides=OVERRIDES) as running:
+        secrets = running.client("secretsmanager")
+        for vendor in ("salesforce", "hubspot", "stripe", "chargebee", "gainsight", "netsuite", "dynamics"):
+            name, value = f"erphub/local/connectors/{vendor}", json.dumps(running.sandbox.credentials(vendor))
+            try:
+                secrets.put_secret_value(SecretId=name, SecretString=value)
+            except secrets.exceptions.ResourceNotFoundException:
+                secrets.create_secret(Name=name, SecretString=value)
+        yield running
+
+
+@pytest.fixture
+def hub(stack, monkeypatch):
+    # the operator API (a library call) reaches the local stack's AWS as the CLI would
+    monkeypatch.setenv("AWS_ENDPOINT_URL", stack.aws.url)
+    monkeypatch.setenv("WORKFLOW_TABLE", stack.physical("WorkflowTable"))
+    monkeypatch.setenv("IDENTITY_TABLE", stack.physical("IdentityTable"))
+    from erphub import aws
+
+    aws.reset_clients()
+    stack.sandbox.faults.clear()
+    yield Hub(stack)
+    stack.sandbox.faults.clear()
+    stack.sandbox.limit_concurrency("netsuite", None)
+    aws.reset_clients()
+    time.sleep(0)
