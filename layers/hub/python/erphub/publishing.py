@@ -41,6 +41,7 @@ def publish_in_order(pending: Iterable[Pending]) -> str | None:
     """
     items = list(pending)
     waiting = inbox.still_accepted([p.key for p in items]) if items else set()
+    metrics.add_metric(name="events_already_published", unit="Count", value=len(items) - len(waiting))
     items = [p for p in items if p.key in waiting]
     for start in range(0, len(items), _ENTRIES_PER_CALL):
         chunk = items[start : start + _ENTRIES_PER_CALL]
@@ -60,6 +61,7 @@ def sweep(older_than: timedelta) -> dict[str, int]:
     left = 0 if first_failure is None else len(pending) - [p.key for p in pending].index(first_failure)
     report = {"found": len(keys), "published": len(pending) - left, "left": left}
     logger.info("outbox sweep", extra=report)
+    metrics.add_metric(name="outbox_swept", unit="Count", value=report["published"])
     return report
 
 

@@ -11,6 +11,7 @@ from botocore.exceptions import ClientError
 from erphub import aws
 from erphub.canonical import EventEnvelope
 from erphub.errors import Transient
+from erphub.observability import metrics
 from erphub.settings import get_settings
 
 
@@ -25,3 +26,4 @@ def sequence(bus_event: dict[str, Any]) -> None:
         )
     except ClientError as exc:
         raise Transient("could not queue the ERP posting", system="sqs", record=envelope.event_id) from exc
+    metrics.add_metric(name="erp_postings_sequenced", unit="Count", value=1)

@@ -14,7 +14,7 @@ from botocore.exceptions import ClientError
 from erphub import aws
 from erphub.canonical import EventEnvelope, EventType
 from erphub.errors import Permanent, Transient
-from erphub.observability import logger
+from erphub.observability import logger, metrics
 from erphub.settings import get_settings
 
 WORKFLOW_BY_EVENT_TYPE: dict[str, str] = {
@@ -51,8 +51,10 @@ def start_for(bus_event: dict[str, Any]) -> str:
         code = exc.response["Error"]["Code"]
         if code == "ExecutionAlreadyExists":
             logger.info("execution already started", extra={"execution": name})
+            metrics.add_metric(name="workflow_already_started", unit="Count", value=1)
             return name
         raise Transient(f"could not start {workflow}: {code}", system="stepfunctions", record=name) from exc
+    metrics.add_metric(name="workflow_started", unit="Count", value=1)
     logger.info("workflow started", extra={"workflow": workflow, "execution": name,
                                            "correlation_id": envelope.correlation_id})
     return name
