@@ -78,8 +78,9 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=300)
     args = parser.parse_args()
 
-    from local.stack import LocalStack
     from tests import webhooks
+
+    from local.stack import LocalStack
 
     counter = CallCounter()
     sample = webhooks.sample("stripe/invoice.paid.json")

@@ -49,7 +49,7 @@ def running_stack(tmp_path):
 
 
 def test_up_serves_the_template_and_send_and_status_work(running_stack):
-    workdir, endpoints, ready, process = running_stack
+    workdir, endpoints, ready, _ = running_stack
     # Given `erphub up` is running (ready within 10 s even on a busy 2-core CI machine, with margin)
     assert ready < 20
     assert any("/webhooks/{source}" in route for route in endpoints["routes"])

@@ -4,7 +4,6 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import requests
-
 from tests import webhooks
 
 pytestmark = pytest.mark.integration

@@ -5,9 +5,9 @@ import threading
 
 import pytest
 from botocore.exceptions import ClientError
+from tests import webhooks
 
 from erphub import aws
-from tests import webhooks
 
 pytestmark = pytest.mark.integration
 

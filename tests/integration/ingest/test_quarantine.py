@@ -2,7 +2,6 @@
 Event types the hub does not route → `ignored`, stored with the dedup TTL."""
 
 import pytest
-
 from tests import webhooks
 
 pytestmark = pytest.mark.integration

@@ -4,7 +4,6 @@ import time
 
 import pytest
 import requests
-
 from tests import webhooks
 
 pytestmark = pytest.mark.integration

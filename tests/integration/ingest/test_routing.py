@@ -4,7 +4,6 @@ gateway → webhook_ingest → inbox (one write) → stream → publisher → bu
 import json
 
 import pytest
-
 from tests import webhooks
 
 WORKFLOWS = [
@@ -109,8 +108,9 @@ def _event_id(response) -> str:
     if response.headers.get("content-type", "").startswith("application/json"):
         return response.json()["event_id"]
     # Salesforce gets its SOAP Ack; the event id is derived from the notification id
-    from erphub.canonical import event_id_for
     import re
+
+    from erphub.canonical import event_id_for
 
     notification = re.search(rb"<Id>(04l[^<]*)</Id>", response.request.body).group(1).decode()
     return event_id_for("salesforce", notification)
