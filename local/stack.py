@@ -106,6 +106,16 @@ class LocalStack:
         for spec in self.wiring.functions:
             for name in spec.variables.keys() & provided.keys():
                 spec.variables[name] = provided[name]
+        # and the secrets those variables name hold the credentials the sandbox accepts
+        for name, value in (sandbox.secrets(self.sandbox) if hasattr(sandbox, "secrets") else {}).items():
+            self._put_secret(name, json.dumps(value))
+
+    def _put_secret(self, name: str, value: str) -> None:
+        secrets = self.client("secretsmanager")
+        try:
+            secrets.put_secret_value(SecretId=name, SecretString=value)
+        except secrets.exceptions.ResourceNotFoundException:
+            secrets.create_secret(Name=name, SecretString=value)
 
     def _sandbox_url(self) -> str | None:
         url = getattr(self.sandbox, "url", None)

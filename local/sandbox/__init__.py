@@ -9,6 +9,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from local.sandbox.core import Fault, Faults, Request, Response
 from local.sandbox.server import Sandbox
 
@@ -32,4 +34,9 @@ def environment(sandbox: Sandbox, secret_prefix: str = "erphub/local/connectors/
     return env
 
 
-__all__ = ["VENDORS", "Fault", "Faults", "Request", "Response", "Sandbox", "environment", "start"]
+def secrets(sandbox: Sandbox, secret_prefix: str = "erphub/local/connectors/") -> dict[str, dict[str, Any]]:  # noqa: S107
+    """The connector secrets (name -> JSON value) holding the credentials this sandbox accepts."""
+    return {f"{secret_prefix}{name}": sandbox.credentials(name) for name in VENDORS}
+
+
+__all__ = ["VENDORS", "Fault", "Faults", "Request", "Response", "Sandbox", "environment", "secrets", "start"]
