@@ -44,6 +44,19 @@ class Hub:
 
         return self.stack.wait_until(finished, timeout=timeout, interval=0.1)
 
+    def latest(self, workflow: str, name_prefix: str, timeout: float = 30) -> dict:
+        """The execution whose name starts with the prefix (e.g. a Gainsight company id), once it stopped."""
+        arn = self.stack.physical(MACHINES[workflow])
+
+        def finished() -> dict | None:
+            found = [e for e in self.sfn.list_executions(stateMachineArn=arn)["executions"]
+                     if e["name"].startswith(name_prefix)]
+            if found and found[0]["status"] != "RUNNING":
+                return self.sfn.describe_execution(executionArn=found[0]["executionArn"])
+            return None
+
+        return self.stack.wait_until(finished, timeout=timeout, interval=0.1)
+
     def started(self, workflow: str, business_key: str, version: int | str = 1, timeout: float = 15) -> str:
         arn = self.stack.physical(MACHINES[workflow]).replace(":stateMachine:", ":execution:")
         execution_arn = f"{arn}:{business_key}-v{version}"

@@ -15,6 +15,7 @@ def send_deal(hub: Any, deal: Deal, **fields: Any) -> None:
 def activate(hub: Any, label: str = "Acme", **fields: Any) -> tuple[Deal, dict]:
     """A closed-won deal for two legal entities, activated everywhere."""
     deal = Deal(label)
+    seed_crm(hub, deal)
     send_deal(hub, deal, **fields)
     execution = hub.execution("activation", deal.opportunity_id)
     assert execution["status"] == "SUCCEEDED", hub.states_entered(execution["executionArn"])

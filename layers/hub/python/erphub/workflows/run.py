@@ -36,8 +36,8 @@ class Run(BaseModel):
         return amended(data, terms) if self.workflow == "amendment" and terms else data
 
     def step_key(self, step: str, entity: str = "") -> str:
-        """Idempotency key of an outbound create: correlation id + step (+ legal entity)."""
-        return f"{self.correlation_id}:{step}" + (f":{entity}" if entity else "")
+        """Idempotency key of an outbound create: correlation id + contract version + step (+ legal entity)."""
+        return f"{self.correlation_id}:v{self.envelope.version}:{step}" + (f":{entity}" if entity else "")
 
     def result(self, name: str) -> dict[str, Any]:
         value = self.state.get(name)

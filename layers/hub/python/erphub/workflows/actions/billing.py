@@ -120,10 +120,11 @@ def revert_amendment(run: Run) -> dict[str, Any]:
 def snapshot(run: Run) -> dict[str, Any]:
     """Per entity: billed quantities and the annual recurring value (None if a price is unknown)."""
     billing, found = connector("billing"), {}
+    usage = {i.sku for i in run.contract.items if i.usage}  # metered: billed on usage, not a quantity
     periods = PERIODS_PER_YEAR.get(str(run.contract.billing_frequency or "annual"), 1)
     for entity, subscription_id in _subscriptions(run).items():
         sub = billing.get_subscription(subscription_id)
-        licensed = [i for i in sub.items if i.quantity]
+        licensed = [i for i in sub.items if i.quantity and i.sku not in usage]
         value = (None if not compare_prices() or any(i.unit_price is None for i in licensed)
                  else sum((Decimal(i.quantity) * Decimal(i.unit_price) * periods for i in licensed), Decimal(0)))
         found[entity] = {"items": {i.sku: str(i.quantity) for i in licensed},

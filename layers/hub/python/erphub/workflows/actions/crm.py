@@ -30,9 +30,13 @@ def update_account(run: Run, account_id: str, fields: dict[str, Any], writer: st
     return {"account": account_id, "written": sorted(verdict.allowed), "refused": [r.field for r in verdict.refused]}
 
 
+UPSERTED = "upserted"  # xref entity of a CRM account the hub had to create (the deal came from elsewhere)
+
+
 def _account_id(run: Run) -> str:
     crm = connector("crm").system
-    account = run.result("identity").get("xrefs", {}).get(crm)
+    xrefs = run.result("identity").get("xrefs", {})
+    account = xrefs.get(f"{crm}/{UPSERTED}") or xrefs.get(crm)
     data = run.envelope.data
     return account or getattr(getattr(data, "account", None), "account_id", "") or data.external_ids.get(crm, "")
 
@@ -45,14 +49,14 @@ def activate_account(run: Run) -> dict[str, Any]:
     ids: dict[str, list[str]] = {}
     for key, value in sorted(xrefs.items()):  # one field per system: "cus_1" or "LE-US=cus_1;LE-DE=cus_2"
         system, _, entity = key.partition("/")
-        if system != crm.system:
+        if system != crm.system and entity != UPSERTED:
             ids.setdefault(system, []).append(f"{entity}={value}" if entity else value)
     fields = {"lifecycle_status": "active", "external_ids": {k: ";".join(v) for k, v in ids.items()}}
     try:
         return update_account(run, _account_id(run), fields, "hub")
     except NotFound:  # the deal came from another CRM: the account is created here once, by its business key
         account = crm.upsert_account(run.contract.account, idempotency_key=run.step_key("crm.account"))
-        IdentityStore().link(run.customer_id, crm.system, account.id)
+        IdentityStore().link(run.customer_id, crm.system, account.id, UPSERTED)
         return update_account(run, account.id, fields, "hub")
 
 

@@ -45,7 +45,7 @@ def adoption_fields(run: Run) -> dict[str, Any]:
     contract = run.contract
     seats = sum((i.quantity for i in contract.items if i.usage is None), Decimal(0))
     return {"seats": str(seats), "modules": ",".join(sorted(i.sku for i in contract.items)),
-            "billing_frequency": contract.billing_frequency}
+            "billing_frequency": str(contract.billing_frequency or "")}
 
 
 @action("success.update_adoption")
@@ -57,7 +57,8 @@ def update_adoption(run: Run) -> dict[str, Any]:
 
 @action("success.renewal")
 def renewal(run: Run) -> dict[str, Any]:
-    fields = {**adoption_fields(run), "renewal_term_end": run.contract.term_end}
+    term_end = run.contract.term_end
+    fields = {**adoption_fields(run), "renewal_term_end": term_end.isoformat() if term_end else None}
     verdict = mastering.check_write("adoption_plan", fields, "crm")
     connector("success").update_adoption_plan(_company(run), verdict.allowed)
     return {"company": _company(run)}
