@@ -51,8 +51,19 @@ def _up(args: argparse.Namespace) -> int:
     finally:
         print("\nStopping...", flush=True)
         endpoints.remove()
+        _print_iam_audit(stack)
         stack.stop()
     return 0
+
+
+def _print_iam_audit(stack: Any) -> None:
+    """IAM is not enforced locally: say which calls the functions made that their template policies do not allow."""
+    from local import iam_audit
+
+    try:
+        print(iam_audit.report(stack), flush=True)
+    except Exception as exc:  # the stack must stop whatever the audit does
+        print(f"IAM audit failed: {type(exc).__name__}: {exc}", flush=True)
 
 
 def _wait_for_interrupt() -> None:

@@ -3,6 +3,7 @@ start, invoked with its own environment, a LambdaContext, its reserved concurren
 
 from __future__ import annotations
 
+import contextvars
 import importlib.util
 import json
 import sys
@@ -18,6 +19,8 @@ from local import environ
 from local.embedded_aws import FAKE_CREDENTIALS
 
 _IMPORT_LOCK = threading.RLock()  # sys.path and sys.modules are process-global
+# the logical id of the function whose code runs in this context (its cold start or an invocation)
+current_function: contextvars.ContextVar[str | None] = contextvars.ContextVar("current_function", default=None)
 
 
 class Throttled(Exception):
@@ -111,6 +114,7 @@ class Function:
             raise ImportError(f"cannot import handler {spec.handler} of {spec.logical_id} from {file}")
         module = importlib.util.module_from_spec(import_spec)
         sys.path.insert(0, str(spec.code_dir))  # sibling modules of app.py, as in the Lambda task root
+        running = current_function.set(spec.logical_id)
         try:
             with environ.function_environment(self.environment):
                 sys.modules[module_name] = module
@@ -119,6 +123,7 @@ class Function:
             sys.modules.pop(module_name, None)
             raise
         finally:
+            current_function.reset(running)
             sys.path.remove(str(spec.code_dir))
         return getattr(module, func_name)
 
@@ -136,8 +141,12 @@ class Function:
         context = LambdaContext(self.spec)
         try:
             handler = self.handler()
-            with environ.function_environment(self.environment):
-                result = handler(event, context)
+            running = current_function.set(self.spec.logical_id)
+            try:
+                with environ.function_environment(self.environment):
+                    result = handler(event, context)
+            finally:
+                current_function.reset(running)
             return Invocation(json.loads(json.dumps(result)) if result is not None else None)
         except Exception as exc:
             # as the Lambda runtime does, the error goes to the function's log before it is returned

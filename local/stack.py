@@ -46,13 +46,15 @@ class LocalStack:
 
     # --- lifecycle -------------------------------------------------------------------------------------
     def start(self) -> dict[str, Any]:
-        from local import moto_lambda
+        from local import aws_calls, moto_lambda
         from local.functions import Functions
         from local.provision import Provisioner
 
         started = time.monotonic()
         self.template = Template(self.template_path, self.parameter_overrides, self.env_name, self.stack_name)
         self.aws.start()
+        aws_calls.install()
+        aws_calls.clear()  # one stack per process: the calls recorded are this stack's
         try:
             self.wiring = Provisioner(self.template, self.aws).run()
             self._start_sandbox()
@@ -150,6 +152,13 @@ class LocalStack:
 
     def client(self, service: str) -> Any:
         return self.aws.client(service)
+
+    @property
+    def aws_calls(self) -> dict[str, set[Any]]:
+        """{function logical id: the AwsCalls its code made} (local.aws_calls; audited by local.iam_audit)."""
+        from local import aws_calls
+
+        return aws_calls.recorded()
 
     def fire_schedule(self, name: str) -> None:
         """Deliver a schedule's event now (name: the rule's physical name or "<Function>.Events.<Event>")."""

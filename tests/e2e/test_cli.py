@@ -3,6 +3,7 @@ inspected with `erphub status`, stopped with Ctrl-C."""
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -77,3 +78,5 @@ def test_ctrl_c_stops_cleanly(running_stack):
     process.send_signal(signal.SIGINT)
     assert process.wait(timeout=15) == 0
     assert not (workdir / ".erphub" / "endpoints.json").exists()
+    # And it says whether the functions made calls their template policies do not allow
+    assert re.search(r"IAM audit: \d+ calls checked, 0 not allowed by the template", (workdir / "up.log").read_text())
