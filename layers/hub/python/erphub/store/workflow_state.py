@@ -4,6 +4,7 @@ Items (pk, sk):
   RUN#<correlation id>, STATUS                 workflow, status, step, reason, updated_at (the status lookup)
   RUN#<correlation id>, REC#<system>#<kind>#<key>   a record this run created (compensation reads these)
   RUN#<correlation id>, REFUSED#<entity>#<field>    a write refused by the system-of-record rules
+  RUN#<correlation id>, SIGNAL#<signal>#<system>    how a system reacted to a signal (renewal risk)
   CONTRACT#<contract id>, APPLIED             the newest contract version applied (stale amendments are refused)
   EXC#<exception id>, EXC                      an exception for an operator, with the task token its workflow waits on
 """
@@ -76,6 +77,10 @@ class WorkflowStore:
 
     def refusals(self, correlation_id: str) -> list[dict[str, Any]]:
         return query_partition(self.ddb, self.table, f"RUN#{correlation_id}", "REFUSED#")
+
+    def record_signal(self, correlation_id: str, signal: str, system: str, detail: dict[str, Any]) -> None:
+        self._put({"pk": f"RUN#{correlation_id}", "sk": f"SIGNAL#{signal}#{system}", "kind": signal,
+                   "system": system, "detail": detail, "at": _now()})
 
     # --- contract versions ---------------------------------------------------------------------------
     def applied_version(self, contract_id: str) -> int:

@@ -181,4 +181,6 @@ def collection(run: Run) -> dict[str, Any]:
     for customer_id in customers:
         billing.set_collection(customer_id, strategy,
                                idempotency_key=f"{run.correlation_id}:billing.collection:{run.envelope.event_id}")
-    return {"customers": customers, "method": strategy.method}
+    result = {"customers": customers, "method": strategy.method}
+    WorkflowStore().record_signal(run.correlation_id, "renewal_risk", billing.system, result)
+    return result

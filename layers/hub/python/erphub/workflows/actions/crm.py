@@ -70,11 +70,10 @@ def renewal_risk(run: Run) -> dict[str, Any]:
     """Renewal-risk signal: risk, health and account plan on the account; a task for its owner."""
     risk = run.envelope.data
     assert isinstance(risk, RenewalRisk)
-    crm = connector("crm")
-    account_id = risk.external_ids.get(crm.system)
-    if not account_id:
-        customer = IdentityStore().customer_for({run.envelope.source: risk.account_id, **risk.external_ids})
-        account_id = IdentityStore().xrefs(customer).get(crm.system) if customer else None
+    crm, identity = connector("crm"), IdentityStore()
+    customer = identity.customer_for({run.envelope.source: risk.account_id, **risk.external_ids})
+    xrefs = identity.xrefs(customer) if customer else {}
+    account_id = xrefs.get(f"{crm.system}/{UPSERTED}") or xrefs.get(crm.system) or risk.external_ids.get(crm.system)
     if not account_id:
         raise NotFound(f"no {crm.system} account for {risk.account_id}", system=crm.system, record=risk.account_id)
     plan = {"high": "save plan: exec sponsor call, adoption workshop", "medium": "adoption review"}.get(
@@ -88,4 +87,6 @@ def renewal_risk(run: Run) -> dict[str, Any]:
             description=risk.reason, due_date=date.today() + timedelta(days=7),
             priority="high" if risk.risk_level == "high" else "normal"),
             idempotency_key=f"{run.correlation_id}:crm.risk_task:{run.envelope.event_id}").id
-    return {**written, "task": task}
+    result = {**written, "task": task}
+    WorkflowStore().record_signal(run.correlation_id, "renewal_risk", crm.system, result)
+    return result

@@ -119,8 +119,10 @@ def snapshot(run: Run) -> dict[str, Any]:
 @action("erp.close_orders")
 def close_orders(run: Run) -> dict[str, Any]:
     """The final ERP posting of a cancellation: its sales orders are closed (billed to date, nothing further)."""
-    erp, orders = connector("erp"), _linked_orders(run)
-    for order_id in orders.values():
+    erp = connector("erp")
+    orders = sorted({link["record_id"] for link in run.result("identity").get("links") or []
+                     if link["kind"] == "sales_order"})  # every contract's orders: original and renewals
+    for order_id in orders:
         erp.close_sales_order(order_id)
     return {"closed": orders}
 

@@ -102,4 +102,6 @@ def forecast(run: Run) -> dict[str, Any]:
                                            period=period, amount=value, currency=terms.get("currency") or "USD",
                                            probability=RISK_PROBABILITY[risk.risk_level]))
         updated[erp_id] = ref.external_id or ref.id
-    return {"forecasts": updated, "period": period}
+    result = {"forecasts": updated, "period": period}
+    WorkflowStore().record_signal(run.correlation_id, "renewal_risk", erp.system, result)
+    return result

@@ -1,0 +1,33 @@
+"""The `erphub demo` scenarios (local/scenarios/*.json) run end to end on the local stack, driven only by
+signed webhooks, and leave one record per business object in each sandbox vendor."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from local.scenarios import Runner, scenario_files
+
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
+ROOT = Path(__file__).resolve().parents[3]
+ACCOUNT, CONTRACT = "0015g00000AbCdEAAZ", "0065g00000XyZ1AAA"
+
+
+def test_the_demo_scenarios_run_and_leave_the_books_a_finance_team_expects(hub):
+    lines: list[str] = []
+    resources = dict(hub.stack.template.physical.items())
+    runner = Runner(hub.gateway, hub.stack.client, resources, root=ROOT, out=lines.append)
+    assert runner.run_files(scenario_files(ROOT / "local" / "scenarios")), "\n".join(lines)
+    # one Stripe subscription per legal entity, amended (150 US seats, analytics in Germany), cancelling at period end
+    subs = [s for s in hub.records("stripe", "subscription") if s["metadata"].get("contract_id") == CONTRACT]
+    assert len(subs) == 2 and all(s["cancel_at_period_end"] for s in subs)
+    # one NetSuite customer per subsidiary; the original and the renewal order per entity, all closed
+    customers = [c for c in hub.records("netsuite", "customer") if c["externalId"].startswith(ACCOUNT)]
+    assert sorted(c["subsidiary"]["id"] for c in customers) == ["DE01", "US01"]
+    orders = [o for o in hub.records("netsuite", "salesOrder") if o["entity"]["externalId"].startswith(ACCOUNT)]
+    assert len(orders) == 4 and {o["orderStatus"]["id"] for o in orders} == {"H"}
+    forecasts = [f for f in hub.records("netsuite", "customrecord_erphub_forecast")
+                 if f["externalId"].startswith(ACCOUNT)]
+    assert len(forecasts) == 2
+    assert len([c for c in hub.records("gainsight", "Company") if c.get("Crm_Account_Id__gc") == ACCOUNT]) == 1
