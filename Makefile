@@ -28,7 +28,7 @@ demo: setup
 
 test: setup  ## every test: lint of the template, unit, integration (moto), e2e (local stack)
 	$(BIN)/cfn-lint template.yaml
-	$(BIN)/python -m pytest -n 2 -q
+	$(BIN)/python -m pytest -n 2 --dist loadfile -q
 
 unit: setup
 	$(BIN)/python -m pytest -q tests/unit

@@ -5,7 +5,9 @@
 - warm ingest latency per webhook: the webhook_ingest handler invoked in-process (as Lambda would) against
   the embedded moto holding every resource of template.yaml; median and p99;
 - the handler's import (cold-start) time in a fresh interpreter, median of 5;
-- the number of AWS calls made before the 2xx (first request of a cold handler, and warm).
+- the number of AWS calls made before the 2xx (first request of a cold handler, and warm);
+- end to end on the running local stack: a signed webhook POSTed over HTTP to the gateway until its
+  canonical event is on its queue (inbox -> stream -> publisher -> bus -> rule -> queue); median and p99.
 """
 
 from __future__ import annotations
@@ -108,6 +110,36 @@ def main() -> None:
     print(f"  AWS calls before the 2xx: first request {len(cold_calls)} ({', '.join(cold_calls)}); "
           f"warm {sorted(warm_calls)} (writes: {sum(':PutItem' in c or 'Transact' in c for c in results[0][1])})")
     print(f"  handler import (cold start) in a fresh interpreter: median of 5 = {import_time() * 1000:.0f} ms")
+    end_to_end(max(50, args.requests // 3))
+
+
+def end_to_end(count: int) -> None:
+    """Webhook over HTTP -> canonical event on its queue, one at a time (the queue's consumers are held)."""
+    from local.stack import LocalStack
+    from tests import webhooks
+
+    sample = webhooks.sample("gainsight/renewal_risk_changed.json")
+    with LocalStack(ROOT / "template.yaml", sandbox=False) as stack:
+        stack.pause_consumers("RenewalRiskQueue")
+        sqs, url = stack.client("sqs"), stack.physical("RenewalRiskQueue")
+        gateway, samples = stack.endpoints["gateway"], []
+        deadline = time.monotonic() + 120
+        for _ in range(count + 5):  # the first five warm the handlers up and are not counted
+            if time.monotonic() > deadline:
+                break
+            started = time.perf_counter()
+            assert webhooks.post(gateway, "gainsight", sample).status_code == 202
+            while not (messages := sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=1).get("Messages")):
+                if time.perf_counter() - started > 10:
+                    raise TimeoutError("the event did not reach its queue within 10 s")
+                time.sleep(0.002)
+            samples.append((time.perf_counter() - started) * 1000)
+            sqs.delete_message(QueueUrl=url, ReceiptHandle=messages[0]["ReceiptHandle"])
+    latencies = sorted(samples[5:])
+    print(f"end to end on the local stack (template.yaml): signed Gainsight webhook over HTTP -> event on "
+          f"its queue, {len(latencies)} sequential requests")
+    print(f"  median {statistics.median(latencies):.1f} ms   p99 {latencies[int(len(latencies) * 0.99) - 1]:.1f} ms"
+          f"   max {latencies[-1]:.1f} ms")
 
 
 if __name__ == "__main__":

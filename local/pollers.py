@@ -10,6 +10,7 @@ import threading
 import time
 from typing import Any
 
+from local import activity
 from local.filters import matches_any
 from local.poll_loop import IDLE_SLEEP, PollLoop
 from local.stream_poller import StreamPoller
@@ -22,7 +23,7 @@ class SqsPoller(PollLoop):
     visibility timeout and RedrivePolicy do retries and the move to the DLQ."""
 
     def __init__(self, stack: Any, source: Any) -> None:
-        super().__init__(source.name)
+        super().__init__(source.name, frozenset({activity.queue_key(source.queue_url), activity.EVENTS}))
         self.stack, self.source = stack, source
         props = source.properties
         self.batch_size = int(props.get("BatchSize", 10))
@@ -100,7 +101,7 @@ class BridgePoller(PollLoop):
     as EventBridge does), a state machine execution, or a queue with Input/InputPath applied."""
 
     def __init__(self, stack: Any, bridge: Any) -> None:
-        super().__init__(f"bridge {bridge.rule}")
+        super().__init__(f"bridge {bridge.rule}", frozenset({activity.queue_key(bridge.queue_url), activity.EVENTS}))
         self.stack, self.bridge = stack, bridge
         self.sqs = stack.client("sqs")
 
@@ -142,11 +143,13 @@ class Pollers:
         self.loops += [BridgePoller(stack, bridge) for bridge in wiring.bridges]
 
     def start(self) -> None:
+        activity.install()
         for loop in self.loops:
             loop.start()
 
     def stop(self) -> None:
         for loop in self.loops:
             loop.stopping.set()
+        activity.pulse(*{key for loop in self.loops for key in loop.wake_on})  # so idle ones see they stop
         for loop in self.loops:
             loop.thread.join(timeout=5)

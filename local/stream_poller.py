@@ -11,6 +11,7 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
+from local import activity
 from local.filters import matches_any
 from local.poll_loop import IDLE_SLEEP, PollLoop
 
@@ -19,7 +20,7 @@ RETRY_PAUSE = 0.02  # between retries of a failed batch (AWS backs off; locally 
 
 class StreamPoller(PollLoop):
     def __init__(self, stack: Any, source: Any) -> None:
-        super().__init__(source.name)
+        super().__init__(source.name, frozenset({activity.table_key(source.source_arn)}))
         self.stack, self.source = stack, source
         props = source.properties
         self.batch_size = min(int(props.get("BatchSize", 100)), 1000)

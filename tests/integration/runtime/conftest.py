@@ -1,4 +1,5 @@
-"""One local stack of the TEST-ONLY template per test process (pytest-xdist workers each start their own)."""
+"""One local stack of the TEST-ONLY template per test module: moto is one per process, and a worker runs
+modules one after another (make test distributes by file), so module scope never overlaps another stack."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ APP = Path(__file__).resolve().parent / "app"
 TEMPLATE = APP / "template.yaml"
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def stack():
     with LocalStack(TEMPLATE, schedule_speedup=60, sandbox=False) as running:
         yield running

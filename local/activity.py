@@ -1,0 +1,84 @@
+"""Wakes a poller when what it polls changed, so an idle local stack costs no CPU and a busy one no latency.
+
+Every AWS call made in this process (handlers, moto's Step Functions interpreter, tests, the CLI's clients)
+goes through botocore. A call that may change what a poller finds pulses the pollers of that resource
+only: a message sent to queue Q wakes Q's pollers, a write to table T wakes T's stream pollers, PutEvents
+wakes every queue poller (rules may deliver anywhere). Changes made from outside the process (another
+program on the moto endpoint) and time-based ones (a visibility timeout running out) are found by the
+pollers' idle re-check, at most MAX_IDLE apart.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import defaultdict
+from typing import Any
+
+MAX_IDLE = 1.0  # seconds between re-checks of an idle poller (for changes this process cannot see)
+EVENTS = "events"  # the key every queue poller also listens to
+_changed = threading.Condition()
+_generations: defaultdict[str, int] = defaultdict(int)
+_installed = False
+
+
+def queue_key(queue_url_or_arn: str) -> str:
+    return "sqs:" + queue_url_or_arn.rstrip("/").replace(":", "/").rsplit("/", 1)[-1]
+
+
+def table_key(table_name_or_arn: str) -> str:
+    name = table_name_or_arn.split(":table/", 1)[-1].split("/", 1)[0]
+    return "ddb:" + name
+
+
+def pulse(*keys: str) -> None:
+    with _changed:
+        for key in keys:
+            _generations[key] += 1
+        _changed.notify_all()
+
+
+def snapshot(keys: frozenset[str]) -> tuple[int, ...]:
+    return tuple(_generations[k] for k in sorted(keys))
+
+
+def wait_for_change(keys: frozenset[str], seen: tuple[int, ...], timeout: float) -> None:
+    """Return when one of keys changed after the snapshot `seen`, or after timeout seconds."""
+    with _changed:
+        _changed.wait_for(lambda: snapshot(keys) != seen, timeout=timeout)
+
+
+def keys_changed_by(service: str, operation: str, params: dict[str, Any]) -> list[str]:
+    if service == "sqs" and operation in ("SendMessage", "SendMessageBatch", "ChangeMessageVisibility",
+                                          "ChangeMessageVisibilityBatch"):
+        return [queue_key(params.get("QueueUrl", ""))]
+    if service == "dynamodb":
+        if operation in ("PutItem", "UpdateItem", "DeleteItem"):
+            return [table_key(params.get("TableName", ""))]
+        if operation == "BatchWriteItem":
+            return [table_key(t) for t in params.get("RequestItems", {})]
+        if operation == "TransactWriteItems":
+            return [table_key(next(iter(i.values())).get("TableName", "")) for i in params.get("TransactItems", [])]
+    if service == "events" and operation == "PutEvents":
+        return [EVENTS]
+    return []
+
+
+def install() -> None:
+    """Pulse after every AWS API call made in this process that changes what pollers read (once)."""
+    global _installed
+    if _installed:
+        return
+    from botocore.client import BaseClient
+
+    original = BaseClient._make_api_call
+
+    def call_then_pulse(client: Any, operation: str, params: dict[str, Any]) -> Any:
+        try:
+            return original(client, operation, params)
+        finally:
+            keys = keys_changed_by(client.meta.service_model.service_name, operation, params)
+            if keys:
+                pulse(*keys)
+
+    BaseClient._make_api_call = call_then_pulse  # type: ignore[method-assign]
+    _installed = True
