@@ -1,4 +1,4 @@
-"""One local stack of the real template.yaml (with the vendor sandbox) for the workflow tests.
+"""One local stack of the real template.yaml (with the vendor sandbox) per workflow test module.
 
 Short waits for the tests: approval timeout, connector Retry-After cap. The state machines' own Retry
 intervals are those of the committed .asl.json files (1 s, backoff 2, 3 attempts, full jitter).
@@ -7,7 +7,6 @@ intervals are those of the committed .asl.json files (1 s, backoff 2, 3 attempts
 from __future__ import annotations
 
 import json
-import time
 from pathlib import Path
 from typing import Any
 
@@ -57,31 +56,16 @@ class Hub:
 
         return self.stack.wait_until(finished, timeout=timeout, interval=0.1)
 
-    def started(self, workflow: str, business_key: str, version: int | str = 1, timeout: float = 15) -> str:
-        arn = self.stack.physical(MACHINES[workflow]).replace(":stateMachine:", ":execution:")
-        execution_arn = f"{arn}:{business_key}-v{version}"
-
-        def exists() -> bool:
-            try:
-                self.sfn.describe_execution(executionArn=execution_arn)
-            except self.sfn.exceptions.ExecutionDoesNotExist:
-                return False
-            return True
-
-        self.stack.wait_until(exists, timeout=timeout, interval=0.1)
-        return execution_arn
-
     def states_entered(self, execution_arn: str) -> list[str]:
         events = self.sfn.get_execution_history(executionArn=execution_arn, maxResults=1000)["events"]
         return [e["stateEnteredEventDetails"]["name"] for e in events if "stateEnteredEventDetails" in e]
 
     def exception(self, correlation_id: str, kind: str, timeout: float = 20) -> dict:
-        from erphub.store.workflow_state import WorkflowStore
+        """The open exception of that kind for the correlation id, once the workflow has raised it."""
 
         def found() -> dict | None:
             return next((e for e in self.store().exceptions(correlation_id) if e["kind"] == kind), None)
 
-        _ = WorkflowStore
         return self.stack.wait_until(found, timeout=timeout, interval=0.1)
 
     def store(self) -> Any:
@@ -103,13 +87,8 @@ class Hub:
 
         return operator
 
-    def outcome_events(self, correlation_id: str) -> list[dict[str, Any]]:
-        """Events of record on the bus for a correlation id (read from the bus archive's log: the status item)."""
-        status = self.store().status(correlation_id) or {}
-        return [status.get("detail") or {}]
 
-
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")  # one stack per module: see tests/integration/runtime/conftest.py
 def stack():
     with LocalStack(ROOT / "template.yaml", parameter_overrides=OVERRIDES) as running:
         secrets = running.client("secretsmanager")
@@ -136,4 +115,3 @@ def hub(stack, monkeypatch):
     stack.sandbox.faults.clear()
     stack.sandbox.limit_concurrency("netsuite", None)
     aws.reset_clients()
-    time.sleep(0)
