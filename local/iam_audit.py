@@ -93,9 +93,10 @@ def audit(stack: Any, calls: dict[str, set[AwsCall]] | None = None) -> list[Find
 
 
 def report(stack: Any) -> str:
-    """What `erphub up` prints when it stops."""
-    checked = sum(len(made) for made in stack.aws_calls.values())
-    findings = audit(stack)
+    """What `erphub up` prints when it stops (a call: an operation on one resource, however often it was made)."""
+    calls = stack.aws_calls
+    checked = sum(len(made) for made in calls.values())
+    findings = audit(stack, calls)
     return "\n".join([f"IAM audit: {checked} calls checked, {len(findings)} not allowed by the template",
                       *(f"  {finding}" for finding in findings)])
 
