@@ -10,7 +10,6 @@ ERP calls behind that budget instead of hitting the ERP's limit, so the ERP neve
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
 import sys
 import time
@@ -19,16 +18,6 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 for path in (ROOT / "layers" / "hub" / "python", ROOT, ROOT / "tests" / "e2e" / "workflows"):
     sys.path.insert(0, str(path))
-
-
-def seed_connector_secrets(stack) -> None:
-    secrets = stack.client("secretsmanager")
-    for vendor in ("salesforce", "stripe", "gainsight", "netsuite"):
-        name, value = f"erphub/local/connectors/{vendor}", json.dumps(stack.sandbox.credentials(vendor))
-        try:
-            secrets.put_secret_value(SecretId=name, SecretString=value)
-        except secrets.exceptions.ResourceNotFoundException:
-            secrets.create_secret(Name=name, SecretString=value)
 
 
 def transitions(sfn, execution_arn: str) -> int:
@@ -58,7 +47,6 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     n = args.erp_concurrency
     with LocalStack(ROOT / "template.yaml", parameter_overrides={"ErpConcurrency": str(n)}) as stack:
-        seed_connector_secrets(stack)
         sandbox, sfn = stack.sandbox, stack.client("stepfunctions")
         sandbox.limit_concurrency("netsuite", n)
         if args.erp_latency:

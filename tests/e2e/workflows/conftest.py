@@ -6,7 +6,6 @@ intervals are those of the committed .asl.json files (1 s, backoff 2, 3 attempts
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -91,13 +90,6 @@ class Hub:
 @pytest.fixture(scope="module")  # one stack per module: see tests/integration/runtime/conftest.py
 def stack():
     with LocalStack(ROOT / "template.yaml", parameter_overrides=OVERRIDES) as running:
-        secrets = running.client("secretsmanager")
-        for vendor in ("salesforce", "hubspot", "stripe", "chargebee", "gainsight", "netsuite", "dynamics"):
-            name, value = f"erphub/local/connectors/{vendor}", json.dumps(running.sandbox.credentials(vendor))
-            try:
-                secrets.put_secret_value(SecretId=name, SecretString=value)
-            except secrets.exceptions.ResourceNotFoundException:
-                secrets.create_secret(Name=name, SecretString=value)
         yield running
 
 
