@@ -162,3 +162,29 @@ def test_renewal_risk_reaches_crm_billing_and_erp(hub):
     forecasts = hub.stack.wait_until(lambda: [f for f in hub.records("netsuite", "customrecord_erphub_forecast")
                                               if f["externalId"].startswith(deal.account_id)], timeout=20)
     assert {f["custrecord_erphub_probability"] for f in forecasts} == {0.3}
+
+
+def test_a_renewal_whose_success_update_fails_voids_its_renewal_orders(hub):
+    deal, _ = activate(hub, "RenewFail")
+    hub.sandbox.faults.inject("gainsight", None, kind="503", times=1000)
+    renewal_id, execution = renew(hub, deal)
+    assert execution["status"] == "FAILED"
+    assert "VoidRenewalOrder" in hub.states_entered(execution["executionArn"])
+    renewal_orders = [o for o in hub.records("netsuite", "salesOrder") if o.get("otherRefNum") == renewal_id]
+    assert {o["orderStatus"]["id"] for o in renewal_orders} <= {"C"}
+    assert {o.get("orderStatus", {}).get("id") for o in sales_orders(hub, deal)} == {None}  # the originals stand
+    assert hub.exception(f"contract:salesforce:{renewal_id}", "renewal_failed")
+
+
+def test_a_cancellation_during_an_erp_outage_waits_then_closes_the_orders_once(hub):
+    deal, _ = activate(hub, "CancelOutage")
+    hub.sandbox.faults.inject("netsuite", None, kind="503", times=1000)
+    status, _ = post(hub.gateway, "gainsight", deal.gainsight(
+        "cancellation_requested", contractId=deal.opportunity_id, effective="at_period_end"))
+    assert status < 300
+    outage = hub.exception(f"account:salesforce:{deal.account_id}", "erp_outage", timeout=60)
+    hub.sandbox.faults.clear()
+    hub.operator().resume(outage["exception_id"], {"resumed_by": "ops"})
+    execution = hub.latest("cancellation", f"1P{deal.n}", timeout=45)
+    assert execution["status"] == "SUCCEEDED"
+    assert {o["orderStatus"]["id"] for o in sales_orders(hub, deal)} == {"H"} and len(sales_orders(hub, deal)) == 2
