@@ -33,6 +33,26 @@ def transitions(sfn, execution_arn: str) -> int:
     return sum(1 for e in events if e["type"].endswith("StateEntered"))
 
 
+def amend_some(stack, deals) -> list[int]:
+    """Amend a few of the activated contracts (+10 seats, quarterly) and count each run's transitions."""
+    from deals import post
+
+    sfn, machine = stack.client("stepfunctions"), stack.physical("SubscriptionAmendmentStateMachine")
+    change = [{"sku": "PLATFORM-ENT", "quantity": 10, "unit_price": "1200.00", "legal_entity_id": "LE-US"}]
+    for deal in deals:
+        post(stack.endpoints["gateway"], "salesforce", deal.outbound_message(
+            Id=f"{deal.opportunity_id}A", Contract_Key__c=deal.opportunity_id, Contract_Version__c="2.0",
+            Type="Amendment", Line_Items__c=change, Billing_Frequency__c="Quarterly",
+            LastModifiedDate="2024-09-02T10:00:00.000Z"))
+
+    def done() -> list[dict] | None:
+        runs = [r for r in sfn.list_executions(stateMachineArn=machine)["executions"] if r["status"] != "RUNNING"]
+        return runs if len(runs) >= len(deals) else None
+
+    runs = stack.wait_until(done, timeout=120, interval=0.25)
+    return [transitions(sfn, r["executionArn"]) for r in runs if r["status"] == "SUCCEEDED"]
+
+
 def main(argv: list[str] | None = None) -> int:
     from concurrent.futures import ThreadPoolExecutor
 
@@ -79,6 +99,9 @@ def main(argv: list[str] | None = None) -> int:
             print(f"state transitions per activation: median {statistics.median(counts)}, min {min(counts)}, "
                   f"max {max(counts)}")
         assert peak <= n, f"the ERP saw {peak} requests in flight, more than its limit {n}"
+        amended = amend_some(stack, deals[:3])
+        if amended:
+            print(f"state transitions per amendment: median {statistics.median(amended)}")
     return 0
 
 

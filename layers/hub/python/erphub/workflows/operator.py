@@ -36,6 +36,16 @@ def resume(exception_id: str, output: dict[str, Any] | None = None, *, resolutio
     return {"exception_id": exception_id, "resolution": resolution}
 
 
+def acknowledge(exception_id: str) -> None:
+    """An approver has seen the request: the heartbeat keeps the approval wait from timing out early."""
+    token = WorkflowStore().exception(exception_id).get("task_token")
+    try:
+        aws.client("stepfunctions").send_task_heartbeat(taskToken=token)
+    except ClientError as exc:
+        raise Conflict(f"the workflow no longer waits on {exception_id}", system="stepfunctions",
+                       record=exception_id) from exc
+
+
 def fix_deal(exception_id: str, changes: dict[str, Any]) -> dict[str, Any]:
     """Data-quality exception: the corrected contract (the waiting deal with `changes` merged) resumes it."""
     contract = WorkflowStore().exception(exception_id)["detail"]["event"]["data"]
