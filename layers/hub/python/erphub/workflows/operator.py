@@ -58,8 +58,15 @@ def decide(exception_id: str, approved: bool, by: str, note: str = "") -> dict[s
 
 
 def choose_customer(exception_id: str, customer_id: str, by: str) -> dict[str, Any]:
-    return resume(exception_id, {"status": "resolved", "customer_id": customer_id, "matched_by": f"operator:{by}"},
-                  resolution=f"customer {customer_id} chosen by {by}")
+    """Identity conflict: the account is linked to the chosen customer; the workflow resolves it again."""
+    from erphub.store.identity import IdentityStore
+
+    event = WorkflowStore().exception(exception_id)["detail"]["event"]
+    account_id = event["data"]["account"]["account_id"]
+    if not IdentityStore().link(customer_id, event["source"], account_id):
+        raise Conflict(f"{event['source']} account {account_id} already belongs to another customer", system="hub",
+                       record=exception_id)
+    return resume(exception_id, {"chosen": customer_id, "by": by}, resolution=f"customer {customer_id} chosen by {by}")
 
 
 def _merge(base: Any, changes: Any) -> Any:

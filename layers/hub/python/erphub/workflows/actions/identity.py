@@ -43,4 +43,10 @@ def lookup(run: Run) -> dict[str, Any]:
                        record=run.correlation_id)
     return {"status": "resolved", "customer_id": customer_id, "xrefs": store.xrefs(customer_id),
             "contracts": sorted({link["contract_id"] for link in links}), "links": links,
-            "terms": store.terms(links[0]["contract_id"])}
+            "terms": _latest_terms(store, sorted({link["contract_id"] for link in links}))}
+
+
+def _latest_terms(store: IdentityStore, contracts: list[str]) -> dict[str, Any]:
+    """The terms in force: those of the contract whose term starts last (a renewal over the original)."""
+    terms = [t for c in contracts if (t := store.terms(c))]
+    return max(terms, key=lambda t: (str(t.get("term_start") or ""), int(t.get("version") or 0)), default={})
