@@ -139,10 +139,12 @@ def test_an_erp_outage_longer_than_the_retries_waits_then_resumes_without_duplic
     assert len(subscriptions(hub, deal)) == 2
 
 
-def test_a_429_storm_in_billing_is_retried_without_duplicates(hub):
-    hub.sandbox.faults.inject("stripe", None, kind="429", times=6, retry_after=1)
-    deal, _ = activate(hub, "Storm")
+@pytest.mark.parametrize("vendor", ["stripe", "netsuite"])
+def test_a_429_storm_is_retried_without_duplicates(hub, vendor):
+    hub.sandbox.faults.inject(vendor, None, kind="429", times=6, retry_after=1)
+    deal, _ = activate(hub, f"Storm-{vendor}")
     assert len(subscriptions(hub, deal)) == 2 and len(billing_customers(hub, deal)) == 2
+    assert len(sales_orders(hub, deal)) == 2 and len(erp_customers(hub, deal)) == 2
 
 
 def test_an_account_matching_two_customers_waits_for_an_operator(hub):
