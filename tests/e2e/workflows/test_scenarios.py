@@ -22,6 +22,10 @@ def test_the_demo_scenarios_run_and_leave_the_books_a_finance_team_expects(hub):
     # one Stripe subscription per legal entity, amended (150 US seats, analytics in Germany), cancelling at period end
     subs = [s for s in hub.records("stripe", "subscription") if s["metadata"].get("contract_id") == CONTRACT]
     assert len(subs) == 2 and all(s["cancel_at_period_end"] for s in subs)
+    quantities = {(s["metadata"]["legal_entity_id"], i["price"]["lookup_key"]): i["quantity"]
+                  for s in subs for i in s["items"]["data"] if i.get("quantity")}
+    assert quantities[("LE-US", "PLATFORM-ENT_quarterly")] == 150  # the stale version-1 amendment was not applied
+    assert quantities[("LE-DE", "ANALYTICS_quarterly")] == 20
     # one NetSuite customer per subsidiary; the original and the renewal order per entity, all closed
     customers = [c for c in hub.records("netsuite", "customer") if c["externalId"].startswith(ACCOUNT)]
     assert sorted(c["subsidiary"]["id"] for c in customers) == ["DE01", "US01"]
