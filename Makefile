@@ -26,8 +26,9 @@ up: setup
 demo: setup
 	$(BIN)/erphub demo
 
-test: setup  ## every test: lint of the template, unit, integration (moto), e2e (local stack)
+test: setup  ## every test: lint (template, code), unit, integration (moto), e2e (local stack)
 	$(BIN)/cfn-lint template.yaml
+	$(BIN)/ruff check .
 	$(BIN)/python -m pytest -n 2 --dist loadfile -q
 
 unit: setup

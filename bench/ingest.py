@@ -115,8 +115,9 @@ def main() -> None:
 
 def end_to_end(count: int) -> None:
     """Webhook over HTTP -> canonical event on its queue, one at a time (the queue's consumers are held)."""
-    from local.stack import LocalStack
     from tests import webhooks
+
+    from local.stack import LocalStack
 
     sample = webhooks.sample("gainsight/renewal_risk_changed.json")
     with LocalStack(ROOT / "template.yaml", sandbox=False) as stack:
