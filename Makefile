@@ -50,6 +50,7 @@ schemas: setup  ## regenerate schemas/ from the canonical models
 bench: setup
 	$(BIN)/python bench/ingest.py
 	$(BIN)/python bench/local_stack.py
+	$(BIN)/python -m bench.workflows
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache .aws-sam
