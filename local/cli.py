@@ -40,19 +40,23 @@ def _up(args: argparse.Namespace) -> int:
 
     started = time.monotonic()
     stack = LocalStack(args.template, env_name=args.env, port=args.port)
-    stack.start()
-    try:
-        endpoints.write(stack)
-        _print_endpoints(stack, time.monotonic() - started)
-        if args.demo:
-            _run_demo(stack.endpoints["gateway"], stack.client, _resources(stack), _default_scenarios())
-        print("\nServing. Ctrl-C stops the stack.", flush=True)
-        _wait_for_interrupt()
-    finally:
-        print("\nStopping...", flush=True)
-        endpoints.remove()
-        _print_iam_audit(stack)
-        stack.stop()
+    try:  # Ctrl-C is how a user stops it, at any moment (starting, printing, in the demo): a clean exit
+        stack.start()
+        try:
+            endpoints.write(stack)
+            _print_endpoints(stack, time.monotonic() - started)
+            if args.demo:
+                _run_demo(stack.endpoints["gateway"], stack.client, _resources(stack), _default_scenarios())
+            print("\nServing. Ctrl-C stops the stack.", flush=True)
+            _wait_for_interrupt()
+        finally:
+            signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not cut the stopping short
+            print("\nStopping...", flush=True)
+            endpoints.remove()
+            _print_iam_audit(stack)
+            stack.stop()
+    except KeyboardInterrupt:
+        pass
     return 0
 
 
