@@ -43,12 +43,10 @@ def main() -> int:
 
 
 def api_event(source: str, body: bytes) -> dict[str, Any]:
-    from local import signing
+    from local.webhooks import signed_request
 
-    credentials = json.loads((ROOT / "local" / "dev-secrets.json").read_text())[f"{source.capitalize()}WebhookSecret"]
-    url = signing.endpoint_url(source, f"https://abc123.execute-api.{REGION}.amazonaws.com/local/webhooks/{source}",
-                               credentials)
-    headers, body = signing.sign(source, body, credentials, url)
+    url, headers, body = signed_request(
+        source, f"https://abc123.execute-api.{REGION}.amazonaws.com/local/webhooks/{source}", body)
     headers = {**headers, "Host": f"abc123.execute-api.{REGION}.amazonaws.com", "X-Forwarded-Proto": "https"}
     query = dict(part.split("=", 1) for part in url.split("?", 1)[1].split("&")) if "?" in url else None
     return {

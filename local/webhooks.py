@@ -1,4 +1,5 @@
-"""`erphub send`: sign a sample as its vendor would, with the local dev secrets, and post it to the gateway."""
+"""Webhooks as the vendors send them, signed with the local dev secrets: `erphub send`, the demo, tests and
+benches all sign through here."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
+from local import signing
 from local.provision import DEV_SECRETS
 
 
@@ -21,17 +23,24 @@ def credentials_for(source: str, secrets_file: Path = DEV_SECRETS) -> dict[str, 
     return value if isinstance(value, dict) else {"current": value}
 
 
-def send(gateway: str, source: str, file: Path) -> tuple[int, str]:
-    from local import signing
-
+def signed_request(source: str, url: str, body: bytes, **options: Any) -> tuple[str, dict[str, str], bytes]:
+    """(url, headers, body) exactly as the vendor would send them to url (options: see local.signing)."""
     credentials = credentials_for(source)
-    url = f"{gateway}/webhooks/{source}"
-    if hasattr(signing, "endpoint_url"):
-        url = signing.endpoint_url(source, url, credentials)
-    headers, body = signing.sign(source, Path(file).read_bytes(), credentials, url, method="POST")
+    url = signing.endpoint_url(source, url, credentials, options.get("secret"))
+    headers, body = signing.sign(source, body, credentials, url, **options)
+    return url, headers, body
+
+
+def post(gateway: str, source: str, body: bytes, **options: Any) -> tuple[int, str]:
+    """Sign body as the source's vendor and POST it to the gateway's /webhooks/<source>: (status, response)."""
+    url, headers, body = signed_request(source, f"{gateway}/webhooks/{source}", body, **options)
     request = urllib.request.Request(url, data=body, method="POST", headers=headers)  # noqa: S310 - loopback gateway
     try:
         with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310
             return response.status, response.read().decode(errors="replace")
     except urllib.error.HTTPError as error:
         return error.code, error.read().decode(errors="replace")
+
+
+def send(gateway: str, source: str, file: Path) -> tuple[int, str]:
+    return post(gateway, source, Path(file).read_bytes())

@@ -1,5 +1,5 @@
 """Webhooks as the vendors send them, for tests and benchmarks: real samples from events/, a fresh vendor
-event id when a test needs a new event, and the vendor's own signature over the exact bytes sent."""
+event id when a test needs a new event, signed by local.webhooks (the vendor's own signature)."""
 
 from __future__ import annotations
 
@@ -11,14 +11,12 @@ from typing import Any
 
 import requests
 
-from local import signing
+from local.webhooks import credentials_for, signed_request
+
+__all__ = ["credentials", "fresh", "post", "sample", "signed_request"]
 
 ROOT = Path(__file__).resolve().parent.parent
-DEV_SECRETS = json.loads((ROOT / "local" / "dev-secrets.json").read_text())
-
-
-def credentials(source: str) -> dict[str, Any]:
-    return DEV_SECRETS[f"{source.capitalize()}WebhookSecret"]
+credentials = credentials_for
 
 
 def sample(relative: str) -> bytes:
@@ -43,13 +41,6 @@ def fresh(source: str, body: bytes) -> tuple[bytes, dict[str, Any]]:
     else:  # stripe, chargebee
         document["id"] = f"evt_{new_id}" if source == "stripe" else f"ev_{new_id}"
     return json.dumps(document).encode(), {}
-
-
-def signed_request(source: str, url: str, body: bytes, **options: Any) -> tuple[str, dict[str, str], bytes]:
-    creds = credentials(source)
-    url = signing.endpoint_url(source, url, creds, options.get("secret"))
-    headers, body = signing.sign(source, body, creds, url, **options)
-    return url, headers, body
 
 
 def post(gateway: str, source: str, body: bytes, *, fresh_id: bool = True, **options: Any) -> requests.Response:

@@ -4,13 +4,11 @@ calls, rendered from the shapes of events/ with the ids a test needs, and posted
 from __future__ import annotations
 
 import json
-import tempfile
 import uuid
-from pathlib import Path
 from typing import Any
 from xml.sax.saxutils import escape
 
-from local.webhooks import send
+from local import webhooks
 
 ENVELOPE = """<?xml version="1.0" encoding="UTF-8"?>
 <soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/" \
@@ -92,10 +90,4 @@ class Deal:
 
 
 def post(gateway: str, source: str, body: bytes) -> tuple[int, str]:
-    suffix = ".xml" if source == "salesforce" else ".json"
-    with tempfile.NamedTemporaryFile("wb", suffix=suffix, delete=False) as handle:
-        handle.write(body)
-    try:
-        return send(gateway, source, Path(handle.name))
-    finally:
-        Path(handle.name).unlink()
+    return webhooks.post(gateway, source, body)
