@@ -56,7 +56,8 @@ def publish_in_order(pending: Iterable[Pending]) -> str | None:
 def sweep(older_than: timedelta) -> dict[str, int]:
     """The outbox backstop: publish accepted items the stream path left unpublished."""
     keys = inbox.unpublished_keys(older_than)
-    pending = [Pending(key, key, event) for key in keys if (event := inbox.get_event_json(key)) is not None]
+    events = inbox.accepted_events(keys)
+    pending = [Pending(key, key, events[key]) for key in keys if key in events]
     first_failure = publish_in_order(pending)
     left = 0 if first_failure is None else len(pending) - [p.key for p in pending].index(first_failure)
     report = {"found": len(keys), "published": len(pending) - left, "left": left}

@@ -160,29 +160,29 @@ def unpublished_keys(older_than: timedelta, limit: int = 500) -> list[str]:
 
 
 def still_accepted(keys: list[str]) -> set[str]:
-    """Those of keys whose items are still waiting for the bus (one consistent batch read per 100 keys)."""
+    """Those of keys whose items are still waiting for the bus."""
+    return set(_accepted(keys, "pk, #s"))
+
+
+def accepted_events(keys: list[str]) -> dict[str, str]:
+    """Key -> canonical event JSON of those items still waiting for the bus."""
+    return _accepted(keys, "pk, #s, event")
+
+
+def _accepted(keys: list[str], projection: str) -> dict[str, str]:
+    """One consistent batch read per 100 keys; items no longer accepted (published meanwhile) are left out."""
     table = get_settings().inbox_table
-    ddb, waiting = aws.client("dynamodb"), set()
+    ddb, waiting = aws.client("dynamodb"), {}
     for start in range(0, len(keys), 100):
         request = {table: {"Keys": [{"pk": {"S": k}} for k in dict.fromkeys(keys[start : start + 100])],
-                           "ConsistentRead": True, "ProjectionExpression": "pk, #s",
+                           "ConsistentRead": True, "ProjectionExpression": projection,
                            "ExpressionAttributeNames": {"#s": "status"}}}
         while request:
             try:
                 response = ddb.batch_get_item(RequestItems=request)
             except ClientError as exc:
                 raise Transient("could not read inbox states", system="dynamodb") from exc
-            waiting |= {i["pk"]["S"] for i in response["Responses"].get(table, []) if i["status"]["S"] == ACCEPTED}
+            waiting |= {i["pk"]["S"]: i.get("event", {}).get("S", "")
+                        for i in response["Responses"].get(table, []) if i["status"]["S"] == ACCEPTED}
             request = response.get("UnprocessedKeys") or {}
     return waiting
-
-
-def get_event_json(key: str) -> str | None:
-    """The canonical event of an accepted, unpublished item (None if it was published meanwhile)."""
-    response = aws.client("dynamodb").get_item(
-        TableName=get_settings().inbox_table, Key={"pk": {"S": key}}, ConsistentRead=True
-    )
-    item = response.get("Item")
-    if not item or item.get("status", {}).get("S") != ACCEPTED:
-        return None
-    return item["event"]["S"]
