@@ -35,5 +35,16 @@ def test_the_queue_and_stream_samples_are_accepted_by_their_functions(stack):
     stripe = (ROOT / "events" / "stripe" / "invoice.paid.json").read_bytes()
     assert stack.invoke("ErpSequencerFunction", aws_events.sqs_event("stripe", stripe, "erp-posting-intake")) == \
         {"batchItemFailures": []}
-    assert stack.invoke("PublisherFunction", aws_events.stream_event("stripe", stripe)) == {"batchItemFailures": []}
+    # the stream sample's item is in the inbox, as it would be: the publisher publishes it and marks it
+    stream = aws_events.stream_event("stripe", stripe)
+    image = stream["Records"][0]["dynamodb"]["NewImage"]
+    ddb, table = stack.client("dynamodb"), stack.physical("InboxTable")
+    ddb.put_item(TableName=table, Item=image)
+    stack.pause_consumers("ErpPostingIntakeQueue")
+    stack.receive_all("ErpPostingIntakeQueue")
+    assert stack.invoke("PublisherFunction", stream) == {"batchItemFailures": []}
+    assert ddb.get_item(TableName=table, Key={"pk": image["pk"]}, ConsistentRead=True)["Item"]["status"]["S"] == \
+        "published"
+    arrived = stack.receive_all("ErpPostingIntakeQueue", wait=5, count=1)
+    assert image["event_id"]["S"] in [m["detail"]["event_id"] for m in arrived]
     assert set(stack.invoke("OutboxSweeperFunction", aws_events.schedule_event())) == {"found", "published", "left"}
