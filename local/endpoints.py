@@ -19,7 +19,9 @@ def write(stack: Any) -> Path:
     data = {**stack.endpoints, "pid": os.getpid(), "template": str(stack.template.path),
             "resources": {lid: {k: v for k, v in attrs.items() if isinstance(v, str)}
                           for lid, attrs in stack.template.physical.items()}}
-    ENDPOINTS.write_text(json.dumps(data, indent=2), encoding="utf-8")
+    partial = ENDPOINTS.with_suffix(".tmp")
+    partial.write_text(json.dumps(data, indent=2), encoding="utf-8")
+    partial.replace(ENDPOINTS)  # atomic: a reader (status, send, a test) never sees half a file
     return ENDPOINTS
 
 
