@@ -92,10 +92,10 @@ def smoke_event(source: str, run_id: str, now: datetime) -> SmokeEvent:
         return SmokeEvent(_json({"id": event_id, "object": "event", "type": SMOKE_TYPE, "created": epoch,
                                  "livemode": False, "data": {"object": {"object": "erphub_smoke_test"}}}), event_id)
     if source == "hubspot":
-        event_id, portal = int(run_id[:12], 16), 0
-        return SmokeEvent(_json([{"eventId": event_id, "portalId": portal, "subscriptionType": SMOKE_TYPE,
+        number, portal = int(run_id[:12], 16), 0
+        return SmokeEvent(_json([{"eventId": number, "portalId": portal, "subscriptionType": SMOKE_TYPE,
                                   "occurredAt": epoch * 1000, "objectId": 0, "attemptNumber": 0}]),
-                          f"{portal}:{event_id}")
+                          f"{portal}:{number}")
     if source == "salesforce":
         notification = f"04lSMOKE{run_id[:10].upper()}"
         return SmokeEvent(_outbound_message(notification, stamp), notification)
