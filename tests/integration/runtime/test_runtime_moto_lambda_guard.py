@@ -23,3 +23,10 @@ def test_the_patch_is_installed_once_and_routes_to_the_dispatcher(stack):
     assert getattr(backend_class.invoke, "__wrapped_moto_invoke__", None) is not None
     moto_lambda.install()  # idempotent
     assert backend_class.invoke.__wrapped_moto_invoke__.__qualname__ == "LambdaSimpleBackend.invoke"
+
+
+def test_plain_arn_lambda_tasks_name_lambda_service_errors_as_aws_does(stack):
+    task_class = moto_lambda.task_target()
+    original = task_class._from_error.__wrapped_moto_from_error__
+    assert original.__qualname__ == "StateTaskLambda._from_error"
+    assert tuple(inspect.signature(original).parameters) == moto_lambda.EXPECTED_FROM_ERROR
