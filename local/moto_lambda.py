@@ -110,9 +110,11 @@ def _dispatch_async(dispatcher: Dispatcher, function_arn: str, raw: bytes) -> No
         try:
             dispatcher(function_arn, "Event", raw)
             return
-        except Throttled:
-            if time.monotonic() > deadline:
-                raise
+        except Throttled as exc:
+            if time.monotonic() > deadline:  # AWS would keep it up to 6 h, then its on-failure destination
+                print(f"[local] async invocation of {function_arn} dropped, throttled for "
+                      f"{ASYNC_THROTTLE_RETRY_SECONDS:.0f} s: {exc}")
+                return
             time.sleep(delay)
             delay = min(delay * 2, 5.0)
 
