@@ -9,7 +9,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from deals import Deal
+from deals import Deal, annual_deal_items
 from flows import erp_customers, sales_orders, seed_crm, send_deal
 
 from conftest import OVERRIDES, ROOT
@@ -46,13 +46,14 @@ def test_a_burst_of_activations_over_the_erp_budget_waits_and_none_is_compensate
     assert hub.stack.functions.get("ErpAdapterFunction").concurrency.limit == BUDGET
     hub.sandbox.limit_concurrency("netsuite", BUDGET)
     hub.sandbox.faults.inject("netsuite", None, kind="latency", times=10**6, seconds=0.05)
-    deals = [Deal(f"Burst{i}") for i in range(BURST)]
+    deals = [Deal(f"Burst{i}", entities=1) for i in range(BURST)]
+    us_items = [item for item in annual_deal_items() if item["legal_entity_id"] == "LE-US"]
     for deal in deals:
         seed_crm(hub, deal)
     started = time.monotonic()
-    # When 40 closed-won deals arrive at once
+    # When 40 closed-won deals (one legal entity each) arrive at once
     with ThreadPoolExecutor(max_workers=8) as pool:
-        list(pool.map(lambda d: send_deal(hub, d), deals))
+        list(pool.map(lambda d: send_deal(hub, d, Line_Items__c=us_items), deals))
     executions = [hub.execution("activation", d.opportunity_id, timeout=300) for d in deals]
     elapsed = time.monotonic() - started
     # Then every activation completed, none entered a compensation or a wait, and each deal is booked once
@@ -60,7 +61,7 @@ def test_a_burst_of_activations_over_the_erp_budget_waits_and_none_is_compensate
     events = [ev for e in executions for ev in history(hub, e["executionArn"])]
     entered = {ev["stateEnteredEventDetails"]["name"] for ev in events if "stateEnteredEventDetails" in ev}
     assert not entered & DETOURS
-    assert all(len(sales_orders(hub, d)) == 2 and len(erp_customers(hub, d)) == 2 for d in deals)
+    assert all(len(sales_orders(hub, d)) == 1 and len(erp_customers(hub, d)) == 1 for d in deals)
     # and the ERP never had more than the budget in flight, and refused nothing
     assert hub.sandbox.max_in_flight("netsuite") <= BUDGET and hub.sandbox.refused("netsuite") == 0
     # and the budget really was full: Lambda throttled the adapter, Step Functions saw it by AWS's name
