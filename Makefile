@@ -47,6 +47,9 @@ lint: setup
 schemas: setup  ## regenerate schemas/ from the canonical models
 	$(BIN)/python -m local.schemas
 
+asl: setup  ## regenerate statemachines/*.asl.json from statemachines/<workflow>.yaml and policy.yaml
+	$(BIN)/python -m local.asl
+
 bench: setup
 	$(BIN)/python bench/ingest.py
 	$(BIN)/python bench/local_stack.py

@@ -3,8 +3,9 @@ and the Step Functions state transitions each workflow run costs.
 
     .venv/bin/python -m bench.workflows [--deals 20] [--erp-concurrency 2] [--erp-latency 0.2]
 
-The ERP adapter's reserved concurrency (template parameter ErpConcurrency) is set to N: the hub queues its
-ERP calls behind that budget instead of hitting the ERP's limit, so the ERP never sees more than N in flight.
+The ERP adapter's reserved concurrency (template parameter ErpConcurrency) is set to N: an ERP call over that
+budget is throttled (Lambda.TooManyRequestsException) and its Task backs off and retries, so the ERP never sees
+more than N in flight and no activation is compensated for it.
 """
 
 from __future__ import annotations

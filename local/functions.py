@@ -16,15 +16,12 @@ from pathlib import Path
 from typing import Any
 
 from local import environ
+from local.concurrency import ReservedConcurrency
 from local.embedded_aws import FAKE_CREDENTIALS
 
 _IMPORT_LOCK = threading.RLock()  # sys.path and sys.modules are process-global
 # the logical id of the function whose code runs in this context (its cold start or an invocation)
 current_function: contextvars.ContextVar[str | None] = contextvars.ContextVar("current_function", default=None)
-
-
-class Throttled(Exception):
-    """ReservedConcurrentExecutions is 0: Lambda answers TooManyRequestsException."""
 
 
 @dataclass
@@ -80,7 +77,7 @@ class Function:
         self.spec = spec
         self.environment = self._environment(endpoint_url)
         self._handler: Any = None
-        self._slots = threading.BoundedSemaphore(spec.reserved) if spec.reserved else None
+        self.concurrency = ReservedConcurrency(spec.name, spec.reserved)
         self.invocations = 0
 
     def _environment(self, endpoint_url: str) -> dict[str, str]:
@@ -128,11 +125,8 @@ class Function:
         return getattr(module, func_name)
 
     def invoke(self, event: Any) -> Invocation:
-        if self.spec.reserved == 0:
-            raise Throttled(f"Rate Exceeded: {self.spec.name} has reserved concurrency 0")
-        if self._slots is None:
-            return self._run(event)
-        with self._slots:  # throttled invocations wait, as event sources and SDK retries do on AWS
+        """Raises Throttled over the reserved concurrency, at once, as Lambda does (callers retry, not queue)."""
+        with self.concurrency.slot():
             return self._run(event)
 
     def _run(self, event: Any) -> Invocation:
@@ -177,12 +171,10 @@ class Functions:
         return self.get(name_or_arn).invoke(event)
 
     def dispatch(self, function_arn: str, invocation_type: str, body: bytes) -> tuple[bytes, str | None]:
-        """moto_lambda's dispatcher: payload bytes in, payload bytes and FunctionError out."""
+        """moto_lambda's dispatcher: payload bytes in, payload bytes and FunctionError out (Throttled raised:
+        moto_lambda answers it with Lambda's 429)."""
         event = json.loads(body) if body else {}
-        try:
-            result = self.invoke(function_arn, event)
-        except Throttled as exc:
-            return json.dumps({"errorType": "TooManyRequestsException", "errorMessage": str(exc)}).encode(), "Unhandled"
+        result = self.invoke(function_arn, event)
         return result.payload_bytes(), "Unhandled" if result.failed else None
 
     def preload(self) -> None:

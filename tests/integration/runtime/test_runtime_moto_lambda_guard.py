@@ -23,3 +23,25 @@ def test_the_patch_is_installed_once_and_routes_to_the_dispatcher(stack):
     assert getattr(backend_class.invoke, "__wrapped_moto_invoke__", None) is not None
     moto_lambda.install()  # idempotent
     assert backend_class.invoke.__wrapped_moto_invoke__.__qualname__ == "LambdaSimpleBackend.invoke"
+
+
+def test_plain_arn_lambda_tasks_name_lambda_service_errors_as_aws_does(stack):
+    task_class = moto_lambda.task_target()
+    original = task_class._from_error.__wrapped_moto_from_error__
+    assert original.__qualname__ == "StateTaskLambda._from_error"
+    assert tuple(inspect.signature(original).parameters) == moto_lambda.EXPECTED_FROM_ERROR
+
+
+def test_a_throttled_async_invocation_is_retried_until_a_slot_frees():
+    from local.concurrency import Throttled
+
+    calls = []
+
+    def dispatcher(arn, invocation_type, raw):
+        calls.append(invocation_type)
+        if len(calls) < 3:
+            raise Throttled("busy")
+        return b"null", None
+
+    moto_lambda._dispatch_async(dispatcher, "arn:aws:lambda:us-east-1:123456789012:function:f", b"{}")
+    assert calls == ["Event"] * 3

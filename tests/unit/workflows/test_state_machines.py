@@ -121,6 +121,9 @@ def test_the_template_wires_each_machine_under_the_name_the_starter_uses():
     for uri, props in machines.items():
         used = set(re.findall(r"\$\{(\w+)\}", (ROOT / uri).read_text()))
         assert used <= set(props["DefinitionSubstitutions"]), uri
+    # the ERP budget is reserved only when set, so the default deploys on accounts whose quota is 10
     assert template["Resources"]["ErpAdapterFunction"]["Properties"]["ReservedConcurrentExecutions"] == {
-        "Ref": "ErpConcurrency"}
+        "Fn::If": ["HasErpBudget", {"Ref": "ErpConcurrency"}, {"Ref": "AWS::NoValue"}]}
+    assert template["Conditions"]["HasErpBudget"] == {"Fn::Not": [{"Fn::Equals": [{"Ref": "ErpConcurrency"}, 0]}]}
+    assert template["Parameters"]["ErpConcurrency"]["Default"] == 0
 

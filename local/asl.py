@@ -1,0 +1,163 @@
+"""Writes statemachines/*.asl.json from the compact workflow sources statemachines/<workflow>.yaml and the one
+policy every workflow shares, statemachines/policy.yaml (dev-time code: Lambda never imports it).
+
+    python -m local.asl          # write (make asl)
+    python -m local.asl --check  # exit 1 if a committed .asl.json differs from its source
+
+A source is Amazon States Language with two shorthands for Tasks, which are the only way to write one:
+  call: <adapter> <action>   the adapter Lambda runs the action; its return value lands at ResultPath
+  wait: <exception kind>     the hub opens that exception and the run waits on the task token
+plus `with:` (more payload fields), `on_error:` (the catch-all target; default: the workflow's or branch's
+`on_error:`), `on_outage:` (where the policy's outage errors go) and `on_timeout:` (where a wait's timeout
+goes). The policy adds Resource, Parameters, Retry, Catch, the wait's TimeoutSeconds and the machine's
+TimeoutSeconds; every other key is copied as written, in order.
+
+Calls use the plain function ARN, the one form whose result is the function's return value as is; waits use
+`arn:aws:states:::lambda:invoke.waitForTaskToken`, the only form that hands a Lambda a task token.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+MACHINES = ROOT / "statemachines"
+POLICY = MACHINES / "policy.yaml"
+# adapter -> its ARN, as the DefinitionSubstitutions of template.yaml fill it in
+ADAPTERS = {"hub": "${HubAdapterArn}", "crm": "${CrmAdapterArn}", "billing": "${BillingAdapterArn}",
+            "success": "${SuccessAdapterArn}", "erp": "${ErpAdapterArn}"}
+WAIT_RESOURCE = "arn:aws:states:::lambda:invoke.waitForTaskToken"
+WAIT_ACTION = "exceptions.wait"
+TIMEOUTS = ["States.Timeout", "States.HeartbeatTimeout"]
+SHORTHANDS = {"call", "wait", "with", "on_error", "on_outage", "on_timeout"}
+
+
+class WorkflowSourceError(ValueError):
+    """A workflow source breaks the rules the generator enforces (named state, reason)."""
+
+
+def sources() -> list[Path]:
+    return sorted(p for p in MACHINES.glob("*.yaml") if p != POLICY)
+
+
+def load_yaml(path: Path) -> dict[str, Any]:
+    return yaml.safe_load(path.read_text())
+
+
+def render(source: dict[str, Any], policy: dict[str, Any]) -> dict[str, Any]:
+    """The ASL of one workflow source."""
+    workflow = source["workflow"]
+    machine = {"Comment": source["Comment"], "StartAt": source["StartAt"],
+               "TimeoutSeconds": policy["execution_timeout_seconds"]}
+    machine["States"] = _states(source["States"], source["on_error"], workflow, policy)
+    return machine
+
+
+def _states(states: dict[str, Any], on_error: str, workflow: str, policy: dict[str, Any]) -> dict[str, Any]:
+    rendered = {}
+    for name, state in states.items():
+        try:
+            if "call" in state or "wait" in state:
+                rendered[name] = _task(state, on_error, workflow, policy)
+            elif state.get("Type") == "Task":
+                raise WorkflowSourceError("write a Task as `call:` or `wait:` so the policy applies to it")
+            elif state.get("Type") == "Parallel":
+                rendered[name] = _parallel(state, on_error, workflow, policy)
+            elif any(k[0].islower() for k in state):
+                raise WorkflowSourceError("shorthands are for `call:`/`wait:` Tasks and Parallel `on_error:`")
+            else:
+                rendered[name] = state
+        except (WorkflowSourceError, KeyError) as exc:
+            raise WorkflowSourceError(f"{name}: {exc}") from exc
+    return rendered
+
+
+def _parallel(state: dict[str, Any], on_error: str, workflow: str, policy: dict[str, Any]) -> dict[str, Any]:
+    branches = [{"StartAt": b["StartAt"], "States": _states(b["States"], b["on_error"], workflow, policy)}
+                for b in state["Branches"]]
+    asl = {k: v for k, v in state.items() if k not in ("Branches", "Next", "End", "on_error")}
+    asl["Branches"] = branches
+    asl["Catch"] = [_catch(["States.ALL"], state.get("on_error", on_error), policy)]
+    return {**asl, **_transition(state)}
+
+
+def _task(state: dict[str, Any], on_error: str, workflow: str, policy: dict[str, Any]) -> dict[str, Any]:
+    unknown = {k for k in state if k[0].islower()} - SHORTHANDS
+    if unknown:
+        raise WorkflowSourceError(f"unknown shorthand {sorted(unknown)}")
+    asl: dict[str, Any] = {"Type": "Task"}
+    if "Comment" in state:
+        asl["Comment"] = state["Comment"]
+    if "call" in state:
+        system, action = state["call"].split()
+        asl["Resource"] = ADAPTERS[system]
+        asl["Parameters"] = {"action": action, "workflow": workflow, **state.get("with", {}), "state.$": "$"}
+    else:
+        asl["Resource"] = WAIT_RESOURCE
+        asl["Parameters"] = {"FunctionName": ADAPTERS["hub"], "Payload": {
+            "action": WAIT_ACTION, "workflow": workflow, "kind": state["wait"], **state.get("with", {}),
+            "task_token.$": "$$.Task.Token", "state.$": "$"}}
+    asl.update({k: v for k, v in state.items() if k[0].isupper() and k not in ("Comment", "Next", "End")})
+    if "wait" in state and "TimeoutSecondsPath" not in state:
+        timeouts = policy["wait_timeout_seconds"]
+        if state["wait"] not in timeouts:
+            raise WorkflowSourceError(f"no wait_timeout_seconds for {state['wait']!r} in policy.yaml")
+        asl["TimeoutSeconds"] = timeouts[state["wait"]]
+    asl["Retry"] = policy["retry"]
+    asl["Catch"] = _catches(state, on_error, policy)
+    return {**asl, **_transition(state)}
+
+
+def _catches(state: dict[str, Any], on_error: str, policy: dict[str, Any]) -> list[dict[str, Any]]:
+    catches = []
+    if "on_timeout" in state:
+        catches.append(_catch(TIMEOUTS, state["on_timeout"], policy))
+    if "on_outage" in state:
+        catches.append(_catch(policy["outage_errors"], state["on_outage"], policy))
+    return [*catches, _catch(["States.ALL"], state.get("on_error", on_error), policy)]
+
+
+def _catch(errors: list[str], target: str, policy: dict[str, Any]) -> dict[str, Any]:
+    return {"ErrorEquals": list(errors), "ResultPath": policy["catch_result_path"], "Next": target}
+
+
+def _transition(state: dict[str, Any]) -> dict[str, Any]:
+    if ("Next" in state) == ("End" in state):
+        raise WorkflowSourceError("needs exactly one of Next and End")
+    return {"Next": state["Next"]} if "Next" in state else {"End": state["End"]}
+
+
+def generate() -> dict[Path, str]:
+    """Committed .asl.json path -> the text the sources make."""
+    policy = load_yaml(POLICY)
+    return {MACHINES / f"{src.stem}.asl.json": json.dumps(render(load_yaml(src), policy), indent=2) + "\n"
+            for src in sources()}
+
+
+def drift() -> list[Path]:
+    """.asl.json files that are missing or differ from what their sources make."""
+    return [path for path, text in generate().items() if not path.exists() or path.read_text() != text]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--check", action="store_true", help="fail if a statemachines/*.asl.json is out of date")
+    args = parser.parse_args(argv)
+    if args.check:
+        stale = drift()
+        for path in stale:
+            print(f"{path.relative_to(ROOT)} is out of date: run `make asl`")
+        return 1 if stale else 0
+    for path, text in generate().items():
+        path.write_text(text)
+        print(f"wrote {path.relative_to(ROOT)}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

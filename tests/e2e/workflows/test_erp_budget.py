@@ -1,0 +1,72 @@
+"""A busy ERP is not a broken ERP: with the ERP budget (the ERP adapter's reserved concurrency) full, Lambda
+throttles the adapter and the activations wait their turn; none is compensated and the ERP never sees more
+requests in flight than the budget."""
+
+from __future__ import annotations
+
+import json
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+from deals import Deal, annual_deal_items
+from flows import erp_customers, sales_orders, seed_crm, send_deal
+
+from conftest import OVERRIDES, ROOT
+from local.stack import LocalStack
+
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
+
+BUDGET = 2
+BURST = 40
+# what a busy ERP must never cause: compensation, a recorded failure, or an operator's outage wait
+DETOURS = {"CancelSubscriptions", "VoidSalesOrder", "RecordActivationFailure", "AwaitErpRecovery"}
+
+
+@pytest.fixture(scope="module")
+def stack():
+    with LocalStack(ROOT / "template.yaml", parameter_overrides={**OVERRIDES, "ErpConcurrency": str(BUDGET)}) as s:
+        yield s
+
+
+def history(hub, execution_arn: str) -> list[dict]:
+    events, token = [], None
+    while True:
+        page = hub.sfn.get_execution_history(executionArn=execution_arn, maxResults=1000,
+                                             **({"nextToken": token} if token else {}))
+        events += page["events"]
+        token = page.get("nextToken")
+        if not token:
+            return events
+
+
+def test_a_burst_of_activations_over_the_erp_budget_waits_and_none_is_compensated(hub):
+    # Given an ERP budget of 2 (reserved concurrency) in front of a NetSuite that refuses a third request in
+    # flight and answers each request in 50 ms
+    assert hub.stack.functions.get("ErpAdapterFunction").concurrency.limit == BUDGET
+    hub.sandbox.limit_concurrency("netsuite", BUDGET)
+    hub.sandbox.faults.inject("netsuite", None, kind="latency", times=10**6, seconds=0.05)
+    deals = [Deal(f"Burst{i}", entities=1) for i in range(BURST)]
+    us_items = [item for item in annual_deal_items() if item["legal_entity_id"] == "LE-US"]
+    for deal in deals:
+        seed_crm(hub, deal)
+    started = time.monotonic()
+    # When 40 closed-won deals (one legal entity each) arrive at once
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        list(pool.map(lambda d: send_deal(hub, d, Line_Items__c=us_items), deals))
+    executions = [hub.execution("activation", d.opportunity_id, timeout=300) for d in deals]
+    elapsed = time.monotonic() - started
+    # Then every activation completed, none entered a compensation or a wait, and each deal is booked once
+    assert [e["status"] for e in executions] == ["SUCCEEDED"] * BURST
+    events = [ev for e in executions for ev in history(hub, e["executionArn"])]
+    entered = {ev["stateEnteredEventDetails"]["name"] for ev in events if "stateEnteredEventDetails" in ev}
+    assert not entered & DETOURS
+    assert all(len(sales_orders(hub, d)) == 1 and len(erp_customers(hub, d)) == 1 for d in deals)
+    # and the ERP never had more than the budget in flight, and refused nothing
+    assert hub.sandbox.max_in_flight("netsuite") <= BUDGET and hub.sandbox.refused("netsuite") == 0
+    # and the budget really was full: Lambda throttled the adapter, Step Functions saw it by AWS's name
+    throttles = [ev for ev in events if "Lambda.TooManyRequestsException" in json.dumps(
+        ev.get("lambdaFunctionFailedEventDetails") or ev.get("taskFailedEventDetails") or {})]
+    assert throttles, "the burst never filled the ERP budget: the test proves nothing"
+    print(f"\n{BURST} activations, ERP budget {BUDGET}: {elapsed:.1f} s, {len(throttles)} throttled ERP calls, "
+          f"ERP max in flight {hub.sandbox.max_in_flight('netsuite')}")
