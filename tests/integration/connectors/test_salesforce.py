@@ -111,3 +111,13 @@ def test_a_429_keeps_its_retry_after(sandbox, connect, account_id):
     with pytest.raises(RateLimited) as raised:
         crm.get_account(account_id)
     assert raised.value.retry_after == 30
+
+
+def test_find_account_by_key_first_then_by_name(sandbox, connect):
+    crm = connect(SalesforceCrm)
+    account = Account(account_id="hub-7", name="O'Hara \\ Sons")
+    assert crm.find_account(account) is None
+    by_name = sandbox.seed("salesforce", "Account", {"Name": "O'Hara \\ Sons"})
+    assert crm.find_account(account) == by_name
+    ours = crm.upsert_account(account, idempotency_key="k").id
+    assert crm.find_account(account) == ours

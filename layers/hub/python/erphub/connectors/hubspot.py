@@ -82,6 +82,19 @@ class HubSpotCrm(Connector):
     def get_opportunity(self, opportunity_id: str) -> dict[str, Any]:
         return self._get("deals", opportunity_id)
 
+    def find_account(self, account: Account) -> str | None:
+        """Ours by key, else a company with the account's domain (HubSpot's own dedupe key), else by name."""
+        wanted = [(KEY_PROPERTY, external_key(account.account_id)), ("domain", account.domain), ("name", account.name)]
+        groups = [{"filters": [{"propertyName": p, "operator": "EQ", "value": v}]} for p, v in wanted if v]
+        body = self.http.json("POST", f"{OBJECTS}/companies/search", idempotency_key="search", json={
+            "filterGroups": groups, "properties": [p for p, _ in wanted], "limit": 10})
+        results = (body or {}).get("results") or []
+        for name, value in wanted:  # the most specific match wins
+            for result in results:
+                if value and (result.get("properties") or {}).get(name) == value:
+                    return str(result["id"])
+        return None
+
     def upsert_account(self, account: Account, *, idempotency_key: str) -> RecordRef:
         properties = {"name": account.name, "domain": account.domain, "industry": account.industry,
                       "country": account.country, "erphub_lifecycle_status": account.lifecycle_status}

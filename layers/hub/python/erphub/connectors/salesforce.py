@@ -50,6 +50,11 @@ def classify(response: requests.Response, vendor: VendorError) -> HubError | Non
     return None
 
 
+def soql_literal(value: str) -> str:
+    """A SOQL string literal: backslash and single quote escaped (SOQL reference, "Quoted String Escape Sequences")."""
+    return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
 class SalesforceCrm(Connector):
     system = "salesforce"
 
@@ -78,6 +83,15 @@ class SalesforceCrm(Connector):
     def get_opportunity(self, opportunity_id: str) -> dict[str, Any]:
         return self.http.json("GET", f"{DATA}/sobjects/Opportunity/{quote(opportunity_id, safe='')}",
                               record=f"Opportunity/{opportunity_id}")
+
+    def find_account(self, account: Account) -> str | None:
+        """The account the hub would otherwise duplicate: ours by key, else one the sales team made by name."""
+        key = external_key(account.account_id)
+        soql = (f"SELECT Id, {KEY_FIELD} FROM Account WHERE {KEY_FIELD} = {soql_literal(key)} "
+                f"OR Name = {soql_literal(account.name)} LIMIT 10")
+        records = (self.http.json("GET", f"{DATA}/query", params={"q": soql}) or {}).get("records") or []
+        records.sort(key=lambda r: r.get(KEY_FIELD) != key)  # our own key first
+        return str(records[0]["Id"]) if records else None
 
     def upsert_account(self, account: Account, *, idempotency_key: str) -> RecordRef:
         """Keyed by the account's business id, so every step that upserts this account hits one record."""
