@@ -207,6 +207,10 @@ class Chargebee(Vendor):
     def not_found(self, request: Request) -> Response:
         return error(404, "resource_not_found", f"Sorry, {request.path} is not a valid API path.")
 
+    def contract_refusal(self, request: Request, problems: list[str]) -> Response:
+        param = problems[0].split(":", 1)[0].removeprefix("body.").removeprefix("query.")
+        return error(400, "param_wrong_value", f"{param} : {problems[0].split(': ', 1)[-1]}", param=param)
+
     def rate_limited(self, retry_after: float | None) -> Response:
         return error(429, "api_request_limit_exceeded", "Sorry, access has been blocked temporarily due to request "
                      "count exceeding acceptable limits. Please try after some time.",

@@ -142,6 +142,10 @@ class Dynamics(Vendor):
     def not_found(self, request: Request) -> Response:
         return error(404, "0x8006088a", f"Resource not found for the segment '{request.path}'.")
 
+    def contract_refusal(self, request: Request, problems: list[str]) -> Response:
+        return error(400, "0x80048d19", f"Error identified in Payload provided by the user for Entity: "
+                                        f"{'; '.join(problems)}")
+
     def rate_limited(self, retry_after: float | None) -> Response:
         return error(429, "0x80072322", "Number of requests exceeded the limit of 6000 over time window of 300 "
                                         "seconds.", retry_after_headers(retry_after))

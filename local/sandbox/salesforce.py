@@ -134,6 +134,12 @@ class Salesforce(Vendor):
     def not_found(self, request: Request) -> Response:
         return error(404, "NOT_FOUND", "The requested resource does not exist")
 
+    def contract_refusal(self, request: Request, problems: list[str]) -> Response:
+        field = problems[0].split(":", 1)[0].removeprefix("body.").removeprefix("query.")
+        if problems[0].endswith("not a field of this operation"):
+            return error(400, "INVALID_FIELD", f"No such column '{field}' on sobject", [field])
+        return error(400, "JSON_PARSER_ERROR", f"Cannot deserialize instance: {problems[0]}", [field])
+
     def rate_limited(self, retry_after: float | None) -> Response:
         return error(429, "REQUEST_LIMIT_EXCEEDED", "TotalRequests Limit exceeded.",
                      headers=retry_after_headers(retry_after))

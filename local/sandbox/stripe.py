@@ -259,6 +259,17 @@ class Stripe(Vendor):
     def not_found(self, request: Request) -> Response:
         return error(404, "invalid_request_error", f"Unrecognized request URL ({request.method}: {request.path}).")
 
+    def contract_refusal(self, request: Request, problems: list[str]) -> Response:
+        first = problems[0]
+        param = first.split(":", 1)[0].removeprefix("body.").removeprefix("query.")
+        if first.endswith("not a field of this operation"):
+            return error(400, "invalid_request_error", f"Received unknown parameter: {param}", "parameter_unknown",
+                         param)
+        if first.endswith("required"):
+            return error(400, "invalid_request_error", f"Missing required param: {param}.", "parameter_missing",
+                         param)
+        return error(400, "invalid_request_error", f"Invalid value: {first}", "parameter_invalid_string", param)
+
     def rate_limited(self, retry_after: float | None) -> Response:
         return error(429, "invalid_request_error", "Request rate limit exceeded. Learn more about rate limits "
                      "here https://stripe.com/docs/rate-limits.", "rate_limit",

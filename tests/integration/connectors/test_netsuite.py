@@ -72,7 +72,7 @@ def test_customer_upsert_by_external_id_yields_one_record(sandbox, connect):
     second = erp.upsert_customer(ErpCustomer(external_id="ACME-UK", name="Acme Limited", subsidiary="3"))
     customers = sandbox.records("netsuite", "customer")
     assert first.id == second.id and len(customers) == 1
-    assert customers[0]["companyName"] == "Acme Limited" and customers[0]["subsidiary"] == {"id": "3"}
+    assert customers[0]["companyName"] == "Acme Limited" and customers[0]["subsidiary"] == {"id": "3", "refName": "UK01"}
 
 
 def test_sales_order_lifecycle(sandbox, connect):
@@ -90,7 +90,8 @@ def test_sales_order_lifecycle(sandbox, connect):
     assert [i["quantity"] for i in amended["item"]["items"]] == [15.0], "replace=item swaps the lines"
 
     erp.close_sales_order(ref.external_id)
-    assert sandbox.records("netsuite", "salesOrder")[0]["orderStatus"] == {"id": "H"}
+    closed = sandbox.records("netsuite", "salesOrder")[0]
+    assert closed["orderStatus"]["id"] == "H" and all(line["isClosed"] for line in closed["item"]["items"])
     erp.void_sales_order(ref.external_id)
     assert sandbox.records("netsuite", "salesOrder")[0]["orderStatus"] == {"id": "C"}
 
@@ -109,9 +110,11 @@ def test_invoice_payment_credit_memo_and_forecast(sandbox, connect):
                           idempotency_key="corr-1:credit")
     erp.update_forecast(Forecast(external_id="F-ACME-2025Q3", customer_external_id="ACME-UK", period="2025-Q3",
                                  amount=Decimal(5000), currency="GBP", probability=Decimal("0.8")))
-    assert sandbox.records("netsuite", "invoice")[0]["createdFrom"] == {"externalId": so.external_id}
+    assert sandbox.records("netsuite", "invoice")[0]["createdFrom"]["externalId"] == so.external_id
     payment = sandbox.records("netsuite", "customerPayment")[0]
-    assert payment["apply"]["items"][0]["doc"] == {"externalId": inv.external_id} and payment["payment"] == 1200
+    assert payment["apply"]["items"][0]["doc"] == {"id": inv.id, "externalId": inv.external_id}
+    assert payment["payment"] == 1200
+    assert sandbox.records("netsuite", "creditMemo")[0]["createdFrom"]["externalId"] == inv.external_id
     assert sandbox.records("netsuite", "creditMemo")[0]["memo"] == "downgrade"
     assert sandbox.records("netsuite", "customrecord_erphub_forecast")[0]["custrecord_erphub_period"] == "2025-Q3"
 
@@ -165,3 +168,33 @@ def test_the_sandbox_records_the_peak_in_flight(sandbox, connect):
 
 def test_concurrency_limit_is_read_from_governance_limits(sandbox, connect):
     assert connect(NetSuiteErp).concurrency_limit() == 15
+
+
+@pytest.mark.parametrize(("path", "method", "body", "message"), [
+    ("customer/eid:C-9", "PUT", {"companyName": "Acme", "subsidiary": {"id": "UK01"}}, "subsidiary.id"),
+    ("salesOrder/eid:SO-9", "PATCH", {"orderStatus": {"id": "H"}}, "orderStatus.id"),
+    ("invoice/eid:INV-9", "PUT", {"entity": {"externalId": "ACME-UK"}, "createdFrom": {"externalId": "SO-9"}},
+     "createdFrom"),
+    ("customerPayment/eid:PAY-9", "PUT", {"customer": {"externalId": "ACME-UK"}, "payment": 10,
+                                          "apply": {"items": [{"doc": {"externalId": "INV-9"}, "apply": True}]}},
+     "apply.items"),
+])
+def test_netsuite_refuses_what_netsuite_refuses(sandbox, connect, path, method, body, message):
+    erp = connect(NetSuiteErp, max_attempts=1)
+    erp.upsert_customer(ErpCustomer(external_id="ACME-UK", name="Acme Ltd", subsidiary="UK01"))
+    erp.create_sales_order(order(), idempotency_key="SO-9")
+    # When a request names a subsidiary by text, closes an order by its status, writes createdFrom on an
+    # upsert or keys a payment's apply line by external id
+    with pytest.raises(ValidationFailed, match=message):
+        erp.http.request(method, f"/services/rest/record/v1/{path}", json=body)
+    # Then NetSuite's error body is returned and nothing was written
+    assert sandbox.violations and sandbox.records("netsuite", "customerPayment") == []
+    assert {c["externalId"] for c in sandbox.records("netsuite", "customer")} == {"ACME-UK"}
+
+
+def test_a_subsidiary_named_in_the_deal_is_sent_as_its_internal_id(sandbox, connect):
+    erp = connect(NetSuiteErp)
+    erp.upsert_customer(ErpCustomer(external_id="ACME-DE", name="Acme GmbH", subsidiary="DE01"))
+    assert sandbox.records("netsuite", "customer")[0]["subsidiary"] == {"id": "4", "refName": "DE01"}
+    with pytest.raises(ValidationFailed, match="no subsidiary named XX99"):
+        erp.upsert_customer(ErpCustomer(external_id="ACME-XX", name="Acme XX", subsidiary="XX99"))
