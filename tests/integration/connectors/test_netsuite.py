@@ -72,7 +72,8 @@ def test_customer_upsert_by_external_id_yields_one_record(sandbox, connect):
     second = erp.upsert_customer(ErpCustomer(external_id="ACME-UK", name="Acme Limited", subsidiary="3"))
     customers = sandbox.records("netsuite", "customer")
     assert first.id == second.id and len(customers) == 1
-    assert customers[0]["companyName"] == "Acme Limited" and customers[0]["subsidiary"] == {"id": "3", "refName": "UK01"}
+    assert customers[0]["companyName"] == "Acme Limited"
+    assert customers[0]["subsidiary"] == {"id": "3", "refName": "UK01"}
 
 
 def test_sales_order_lifecycle(sandbox, connect):
