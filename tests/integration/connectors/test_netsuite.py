@@ -180,6 +180,7 @@ def test_concurrency_limit_is_read_from_governance_limits(sandbox, connect):
                                           "apply": {"items": [{"doc": {"externalId": "INV-9"}, "apply": True}]}},
      "apply.items"),
 ])
+@pytest.mark.sends_off_contract
 def test_netsuite_refuses_what_netsuite_refuses(sandbox, connect, path, method, body, message):
     erp = connect(NetSuiteErp, max_attempts=1)
     erp.upsert_customer(ErpCustomer(external_id="ACME-UK", name="Acme Ltd", subsidiary="UK01"))
