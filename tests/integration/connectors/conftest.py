@@ -64,7 +64,7 @@ def connect(secrets: Any) -> Callable[..., Any]:
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line("markers", "sends_off_contract: the test sends requests outside a vendor contract on purpose")
+    config.addinivalue_line("markers", "sends_off_contract: the test sends requests off a vendor contract on purpose")
 
 
 def contract_problems(sandbox: Sandbox, prepared: requests.PreparedRequest) -> list[str]:
