@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import calendar
 import hashlib
 import re
+from datetime import date
 from typing import Any, ClassVar
 
 import requests
@@ -52,3 +54,11 @@ def external_key(value: str, max_length: int = 80) -> str:
         return cleaned
     digest = hashlib.sha256(value.encode()).hexdigest()[:16]  # keeps distinct keys distinct after cleaning
     return f"{cleaned[: max_length - 17]}-{digest}"
+
+
+def add_months(day: date, months: int) -> date:
+    """Calendar arithmetic as billing systems do it: the same day of the month, or the month's last day if the
+    month is shorter (Jan 31 + 1 month = Feb 28/29)."""
+    year, month = divmod(day.month - 1 + months, 12)
+    last = calendar.monthrange(day.year + year, month + 1)[1]
+    return day.replace(year=day.year + year, month=month + 1, day=min(day.day, last))

@@ -128,6 +128,7 @@ class ChargebeeBilling(Connector):
             frequency = frequency or FREQUENCIES.get(period, "annual")
         items += [(item_price_id(i.sku, currency, frequency or "annual"), None if i.usage else i.quantity)
                   for i in change.add_items]
+        items = [(price, quantity) for price, quantity in items if quantity != 0]  # 0: removed from the list
         form = [*self._items_form(items), ("replace_items_list", "true"),
                 ("prorate", "true" if change.prorate else "false")]
         self._post(f"/subscriptions/{quote(subscription_id, safe='')}/update_for_items", form, idempotency_key,

@@ -9,7 +9,6 @@ Secret (STRIPE_SECRET_NAME): {"api_key"}. Base URL (STRIPE_BASE_URL): https://ap
 
 from __future__ import annotations
 
-import calendar
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
@@ -18,7 +17,7 @@ from urllib.parse import quote
 import requests
 
 from erphub.canonical import Invoice, InvoiceLine, Subscription, SubscriptionItem
-from erphub.connectors.base import Connector
+from erphub.connectors.base import Connector, add_months
 from erphub.connectors.credentials import require
 from erphub.connectors.forms import flatten
 from erphub.connectors.http import HttpClient, VendorError, json_or_none
@@ -64,13 +63,6 @@ def _date(ts: int | None) -> date | None:
 
 def lookup_key(sku: str, frequency: str) -> str:
     return f"{sku}_{frequency}"
-
-
-def add_months(day: date, months: int) -> date:
-    """Stripe's calendar arithmetic: the same day of the month, or the month's last day if it is shorter."""
-    year, month = divmod(day.month - 1 + months, 12)
-    last = calendar.monthrange(day.year + year, month + 1)[1]
-    return day.replace(year=day.year + year, month=month + 1, day=min(day.day, last))
 
 
 def next_boundary(start: date, frequency: str, today: date) -> date:
