@@ -33,27 +33,26 @@ def order(customer: str = "ACME-UK", lines: list[OrderLine] | None = None) -> Sa
                       billing_schedule="Annual in advance", contract_id="006A")
 
 
-def test_signature_base_string_and_hmac_sha256_match_a_hand_computed_value():
-    params = {"oauth_consumer_key": "ck", "oauth_token": "tk", "oauth_signature_method": "HMAC-SHA256",
-              "oauth_timestamp": "1700000000", "oauth_nonce": "abc123", "oauth_version": "1.0"}
-    url = "https://1234567-SB1.suitetalk.api.netsuite.com:443/services/rest/record/v1/salesOrder/eid:SO-42?replace=item"
-    base = oauth1.signature_base_string("put", url, params)
-    assert base == (
-        "PUT&https%3A%2F%2F1234567-sb1.suitetalk.api.netsuite.com%2Fservices%2Frest%2Frecord%2Fv1%2FsalesOrder"
-        "%2Feid%3ASO-42&oauth_consumer_key%3Dck%26oauth_nonce%3Dabc123%26oauth_signature_method%3DHMAC-SHA256"
-        "%26oauth_timestamp%3D1700000000%26oauth_token%3Dtk%26oauth_version%3D1.0%26replace%3Ditem")
+def test_the_signature_matches_a_hand_computed_hmac_sha256():
+    # base string: PUT&https%3A%2F%2F1234567-sb1.suitetalk.api.netsuite.com%2Fservices%2Frest%2Frecord%2Fv1%2F
+    # salesOrder%2Feid%3ASO-42&oauth_consumer_key%3Dck%26oauth_nonce%3Dabc123%26oauth_signature_method%3D
+    # HMAC-SHA256%26oauth_timestamp%3D1700000000%26oauth_token%3Dtk%26oauth_version%3D1.0%26replace%3Ditem
     # computed with: printf '%s' "$BASE" | openssl dgst -sha256 -hmac 'cs%2Bsecret&ts' -binary | base64
-    assert oauth1.sign(base, "cs+secret", "ts") == "goOqLykQwGHg5vD5t6Cq/3UeRLD5ExFm9MXCpy+l2TU="
+    creds = oauth1.TokenCredentials("1234567-sb1", "ck", "cs+secret", "tk", "ts")
+    url = "https://1234567-SB1.suitetalk.api.netsuite.com:443/services/rest/record/v1/salesOrder/eid:SO-42"
+    header = oauth1.authorization_header(creds, "put", url, {"replace": "item"}, nonce="abc123",
+                                         timestamp=1700000000)
+    assert 'oauth_signature="goOqLykQwGHg5vD5t6Cq%2F3UeRLD5ExFm9MXCpy%2Bl2TU%3D"' in header
 
 
 def test_authorization_header_carries_the_realm_and_every_oauth_field():
     creds = oauth1.TokenCredentials("1234567-sb1", "ck", "cs+secret", "tk", "ts")
     header = oauth1.authorization_header(creds, "PUT", "https://x.example/a?replace=item", nonce="abc123",
                                          timestamp=1700000000)
-    assert header.startswith('OAuth realm="1234567_SB1", oauth_consumer_key="ck", oauth_token="tk"')
-    assert 'oauth_signature_method="HMAC-SHA256"' in header and 'oauth_version="1.0"' in header
-    assert 'oauth_signature="' in header and "realm" not in oauth1.signature_base_string(
-        "PUT", "https://x.example/a", {"realm": "1234567_SB1", "oauth_nonce": "n"})
+    assert header.startswith('OAuth realm="1234567_SB1"')
+    for field in ('oauth_consumer_key="ck"', 'oauth_token="tk"', 'oauth_signature_method="HMAC-SHA256"',
+                  'oauth_version="1.0"', 'oauth_nonce="abc123"', 'oauth_timestamp="1700000000"', "oauth_signature="):
+        assert field in header
 
 
 def test_a_badly_signed_request_is_refused_with_netsuites_invalid_login(sandbox, connect):
