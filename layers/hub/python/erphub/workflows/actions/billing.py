@@ -34,6 +34,21 @@ def _terms(run: Run) -> dict[str, Any]:
             "items": [i.model_dump(mode="json") for i in contract.items]}
 
 
+def billed_prices(run: Run, subscriptions: dict[str, str]) -> dict[str, dict[str, str]]:
+    """Per entity billed in another currency than the deal's: the yearly price per unit billing charges for each
+    licensed SKU, from the billing catalog's price in that currency. The ERP books these, not the deal's prices
+    unconverted (the deal carries one currency; the catalog has a price per currency)."""
+    billing, contract, prices = connector("billing"), run.contract, {}
+    periods = PERIODS_PER_YEAR.get(str(contract.billing_frequency or "annual"), 1)
+    currencies = {e.entity_id: e.currency or contract.currency for e in entities(contract)}
+    for entity, subscription_id in sorted(subscriptions.items()):
+        if currencies.get(entity) in (None, contract.currency):
+            continue
+        items = billing.get_subscription(subscription_id).items
+        prices[entity] = {i.sku: str(Decimal(i.unit_price) * periods) for i in items if i.unit_price is not None}
+    return prices
+
+
 @action("billing.activate")
 def activate(run: Run) -> dict[str, Any]:
     """Upsert one billing customer per legal entity and create its subscription (with usage terms)."""
@@ -58,7 +73,7 @@ def activate(run: Run) -> dict[str, Any]:
         identity.link_contract(contract.contract_id, billing.system, "subscription", entity.entity_id, subscription.id)
         subscriptions[entity.entity_id] = subscription.id
     identity.put_terms(contract.contract_id, run.customer_id, _terms(run))
-    return {"customers": customers, "subscriptions": subscriptions}
+    return {"customers": customers, "subscriptions": subscriptions, "prices": billed_prices(run, subscriptions)}
 
 
 @action("billing.cancel_created", compensation=True)
@@ -113,7 +128,8 @@ def _change_to(run: Run, entity: str, subscription_id: str, step: str) -> dict[s
 def amend(run: Run) -> dict[str, Any]:
     previous = {entity: _change_to(run, entity, sid, "billing.amend") for entity, sid in _subscriptions(run).items()}
     IdentityStore().put_terms(run.contract.contract_id, run.customer_id, _terms(run))
-    return {"previous": previous, "subscriptions": _subscriptions(run)}
+    return {"previous": previous, "subscriptions": _subscriptions(run),
+            "prices": billed_prices(run, _subscriptions(run))}
 
 
 def _reverting(run: Run, entity: str) -> dict[str, Any] | None:
@@ -199,7 +215,7 @@ def renew(run: Run) -> dict[str, Any]:
         identity.link_contract(contract.contract_id, connector("billing").system, "subscription", entity,
                                subscription_id)
     identity.put_terms(contract.contract_id, run.customer_id, _terms(run))
-    return {"subscriptions": _subscriptions(run)}
+    return {"subscriptions": _subscriptions(run), "prices": billed_prices(run, _subscriptions(run))}
 
 
 @action("billing.cancel")
