@@ -52,6 +52,16 @@ def secrets(sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
 
 
 @pytest.fixture
+def rotate(secrets: Any) -> Callable[..., None]:
+    """rotate("stripe", api_key="...") puts a new value into a vendor's connector secret (a key rotation)."""
+
+    def put(vendor: str, **value: Any) -> None:
+        secrets.put_secret_value(SecretId=f"{SECRET_PREFIX}{vendor}", SecretString=json.dumps(value))
+
+    return put
+
+
+@pytest.fixture
 def connect(secrets: Any) -> Callable[..., Any]:
     """connect(NetSuiteErp, read_timeout_seconds=0.5) -> a connector configured from the environment."""
 

@@ -71,9 +71,9 @@ def test_errors_are_typed(sandbox, connect, customer_id):
         billing.list_invoices(customer_id)
 
 
-def test_a_wrong_api_key_is_refused(connect):
+def test_a_wrong_api_key_is_refused(connect, rotate):
+    rotate("chargebee", api_key="test_wrong")  # wrong in the secret too: re-reading it cannot help
     billing = connect(ChargebeeBilling)
-    billing._credentials = {"api_key": "test_wrong"}
     with pytest.raises(Permanent, match="api_authentication_failed"):
         billing.list_invoices("x")
 

@@ -72,9 +72,9 @@ def test_errors_are_typed(sandbox, connect, company):
     assert raised.value.retry_after == 3
 
 
-def test_a_wrong_token_is_refused(connect, company):
+def test_a_wrong_token_is_refused(connect, company, rotate):
+    rotate("hubspot", access_token="pat-na1-wrong")
     crm = connect(HubSpotCrm)
-    crm._credentials = {"access_token": "pat-na1-wrong"}
     with pytest.raises(Permanent, match="INVALID_AUTHENTICATION"):
         crm.get_account(company)
 

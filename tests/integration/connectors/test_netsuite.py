@@ -4,6 +4,7 @@ retries, the account concurrency limit."""
 from __future__ import annotations
 
 import threading
+import time
 from datetime import date
 from decimal import Decimal
 
@@ -55,10 +56,9 @@ def test_authorization_header_carries_the_realm_and_every_oauth_field():
         assert field in header
 
 
-def test_a_badly_signed_request_is_refused_with_netsuites_invalid_login(sandbox, connect):
-    good = sandbox.credentials("netsuite")
+def test_a_badly_signed_request_is_refused_with_netsuites_invalid_login(sandbox, connect, rotate):
+    rotate("netsuite", **{**sandbox.credentials("netsuite"), "token_secret": "not-the-secret"})
     erp = connect(NetSuiteErp)
-    erp._credentials = {**good, "token_secret": "not-the-secret"}
     with pytest.raises(Permanent, match="INVALID_LOGIN") as raised:
         erp.upsert_customer(ErpCustomer(external_id="C-1", name="Acme"))
     assert not isinstance(raised.value, ValidationFailed)
@@ -142,14 +142,17 @@ def test_same_create_after_a_timeout_past_commit_yields_one_sales_order(sandbox,
 
 
 def test_concurrency_limit_refusal_is_rate_limited(sandbox, connect):
-    erp = connect(NetSuiteErp, max_attempts=1)
+    erp, other = connect(NetSuiteErp, max_attempts=1), connect(NetSuiteErp, max_attempts=1)
+    erp.credentials, other.credentials  # noqa: B018 - read the secrets first: only the requests race
     sandbox.limit_concurrency("netsuite", 1)
-    sandbox.faults.inject("netsuite", "customer.upsert", kind="latency", seconds=0.5)
+    sandbox.faults.inject("netsuite", "customer.upsert", kind="latency", seconds=1.0)
     slow = threading.Thread(target=erp.upsert_customer, args=(ErpCustomer(external_id="A", name="A"),))
     slow.start()
-    threading.Event().wait(0.15)
+    deadline = time.monotonic() + 5
+    while not sandbox.gate.in_flight.get("netsuite") and time.monotonic() < deadline:
+        time.sleep(0.01)  # until the slow request holds the only slot
     with pytest.raises(RateLimited, match="CONCURRENCY_LIMIT_EXCEEDED"):
-        connect(NetSuiteErp, max_attempts=1).upsert_customer(ErpCustomer(external_id="B", name="B"))
+        other.upsert_customer(ErpCustomer(external_id="B", name="B"))
     slow.join()
     assert sandbox.refused("netsuite") == 1 and sandbox.max_in_flight("netsuite") == 1
 

@@ -112,11 +112,17 @@ def test_errors_are_typed(sandbox, connect, customer_id):
         billing.set_collection(customer_id, CollectionStrategy(), idempotency_key="k2")
 
 
-def test_a_wrong_api_key_is_refused(connect):
+def test_a_wrong_api_key_is_refused(connect, rotate):
+    rotate("stripe", api_key="sk_test_wrongwrongwrong")
     billing = connect(StripeBilling)
-    billing._credentials = {"api_key": "sk_test_wrongwrongwrong"}
     with pytest.raises(Permanent, match="Invalid API Key provided: sk_test_\\*\\*\\*\\*"):
         billing.list_invoices("cus_1")
+
+
+def test_a_rotated_key_is_read_again_after_a_401(sandbox, connect):
+    billing = connect(StripeBilling)
+    billing._credentials = {"api_key": "sk_test_before_the_rotation"}  # cached before the secret was rotated
+    assert billing.list_invoices("cus_1") == []  # 401, the secret is read again, the call succeeds
 
 
 def _post(billing, path, **params):

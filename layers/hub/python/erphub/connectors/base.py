@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import calendar
+import contextlib
 import hashlib
 import re
 from datetime import date
@@ -10,8 +11,9 @@ from typing import Any, ClassVar
 
 import requests
 
-from erphub.connectors.credentials import ConnectorConfig, load_credentials
+from erphub.connectors.credentials import ConnectorConfig, load_credentials, require
 from erphub.connectors.http import HttpClient
+from erphub.errors import HubError
 
 
 class Connector:
@@ -39,8 +41,18 @@ class Connector:
     def make_client(self) -> HttpClient:
         raise NotImplementedError
 
+    def secret(self, *keys: str) -> list[str]:
+        """Credential fields, read at each request so that a re-read secret takes effect at once."""
+        return require(self.credentials, self.system, *keys)
+
+    def reread_credentials(self) -> None:
+        """A static key the vendor refuses (401) may have been rotated: read the secret once more, past the cache.
+        If it cannot be read, the cached one stays and the vendor's refusal is what the caller sees."""
+        with contextlib.suppress(HubError):
+            self._credentials = load_credentials(self.config, force=True)
+
     def client(self, **kwargs: Any) -> HttpClient:
-        options = {**self.config.client_options(), **kwargs}
+        options = {"reauthenticate": self.reread_credentials, **self.config.client_options(), **kwargs}
         return HttpClient(self.system, self.config.base_url, session=self._session, **options)
 
 

@@ -17,7 +17,6 @@ import requests
 
 from erphub.canonical import Account
 from erphub.connectors.base import Connector, external_key
-from erphub.connectors.credentials import require
 from erphub.connectors.http import HttpClient, VendorError, json_or_none
 from erphub.connectors.interfaces import AccountUpdate, OwnerTask, RecordRef
 from erphub.errors import Conflict
@@ -48,8 +47,9 @@ class HubSpotCrm(Connector):
     system = "hubspot"
 
     def make_client(self) -> HttpClient:
-        (token,) = require(self.credentials, self.system, "access_token")
-        return self.client(auth=lambda *_: {"Authorization": f"Bearer {token}"}, error_parser=parse_error)
+        self.secret("access_token")
+        return self.client(auth=lambda *_: {"Authorization": f"Bearer {self.secret('access_token')[0]}"},
+                           error_parser=parse_error)
 
     def _get(self, object_type: str, object_id: str) -> dict[str, Any]:
         return self.http.json("GET", f"{OBJECTS}/{object_type}/{quote(object_id, safe='')}",

@@ -19,7 +19,6 @@ import requests
 
 from erphub.connectors import oauth1
 from erphub.connectors.base import Connector, external_key
-from erphub.connectors.credentials import require
 from erphub.connectors.http import HttpClient, VendorError, json_or_none, parse_retry_after
 from erphub.connectors.interfaces import (
     CreditMemo,
@@ -96,11 +95,11 @@ class NetSuiteErp(Connector):
         self._subsidiaries = {}  # subsidiary name -> internal id; subsidiaries are configuration, stable
 
     def make_client(self) -> HttpClient:
-        account, ck, cs, tid, ts = require(self.credentials, self.system, "account_id", "consumer_key",
-                                           "consumer_secret", "token_id", "token_secret")
-        creds = oauth1.TokenCredentials(account, ck, cs, tid, ts)
+        fields = ("account_id", "consumer_key", "consumer_secret", "token_id", "token_secret")
+        self.secret(*fields)
 
         def sign(method: str, url: str, params: Any) -> dict[str, str]:
+            creds = oauth1.TokenCredentials(*self.secret(*fields))  # a re-read (rotated) token applies at once
             return {"Authorization": oauth1.authorization_header(creds, method, url, params)}
 
         return self.client(auth=sign, error_parser=parse_error, classify=classify)

@@ -18,7 +18,6 @@ import requests
 
 from erphub.canonical import Invoice, InvoiceLine, Subscription, SubscriptionItem
 from erphub.connectors.base import Connector, add_months
-from erphub.connectors.credentials import require
 from erphub.connectors.forms import flatten
 from erphub.connectors.http import HttpClient, VendorError, json_or_none
 from erphub.connectors.interfaces import (
@@ -103,9 +102,12 @@ class StripeBilling(Connector):
         self._prices = {}  # lookup key -> price id; prices are immutable, so caching them is safe
 
     def make_client(self) -> HttpClient:
-        (api_key,) = require(self.credentials, self.system, "api_key")
-        headers = {"Authorization": f"Bearer {api_key}", "Stripe-Version": STRIPE_VERSION}
-        return self.client(auth=lambda *_: headers, error_parser=parse_error, classify=classify)
+        self.secret("api_key")  # a secret without it fails here, before any request
+
+        def auth(*_: Any) -> dict[str, str]:
+            return {"Authorization": f"Bearer {self.secret('api_key')[0]}", "Stripe-Version": STRIPE_VERSION}
+
+        return self.client(auth=auth, error_parser=parse_error, classify=classify)
 
     def _post(self, path: str, params: dict[str, Any], idempotency_key: str, record: str = "") -> dict[str, Any]:
         return self.http.json("POST", path, data=flatten(params), idempotency_key=idempotency_key, record=record,
