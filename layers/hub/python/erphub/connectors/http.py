@@ -32,8 +32,8 @@ ErrorParser = Callable[[requests.Response], VendorError]
 # A vendor hook that recognises special cases (e.g. a limit error sent as 400); None means "use the status".
 ErrorClassifier = Callable[[requests.Response, VendorError], HubError | None]
 AuthHook = Callable[[str, str, Mapping[str, Any] | None], Mapping[str, str]]
-# Called once when the server answers 401 to a bearer token: drop the cached token so the next attempt gets a
-# fresh one. The refused request was never processed, so resending it is safe for every verb.
+# Called once when the server answers 401: drop the cached token (OAuth) or re-read a rotated key, so the next
+# attempt authenticates afresh. The refused request was never processed, so resending it is safe for every verb.
 Reauthenticate = Callable[[], None]
 
 
