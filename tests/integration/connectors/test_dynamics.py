@@ -124,3 +124,14 @@ def test_an_expired_token_is_refreshed_once(sandbox, connect):
     erp.upsert_customer(ErpCustomer(external_id="ACME-DE", name="Acme GmbH"))
     sandbox.vendors["dynamics"].issuer.revoke_all()
     assert erp.upsert_customer(ErpCustomer(external_id="ACME-DE", name="Acme AG")).created is False
+
+
+@pytest.mark.sends_off_contract
+@pytest.mark.parametrize("raw_key", ["ACME#DE", "ACME/DE", "ACME?DE"])
+def test_an_alternate_key_sent_unencoded_is_refused(sandbox, connect, raw_key):
+    erp = connect(DynamicsErp, max_attempts=1)
+    # `#` ends the URL, `?` starts the query and `/` splits the segment: Dataverse cannot read the key
+    with pytest.raises((ValidationFailed, NotFound)):
+        erp.http.request("PATCH", f"/api/data/v9.2/accounts(accountnumber='{raw_key}')", json={"name": "Acme"},
+                         headers={"Content-Type": "application/json"})
+    assert sandbox.records("dynamics", "accounts") == []
