@@ -8,11 +8,22 @@ import re
 import time
 from typing import Any
 
+from local.sandbox import catalog
 from local.sandbox.core import IdempotencyCache, Request, Response, Vendor, path_parts, retry_after_headers
 
 ITEM_PRICE = re.compile(r"^(.+)-([A-Z]{3})-(Monthly|Yearly|Every-3-months|Every-6-months)$")
 _INDEXED = re.compile(r"^subscription_items\[(\w+)\]\[(\d+)\]$")
-UNIT_PRICE = 10000
+FREQUENCIES = {"Monthly": "monthly", "Every-3-months": "quarterly", "Every-6-months": "semiannual", "Yearly": "annual"}
+
+
+def catalog_item_price(item_price_id: str) -> tuple[str, int] | None:
+    """(item type, unit price in cents) of an item price the site's catalog holds; None if it holds none."""
+    found = ITEM_PRICE.match(item_price_id)
+    if found is None or found.group(1) not in catalog.CATALOG or found.group(2).lower() not in catalog.CURRENCIES:
+        return None
+    sku, currency, frequency = found.group(1), found.group(2), FREQUENCIES[found.group(3)]
+    return ("metered" if catalog.metered(sku) else "licensed",
+            int(catalog.unit_amount(sku, currency, frequency)))
 
 
 def error(status: int, code: str, message: str, type_: str = "invalid_request", param: str | None = None,
@@ -126,12 +137,15 @@ class Chargebee(Vendor):
     def _items(self, rows: list[dict[str, str]]) -> list[dict[str, Any]] | Response:
         items = []
         for index, row in enumerate(rows):
-            if not ITEM_PRICE.match(row.get("item_price_id", "")):
+            price = catalog_item_price(row.get("item_price_id", ""))
+            if price is None:  # the site's catalog has no such item price: nothing is invented
                 return error(404, "resource_not_found", f"item_price_id {row.get('item_price_id')} not found",
                              param=f"subscription_items[item_price_id][{index}]")
+            usage, unit_price = price
             quantity = int(float(row.get("quantity", "1")))
             items.append({"item_price_id": row["item_price_id"], "item_type": "plan" if index == 0 else "addon",
-                          "quantity": quantity, "unit_price": UNIT_PRICE, "amount": quantity * UNIT_PRICE})
+                          "quantity": quantity, "unit_price": unit_price,
+                          "amount": 0 if usage == "metered" else quantity * unit_price})
         return items
 
     def create_subscription(self, request: Request, customer_id: str) -> Response:
@@ -206,6 +220,10 @@ class Chargebee(Vendor):
 
     def not_found(self, request: Request) -> Response:
         return error(404, "resource_not_found", f"Sorry, {request.path} is not a valid API path.")
+
+    def contract_refusal(self, request: Request, problems: list[str]) -> Response:
+        param = problems[0].split(":", 1)[0].removeprefix("body.").removeprefix("query.")
+        return error(400, "param_wrong_value", f"{param} : {problems[0].split(': ', 1)[-1]}", param=param)
 
     def rate_limited(self, retry_after: float | None) -> Response:
         return error(429, "api_request_limit_exceeded", "Sorry, access has been blocked temporarily due to request "

@@ -215,6 +215,10 @@ class Vendor:
     def rate_limited(self, retry_after: float | None) -> Response:
         raise NotImplementedError
 
+    def contract_refusal(self, request: Request, problems: list[str]) -> Response:
+        """The vendor's 400 for a request outside its published API (see local/sandbox/contracts.py)."""
+        raise NotImplementedError
+
     def concurrency_refused(self) -> Response:
         return self.rate_limited(1)
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 import uuid
 from typing import Any
+from urllib.parse import unquote
 
 from local.sandbox.core import Request, Response, Vendor, path_parts, retry_after_headers
 from local.sandbox.oauth import TokenIssuer
@@ -85,7 +86,8 @@ class Dynamics(Vendor):
             keyed = _KEYED.match(str(ref).lstrip("/"))
             if keyed is None:
                 return error(400, "0x80060888", f"Invalid reference {ref} for {name}")
-            entity_set, column, value = keyed.group(1), keyed.group(2), keyed.group(3).replace("''", "'")
+            # a bind is a URL: its key literal is percent-encoded like the request path's
+            entity_set, column, value = keyed.group(1), keyed.group(2), unquote(keyed.group(3)).replace("''", "'")
             if self.find(entity_set, column, value) is None:
                 return error(400, "0x80060891", f"A record with the specified key values does not exist in "
                                                 f"{entity_of(entity_set)} entity")
@@ -129,15 +131,20 @@ class Dynamics(Vendor):
         if keyed is None or "Status" not in body:
             return error(400, "0x80040203", "OrderClose with salesorderid@odata.bind and Status are required")
         with self.lock:
-            order = self.find(keyed.group(1), keyed.group(2), keyed.group(3))
+            value = unquote(keyed.group(3)).replace("''", "'")
+            order = self.find(keyed.group(1), keyed.group(2), value)
             if order is None:
-                return self._missing(keyed.group(1), keyed.group(2), keyed.group(3))
+                return self._missing(keyed.group(1), keyed.group(2), value)
             order["statecode"], order["state"] = ACTIONS[action]
             order["statuscode"] = body["Status"]
         return Response(204)
 
     def not_found(self, request: Request) -> Response:
         return error(404, "0x8006088a", f"Resource not found for the segment '{request.path}'.")
+
+    def contract_refusal(self, request: Request, problems: list[str]) -> Response:
+        return error(400, "0x80048d19", f"Error identified in Payload provided by the user for Entity: "
+                                        f"{'; '.join(problems)}")
 
     def rate_limited(self, retry_after: float | None) -> Response:
         return error(429, "0x80072322", "Number of requests exceeded the limit of 6000 over time window of 300 "

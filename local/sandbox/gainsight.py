@@ -111,6 +111,9 @@ class Gainsight(Vendor):
     def not_found(self, request: Request) -> Response:
         return error(404, "GS_4040", f"No API at {request.path}")
 
+    def contract_refusal(self, request: Request, problems: list[str]) -> Response:
+        return error(400, "GS_3001", "; ".join(problems))
+
     def rate_limited(self, retry_after: float | None) -> Response:
         return error(429, "GS_0429", "API rate limit exceeded", retry_after_headers(retry_after))
 

@@ -115,6 +115,9 @@ class HubSpot(Vendor):
     def not_found(self, request: Request) -> Response:
         return error(404, "OBJECT_NOT_FOUND", f"No route for {request.method} {request.path}")
 
+    def contract_refusal(self, request: Request, problems: list[str]) -> Response:
+        return error(400, "VALIDATION_ERROR", f"Invalid input JSON: {'; '.join(problems)}")
+
     def rate_limited(self, retry_after: float | None) -> Response:
         body = error(429, "RATE_LIMITS", "You have reached your secondly limit.", retry_after_headers(retry_after))
         body.body["policyName"] = "SECONDLY"

@@ -19,6 +19,9 @@ GOVERNANCE = ["services", "rest", "system", "v1", "governanceLimits"]
 TYPE_URI = "https://www.rfc-editor.org/rfc/rfc9110.html#section-15.5.{}"
 _AUTH_FIELD = re.compile(r'(\w+)="([^"]*)"')
 REFERENCES = {"entity": "customer", "customer": "customer"}
+SUBSIDIARIES = {"1": "HQ", "2": "US01", "3": "UK01", "4": "DE01", "5": "FR01", "6": "NL01", "7": "CA01", "8": "JP01"}
+TRANSFORMS = {("salesOrder", "invoice"), ("invoice", "creditMemo")}
+_NAME_IS = re.compile(r'^name IS "([^"]*)"$')
 
 
 def error(status: int, title: str, code: str, detail: str, headers: dict[str, str] | None = None) -> Response:
@@ -44,6 +47,11 @@ class NetSuite(Vendor):
         self.nonces: set[str] = set()
         self.ids = itertools.count(1001)
         self.account_limit = 15
+        self._seed_subsidiaries()
+
+    def _seed_subsidiaries(self) -> None:
+        for internal_id, name in SUBSIDIARIES.items():
+            self.table("subsidiary")[internal_id] = {"id": internal_id, "name": name}
 
     def credentials(self) -> dict[str, Any]:
         return dict(self.secret)
@@ -90,6 +98,10 @@ class NetSuite(Vendor):
         parts = path_parts(request.path)
         if parts == GOVERNANCE and request.method == "GET":
             return "governanceLimits", self.governance
+        if parts == [*RECORD, "subsidiary"] and request.method == "GET":
+            return "subsidiary.list", self.subsidiaries
+        if parts[:4] == RECORD and len(parts) == 8 and parts[6] == "!transform" and request.method == "POST":
+            return f"{parts[4]}.transform", lambda r: self.transform(r, parts[4], parts[5], parts[7])
         if parts[:4] != RECORD or len(parts) != 6 or not parts[5].startswith("eid:"):
             return None
         kind = parts[4]
@@ -102,13 +114,38 @@ class NetSuite(Vendor):
         return Response(200, {"accountConcurrencyLimit": self.account_limit,
                               "unallocatedConcurrencyLimit": self.account_limit, "limitType": "accountLimit"})
 
+    def subsidiaries(self, request: Request) -> Response:
+        wanted = _NAME_IS.match(request.arg("q") or "")
+        if request.arg("q") and wanted is None:
+            return error(400, "Bad Request", "INVALID_PARAMETER", "Invalid query parameter value: q.")
+        with self.lock:
+            found = [r for r in self.table("subsidiary").values() if wanted is None or r["name"] == wanted.group(1)]
+        items = [{"links": [{"rel": "self", "href": f"{self.base_url}/services/rest/record/v1/subsidiary/{r['id']}"}],
+                  "id": r["id"]} for r in found]
+        return Response(200, {"links": [], "count": len(items), "hasMore": False, "items": items, "offset": 0,
+                              "totalResults": len(items)})
+
+    def _invalid(self, field: str) -> Response:
+        return error(400, "Bad Request", "USER_ERROR", "Error while accessing a resource. Invalid value for the "
+                     f"resource or sub-resource field '{field}'. Provide a valid value.")
+
     def _check_references(self, body: dict[str, Any]) -> Response | None:
+        """References must name existing records; the stored reference carries what NetSuite shows on a read."""
         for field, kind in REFERENCES.items():
             ref = body.get(field)
             if isinstance(ref, dict) and ref.get("externalId") and not self._find(kind, ref["externalId"]):
-                return error(400, "Bad Request", "USER_ERROR",
-                             f"Error while accessing a resource. Invalid value for the resource or sub-resource "
-                             f"field '{field}'. Provide a valid value.")
+                return self._invalid(field)
+        subsidiary = body.get("subsidiary")
+        if isinstance(subsidiary, dict):
+            found = self.table("subsidiary").get(str(subsidiary.get("id")))
+            if found is None:
+                return self._invalid("subsidiary")
+            body["subsidiary"] = {"id": found["id"], "refName": found["name"]}
+        for line in ((body.get("apply") or {}).get("items") or []):
+            invoice = self.table("invoice").get(str((line.get("doc") or {}).get("id")))
+            if invoice is None:
+                return self._invalid("apply.doc")
+            line["doc"] = {"id": invoice["id"], "externalId": invoice.get("externalId")}
         return None
 
     def _find(self, kind: str, external_id: str) -> dict[str, Any] | None:
@@ -132,6 +169,26 @@ class NetSuite(Vendor):
         location = f"{self.base_url}/services/rest/record/v1/{kind}/{record['id']}"
         return Response(204, None, {"Location": location})
 
+    def transform(self, request: Request, kind: str, source_id: str, target: str) -> Response:
+        """Transforming a record (order -> invoice, invoice -> credit memo) creates the target with createdFrom."""
+        body = request.json()
+        if (kind, target) not in TRANSFORMS or not isinstance(body, dict):
+            return error(400, "Bad Request", "INVALID_TRANSFORM", f"Transform from {kind} to {target} is not valid.")
+        with self.lock:
+            source = self.table(kind).get(source_id)
+            if source is None:
+                return error(404, "Not Found", "NONEXISTENT_ID",
+                             "The record instance does not exist. Provide a valid record instance ID.")
+            if body.get("externalId") and self._find(target, body["externalId"]):
+                return error(400, "Bad Request", "DUP_RCRD", "A record with this external ID already exists.")
+            refused = self._check_references(body)
+            if refused:
+                return refused
+            record = {"id": str(next(self.ids)), **body,
+                      "createdFrom": {"id": source_id, "externalId": source.get("externalId")}}
+            self.table(target)[record["id"]] = record
+        return Response(204, None, {"Location": f"{self.base_url}/services/rest/record/v1/{target}/{record['id']}"})
+
     def update(self, request: Request, kind: str, external_id: str) -> Response:
         body = request.json() or {}
         with self.lock:
@@ -139,12 +196,18 @@ class NetSuite(Vendor):
             if record is None:
                 return error(404, "Not Found", "NONEXISTENT_ID",
                              "The record instance does not exist. Provide a valid record instance ID.")
+            refused = self._check_references(body)
+            if refused:
+                return refused
             replace = {name for name in (request.arg("replace") or "").split(",") if name}
             for field, value in body.items():
                 if isinstance(value, dict) and "items" in value and field not in replace:
                     record.setdefault(field, {"items": []})["items"] += value["items"]
                 else:
                     record[field] = value
+            lines = (record.get("item") or {}).get("items") or []
+            if kind == "salesOrder" and "item" in body and lines and all(line.get("isClosed") for line in lines):
+                record["orderStatus"] = {"id": "H", "refName": "Closed"}  # NetSuite derives it from the lines
         return Response(204, None, {"Location": f"{self.base_url}/services/rest/record/v1/{kind}/{record['id']}"})
 
     def get(self, request: Request, kind: str, external_id: str) -> Response:
@@ -157,6 +220,10 @@ class NetSuite(Vendor):
 
     def not_found(self, request: Request) -> Response:
         return error(404, "Not Found", "INVALID_URL", f"The requested URL {request.path} is not valid.")
+
+    def contract_refusal(self, request: Request, problems: list[str]) -> Response:
+        return error(400, "Bad Request", "INVALID_CONTENT" if "not a field" in problems[0] else "USER_ERROR",
+                     f"Error while accessing a resource. {'; '.join(problems)}")
 
     def rate_limited(self, retry_after: float | None) -> Response:
         return error(429, "Too Many Requests", "REQUEST_LIMIT_EXCEEDED",
@@ -173,3 +240,4 @@ class NetSuite(Vendor):
         super().reset()
         with self.lock:
             self.nonces.clear()
+            self._seed_subsidiaries()

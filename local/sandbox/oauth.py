@@ -27,6 +27,11 @@ class TokenIssuer:
             self.tokens.add(token)
         return Response(200, {"access_token": token, "token_type": "Bearer", **(extra or {})})
 
+    def revoke_all(self) -> None:
+        """Every issued token becomes stale, as when a session times out or an admin revokes it."""
+        with self._lock:
+            self.tokens.clear()
+
     def valid(self, token: str) -> bool:
         with self._lock:
             return token in self.tokens

@@ -4,6 +4,7 @@ field, and Salesforce's error bodies ([{"message", "errorCode", "fields"}])."""
 from __future__ import annotations
 
 import itertools
+import re
 import time
 from typing import Any
 
@@ -11,6 +12,10 @@ from local.sandbox.core import Request, Response, Vendor, path_parts, retry_afte
 from local.sandbox.oauth import TokenIssuer
 
 PREFIXES = {"Account": "001", "Opportunity": "006", "Task": "00T", "Contact": "003"}
+# the SOQL the connectors send: SELECT fields FROM object WHERE Field = 'v' [OR Field = 'v' ...] [LIMIT n]
+_SOQL = re.compile(r"^SELECT\s+([\w\s,]+?)\s+FROM\s+(\w+)\s+WHERE\s+(.+?)(?:\s+LIMIT\s+(\d+))?$", re.I | re.S)
+_CONDITION = re.compile(r"^(\w+)\s*=\s*'((?:[^'\\]|\\.)*)'$", re.S)
+_OR = re.compile(r"\s+OR\s+(?=\w+\s*=\s*')", re.I)
 REQUIRED = {"Account": ["Name"], "Task": ["Subject"], "Opportunity": ["Name", "StageName"]}
 
 
@@ -55,6 +60,8 @@ class Salesforce(Vendor):
                 "instance_url": self.base_url, "id": f"{self.base_url}/id/00D000000000001/005000000000001",
                 "issued_at": str(int(time.time() * 1000)), "signature": "sandbox"})
         parts = path_parts(request.path)
+        if parts == ["services", "data", self.VERSION, "query"] and request.method == "GET":
+            return "query", self.query
         if parts[:3] != ["services", "data", self.VERSION] or len(parts) < 6 or parts[3] != "sobjects":
             return None
         sobject = parts[4]
@@ -66,6 +73,20 @@ class Salesforce(Vendor):
         if len(parts) == 6 and request.method == "PATCH":
             return f"{sobject}.update", lambda r: self.update(r, sobject, parts[5])
         return None
+
+    def query(self, request: Request) -> Response:
+        """The subset of SOQL the connectors use; anything else is MALFORMED_QUERY, as Salesforce answers."""
+        found = _SOQL.match((request.arg("q") or "").strip())
+        conditions = [_CONDITION.match(c.strip()) for c in _OR.split(found.group(3))] if found else []
+        if not found or not conditions or not all(conditions):
+            return error(400, "MALFORMED_QUERY", f"unexpected token in query: {request.arg('q')!r}")
+        fields = [f.strip() for f in found.group(1).split(",")]
+        wanted = [(c.group(1), re.sub(r"\\(.)", r"\1", c.group(2))) for c in conditions if c]
+        with self.lock:
+            rows = [r for r in self.table(found.group(2)).values() if any(r.get(k) == v for k, v in wanted)]
+        rows = rows[: int(found.group(4) or 2000)]
+        records = [{"attributes": {"type": found.group(2)}, **{f: r.get(f) for f in fields}} for r in rows]
+        return Response(200, {"totalSize": len(records), "done": True, "records": records})
 
     def _missing(self) -> Response:
         return error(404, "NOT_FOUND", "The requested resource does not exist")
@@ -112,6 +133,12 @@ class Salesforce(Vendor):
 
     def not_found(self, request: Request) -> Response:
         return error(404, "NOT_FOUND", "The requested resource does not exist")
+
+    def contract_refusal(self, request: Request, problems: list[str]) -> Response:
+        field = problems[0].split(":", 1)[0].removeprefix("body.").removeprefix("query.")
+        if problems[0].endswith("not a field of this operation"):
+            return error(400, "INVALID_FIELD", f"No such column '{field}' on sobject", [field])
+        return error(400, "JSON_PARSER_ERROR", f"Cannot deserialize instance: {problems[0]}", [field])
 
     def rate_limited(self, retry_after: float | None) -> Response:
         return error(429, "REQUEST_LIMIT_EXCEEDED", "TotalRequests Limit exceeded.",

@@ -12,6 +12,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
+from local.sandbox import contracts
 from local.sandbox.core import Fault, Faults, Gate, Request, Response, Vendor
 
 
@@ -20,6 +21,7 @@ class Sandbox:
         self.vendors = {v.name: v for v in vendors}
         self.faults = Faults()
         self.gate = Gate()
+        self.violations: list[str] = []  # contract violations the sandbox refused, for tests to assert on
         self._server = ThreadingHTTPServer((host, port), _handler_for(self))
         self._server.daemon_threads = True
         self.host, self.port = self._server.server_address[:2]
@@ -69,6 +71,7 @@ class Sandbox:
         self.faults.clear()
         self.gate.limits.clear()
         self.gate.reset()
+        self.violations.clear()
         for vendor in self.vendors.values():
             vendor.reset()
 
@@ -96,6 +99,9 @@ class Sandbox:
             refusal = vendor.authenticate(request)
             if refusal is not None:
                 return refusal
+            refusal = self._check_contract(vendor, request)
+            if refusal is not None:
+                return refusal
             routed = vendor.route(request)
             if routed is None:
                 return vendor.not_found(request)
@@ -108,6 +114,15 @@ class Sandbox:
             return response if late is False else late
         finally:
             self.gate.leave(vendor.name)
+
+    def _check_contract(self, vendor: Vendor, request: Request) -> Response | None:
+        """The vendor refuses a request its published API does not describe (unknown field, wrong type, ...)."""
+        _, problems = contracts.load(vendor.name).check(request.method, request.path, request.query, request.body,
+                                                        request.headers)
+        if not problems:
+            return None
+        self.violations += [f"{vendor.name} {request.method} {request.path}: {p}" for p in problems]
+        return vendor.contract_refusal(request, problems)
 
     def _fault(self, vendor: Vendor, operation: str, *, after_commit: bool) -> Response | bool | None:
         fault: Fault | None = self.faults.take(vendor.name, operation, after_commit)

@@ -8,21 +8,26 @@ import time
 import uuid
 from typing import Any
 
+from local.sandbox import catalog, stripe_rules
 from local.sandbox.core import IdempotencyCache, Request, Response, Vendor, path_parts, retry_after_headers
 from local.sandbox.forms import unflatten
-
-INTERVALS = {"monthly": ("month", 1), "quarterly": ("month", 3), "semiannual": ("month", 6), "annual": ("year", 1)}
-UNIT_AMOUNT = 10000  # every catalog price costs 100.00 per unit in the sandbox
+from local.sandbox.stripe_rules import error
 
 
-def error(status: int, type_: str, message: str, code: str | None = None, param: str | None = None,
-          headers: dict[str, str] | None = None) -> Response:
-    body: dict[str, Any] = {"type": type_, "message": message}
-    if code:
-        body["code"] = code
-    if param:
-        body["param"] = param
-    return Response(status, {"error": body}, {"Request-Id": f"req_{uuid.uuid4().hex[:14]}", **(headers or {})})
+def catalog_price(sku: str, frequency: str) -> dict[str, Any]:
+    """The account's price for a SKU and frequency: USD by default, with an amount per other currency
+    (Stripe's multi-currency prices, `currency_options`), looked up by `<sku>_<frequency>`."""
+    key = f"{sku}_{frequency}"
+    interval, count = catalog.INTERVALS[frequency]
+    amounts = {c: catalog.unit_amount(sku, c, frequency) for c in catalog.CURRENCIES}
+    metered = catalog.metered(sku)
+    options = {c: {"unit_amount": None if metered else int(a), "unit_amount_decimal": str(a)}
+               for c, a in amounts.items() if c != "usd"}
+    return {"id": f"price_{uuid.uuid5(uuid.NAMESPACE_URL, key).hex[:14]}", "object": "price", "lookup_key": key,
+            "active": True, "currency": "usd", "unit_amount": None if metered else int(amounts["usd"]),
+            "unit_amount_decimal": str(amounts["usd"]), "product": f"prod_{sku}", "currency_options": options,
+            "recurring": {"interval": interval, "interval_count": count,
+                          "usage_type": "metered" if metered else "licensed"}}
 
 
 def oid(prefix: str) -> str:
@@ -36,6 +41,7 @@ class Stripe(Vendor):
         super().__init__()
         self.api_key = "sk_test_51Sandbox0000000000000000000000erphub"
         self.idempotency = IdempotencyCache()
+        self._seed_prices()
 
     def credentials(self) -> dict[str, Any]:
         return {"api_key": self.api_key}
@@ -43,6 +49,14 @@ class Stripe(Vendor):
     def reset(self) -> None:
         super().reset()
         self.idempotency.clear()
+        self._seed_prices()
+
+    def _seed_prices(self) -> None:
+        with self.lock:
+            for sku in catalog.CATALOG:
+                for frequency in catalog.INTERVALS:
+                    price = catalog_price(sku, frequency)
+                    self.table("price")[price["lookup_key"]] = price
 
     def authenticate(self, request: Request) -> Response | None:
         key = request.bearer() or request.basic_user()
@@ -124,20 +138,10 @@ class Stripe(Vendor):
 
     # --- prices ------------------------------------------------------------------------------------
     def list_prices(self, request: Request) -> Response:
-        """The sandbox catalog holds every lookup key `<sku>_<frequency>`; skus starting "usage" are metered."""
-        data = []
+        """Prices of the account's catalog (local/sandbox/catalog.py) by lookup key; an unknown key finds none."""
+        keys = [value for name, value in request.query if name == "lookup_keys[]"]
         with self.lock:
-            for _, key in (pair for pair in request.query if pair[0] == "lookup_keys[]"):
-                sku, _, frequency = key.rpartition("_")
-                if frequency not in INTERVALS or not sku:
-                    continue
-                interval, count = INTERVALS[frequency]
-                price = self.table("price").setdefault(key, {
-                    "id": f"price_{uuid.uuid5(uuid.NAMESPACE_URL, key).hex[:14]}", "object": "price",
-                    "lookup_key": key, "active": True, "currency": "usd", "unit_amount": UNIT_AMOUNT,
-                    "product": f"prod_{sku}", "recurring": {"interval": interval, "interval_count": count,
-                    "usage_type": "metered" if sku.startswith("usage") else "licensed"}})
-                data.append(price)
+            data = [self.table("price")[key] for key in keys if key in self.table("price")]
         return Response(200, {"object": "list", "data": data, "has_more": False, "url": "/v1/prices"})
 
     def _price(self, price_id: str) -> dict[str, Any] | None:
@@ -152,11 +156,9 @@ class Stripe(Vendor):
                 return error(400, "invalid_request_error", f"No such price: '{entry.get('price')}'",
                              "resource_missing", f"items[{index}][price]")
             metered = price["recurring"]["usage_type"] == "metered"
-            if metered and "quantity" in entry:
-                return error(400, "invalid_request_error", "Quantity should not be specified where usage_type is "
-                             "`metered`. Remove quantity from `line_items[0]`.", None, f"items[{index}][quantity]")
+            quantity = entry.get("quantity")
             items.append({"id": oid("si"), "object": "subscription_item", "price": price,
-                          "quantity": None if metered else int(entry.get("quantity", 1)),
+                          "quantity": int(quantity) if quantity is not None else None if metered else 1,
                           "subscription": subscription_id})
         return items
 
@@ -171,13 +173,18 @@ class Stripe(Vendor):
             items = self._items(params.get("items") or [], subscription_id)
             if isinstance(items, Response):
                 return items
+            currency = str(params.get("currency") or (items[0]["price"]["currency"] if items else "usd")).lower()
             now = int(time.time())
-            start = int(params.get("backdate_start_date") or now)
+            dates = stripe_rules.periods(params, items, now)
+            refused = (stripe_rules.check_items(items, currency) or stripe_rules.check_customer_currency(
+                customer, currency) or (dates if isinstance(dates, Response) else None))
+            if refused is not None:
+                return refused
+            assert not isinstance(dates, Response)
+            customer["currency"] = currency  # Stripe fixes a customer's currency with its first subscription
             subscription = {
                 "id": subscription_id, "object": "subscription", "customer": customer["id"], "status": "active",
-                "currency": params.get("currency", "usd"), "start_date": start, "created": now,
-                "current_period_start": start, "current_period_end": start + 365 * 86400,
-                "billing_cycle_anchor": int(params.get("billing_cycle_anchor") or start),
+                "currency": currency, "created": now, **dates,
                 "cancel_at_period_end": False, "canceled_at": None,
                 "collection_method": params.get("collection_method", "charge_automatically"),
                 "metadata": params.get("metadata") or {},
@@ -187,8 +194,10 @@ class Stripe(Vendor):
         return Response(200, subscription)
 
     def _invoice(self, subscription: dict[str, Any]) -> None:
+        """The first invoice: licensed items for the period in the subscription's currency (usage comes later)."""
+        currency = subscription["currency"]
         lines = [{"description": f"{item['quantity'] or 0} x {item['price']['lookup_key']}",
-                  "amount": (item["quantity"] or 0) * item["price"]["unit_amount"]}
+                  "amount": (item["quantity"] or 0) * stripe_rules.unit_amount(item["price"], currency)}
                  for item in subscription["items"]["data"]]
         total = sum(line["amount"] for line in lines)
         invoice_id = oid("in")
@@ -210,28 +219,44 @@ class Stripe(Vendor):
             if subscription["status"] == "canceled":
                 return error(400, "invalid_request_error", "A canceled subscription can only update its "
                              "cancellation_details and metadata.")
-            current = {item["id"]: item for item in subscription["items"]["data"]}
-            for entry in params.pop("items", None) or []:
-                if entry.get("id") in current:
-                    item = current[entry["id"]]
-                    if "price" in entry:
-                        price = self._price(entry["price"])
-                        if price is None:
-                            return error(400, "invalid_request_error", f"No such price: '{entry['price']}'",
-                                         "resource_missing")
-                        item["price"] = price
-                    if "quantity" in entry:
-                        item["quantity"] = int(entry["quantity"])
-                else:
-                    added = self._items([entry], subscription_id)
-                    if isinstance(added, Response):
-                        return added
-                    subscription["items"]["data"] += added
+            items = self._changed_items(subscription, params.pop("items", None) or [])
+            if isinstance(items, Response):
+                return items
+            refused = stripe_rules.check_items(items, subscription["currency"])
+            if refused is not None:  # refused as a whole: nothing of the update is applied
+                return refused
+            subscription["items"]["data"] = items
             if "cancel_at_period_end" in params:
                 subscription["cancel_at_period_end"] = params.pop("cancel_at_period_end") == "true"
             subscription["metadata"] = {**subscription["metadata"], **(params.pop("metadata", None) or {})}
             subscription.update(params)
             return Response(200, subscription)
+
+    def _changed_items(self, subscription: dict[str, Any], entries: list[dict[str, Any]]) -> Any:
+        """The subscription's items after an update, computed on copies (Stripe applies all of it or none)."""
+        items = [dict(item) for item in subscription["items"]["data"]]
+        by_id = {item["id"]: item for item in items}
+        for entry in entries:
+            if entry.get("id") not in by_id:
+                added = self._items([entry], subscription["id"])
+                if isinstance(added, Response):
+                    return added
+                items += added
+                continue
+            item = by_id[entry["id"]]
+            if entry.get("deleted") == "true":
+                items.remove(item)
+                continue
+            if "price" in entry:
+                item["price"] = self._price(entry["price"])
+                if item["price"] is None:
+                    return error(400, "invalid_request_error", f"No such price: '{entry['price']}'",
+                                 "resource_missing")
+                if item["price"]["recurring"]["usage_type"] == "metered" and "quantity" not in entry:
+                    item["quantity"] = None
+            if "quantity" in entry:
+                item["quantity"] = int(entry["quantity"])
+        return items
 
     def cancel(self, subscription_id: str) -> Response:
         with self.lock:
@@ -258,6 +283,17 @@ class Stripe(Vendor):
 
     def not_found(self, request: Request) -> Response:
         return error(404, "invalid_request_error", f"Unrecognized request URL ({request.method}: {request.path}).")
+
+    def contract_refusal(self, request: Request, problems: list[str]) -> Response:
+        first = problems[0]
+        param = first.split(":", 1)[0].removeprefix("body.").removeprefix("query.")
+        if first.endswith("not a field of this operation"):
+            return error(400, "invalid_request_error", f"Received unknown parameter: {param}", "parameter_unknown",
+                         param)
+        if first.endswith("required"):
+            return error(400, "invalid_request_error", f"Missing required param: {param}.", "parameter_missing",
+                         param)
+        return error(400, "invalid_request_error", f"Invalid value: {first}", "parameter_invalid_string", param)
 
     def rate_limited(self, retry_after: float | None) -> Response:
         return error(429, "invalid_request_error", "Request rate limit exceeded. Learn more about rate limits "

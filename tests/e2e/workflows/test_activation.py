@@ -34,7 +34,7 @@ def test_a_multi_entity_deal_is_activated_everywhere_once(hub):
     us = next(s for s in subs if s["metadata"]["legal_entity_id"] == "LE-US")
     assert {i["price"]["lookup_key"] for i in us["items"]["data"]} == {"PLATFORM-ENT_annual", "API-CALLS_annual"}
     assert len(billing_customers(hub, deal)) == 2
-    assert sorted(c["subsidiary"]["id"] for c in erp_customers(hub, deal)) == ["DE01", "US01"]
+    assert sorted(c["subsidiary"]["refName"] for c in erp_customers(hub, deal)) == ["DE01", "US01"]  # by internal id
     orders = sales_orders(hub, deal)
     assert len(orders) == 2
     line = orders[0]["item"]["items"][0]

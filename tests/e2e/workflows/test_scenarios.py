@@ -28,7 +28,7 @@ def test_the_demo_scenarios_run_and_leave_the_books_a_finance_team_expects(hub):
     assert quantities[("LE-DE", "ANALYTICS_quarterly")] == 20
     # one NetSuite customer per subsidiary; the original and the renewal order per entity, all closed
     customers = [c for c in hub.records("netsuite", "customer") if c["externalId"].startswith(ACCOUNT)]
-    assert sorted(c["subsidiary"]["id"] for c in customers) == ["DE01", "US01"]
+    assert sorted(c["subsidiary"]["refName"] for c in customers) == ["DE01", "US01"]  # sent by internal id
     orders = [o for o in hub.records("netsuite", "salesOrder") if o["entity"]["externalId"].startswith(ACCOUNT)]
     assert len(orders) == 4 and {o["orderStatus"]["id"] for o in orders} == {"H"}
     forecasts = [f for f in hub.records("netsuite", "customrecord_erphub_forecast")

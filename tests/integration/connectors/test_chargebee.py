@@ -71,8 +71,19 @@ def test_errors_are_typed(sandbox, connect, customer_id):
         billing.list_invoices(customer_id)
 
 
-def test_a_wrong_api_key_is_refused(connect):
+def test_a_wrong_api_key_is_refused(connect, rotate):
+    rotate("chargebee", api_key="test_wrong")  # wrong in the secret too: re-reading it cannot help
     billing = connect(ChargebeeBilling)
-    billing._credentials = {"api_key": "test_wrong"}
     with pytest.raises(Permanent, match="api_authentication_failed"):
         billing.list_invoices("x")
+
+
+def test_only_item_prices_of_the_catalog_can_be_billed(sandbox, connect, customer_id):
+    billing = connect(ChargebeeBilling, max_attempts=1)
+    with pytest.raises(NotFound, match="UNSOLD-EUR-Yearly not found"):
+        billing.create_subscription(NewSubscription(customer_id=customer_id, currency="EUR",
+                                                    items=[SubscriptionItem(sku="UNSOLD")]), idempotency_key="k-x")
+    billing.create_subscription(NewSubscription(customer_id=customer_id, currency="EUR",
+                                                items=[SubscriptionItem(sku="PLATFORM-ENT", quantity=Decimal(2))]),
+                                idempotency_key="k-eur")
+    assert sandbox.records("chargebee", "subscription")[0]["subscription_items"][0]["unit_price"] == 110000

@@ -100,9 +100,38 @@ def test_a_wrong_client_secret_is_refused_by_the_token_endpoint(sandbox, connect
         erp.upsert_customer(ErpCustomer(external_id="A", name="A"))
 
 
-def test_a_wrong_bearer_token_is_refused(sandbox, connect):
+def test_a_bearer_token_refused_even_after_a_refresh_fails_typed(sandbox, connect, monkeypatch):
     erp = connect(DynamicsErp)
     erp.upsert_customer(ErpCustomer(external_id="A", name="A"))
     erp.token._token = "forged"
+    monkeypatch.setattr(sandbox.vendors["dynamics"].issuer, "valid", lambda token: False)
     with pytest.raises(Permanent, match="0x80072560"):
         erp.upsert_customer(ErpCustomer(external_id="A", name="A"))
+
+
+@pytest.mark.parametrize("key", ["ACME#DE", "ACME?DE=1", "ACME/DE", "O'Brien & Co 100%"])
+def test_alternate_key_values_are_url_encoded(sandbox, connect, key):
+    erp = connect(DynamicsErp)
+    erp.upsert_customer(ErpCustomer(external_id=key, name="Acme"))
+    erp.create_sales_order(order(key), idempotency_key=f"{key}:so")
+    assert [a["accountnumber"] for a in sandbox.records("dynamics", "accounts")] == [key]
+    assert erp.get_record("accounts", key, "accountnumber")["name"] == "Acme"
+    assert len(sandbox.records("dynamics", "salesorders")) == 1
+
+
+def test_an_expired_token_is_refreshed_once(sandbox, connect):
+    erp = connect(DynamicsErp)
+    erp.upsert_customer(ErpCustomer(external_id="ACME-DE", name="Acme GmbH"))
+    sandbox.vendors["dynamics"].issuer.revoke_all()
+    assert erp.upsert_customer(ErpCustomer(external_id="ACME-DE", name="Acme AG")).created is False
+
+
+@pytest.mark.sends_off_contract
+@pytest.mark.parametrize("raw_key", ["ACME#DE", "ACME/DE", "ACME?DE"])
+def test_an_alternate_key_sent_unencoded_is_refused(sandbox, connect, raw_key):
+    erp = connect(DynamicsErp, max_attempts=1)
+    # `#` ends the URL, `?` starts the query and `/` splits the segment: Dataverse cannot read the key
+    with pytest.raises((ValidationFailed, NotFound)):
+        erp.http.request("PATCH", f"/api/data/v9.2/accounts(accountnumber='{raw_key}')", json={"name": "Acme"},
+                         headers={"Content-Type": "application/json"})
+    assert sandbox.records("dynamics", "accounts") == []

@@ -47,8 +47,8 @@ def test_errors_are_typed(sandbox, connect):
         cs.upsert_company(Account(account_id="sf-3", name="x"), idempotency_key="k")
 
 
-def test_a_wrong_access_key_is_refused(connect):
+def test_a_wrong_access_key_is_refused(connect, rotate):
+    rotate("gainsight", access_key="nope")
     cs = connect(GainsightSuccess)
-    cs._credentials = {"access_key": "nope"}
     with pytest.raises(Permanent, match="GS_0401"):
         cs.upsert_company(Account(account_id="sf-1", name="x"), idempotency_key="k")

@@ -3,6 +3,7 @@ honouring Retry-After up to a cap; unsafe requests are never repeated."""
 
 from __future__ import annotations
 
+import importlib
 import time
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
@@ -99,5 +100,26 @@ def test_a_post_without_idempotency_key_is_never_repeated(sandbox):
                         auth=lambda *_: {"Authorization": f"Bearer {sandbox.credentials('hubspot')['access_token']}"})
     sandbox.faults.inject("hubspot", "companies.create", kind="500", times=3)
     with pytest.raises(Transient):
-        client.request("POST", "/crm/v3/objects/companies", json={"properties": {"name": "Once"}})
+        client.request("POST", "/crm/v3/objects/companies", json={"properties": {"name": "Once"}, "associations": []})
     assert client.attempts == 1
+
+
+@pytest.mark.parametrize(("vendor", "call"), [
+    ("salesforce", lambda c: c.get_account("001000000000001AAA")),
+    ("hubspot", lambda c: c.get_account("1")),
+    ("stripe", lambda c: c.list_invoices("cus_1")),
+    ("chargebee", lambda c: c.list_invoices("cb_1")),
+    ("gainsight", lambda c: c.find("Company", "Erphub_Key__gc", "k")),
+    ("netsuite", lambda c: c.get_record("customer", "C-1")),
+    ("dynamics", lambda c: c.get_record("accounts", "C-1", "accountnumber")),
+])
+def test_every_vendors_retry_after_reaches_the_state_machine(sandbox, connect, vendor, call):
+    from erphub.workflows.systems import VENDORS
+
+    kind = next(k for k, names in VENDORS.items() if vendor in names)
+    module, cls = VENDORS[kind][vendor].split(":")
+    connector_class = getattr(importlib.import_module(f"erphub.connectors.{module}"), cls)
+    sandbox.faults.inject(vendor, None, kind="429", retry_after=30)
+    with pytest.raises(RateLimited) as raised:
+        call(connect(connector_class, max_attempts=1))
+    assert raised.value.retry_after == 30

@@ -72,8 +72,22 @@ def test_errors_are_typed(sandbox, connect, company):
     assert raised.value.retry_after == 3
 
 
-def test_a_wrong_token_is_refused(connect, company):
+def test_a_wrong_token_is_refused(connect, company, rotate):
+    rotate("hubspot", access_token="pat-na1-wrong")
     crm = connect(HubSpotCrm)
-    crm._credentials = {"access_token": "pat-na1-wrong"}
     with pytest.raises(Permanent, match="INVALID_AUTHENTICATION"):
         crm.get_account(company)
+
+
+def test_find_account_by_key_then_domain_then_name(sandbox, connect):
+    from erphub.canonical import Account
+
+    crm = connect(HubSpotCrm)
+    account = Account(account_id="sf-77", name="Globex", domain="globex.test")
+    assert crm.find_account(account) is None
+    by_name = sandbox.seed("hubspot", "companies", {"name": "Globex"})
+    assert crm.find_account(account) == by_name
+    by_domain = sandbox.seed("hubspot", "companies", {"name": "Globex Corp", "domain": "globex.test"})
+    assert crm.find_account(account) == by_domain
+    ours = sandbox.seed("hubspot", "companies", {"name": "Globex", "erphub_key": "sf-77"})
+    assert crm.find_account(account) == ours

@@ -4,6 +4,7 @@ retries, the account concurrency limit."""
 from __future__ import annotations
 
 import threading
+import time
 from datetime import date
 from decimal import Decimal
 
@@ -33,33 +34,31 @@ def order(customer: str = "ACME-UK", lines: list[OrderLine] | None = None) -> Sa
                       billing_schedule="Annual in advance", contract_id="006A")
 
 
-def test_signature_base_string_and_hmac_sha256_match_a_hand_computed_value():
-    params = {"oauth_consumer_key": "ck", "oauth_token": "tk", "oauth_signature_method": "HMAC-SHA256",
-              "oauth_timestamp": "1700000000", "oauth_nonce": "abc123", "oauth_version": "1.0"}
-    url = "https://1234567-SB1.suitetalk.api.netsuite.com:443/services/rest/record/v1/salesOrder/eid:SO-42?replace=item"
-    base = oauth1.signature_base_string("put", url, params)
-    assert base == (
-        "PUT&https%3A%2F%2F1234567-sb1.suitetalk.api.netsuite.com%2Fservices%2Frest%2Frecord%2Fv1%2FsalesOrder"
-        "%2Feid%3ASO-42&oauth_consumer_key%3Dck%26oauth_nonce%3Dabc123%26oauth_signature_method%3DHMAC-SHA256"
-        "%26oauth_timestamp%3D1700000000%26oauth_token%3Dtk%26oauth_version%3D1.0%26replace%3Ditem")
+def test_the_signature_matches_a_hand_computed_hmac_sha256():
+    # base string: PUT&https%3A%2F%2F1234567-sb1.suitetalk.api.netsuite.com%2Fservices%2Frest%2Frecord%2Fv1%2F
+    # salesOrder%2Feid%3ASO-42&oauth_consumer_key%3Dck%26oauth_nonce%3Dabc123%26oauth_signature_method%3D
+    # HMAC-SHA256%26oauth_timestamp%3D1700000000%26oauth_token%3Dtk%26oauth_version%3D1.0%26replace%3Ditem
     # computed with: printf '%s' "$BASE" | openssl dgst -sha256 -hmac 'cs%2Bsecret&ts' -binary | base64
-    assert oauth1.sign(base, "cs+secret", "ts") == "goOqLykQwGHg5vD5t6Cq/3UeRLD5ExFm9MXCpy+l2TU="
+    creds = oauth1.TokenCredentials("1234567-sb1", "ck", "cs+secret", "tk", "ts")
+    url = "https://1234567-SB1.suitetalk.api.netsuite.com:443/services/rest/record/v1/salesOrder/eid:SO-42"
+    header = oauth1.authorization_header(creds, "put", url, {"replace": "item"}, nonce="abc123",
+                                         timestamp=1700000000)
+    assert 'oauth_signature="goOqLykQwGHg5vD5t6Cq%2F3UeRLD5ExFm9MXCpy%2Bl2TU%3D"' in header
 
 
 def test_authorization_header_carries_the_realm_and_every_oauth_field():
     creds = oauth1.TokenCredentials("1234567-sb1", "ck", "cs+secret", "tk", "ts")
     header = oauth1.authorization_header(creds, "PUT", "https://x.example/a?replace=item", nonce="abc123",
                                          timestamp=1700000000)
-    assert header.startswith('OAuth realm="1234567_SB1", oauth_consumer_key="ck", oauth_token="tk"')
-    assert 'oauth_signature_method="HMAC-SHA256"' in header and 'oauth_version="1.0"' in header
-    assert 'oauth_signature="' in header and "realm" not in oauth1.signature_base_string(
-        "PUT", "https://x.example/a", {"realm": "1234567_SB1", "oauth_nonce": "n"})
+    assert header.startswith('OAuth realm="1234567_SB1"')
+    for field in ('oauth_consumer_key="ck"', 'oauth_token="tk"', 'oauth_signature_method="HMAC-SHA256"',
+                  'oauth_version="1.0"', 'oauth_nonce="abc123"', 'oauth_timestamp="1700000000"', "oauth_signature="):
+        assert field in header
 
 
-def test_a_badly_signed_request_is_refused_with_netsuites_invalid_login(sandbox, connect):
-    good = sandbox.credentials("netsuite")
+def test_a_badly_signed_request_is_refused_with_netsuites_invalid_login(sandbox, connect, rotate):
+    rotate("netsuite", **{**sandbox.credentials("netsuite"), "token_secret": "not-the-secret"})
     erp = connect(NetSuiteErp)
-    erp._credentials = {**good, "token_secret": "not-the-secret"}
     with pytest.raises(Permanent, match="INVALID_LOGIN") as raised:
         erp.upsert_customer(ErpCustomer(external_id="C-1", name="Acme"))
     assert not isinstance(raised.value, ValidationFailed)
@@ -72,7 +71,8 @@ def test_customer_upsert_by_external_id_yields_one_record(sandbox, connect):
     second = erp.upsert_customer(ErpCustomer(external_id="ACME-UK", name="Acme Limited", subsidiary="3"))
     customers = sandbox.records("netsuite", "customer")
     assert first.id == second.id and len(customers) == 1
-    assert customers[0]["companyName"] == "Acme Limited" and customers[0]["subsidiary"] == {"id": "3"}
+    assert customers[0]["companyName"] == "Acme Limited"
+    assert customers[0]["subsidiary"] == {"id": "3", "refName": "UK01"}
 
 
 def test_sales_order_lifecycle(sandbox, connect):
@@ -90,7 +90,8 @@ def test_sales_order_lifecycle(sandbox, connect):
     assert [i["quantity"] for i in amended["item"]["items"]] == [15.0], "replace=item swaps the lines"
 
     erp.close_sales_order(ref.external_id)
-    assert sandbox.records("netsuite", "salesOrder")[0]["orderStatus"] == {"id": "H"}
+    closed = sandbox.records("netsuite", "salesOrder")[0]
+    assert closed["orderStatus"]["id"] == "H" and all(line["isClosed"] for line in closed["item"]["items"])
     erp.void_sales_order(ref.external_id)
     assert sandbox.records("netsuite", "salesOrder")[0]["orderStatus"] == {"id": "C"}
 
@@ -109,9 +110,11 @@ def test_invoice_payment_credit_memo_and_forecast(sandbox, connect):
                           idempotency_key="corr-1:credit")
     erp.update_forecast(Forecast(external_id="F-ACME-2025Q3", customer_external_id="ACME-UK", period="2025-Q3",
                                  amount=Decimal(5000), currency="GBP", probability=Decimal("0.8")))
-    assert sandbox.records("netsuite", "invoice")[0]["createdFrom"] == {"externalId": so.external_id}
+    assert sandbox.records("netsuite", "invoice")[0]["createdFrom"]["externalId"] == so.external_id
     payment = sandbox.records("netsuite", "customerPayment")[0]
-    assert payment["apply"]["items"][0]["doc"] == {"externalId": inv.external_id} and payment["payment"] == 1200
+    assert payment["apply"]["items"][0]["doc"] == {"id": inv.id, "externalId": inv.external_id}
+    assert payment["payment"] == 1200
+    assert sandbox.records("netsuite", "creditMemo")[0]["createdFrom"]["externalId"] == inv.external_id
     assert sandbox.records("netsuite", "creditMemo")[0]["memo"] == "downgrade"
     assert sandbox.records("netsuite", "customrecord_erphub_forecast")[0]["custrecord_erphub_period"] == "2025-Q3"
 
@@ -139,14 +142,17 @@ def test_same_create_after_a_timeout_past_commit_yields_one_sales_order(sandbox,
 
 
 def test_concurrency_limit_refusal_is_rate_limited(sandbox, connect):
-    erp = connect(NetSuiteErp, max_attempts=1)
+    erp, other = connect(NetSuiteErp, max_attempts=1), connect(NetSuiteErp, max_attempts=1)
+    erp.credentials, other.credentials  # noqa: B018 - read the secrets first: only the requests race
     sandbox.limit_concurrency("netsuite", 1)
-    sandbox.faults.inject("netsuite", "customer.upsert", kind="latency", seconds=0.5)
+    sandbox.faults.inject("netsuite", "customer.upsert", kind="latency", seconds=1.0)
     slow = threading.Thread(target=erp.upsert_customer, args=(ErpCustomer(external_id="A", name="A"),))
     slow.start()
-    threading.Event().wait(0.15)
+    deadline = time.monotonic() + 5
+    while not sandbox.gate.in_flight.get("netsuite") and time.monotonic() < deadline:
+        time.sleep(0.01)  # until the slow request holds the only slot
     with pytest.raises(RateLimited, match="CONCURRENCY_LIMIT_EXCEEDED"):
-        connect(NetSuiteErp, max_attempts=1).upsert_customer(ErpCustomer(external_id="B", name="B"))
+        other.upsert_customer(ErpCustomer(external_id="B", name="B"))
     slow.join()
     assert sandbox.refused("netsuite") == 1 and sandbox.max_in_flight("netsuite") == 1
 
@@ -165,3 +171,34 @@ def test_the_sandbox_records_the_peak_in_flight(sandbox, connect):
 
 def test_concurrency_limit_is_read_from_governance_limits(sandbox, connect):
     assert connect(NetSuiteErp).concurrency_limit() == 15
+
+
+@pytest.mark.parametrize(("path", "method", "body", "message"), [
+    ("customer/eid:C-9", "PUT", {"companyName": "Acme", "subsidiary": {"id": "UK01"}}, "subsidiary.id"),
+    ("salesOrder/eid:SO-9", "PATCH", {"orderStatus": {"id": "H"}}, "orderStatus.id"),
+    ("invoice/eid:INV-9", "PUT", {"entity": {"externalId": "ACME-UK"}, "createdFrom": {"externalId": "SO-9"}},
+     "createdFrom"),
+    ("customerPayment/eid:PAY-9", "PUT", {"customer": {"externalId": "ACME-UK"}, "payment": 10,
+                                          "apply": {"items": [{"doc": {"externalId": "INV-9"}, "apply": True}]}},
+     "apply.items"),
+])
+@pytest.mark.sends_off_contract
+def test_netsuite_refuses_what_netsuite_refuses(sandbox, connect, path, method, body, message):
+    erp = connect(NetSuiteErp, max_attempts=1)
+    erp.upsert_customer(ErpCustomer(external_id="ACME-UK", name="Acme Ltd", subsidiary="UK01"))
+    erp.create_sales_order(order(), idempotency_key="SO-9")
+    # When a request names a subsidiary by text, closes an order by its status, writes createdFrom on an
+    # upsert or keys a payment's apply line by external id
+    with pytest.raises(ValidationFailed, match=message):
+        erp.http.request(method, f"/services/rest/record/v1/{path}", json=body)
+    # Then NetSuite's error body is returned and nothing was written
+    assert sandbox.violations and sandbox.records("netsuite", "customerPayment") == []
+    assert {c["externalId"] for c in sandbox.records("netsuite", "customer")} == {"ACME-UK"}
+
+
+def test_a_subsidiary_named_in_the_deal_is_sent_as_its_internal_id(sandbox, connect):
+    erp = connect(NetSuiteErp)
+    erp.upsert_customer(ErpCustomer(external_id="ACME-DE", name="Acme GmbH", subsidiary="DE01"))
+    assert sandbox.records("netsuite", "customer")[0]["subsidiary"] == {"id": "4", "refName": "DE01"}
+    with pytest.raises(ValidationFailed, match="no subsidiary named XX99"):
+        erp.upsert_customer(ErpCustomer(external_id="ACME-XX", name="Acme XX", subsidiary="XX99"))

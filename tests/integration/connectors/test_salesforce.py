@@ -69,12 +69,12 @@ def test_errors_are_typed(sandbox, connect, account_id):
         crm.get_account(account_id)
 
 
-def test_a_wrong_bearer_token_is_refused(sandbox, connect, account_id):
+def test_a_wrong_bearer_token_is_replaced_by_a_fresh_one(sandbox, connect, account_id):
     crm = connect(SalesforceCrm)
     crm.get_account(account_id)
     crm.token._token = "00Dforged"
-    with pytest.raises(Permanent, match="INVALID_SESSION_ID"):
-        crm.get_account(account_id)
+    assert crm.get_account(account_id)["Name"] == "Acme"
+    assert crm.token.token() != "00Dforged"
 
 
 def test_wrong_client_credentials_are_refused(sandbox, connect):
@@ -82,3 +82,42 @@ def test_wrong_client_credentials_are_refused(sandbox, connect):
     crm._credentials = {"client_id": "other", "client_secret": "x"}
     with pytest.raises(Permanent, match="invalid_client"):
         crm.get_account("001")
+
+
+def test_a_stale_session_is_refreshed_once_and_the_call_succeeds(sandbox, connect, account_id):
+    crm = connect(SalesforceCrm)
+    crm.get_account(account_id)
+    first_token = crm.token.token()
+    sandbox.vendors["salesforce"].issuer.revoke_all()  # the session expired (401 INVALID_SESSION_ID)
+    crm.update_account(account_id, AccountUpdate(lifecycle_status="active"))
+    assert crm.token.token() != first_token
+    assert sandbox.records("salesforce", "Account")[0]["Lifecycle_Status__c"] == "active"
+
+
+def test_a_session_refused_after_the_refresh_fails_typed(sandbox, connect, account_id, monkeypatch):
+    crm = connect(SalesforceCrm)
+    crm.get_account(account_id)
+    monkeypatch.setattr(sandbox.vendors["salesforce"].issuer, "valid", lambda token: False)
+    before = crm.http.attempts
+    with pytest.raises(Permanent, match="INVALID_SESSION_ID"):
+        crm.get_account(account_id)
+    assert crm.http.attempts - before == 2  # the call, then once more with a fresh token: then it stops
+
+
+def test_a_429_keeps_its_retry_after(sandbox, connect, account_id):
+    crm = connect(SalesforceCrm, max_attempts=1)
+    crm.get_account(account_id)
+    sandbox.faults.inject("salesforce", "Account.get", kind="429", retry_after=30)
+    with pytest.raises(RateLimited) as raised:
+        crm.get_account(account_id)
+    assert raised.value.retry_after == 30
+
+
+def test_find_account_by_key_first_then_by_name(sandbox, connect):
+    crm = connect(SalesforceCrm)
+    account = Account(account_id="hub-7", name="O'Hara \\ Sons")
+    assert crm.find_account(account) is None
+    by_name = sandbox.seed("salesforce", "Account", {"Name": "O'Hara \\ Sons"})
+    assert crm.find_account(account) == by_name
+    ours = crm.upsert_account(account, idempotency_key="k").id
+    assert crm.find_account(account) == ours

@@ -13,7 +13,7 @@ from erphub.canonical import SubscriptionItem, UsageTerms
 from erphub.connectors.forms import flatten
 from erphub.connectors.interfaces import BillingCustomer, CollectionStrategy, NewSubscription, SubscriptionChange
 from erphub.connectors.stripe import StripeBilling
-from erphub.errors import Conflict, NotFound, Permanent, RateLimited, ValidationFailed
+from erphub.errors import Conflict, NotFound, Permanent, RateLimited, Transient, ValidationFailed
 
 pytestmark = pytest.mark.integration
 
@@ -112,8 +112,111 @@ def test_errors_are_typed(sandbox, connect, customer_id):
         billing.set_collection(customer_id, CollectionStrategy(), idempotency_key="k2")
 
 
-def test_a_wrong_api_key_is_refused(connect):
+def test_a_wrong_api_key_is_refused(connect, rotate):
+    rotate("stripe", api_key="sk_test_wrongwrongwrong")
     billing = connect(StripeBilling)
-    billing._credentials = {"api_key": "sk_test_wrongwrongwrong"}
     with pytest.raises(Permanent, match="Invalid API Key provided: sk_test_\\*\\*\\*\\*"):
         billing.list_invoices("cus_1")
+
+
+def test_a_rotated_key_is_read_again_after_a_401(sandbox, connect):
+    billing = connect(StripeBilling)
+    billing._credentials = {"api_key": "sk_test_before_the_rotation"}  # cached before the secret was rotated
+    assert billing.list_invoices("cus_1") == []  # 401, the secret is read again, the call succeeds
+
+
+def _post(billing, path, **params):
+    return billing.http.request("POST", path, data=flatten(params), record="raw")
+
+
+@pytest.mark.sends_off_contract
+def test_stripe_refuses_what_stripe_refuses(sandbox, connect, customer_id):
+    billing = connect(StripeBilling, max_attempts=1)
+    annual, quarterly = billing.price_id("platform", "annual"), billing.price_id("sso", "quarterly")
+    metered = billing.price_id("usage-api", "annual")
+    # mixed intervals on one subscription
+    with pytest.raises(ValidationFailed, match="interval fields must match"):
+        _post(billing, "/v1/subscriptions", customer=customer_id, items=[{"price": annual}, {"price": quarterly}])
+    # a metered price with a quantity
+    with pytest.raises(ValidationFailed, match="Quantity should not be specified"):
+        _post(billing, "/v1/subscriptions", customer=customer_id, items=[{"price": metered, "quantity": 1}])
+    # a price that does not exist in the subscription's currency
+    with pytest.raises(ValidationFailed, match="does not support currency `jpy`"):
+        _post(billing, "/v1/subscriptions", customer=customer_id, currency="jpy", items=[{"price": annual}])
+    # an anchor in the past
+    with pytest.raises(ValidationFailed, match="billing_cycle_anchor must be a future"):
+        _post(billing, "/v1/subscriptions", customer=customer_id, items=[{"price": annual}], billing_cycle_anchor=1)
+    # a parameter Stripe does not have
+    with pytest.raises(ValidationFailed, match="Received unknown parameter: start_date"):
+        _post(billing, "/v1/subscriptions", customer=customer_id, items=[{"price": annual}], start_date=1)
+    assert sandbox.records("stripe", "subscription") == []
+    # one currency per customer: a GBP subscription fixes the customer's currency
+    _post(billing, "/v1/subscriptions", customer=customer_id, currency="gbp", items=[{"price": annual}])
+    with pytest.raises(ValidationFailed, match="cannot combine currencies on a single customer"):
+        _post(billing, "/v1/subscriptions", customer=customer_id, currency="usd", items=[{"price": annual}])
+    # and an update may not mix intervals either (what the hub sent before amendments moved every item)
+    sub = sandbox.records("stripe", "subscription")[0]
+    with pytest.raises(ValidationFailed, match="interval fields must match"):
+        _post(billing, f"/v1/subscriptions/{sub['id']}", items=[{"price": quarterly, "quantity": 1}])
+    assert len(sandbox.records("stripe", "subscription")[0]["items"]["data"]) == 1
+
+
+def test_no_price_is_invented(connect):
+    with pytest.raises(ValidationFailed, match="no active price with lookup key UNSOLD_annual"):
+        connect(StripeBilling).price_id("UNSOLD", "annual")
+
+
+def test_billing_is_anchored_at_creation_or_on_the_terms_own_cycle(sandbox, connect, customer_id):
+    billing, today = connect(StripeBilling), date.today()
+    plain = billing.create_subscription(NewSubscription(
+        customer_id=customer_id, items=[SubscriptionItem(sku="platform")], start_date=today), idempotency_key="k-now")
+    now = billing.get_subscription(plain.id)
+    assert now.start_date == today and now.current_period_end == today.replace(year=today.year + 1)
+    started = date(today.year - 2, today.month, 1)  # a term that began two years ago on the 1st
+    backdated = billing.create_subscription(NewSubscription(
+        customer_id=customer_id, items=[SubscriptionItem(sku="sso")], start_date=started),
+        idempotency_key="k-backdated")
+    sub = billing.get_subscription(backdated.id)
+    assert sub.start_date == started
+    assert sub.current_period_end.day == 1 and sub.current_period_end.month == today.month
+    assert sub.current_period_end > today
+
+
+def test_a_gbp_subscription_is_billed_at_the_gbp_price(connect, customer_id):
+    billing = connect(StripeBilling)
+    ref = billing.create_subscription(NewSubscription(
+        customer_id=customer_id, currency="GBP", items=[SubscriptionItem(sku="PLATFORM-ENT", quantity=Decimal(2))]),
+        idempotency_key="k-gbp")
+    sub = billing.get_subscription(ref.id)
+    assert sub.currency == "GBP" and sub.items[0].unit_price == Decimal(950)
+    assert billing.list_invoices(customer_id)[0].total == Decimal(1900)
+
+
+def test_a_retried_amendment_resends_the_same_request_after_a_lost_response(sandbox, connect, customer_id):
+    billing = connect(StripeBilling, read_timeout_seconds=0.3, max_attempts=1)
+    ref = billing.create_subscription(NewSubscription(
+        customer_id=customer_id, billing_frequency="quarterly",
+        items=[SubscriptionItem(sku="platform", quantity=Decimal(10)), SubscriptionItem(sku="usage-api", usage=USAGE)]),
+        idempotency_key="k-sub")
+    change = SubscriptionChange(quantities={"platform": Decimal(15)}, add_items=[SubscriptionItem(sku="sso")])
+    # When Stripe applies the change but its response is lost
+    sandbox.faults.inject("stripe", "subscription.update", kind="timeout", seconds=1.0, after_commit=True)
+    with pytest.raises(Transient):
+        billing.change_subscription(ref.id, change, idempotency_key="corr-9:billing.amend:LE-US")
+    # Then the retried step sends the same parameters under its key, and Stripe replays its answer
+    billing.change_subscription(ref.id, change, idempotency_key="corr-9:billing.amend:LE-US")
+    stored = sandbox.records("stripe", "subscription")[0]
+    assert [(i["price"]["lookup_key"], i["quantity"]) for i in stored["items"]["data"]] == [
+        ("platform_quarterly", 15), ("usage-api_quarterly", None), ("sso_quarterly", 1)]
+
+
+def test_a_module_added_after_a_frequency_change_takes_the_new_interval(sandbox, connect, customer_id):
+    billing = connect(StripeBilling)
+    ref = billing.create_subscription(NewSubscription(customer_id=customer_id, billing_frequency="annual",
+                                                      items=[SubscriptionItem(sku="platform")]), idempotency_key="k1")
+    billing.change_subscription(ref.id, SubscriptionChange(billing_frequency="quarterly"), idempotency_key="k2")
+    billing.change_subscription(ref.id, SubscriptionChange(add_items=[SubscriptionItem(sku="sso")]),
+                                idempotency_key="k3")
+    stored = sandbox.records("stripe", "subscription")[0]
+    assert [i["price"]["lookup_key"] for i in stored["items"]["data"]] == ["platform_quarterly", "sso_quarterly"]
+    assert stored["metadata"]["billing_frequency"] == "quarterly"

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import calendar
+import contextlib
 import hashlib
 import re
+from datetime import date
 from typing import Any, ClassVar
 
 import requests
 
-from erphub.connectors.credentials import ConnectorConfig, load_credentials
+from erphub.connectors.credentials import ConnectorConfig, load_credentials, require
 from erphub.connectors.http import HttpClient
+from erphub.errors import HubError
 
 
 class Connector:
@@ -42,8 +46,18 @@ class Connector:
     def make_client(self) -> HttpClient:
         raise NotImplementedError
 
+    def secret(self, *keys: str) -> list[str]:
+        """Credential fields, read at each request so that a re-read secret takes effect at once."""
+        return require(self.credentials, self.system, *keys)
+
+    def reread_credentials(self) -> None:
+        """A static key the vendor refuses (401) may have been rotated: read the secret once more, past the cache.
+        If it cannot be read, the cached one stays and the vendor's refusal is what the caller sees."""
+        with contextlib.suppress(HubError):
+            self._credentials = load_credentials(self.config, force=True)
+
     def client(self, **kwargs: Any) -> HttpClient:
-        options = {**self.config.client_options(), **kwargs}
+        options = {"reauthenticate": self.reread_credentials, **self.config.client_options(), **kwargs}
         return HttpClient(self.system, self.config.base_url, session=self._session, **options)
 
 
@@ -57,3 +71,11 @@ def external_key(value: str, max_length: int = 80) -> str:
         return cleaned
     digest = hashlib.sha256(value.encode()).hexdigest()[:16]  # keeps distinct keys distinct after cleaning
     return f"{cleaned[: max_length - 17]}-{digest}"
+
+
+def add_months(day: date, months: int) -> date:
+    """Calendar arithmetic as billing systems do it: the same day of the month, or the month's last day if the
+    month is shorter (Jan 31 + 1 month = Feb 28/29)."""
+    year, month = divmod(day.month - 1 + months, 12)
+    last = calendar.monthrange(day.year + year, month + 1)[1]
+    return day.replace(year=day.year + year, month=month + 1, day=min(day.day, last))

@@ -19,7 +19,6 @@ import requests
 
 from erphub.canonical import Invoice, InvoiceLine, Subscription, SubscriptionItem
 from erphub.connectors.base import Connector, external_key
-from erphub.connectors.credentials import require
 from erphub.connectors.http import HttpClient, VendorError, json_or_none
 from erphub.connectors.interfaces import (
     BillingCustomer,
@@ -62,9 +61,10 @@ class ChargebeeBilling(Connector):
     system = "chargebee"
 
     def make_client(self) -> HttpClient:
-        (api_key,) = require(self.credentials, self.system, "api_key")
-        auth = requests.auth._basic_auth_str(api_key, "")
-        return self.client(auth=lambda *_: {"Authorization": auth}, error_parser=parse_error, classify=classify)
+        self.secret("api_key")
+        return self.client(auth=lambda *_: {"Authorization": requests.auth._basic_auth_str(self.secret("api_key")[0],
+                                                                                           "")},
+                           error_parser=parse_error, classify=classify)
 
     def _post(self, path: str, form: list[tuple[str, str]] | dict[str, Any], idempotency_key: str,
               record: str = "") -> dict[str, Any]:
@@ -128,6 +128,7 @@ class ChargebeeBilling(Connector):
             frequency = frequency or FREQUENCIES.get(period, "annual")
         items += [(item_price_id(i.sku, currency, frequency or "annual"), None if i.usage else i.quantity)
                   for i in change.add_items]
+        items = [(price, quantity) for price, quantity in items if quantity != 0]  # 0: removed from the list
         form = [*self._items_form(items), ("replace_items_list", "true"),
                 ("prorate", "true" if change.prorate else "false")]
         self._post(f"/subscriptions/{quote(subscription_id, safe='')}/update_for_items", form, idempotency_key,

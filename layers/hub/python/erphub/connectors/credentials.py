@@ -76,8 +76,9 @@ def _provider() -> Any:
     return provider
 
 
-def load_credentials(config: ConnectorConfig) -> dict[str, Any]:
-    """The vendor's secret as a dict; a missing or malformed secret is Permanent (retrying cannot fix it)."""
+def load_credentials(config: ConnectorConfig, *, force: bool = False) -> dict[str, Any]:
+    """The vendor's secret as a dict; a missing or malformed secret is Permanent (retrying cannot fix it).
+    force=True reads it from Secrets Manager even if cached (after the vendor refused the cached one)."""
     if not config.secret_name:
         raise Permanent(f"{config.system.upper()}_SECRET_NAME is not configured", system=config.system)
     try:

@@ -13,6 +13,7 @@ Tables other than accounts are keyed by an `erphub_externalid` alternate key.
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import quote
 
 import requests
 
@@ -44,7 +45,9 @@ def parse_error(response: requests.Response) -> VendorError:
 
 
 def odata_literal(value: str) -> str:
-    return "'" + value.replace("'", "''") + "'"
+    """A string key value in a URL path: quotes doubled (OData ABNF), then percent-encoded, so that `#`, `?`, `/`,
+    `%` or `&` in a key cannot end the path segment (OData URL Conventions §2: literals are URL-encoded)."""
+    return "'" + quote(value.replace("'", "''"), safe="") + "'"
 
 
 def key_path(entity_set: str, value: str, column: str = KEY) -> str:
@@ -66,7 +69,8 @@ class DynamicsErp(Connector):
         self.token = ClientCredentialsToken(token_client, token_url,
                                             {"client_id": client_id, "client_secret": secret, "scope": scope})
         headers = {"OData-MaxVersion": "4.0", "OData-Version": "4.0"}
-        return self.client(auth=lambda *_: {**headers, **self.token.header()}, error_parser=parse_error)
+        return self.client(auth=lambda *_: {**headers, **self.token.header()}, error_parser=parse_error,
+                           reauthenticate=self.token.invalidate)
 
     def _upsert(self, path: str, body: dict[str, Any], record: str, kind: str,
                 external_id: str, *, only_update: bool = False) -> RecordRef:

@@ -16,7 +16,6 @@ import requests
 
 from erphub.canonical import Account
 from erphub.connectors.base import Connector, external_key
-from erphub.connectors.credentials import require
 from erphub.connectors.http import HttpClient, VendorError, json_or_none
 from erphub.connectors.interfaces import OnboardingPlan, RecordRef
 from erphub.errors import NotFound, ValidationFailed
@@ -44,9 +43,9 @@ class GainsightSuccess(Connector):
     system = "gainsight"
 
     def make_client(self) -> HttpClient:
-        (access_key,) = require(self.credentials, self.system, "access_key")
-        return self.client(auth=lambda *_: {"accesskey": access_key, "Content-Type": "application/json"},
-                           error_parser=parse_error)
+        self.secret("access_key")
+        return self.client(auth=lambda *_: {"accesskey": self.secret("access_key")[0],
+                                            "Content-Type": "application/json"}, error_parser=parse_error)
 
     def _call(self, method: str, path: str, body: dict[str, Any], *, params: dict[str, str] | None = None,
               idempotency_key: str | None = None, record: str = "") -> dict[str, Any]:

@@ -32,6 +32,9 @@ ErrorParser = Callable[[requests.Response], VendorError]
 # A vendor hook that recognises special cases (e.g. a limit error sent as 400); None means "use the status".
 ErrorClassifier = Callable[[requests.Response, VendorError], HubError | None]
 AuthHook = Callable[[str, str, Mapping[str, Any] | None], Mapping[str, str]]
+# Called once when the server answers 401: drop the cached token (OAuth) or re-read a rotated key, so the next
+# attempt authenticates afresh. The refused request was never processed, so resending it is safe for every verb.
+Reauthenticate = Callable[[], None]
 
 
 def parse_retry_after(value: str | None) -> float | None:
@@ -100,6 +103,7 @@ class HttpClient:
         max_retry_wait: float = 5.0,
         backoff: float = 0.2,
         session: requests.Session | None = None,
+        reauthenticate: Reauthenticate | None = None,
     ) -> None:
         self.system = system
         self.base_url = base_url.rstrip("/")
@@ -111,6 +115,7 @@ class HttpClient:
         self.max_retry_wait = max_retry_wait
         self.backoff = backoff
         self.session = session or requests.Session()
+        self.reauthenticate = reauthenticate
         self.attempts = 0  # total HTTP attempts made, for tests and metrics
 
     def url(self, path: str) -> str:
@@ -133,13 +138,17 @@ class HttpClient:
         method = method.upper()
         repeatable = method in SAFE_TO_REPEAT or idempotency_key is not None
         url = self.url(path)
-        attempt = 0
+        attempt, refreshed = 0, False
         while True:
             attempt += 1
             self.attempts += 1
             error = self._attempt(method, url, params, json, data, headers, record, expect)
             if isinstance(error, requests.Response):
                 return error
+            if getattr(error, "status", None) == 401 and self.reauthenticate is not None and not refreshed:
+                refreshed = True  # once: a second 401 with a fresh token is a real refusal
+                self.reauthenticate()
+                continue
             wait = self._wait_before_retry(error, attempt, repeatable)
             if wait is None:
                 raise error
@@ -161,7 +170,9 @@ class HttpClient:
             return response
         vendor = self.error_parser(response)
         special = self.classify(response, vendor) if self.classify else None
-        return special or error_for(self.system, response, vendor, record)
+        error = special or error_for(self.system, response, vendor, record)
+        error.status = response.status_code  # type: ignore[attr-defined]
+        return error
 
     def _wait_before_retry(self, error: HubError, attempt: int, repeatable: bool) -> float | None:
         if not isinstance(error, Transient) or not repeatable or attempt >= self.max_attempts:

@@ -17,7 +17,6 @@ import requests
 
 from erphub.canonical import Account
 from erphub.connectors.base import Connector, external_key
-from erphub.connectors.credentials import require
 from erphub.connectors.http import HttpClient, VendorError, json_or_none
 from erphub.connectors.interfaces import AccountUpdate, OwnerTask, RecordRef
 from erphub.errors import Conflict
@@ -38,12 +37,19 @@ def parse_error(response: requests.Response) -> VendorError:
     return VendorError(response.text[:300] or response.reason)
 
 
+def _text(properties: dict[str, Any]) -> dict[str, str]:
+    """HubSpot property values are strings on the wire (numbers, dates and booleans included)."""
+    return {k: v if isinstance(v, str) else str(v).lower() if isinstance(v, bool) else str(v)
+            for k, v in properties.items() if v is not None}
+
+
 class HubSpotCrm(Connector):
     system = "hubspot"
 
     def make_client(self) -> HttpClient:
-        (token,) = require(self.credentials, self.system, "access_token")
-        return self.client(auth=lambda *_: {"Authorization": f"Bearer {token}"}, error_parser=parse_error)
+        self.secret("access_token")
+        return self.client(auth=lambda *_: {"Authorization": f"Bearer {self.secret('access_token')[0]}"},
+                           error_parser=parse_error)
 
     def _get(self, object_type: str, object_id: str) -> dict[str, Any]:
         return self.http.json("GET", f"{OBJECTS}/{object_type}/{quote(object_id, safe='')}",
@@ -51,13 +57,17 @@ class HubSpotCrm(Connector):
 
     def _patch(self, object_type: str, object_id: str, properties: dict[str, Any]) -> None:
         self.http.request("PATCH", f"{OBJECTS}/{object_type}/{quote(object_id, safe='')}",
-                          json={"properties": properties}, record=f"{object_type}/{object_id}")
+                          json={"properties": _text(properties)}, record=f"{object_type}/{object_id}")
+
+    def _search(self, object_type: str, groups: list[dict[str, Any]], properties: list[str], limit: int) -> list[Any]:
+        # the v3 spec requires after, limit, properties and sorts on every search (PublicObjectSearchRequest)
+        body = self.http.json("POST", f"{OBJECTS}/{object_type}/search", idempotency_key="search", json={
+            "filterGroups": groups, "properties": properties, "limit": limit, "after": "0", "sorts": []})
+        return (body or {}).get("results") or []
 
     def find(self, object_type: str, key: str) -> str | None:
-        body = self.http.json("POST", f"{OBJECTS}/{object_type}/search", idempotency_key="search", json={
-            "filterGroups": [{"filters": [{"propertyName": KEY_PROPERTY, "operator": "EQ", "value": key}]}],
-            "properties": [KEY_PROPERTY], "limit": 1})
-        results = (body or {}).get("results") or []
+        results = self._search(object_type, [{"filters": [{"propertyName": KEY_PROPERTY, "operator": "EQ",
+                                                           "value": key}]}], [KEY_PROPERTY], 1)
         return str(results[0]["id"]) if results else None
 
     def _create_once(self, object_type: str, key: str, properties: dict[str, Any],
@@ -65,9 +75,8 @@ class HubSpotCrm(Connector):
         existing = self.find(object_type, key)
         if existing:
             return RecordRef(system=self.system, kind=object_type, id=existing, external_id=key, created=False)
-        payload: dict[str, Any] = {"properties": {**properties, KEY_PROPERTY: key}}
-        if associations:
-            payload["associations"] = associations
+        # the v3 create body requires both properties and associations (SimplePublicObjectInputForCreate)
+        payload = {"properties": _text({**properties, KEY_PROPERTY: key}), "associations": associations or []}
         try:
             body = self.http.json("POST", f"{OBJECTS}/{object_type}", json=payload, record=f"{object_type}/{key}")
         except Conflict as exc:  # someone created it between our search and our create
@@ -81,6 +90,17 @@ class HubSpotCrm(Connector):
 
     def get_opportunity(self, opportunity_id: str) -> dict[str, Any]:
         return self._get("deals", opportunity_id)
+
+    def find_account(self, account: Account) -> str | None:
+        """Ours by key, else a company with the account's domain (HubSpot's own dedupe key), else by name."""
+        wanted = [(KEY_PROPERTY, external_key(account.account_id)), ("domain", account.domain), ("name", account.name)]
+        groups = [{"filters": [{"propertyName": p, "operator": "EQ", "value": v}]} for p, v in wanted if v]
+        results = self._search("companies", groups, [p for p, _ in wanted], 10)
+        for name, value in wanted:  # the most specific match wins
+            for result in results:
+                if value and (result.get("properties") or {}).get(name) == value:
+                    return str(result["id"])
+        return None
 
     def upsert_account(self, account: Account, *, idempotency_key: str) -> RecordRef:
         properties = {"name": account.name, "domain": account.domain, "industry": account.industry,

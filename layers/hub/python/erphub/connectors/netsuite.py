@@ -19,7 +19,6 @@ import requests
 
 from erphub.connectors import oauth1
 from erphub.connectors.base import Connector, external_key
-from erphub.connectors.credentials import require
 from erphub.connectors.http import HttpClient, VendorError, json_or_none, parse_retry_after
 from erphub.connectors.interfaces import (
     CreditMemo,
@@ -31,7 +30,7 @@ from erphub.connectors.interfaces import (
     RecordRef,
     SalesOrder,
 )
-from erphub.errors import HubError, RateLimited
+from erphub.errors import HubError, NotFound, RateLimited, ValidationFailed
 
 RECORD = "/services/rest/record/v1"
 GOVERNANCE = "/services/rest/system/v1/governanceLimits"
@@ -39,8 +38,9 @@ FORECAST_RECORD = "customrecord_erphub_forecast"
 # codes NetSuite uses when a request is refused for concurrency (REST answers 429; RESTlets 400)
 LIMIT_CODES = {"CONCURRENCY_LIMIT_EXCEEDED", "SSS_REQUEST_LIMIT_EXCEEDED", "WS_REQUEST_BLOCKED",
                "REQUEST_LIMIT_EXCEEDED"}
-ORDER_STATUS_CLOSED = "H"
 ORDER_STATUS_CANCELLED = "C"
+# the line fields a close resends: NetSuite closes an order by closing its lines, not by writing its status
+LINE_FIELDS = ("item", "quantity", "rate", "description", "taxCode", "revRecStartDate", "revRecEndDate")
 
 
 def parse_error(response: requests.Response) -> VendorError:
@@ -88,13 +88,18 @@ def _clean(body: dict[str, Any]) -> dict[str, Any]:
 
 class NetSuiteErp(Connector):
     system = "netsuite"
+    _subsidiaries: dict[str, str]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._subsidiaries = {}  # subsidiary name -> internal id; subsidiaries are configuration, stable
 
     def make_client(self) -> HttpClient:
-        account, ck, cs, tid, ts = require(self.credentials, self.system, "account_id", "consumer_key",
-                                           "consumer_secret", "token_id", "token_secret")
-        creds = oauth1.TokenCredentials(account, ck, cs, tid, ts)
+        fields = ("account_id", "consumer_key", "consumer_secret", "token_id", "token_secret")
+        self.secret(*fields)
 
         def sign(method: str, url: str, params: Any) -> dict[str, str]:
+            creds = oauth1.TokenCredentials(*self.secret(*fields))  # a re-read (rotated) token applies at once
             return {"Authorization": oauth1.authorization_header(creds, method, url, params)}
 
         return self.client(auth=sign, error_parser=parse_error, classify=classify)
@@ -114,11 +119,31 @@ class NetSuiteErp(Connector):
         self.http.request("PATCH", path, json=body, params=params, record=f"{record_type}/{external_id}",
                           headers={"Content-Type": "application/json"})
 
+    def _subsidiary(self, name: str | None) -> dict[str, str] | None:
+        """NetSuite references a subsidiary by its internal id; the deal names it, so the id is looked up once."""
+        if not name:
+            return None
+        if name.isdigit():
+            return {"id": name}
+        if name not in self._subsidiaries:
+            found = self.http.json("GET", f"{RECORD}/subsidiary", params={"q": f'name IS "{name}"'}) or {}
+            items = found.get("items") or []
+            if not items:
+                raise ValidationFailed(f"netsuite has no subsidiary named {name}", system=self.system, record=name)
+            self._subsidiaries[name] = str(items[0]["id"])
+        return {"id": self._subsidiaries[name]}
+
+    def _internal_id(self, record_type: str, external_id: str) -> str | None:
+        try:
+            return str(self.get_record(record_type, external_id)["id"])
+        except NotFound:
+            return None
+
     def upsert_customer(self, customer: ErpCustomer) -> RecordRef:
         return self._upsert("customer", customer.external_id, {
             "companyName": customer.name,
             "email": customer.email,
-            "subsidiary": {"id": customer.subsidiary} if customer.subsidiary else None,
+            "subsidiary": self._subsidiary(customer.subsidiary),
             "currency": {"refName": customer.currency} if customer.currency else None,
             "vatRegNumber": customer.tax_id,
         })
@@ -127,7 +152,7 @@ class NetSuiteErp(Connector):
         return {
             "entity": _ref(order.customer_external_id),
             "currency": {"refName": order.currency},
-            "subsidiary": {"id": order.subsidiary} if order.subsidiary else None,
+            "subsidiary": self._subsidiary(order.subsidiary),
             "tranDate": order.tran_date.isoformat() if order.tran_date else None,
             "billingSchedule": {"refName": order.billing_schedule} if order.billing_schedule else None,
             "memo": order.memo,
@@ -144,15 +169,35 @@ class NetSuiteErp(Connector):
         return RecordRef(system=self.system, kind="salesOrder", id=external_id, external_id=external_id)
 
     def close_sales_order(self, external_id: str) -> None:
-        self._patch("salesOrder", external_id, {"orderStatus": {"id": ORDER_STATUS_CLOSED}})
+        """Closed = every line closed; NetSuite then shows the order as Closed (its status is not writable)."""
+        order = self.http.json("GET", f"{RECORD}/salesOrder/eid:{quote(external_id, safe='')}",
+                               params={"expandSubResources": "true"}, record=f"salesOrder/{external_id}")
+        lines = [{**{k: line[k] for k in LINE_FIELDS if k in line}, "isClosed": True}
+                 for line in (order.get("item") or {}).get("items") or []]
+        self._patch("salesOrder", external_id, {"item": {"items": lines}}, params={"replace": "item"})
 
     def void_sales_order(self, external_id: str) -> None:
         self._patch("salesOrder", external_id, {"orderStatus": {"id": ORDER_STATUS_CANCELLED}})
 
+    def _create_from(self, source_type: str, source_external_id: str | None, record_type: str, external_id: str,
+                     body: dict[str, Any]) -> RecordRef:
+        """A record made from another (invoice from order, credit memo from invoice) is a transform, once; a
+        retry finds it by external id and updates it (createdFrom cannot be written on an update)."""
+        source_id = self._internal_id(source_type, source_external_id) if source_external_id else None
+        if source_id is None or self._internal_id(record_type, external_id) is not None:
+            return self._upsert(record_type, external_id, body)
+        path = f"{RECORD}/{source_type}/{source_id}/!transform/{record_type}"
+        response = self.http.request("POST", path, json=_clean({**body, "externalId": external_id}),
+                                     headers={"Content-Type": "application/json"},
+                                     record=f"{record_type}/{external_id}")
+        location = response.headers.get("Location", "")
+        return RecordRef(system=self.system, kind=record_type, external_id=external_id,
+                         id=location.rstrip("/").rsplit("/", 1)[-1] if location else external_id)
+
     def post_invoice(self, invoice: ErpInvoice, *, idempotency_key: str) -> RecordRef:
-        return self._upsert("invoice", external_key(idempotency_key), {
+        return self._create_from("salesOrder", invoice.sales_order_external_id, "invoice",
+                                 external_key(idempotency_key), {
             "entity": _ref(invoice.customer_external_id),
-            "createdFrom": _ref(invoice.sales_order_external_id),
             "currency": {"refName": invoice.currency},
             "tranDate": invoice.tran_date.isoformat() if invoice.tran_date else None,
             "dueDate": invoice.due_date.isoformat() if invoice.due_date else None,
@@ -161,8 +206,13 @@ class NetSuiteErp(Connector):
         })
 
     def post_payment(self, payment: ErpPayment, *, idempotency_key: str) -> RecordRef:
-        apply = ({"items": [{"doc": _ref(payment.invoice_external_id), "apply": True,
-                             "amount": float(payment.amount)}]} if payment.invoice_external_id else None)
+        # apply lines are keyed by the invoice's internal id (doc), as the customerPayment apply sublist is
+        invoice_id = self._internal_id("invoice", payment.invoice_external_id) if payment.invoice_external_id else None
+        if payment.invoice_external_id and invoice_id is None:
+            raise NotFound(f"invoice {payment.invoice_external_id} is not in netsuite", system=self.system,
+                           record=payment.invoice_external_id)
+        apply = ({"items": [{"doc": {"id": invoice_id}, "apply": True, "amount": float(payment.amount)}]}
+                 if invoice_id else None)
         return self._upsert("customerPayment", external_key(idempotency_key), {
             "customer": _ref(payment.customer_external_id),
             "payment": float(payment.amount),
@@ -173,9 +223,8 @@ class NetSuiteErp(Connector):
         })
 
     def issue_credit_memo(self, memo: CreditMemo, *, idempotency_key: str) -> RecordRef:
-        return self._upsert("creditMemo", external_key(idempotency_key), {
+        return self._create_from("invoice", memo.invoice_external_id, "creditMemo", external_key(idempotency_key), {
             "entity": _ref(memo.customer_external_id),
-            "createdFrom": _ref(memo.invoice_external_id),
             "currency": {"refName": memo.currency},
             "memo": memo.reason,
             "item": _lines(memo.lines),

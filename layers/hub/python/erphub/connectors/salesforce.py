@@ -18,7 +18,7 @@ import requests
 from erphub.canonical import Account
 from erphub.connectors.base import Connector, external_key
 from erphub.connectors.credentials import require
-from erphub.connectors.http import HttpClient, VendorError, json_or_none
+from erphub.connectors.http import HttpClient, VendorError, json_or_none, parse_retry_after
 from erphub.connectors.interfaces import AccountUpdate, OwnerTask, RecordRef
 from erphub.connectors.oauth2 import ClientCredentialsToken, oauth_error
 from erphub.errors import Conflict, HubError, RateLimited
@@ -41,12 +41,18 @@ def parse_error(response: requests.Response) -> VendorError:
 
 
 def classify(response: requests.Response, vendor: VendorError) -> HubError | None:
-    if vendor.code == "REQUEST_LIMIT_EXCEEDED":  # Salesforce answers API-limit exhaustion with 403
-        return RateLimited(f"salesforce {vendor.code}: {vendor.message}", system="salesforce")
+    if vendor.code == "REQUEST_LIMIT_EXCEEDED" or response.status_code == 429:  # API limits answer 403 or 429
+        return RateLimited(f"salesforce {response.status_code} {vendor.code}: {vendor.message}", system="salesforce",
+                           retry_after=parse_retry_after(response.headers.get("Retry-After")))
     if vendor.code in ("DUPLICATE_VALUE", "DUPLICATE_EXTERNAL_ID") or response.status_code == 300:
         return Conflict(f"salesforce {vendor.code}: {vendor.message}", existing_id=vendor.existing_id,
                         system="salesforce")
     return None
+
+
+def soql_literal(value: str) -> str:
+    """A SOQL string literal: backslash and single quote escaped (SOQL reference, "Quoted String Escape Sequences")."""
+    return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
 
 
 class SalesforceCrm(Connector):
@@ -57,7 +63,9 @@ class SalesforceCrm(Connector):
         token_url = self.credentials.get("token_url") or f"{self.config.base_url.rstrip('/')}/services/oauth2/token"
         token_client = self.client(error_parser=oauth_error)
         self.token = ClientCredentialsToken(token_client, token_url, {"client_id": client_id, "client_secret": secret})
-        return self.client(auth=lambda *_: self.token.header(), error_parser=parse_error, classify=classify)
+        # a 401 INVALID_SESSION_ID means the session expired or was revoked: one fresh token, then fail typed
+        return self.client(auth=lambda *_: self.token.header(), error_parser=parse_error, classify=classify,
+                           reauthenticate=self.token.invalidate)
 
     def _upsert(self, sobject: str, key: str, fields: dict[str, Any]) -> RecordRef:
         path = f"{DATA}/sobjects/{sobject}/{KEY_FIELD}/{quote(key, safe='')}"
@@ -75,6 +83,15 @@ class SalesforceCrm(Connector):
     def get_opportunity(self, opportunity_id: str) -> dict[str, Any]:
         return self.http.json("GET", f"{DATA}/sobjects/Opportunity/{quote(opportunity_id, safe='')}",
                               record=f"Opportunity/{opportunity_id}")
+
+    def find_account(self, account: Account) -> str | None:
+        """The account the hub would otherwise duplicate: ours by key, else one the sales team made by name."""
+        key = external_key(account.account_id)
+        where = f"{KEY_FIELD} = {soql_literal(key)} OR Name = {soql_literal(account.name)}"
+        soql = f"SELECT Id, {KEY_FIELD} FROM Account WHERE {where} LIMIT 10"  # noqa: S608 - literals are escaped
+        records = (self.http.json("GET", f"{DATA}/query", params={"q": soql}) or {}).get("records") or []
+        records.sort(key=lambda r: r.get(KEY_FIELD) != key)  # our own key first
+        return str(records[0]["Id"]) if records else None
 
     def upsert_account(self, account: Account, *, idempotency_key: str) -> RecordRef:
         """Keyed by the account's business id, so every step that upserts this account hits one record."""

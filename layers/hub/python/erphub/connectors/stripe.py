@@ -17,8 +17,7 @@ from urllib.parse import quote
 import requests
 
 from erphub.canonical import Invoice, InvoiceLine, Subscription, SubscriptionItem
-from erphub.connectors.base import Connector
-from erphub.connectors.credentials import require
+from erphub.connectors.base import Connector, add_months
 from erphub.connectors.forms import flatten
 from erphub.connectors.http import HttpClient, VendorError, json_or_none
 from erphub.connectors.interfaces import (
@@ -32,6 +31,8 @@ from erphub.errors import Conflict, HubError, ValidationFailed
 
 STRIPE_VERSION = "2024-06-20"
 ZERO_DECIMAL = {"JPY", "KRW", "VND", "CLP", "ISK", "UGX", "XAF", "XOF"}
+INTERVALS = {"monthly": ("month", 1), "quarterly": ("month", 3), "semiannual": ("month", 6), "annual": ("year", 1)}
+FREQUENCIES = {interval: frequency for frequency, interval in INTERVALS.items()}
 
 
 def parse_error(response: requests.Response) -> VendorError:
@@ -63,6 +64,35 @@ def lookup_key(sku: str, frequency: str) -> str:
     return f"{sku}_{frequency}"
 
 
+def next_boundary(start: date, frequency: str, today: date) -> date:
+    """The first billing date after today on the cycle that starts at `start` (term anniversaries for annual)."""
+    interval, count = INTERVALS[frequency]
+    step = count * (12 if interval == "year" else 1)
+    periods = max(1, ((today.year - start.year) * 12 + today.month - start.month) // step)
+    boundary = add_months(start, periods * step)
+    while boundary <= today:
+        periods += 1
+        boundary = add_months(start, periods * step)
+    return boundary
+
+
+def _timestamp(day: date) -> int:
+    return int(datetime.combine(day, datetime.min.time(), UTC).timestamp())
+
+
+def frequency_of(price: dict[str, Any]) -> str | None:
+    recurring = price.get("recurring") or {}
+    return FREQUENCIES.get((recurring.get("interval"), recurring.get("interval_count")))
+
+
+def unit_price(price: dict[str, Any], currency: str) -> Decimal | None:
+    """A multi-currency price shows its default currency; the subscription's currency is in currency_options."""
+    option = price if price.get("currency") == currency else (price.get("currency_options") or {}).get(currency)
+    if not option or option.get("unit_amount") is None:
+        return None
+    return to_major(option["unit_amount"], currency)
+
+
 class StripeBilling(Connector):
     system = "stripe"
     _prices: dict[str, str]
@@ -72,9 +102,12 @@ class StripeBilling(Connector):
         self._prices = {}  # lookup key -> price id; prices are immutable, so caching them is safe
 
     def make_client(self) -> HttpClient:
-        (api_key,) = require(self.credentials, self.system, "api_key")
-        headers = {"Authorization": f"Bearer {api_key}", "Stripe-Version": STRIPE_VERSION}
-        return self.client(auth=lambda *_: headers, error_parser=parse_error, classify=classify)
+        self.secret("api_key")  # a secret without it fails here, before any request
+
+        def auth(*_: Any) -> dict[str, str]:
+            return {"Authorization": f"Bearer {self.secret('api_key')[0]}", "Stripe-Version": STRIPE_VERSION}
+
+        return self.client(auth=auth, error_parser=parse_error, classify=classify)
 
     def _post(self, path: str, params: dict[str, Any], idempotency_key: str, record: str = "") -> dict[str, Any]:
         return self.http.json("POST", path, data=flatten(params), idempotency_key=idempotency_key, record=record,
@@ -125,33 +158,50 @@ class StripeBilling(Connector):
             "metadata": {"legal_entity_id": request.legal_entity_id, "contract_id": request.contract_id,
                          "billing_frequency": request.billing_frequency},
         }
-        if request.start_date and request.start_date > date.today():
-            start = datetime.combine(request.start_date, datetime.min.time(), UTC)
-            params.update(billing_cycle_anchor=int(start.timestamp()), proration_behavior="none")
-        elif request.start_date and request.start_date < date.today():
-            start = datetime.combine(request.start_date, datetime.min.time(), UTC)
-            params["backdate_start_date"] = int(start.timestamp())
+        params.update(self._anchoring(request.start_date, request.billing_frequency, date.today()))
         body = self._post("/v1/subscriptions", params, idempotency_key, f"subscription/{request.customer_id}")
         return RecordRef(system=self.system, kind="subscription", id=body["id"], created=True)
 
+    @staticmethod
+    def _anchoring(start: date | None, frequency: str, today: date) -> dict[str, Any]:
+        """Stripe anchors billing at creation. A term that starts later is anchored at its start (free until
+        then); one that started earlier is backdated to its start and anchored at its next billing date, so the
+        billing periods run on the term's own cycle (e.g. its anniversaries) and renewals line up."""
+        if start is None or start == today:
+            return {}
+        if start > today:
+            return {"billing_cycle_anchor": _timestamp(start), "proration_behavior": "none"}
+        return {"backdate_start_date": _timestamp(start),
+                "billing_cycle_anchor": _timestamp(next_boundary(start, frequency, today))}
+
     def _raw_subscription(self, subscription_id: str) -> dict[str, Any]:
-        return self._get(f"/v1/subscriptions/{quote(subscription_id, safe='')}", record=subscription_id)
+        return self._get(f"/v1/subscriptions/{quote(subscription_id, safe='')}",
+                         [("expand[]", "items.data.price.currency_options")], record=subscription_id)
 
     def change_subscription(self, subscription_id: str, change: SubscriptionChange, *, idempotency_key: str) -> None:
+        """One request, built only from the change and the subscription's stable item ids: a retry under the same
+        key after a lost response sends the same bytes (Stripe refuses other parameters under a used key). A new
+        frequency moves every item, so the subscription keeps one interval."""
         current = self._raw_subscription(subscription_id)
+        have = current["items"]["data"]
+        frequency = change.billing_frequency or next(
+            (f for f in (frequency_of(i["price"]) for i in have) if f), None) or "annual"
+        added = {item.sku for item in change.add_items}
         items: list[dict[str, Any]] = []
-        for existing in current["items"]["data"]:
+        for existing in have:
             sku = (existing["price"].get("lookup_key") or "").rsplit("_", 1)[0]
+            if sku in added:
+                continue  # added by an earlier attempt of this same change: sent again as an addition below
             entry: dict[str, Any] = {"id": existing["id"]}
-            if sku in change.quantities:
-                entry["quantity"] = change.quantities[sku]
             if change.billing_frequency:
                 entry["price"] = self.price_id(sku, change.billing_frequency)
+            if sku in change.quantities:
+                entry["quantity" if change.quantities[sku] else "deleted"] = change.quantities[sku] or True
             if len(entry) > 1:
                 items.append(entry)
-        frequency = change.billing_frequency or current.get("metadata", {}).get("billing_frequency") or "annual"
-        items += [self._item(item, frequency) for item in change.add_items]
-        params = {"items": items, "proration_behavior": "create_prorations" if change.prorate else "none"}
+        items += [self._item(item, frequency) for item in sorted(change.add_items, key=lambda i: i.sku)]
+        params = {"items": items, "proration_behavior": "create_prorations" if change.prorate else "none",
+                  "metadata": {"billing_frequency": frequency}}
         self._post(f"/v1/subscriptions/{subscription_id}", params, idempotency_key, subscription_id)
 
     def cancel_subscription(self, subscription_id: str, *, at_period_end: bool = True, idempotency_key: str) -> None:
@@ -169,7 +219,7 @@ class StripeBilling(Connector):
             price = entry["price"]
             items.append(SubscriptionItem(sku=(price.get("lookup_key") or price["id"]).rsplit("_", 1)[0],
                                           quantity=Decimal(str(entry.get("quantity") or 0)),
-                                          unit_price=to_major(price.get("unit_amount"), raw.get("currency", "usd"))))
+                                          unit_price=unit_price(price, raw.get("currency", "usd"))))
         metadata = raw.get("metadata") or {}
         return Subscription(
             subscription_id=raw["id"], customer_id=raw["customer"], status=raw["status"],

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from erphub.canonical import BillingFrequency, RenewalRisk
+from erphub.canonical import BillingFrequency, RenewalRisk, Subscription, SubscriptionItem
+from erphub.connectors.base import add_months
 from erphub.connectors.interfaces import BillingCustomer, CollectionStrategy, NewSubscription, SubscriptionChange
 from erphub.errors import NotFound
 from erphub.store.identity import IdentityStore
@@ -14,6 +16,8 @@ from erphub.workflows.actions import action
 from erphub.workflows.reconcile import PERIODS_PER_YEAR, compare_prices, compare_renewal
 from erphub.workflows.run import Run, entities, items_for
 from erphub.workflows.systems import connector
+
+MONTHS_PER_PERIOD = {"monthly": 1, "quarterly": 3, "semiannual": 6, "annual": 12}
 
 
 def _subscriptions(run: Run) -> dict[str, str]:
@@ -28,6 +32,21 @@ def _terms(run: Run) -> dict[str, Any]:
     return {"billing_frequency": contract.billing_frequency, "currency": contract.currency,
             "term_start": contract.term_start, "term_end": contract.term_end, "version": contract.version,
             "items": [i.model_dump(mode="json") for i in contract.items]}
+
+
+def billed_prices(run: Run, subscriptions: dict[str, str]) -> dict[str, dict[str, str]]:
+    """Per entity billed in another currency than the deal's: the yearly price per unit billing charges for each
+    licensed SKU, from the billing catalog's price in that currency. The ERP books these, not the deal's prices
+    unconverted (the deal carries one currency; the catalog has a price per currency)."""
+    billing, contract, prices = connector("billing"), run.contract, {}
+    periods = PERIODS_PER_YEAR.get(str(contract.billing_frequency or "annual"), 1)
+    currencies = {e.entity_id: e.currency or contract.currency for e in entities(contract)}
+    for entity, subscription_id in sorted(subscriptions.items()):
+        if currencies.get(entity) in (None, contract.currency):
+            continue
+        items = billing.get_subscription(subscription_id).items
+        prices[entity] = {i.sku: str(Decimal(i.unit_price) * periods) for i in items if i.unit_price is not None}
+    return prices
 
 
 @action("billing.activate")
@@ -54,7 +73,7 @@ def activate(run: Run) -> dict[str, Any]:
         identity.link_contract(contract.contract_id, billing.system, "subscription", entity.entity_id, subscription.id)
         subscriptions[entity.entity_id] = subscription.id
     identity.put_terms(contract.contract_id, run.customer_id, _terms(run))
-    return {"customers": customers, "subscriptions": subscriptions}
+    return {"customers": customers, "subscriptions": subscriptions, "prices": billed_prices(run, subscriptions)}
 
 
 @action("billing.cancel_created", compensation=True)
@@ -71,18 +90,33 @@ def cancel_created(run: Run) -> dict[str, Any]:
     return {"cancelled": cancelled}
 
 
+def _in_force(run: Run, entity: str) -> list[SubscriptionItem] | None:
+    """The entity's items as they were before this run: part of the step's input (the contract lookup), so every
+    attempt of the step computes the same change. None when the contract's terms were never recorded."""
+    terms = run.result("identity").get("terms")
+    if not terms:
+        return None
+    first = entities(run.contract)[0].entity_id
+    items = [SubscriptionItem.model_validate(i) for i in terms.get("items") or []]
+    return [i for i in items if (i.legal_entity_id or first) == entity]
+
+
 def _change_to(run: Run, entity: str, subscription_id: str, step: str) -> dict[str, Any]:
-    """Change a subscription to the contract's items and frequency (prorated); returns what it was."""
+    """Change a subscription to the contract's items and frequency (prorated); returns what it was. The change is
+    built from the step's input only, so a retried step resends the same request under its idempotency key."""
     billing, contract = connector("billing"), run.contract
-    current = billing.get_subscription(subscription_id)
+    before = _in_force(run, entity)
+    if before is None:
+        before = billing.get_subscription(subscription_id).items
     wanted = items_for(contract, entity)
-    have = {i.sku: i.quantity for i in current.items}
+    have = {i.sku: i.quantity for i in before}
     previous_frequency = (run.result("identity").get("terms") or {}).get("billing_frequency")
     frequency = contract.billing_frequency if contract.billing_frequency != previous_frequency else None
     change = SubscriptionChange(
-        quantities={i.sku: i.quantity for i in wanted
+        quantities={i.sku: i.quantity for i in sorted(wanted, key=lambda i: i.sku)
                     if i.sku in have and i.usage is None and have[i.sku] != i.quantity},
-        add_items=[i for i in wanted if i.sku not in have], billing_frequency=frequency, prorate=True)
+        add_items=sorted((i for i in wanted if i.sku not in have), key=lambda i: i.sku),
+        billing_frequency=frequency, prorate=True)
     if change.quantities or change.add_items or change.billing_frequency:
         billing.change_subscription(subscription_id, change, idempotency_key=run.step_key(step, entity))
     return {"quantities": {k: str(v) for k, v in have.items()}, "billing_frequency": previous_frequency,
@@ -94,19 +128,34 @@ def _change_to(run: Run, entity: str, subscription_id: str, step: str) -> dict[s
 def amend(run: Run) -> dict[str, Any]:
     previous = {entity: _change_to(run, entity, sid, "billing.amend") for entity, sid in _subscriptions(run).items()}
     IdentityStore().put_terms(run.contract.contract_id, run.customer_id, _terms(run))
-    return {"previous": previous, "subscriptions": _subscriptions(run)}
+    return {"previous": previous, "subscriptions": _subscriptions(run),
+            "prices": billed_prices(run, _subscriptions(run))}
+
+
+def _reverting(run: Run, entity: str) -> dict[str, Any] | None:
+    """What to put back for one entity, from the step's input; it does not need the amend step's result, so it
+    also undoes an amend step that failed after billing took the change (a lost response)."""
+    before = _in_force(run, entity)
+    if before is None:
+        return (run.result("billing").get("previous") or {}).get(entity)
+    had = {i.sku for i in before}
+    terms_frequency = (run.result("identity").get("terms") or {}).get("billing_frequency")
+    return {"changed": True, "quantities": {i.sku: str(i.quantity) for i in before if i.usage is None},
+            "added": sorted({i.sku for i in items_for(run.contract, entity)} - had),
+            "billing_frequency": terms_frequency if terms_frequency != run.contract.billing_frequency else None}
 
 
 @action("billing.revert_amendment", compensation=True)
 def revert_amendment(run: Run) -> dict[str, Any]:
-    """RevertSubscriptionChange: put quantities and frequency back; added items go to quantity 0."""
+    """RevertSubscriptionChange: put quantities and frequency back; items the amendment added are removed."""
     billing, reverted = connector("billing"), []
-    for entity, before in (run.result("billing").get("previous") or {}).items():
-        if not before.get("changed"):
+    for entity, subscription_id in sorted(_subscriptions(run).items()):
+        before = _reverting(run, entity)
+        if not before or not before.get("changed"):
             continue
-        quantities = {sku: Decimal(q) for sku, q in before["quantities"].items()}
+        quantities = {sku: Decimal(q) for sku, q in sorted(before["quantities"].items())}
         quantities.update({sku: Decimal(0) for sku in before.get("added", [])})
-        billing.change_subscription(_subscriptions(run)[entity], SubscriptionChange(
+        billing.change_subscription(subscription_id, SubscriptionChange(
             quantities=quantities, billing_frequency=before.get("billing_frequency"), prorate=True),
             idempotency_key=run.step_key("billing.revert", entity))
         reverted.append(entity)
@@ -132,13 +181,27 @@ def snapshot(run: Run) -> dict[str, Any]:
     return {"entities": found}
 
 
+def on_cycle(subscription: Subscription, term_start: date | None, frequency: str) -> Subscription:
+    """The subscription with the end of its billing period moved, by whole periods, next to the renewal's start.
+    Billing keeps the cycle it was anchored on (Stripe does not restart it at a renewal), so a renewal is aligned
+    when its term starts on one of the cycle's boundaries, whichever period is current today."""
+    end = subscription.current_period_end
+    if end is None or term_start is None:
+        return subscription
+    step = MONTHS_PER_PERIOD.get(frequency, 12)
+    periods = round(((term_start.year - end.year) * 12 + term_start.month - end.month) / step)
+    return subscription.model_copy(update={"current_period_end": add_months(end, periods * step)})
+
+
 @action("billing.alignment")
 def alignment(run: Run) -> dict[str, Any]:
     """Does billing (term, price, items) match the renewed opportunity?"""
     billing, contract, differences = connector("billing"), run.contract, []
+    frequency = str(contract.billing_frequency or "annual")
     for entity, subscription_id in _subscriptions(run).items():
         wanted = items_for(contract, entity)
-        found = compare_renewal(billing.get_subscription(subscription_id), contract,
+        subscription = on_cycle(billing.get_subscription(subscription_id), contract.term_start, frequency)
+        found = compare_renewal(subscription, contract,
                                 {i.sku: i.quantity for i in wanted}, {i.sku: i.unit_price for i in wanted})
         differences += [f"{entity}: {d}" for d in found]
     return {"aligned": not differences, "differences": differences}
@@ -152,7 +215,7 @@ def renew(run: Run) -> dict[str, Any]:
         identity.link_contract(contract.contract_id, connector("billing").system, "subscription", entity,
                                subscription_id)
     identity.put_terms(contract.contract_id, run.customer_id, _terms(run))
-    return {"subscriptions": _subscriptions(run)}
+    return {"subscriptions": _subscriptions(run), "prices": billed_prices(run, _subscriptions(run))}
 
 
 @action("billing.cancel")

@@ -54,10 +54,12 @@ def activate_account(run: Run) -> dict[str, Any]:
     fields = {"lifecycle_status": "active", "external_ids": {k: ";".join(v) for k, v in ids.items()}}
     try:
         return update_account(run, _account_id(run), fields, "hub")
-    except NotFound:  # the deal came from another CRM: the account is created here once, by its business key
-        account = crm.upsert_account(run.contract.account, idempotency_key=run.step_key("crm.account"))
-        IdentityStore().link(run.customer_id, crm.system, account.id, UPSERTED)
-        return update_account(run, account.id, fields, "hub")
+    except NotFound:  # the deal's account is not in this CRM: find it (by key, domain or name) before creating it
+        account_id = crm.find_account(run.contract.account)
+        if account_id is None:
+            account_id = crm.upsert_account(run.contract.account, idempotency_key=run.step_key("crm.account")).id
+        IdentityStore().link(run.customer_id, crm.system, account_id, UPSERTED)
+        return update_account(run, account_id, fields, "hub")
 
 
 @action("crm.set_status")

@@ -24,19 +24,33 @@ def customer_key(account_id: str, entity_id: str) -> str:
     return f"{account_id}:{entity_id}"
 
 
-def order_lines(contract: Contract, entity: LegalEntity) -> list[OrderLine]:
+def _rate(item: SubscriptionItem, entity: LegalEntity, contract: Contract, prices: dict[str, str] | None) -> Decimal:
+    """The deal's price, or, for an entity booked in another currency, billing's price in that currency."""
+    if item.usage is not None:
+        return Decimal(0)
+    currency = entity.currency or contract.currency
+    if currency == contract.currency or currency is None:
+        return item.unit_price or Decimal(0)
+    if not prices or item.sku not in prices:
+        raise ValidationFailed(f"no {currency} price for {item.sku}: the deal is priced in {contract.currency}",
+                               system="erp", record=entity.entity_id)
+    return Decimal(prices[item.sku])
+
+
+def order_lines(contract: Contract, entity: LegalEntity, prices: dict[str, str] | None = None) -> list[OrderLine]:
     tax_code = f"{entity.country}-STD" if entity.country else None
     return [OrderLine(sku=i.sku, quantity=i.quantity if i.usage is None else Decimal(1),
-                      rate=(i.unit_price or Decimal(0)) if i.usage is None else Decimal(0),
+                      rate=_rate(i, entity, contract, prices),
                       description=(f"usage {i.usage.metric}: {i.usage.included_quantity} included, then "
                                    f"{i.usage.overage_unit_price}/{i.usage.unit} in arrears") if i.usage else i.name,
                       tax_code=tax_code, rev_rec_start=contract.term_start, rev_rec_end=contract.term_end)
             for i in items_for(contract, entity.entity_id)]
 
 
-def _order(contract: Contract, entity: LegalEntity) -> SalesOrder:
+def _order(contract: Contract, entity: LegalEntity, prices: dict[str, str] | None = None) -> SalesOrder:
     return SalesOrder(customer_external_id=customer_key(contract.account.account_id, entity.entity_id),
-                      currency=entity.currency or contract.currency or "USD", lines=order_lines(contract, entity),
+                      currency=entity.currency or contract.currency or "USD",
+                      lines=order_lines(contract, entity, prices),
                       subsidiary=entity.subsidiary, tran_date=contract.close_date or contract.term_start,
                       billing_schedule=BILLING_SCHEDULES.get(str(contract.billing_frequency or "annual")),
                       memo=f"erphub {contract.contract_id} v{contract.version}", contract_id=contract.contract_id)
@@ -51,7 +65,9 @@ def _book(run: Run, step: str) -> dict[str, Any]:
             external_id=key, name=entity.name, subsidiary=entity.subsidiary, currency=entity.currency
             or contract.currency, email=contract.owner_email, tax_id=entity.tax_id, country=entity.country))
         identity.link(run.customer_id, erp.system, customer.external_id or customer.id, entity.entity_id)
-        order = erp.create_sales_order(_order(contract, entity), idempotency_key=run.step_key(step, entity.entity_id))
+        prices = (run.result("billing").get("prices") or {}).get(entity.entity_id)
+        order = erp.create_sales_order(_order(contract, entity, prices),
+                                       idempotency_key=run.step_key(step, entity.entity_id))
         order_id = order.external_id or order.id
         ledger.record_created(run.correlation_id, erp.system, "sales_order", entity.entity_id, order_id)
         identity.link_contract(contract.contract_id, erp.system, "sales_order", entity.entity_id, order_id)
@@ -94,7 +110,8 @@ def amend_order(run: Run) -> dict[str, Any]:
     amended = {}
     for entity_id, order_id in _linked_orders(run).items():
         if entity_id in by_id:
-            erp.amend_sales_order(order_id, _order(contract, by_id[entity_id]))
+            prices = (run.result("billing").get("prices") or {}).get(entity_id)
+            erp.amend_sales_order(order_id, _order(contract, by_id[entity_id], prices))
             amended[entity_id] = order_id
     return {"orders": amended}
 
