@@ -110,6 +110,15 @@ def test_a_failure_after_billing_compensates_in_named_states():
     assert states["VoidSalesOrder"]["Next"] == "RecordActivationFailure"
 
 
+
+def test_an_amendment_that_fails_once_billing_may_have_changed_reverts_billing():
+    # A lost response leaves the change applied in billing although the step failed: billing and the ERP
+    # must not stay apart, so the change step itself compensates too.
+    states = load(ROOT / "statemachines" / "subscription_amendment.asl.json")["States"]
+    for name in ("ChangeSubscription", "UpdateSuccessAndErp"):
+        assert states[name]["Catch"][-1]["Next"] == "RevertSubscriptionChange"
+    assert states["RevertSubscriptionChange"]["Next"] == "RecordAmendmentFailure"
+
 def test_the_template_wires_each_machine_under_the_name_the_starter_uses():
     template = load_template(ROOT / "template.yaml")
     machines = {r["Properties"]["DefinitionUri"]: r["Properties"] for r in template["Resources"].values()
