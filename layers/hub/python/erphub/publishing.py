@@ -7,9 +7,11 @@ one batch, the first failure stops the batch, so nothing after it is sent twice 
 
 from __future__ import annotations
 
+import contextvars
 import json
 import time
 from collections.abc import Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -29,6 +31,7 @@ SWEEP_BUDGET = timedelta(seconds=45)
 UNPUBLISHABLE_KIND = "outbox_unpublishable"
 _TRANSIENT_ENTRY_ERRORS = {"InternalFailure", "ThrottlingException"}
 _PERMANENT_CALL_ERRORS = {"ValidationException"}
+_MARKERS = 8
 
 
 @dataclass(frozen=True)
@@ -87,19 +90,23 @@ def _sweep_page(keys: list[str], report: dict[str, int]) -> None:
         try:
             entry = _entry(events[key])
             if (size := _entry_size(entry)) > ENTRY_LIMIT_BYTES:
-                raise ValueError(f"the event is {size} bytes, over the bus's {ENTRY_LIMIT_BYTES}-byte entry limit")
+                raise ValueError(f"the event is {size} bytes, over the bus's 256 KB entry limit")
         except (ValueError, KeyError, TypeError) as exc:
             report["skipped" if _skip(key, events[key], exc) else "left"] += 1
             continue
         ready.append((key, entry))
     for chunk in _calls(ready):
-        for key, refusal in _put_each(chunk).items():
-            if refusal is None:
-                _mark(key)
-                report["published"] += 1
-            elif refusal:
+        outcomes = _put_each(chunk)
+        on_bus = [key for key, refusal in outcomes.items() if refusal is None]
+        # one UpdateItem each, in parallel; each in a copy of this context, which carries per-invocation state
+        with ThreadPoolExecutor(max_workers=_MARKERS) as pool:
+            for done in [pool.submit(contextvars.copy_context().run, _mark, key) for key in on_bus]:
+                done.result()
+        report["published"] += len(on_bus)
+        for key, refusal in outcomes.items():
+            if refusal:
                 report["skipped" if _skip(key, events[key], ValueError(refusal)) else "left"] += 1
-            else:
+            elif refusal == "":
                 report["left"] += 1
 
 
