@@ -1,4 +1,5 @@
-"""erphub: run the template on this machine (`up`), look at it (`status`), feed it (`send`, `demo`)."""
+"""erphub: run the template on this machine (`up`), look at it (`status`), feed it (`send`, `demo`), publish
+what the outbox still holds now (`sweep`)."""
 
 from __future__ import annotations
 
@@ -30,8 +31,10 @@ def main(argv: list[str] | None = None) -> int:
     demo = commands.add_parser("demo", help="run the scenarios on the running stack (or a temporary one)")
     demo.add_argument("scenarios", nargs="*", type=Path, help=f"scenario files (default: {SCENARIOS}/*.json)")
     demo.add_argument("--template", default="template.yaml")
+    sweep = commands.add_parser("sweep", help="run the outbox sweeper now on the running stack")
+    sweep.add_argument("--grace", type=int, default=0, help="only items older than this many seconds (default 0)")
     args = parser.parse_args(argv)
-    return {"up": _up, "status": _status, "send": _send, "demo": _demo}[args.command](args)
+    return {"up": _up, "status": _status, "send": _send, "demo": _demo, "sweep": _sweep}[args.command](args)
 
 
 def _up(args: argparse.Namespace) -> int:
@@ -152,6 +155,24 @@ def _demo(args: argparse.Namespace) -> int:
     with LocalStack(args.template) as stack:
         ok = _run_demo(stack.endpoints["gateway"], stack.client, _resources(stack), files)
     return 0 if ok else 1
+
+
+def _sweep(args: argparse.Namespace) -> int:
+    """Invoke the stack's own OutboxSweeperFunction, as `aws lambda invoke` does on AWS."""
+    import json
+
+    from local import endpoints
+
+    running = _running()
+    response = endpoints.session(running["aws"])("lambda").invoke(
+        FunctionName=running["resources"]["OutboxSweeperFunction"]["Ref"],
+        Payload=json.dumps({"grace_seconds": args.grace}).encode())
+    report = json.loads(response["Payload"].read() or b"null") or {}
+    if response.get("FunctionError"):
+        print(f"sweep failed: {report.get('errorType')}: {report.get('errorMessage')}", file=sys.stderr)
+        return 1
+    print("outbox sweep: " + ", ".join(f"{name} {value}" for name, value in report.items()))
+    return 0
 
 
 if __name__ == "__main__":
