@@ -121,8 +121,9 @@ class Consumer:
 
         response = process_partial_response(event=event, record_handler=attempt, processor=self.processor,
                                             context=context)
-        _delay_retries(event.get("Records", []), response.get("batchItemFailures", []), delays)
-        return response
+        failed = [{"itemIdentifier": str(f["itemIdentifier"])} for f in response.get("batchItemFailures", [])]
+        _delay_retries(event.get("Records", []), failed, delays)
+        return {"batchItemFailures": failed}
 
     def _failed(self, record: SQSRecord, exc: Exception, delays: dict[str, int]) -> dict[str, Any]:
         """Record the failure; raise it again (a retry) or, on the last receive, dead-letter the message."""
@@ -185,7 +186,7 @@ def _delay_retries(records: list[dict[str, Any]], failures: list[dict[str, str]]
         group = by_id.get(message_id, {}).get("attributes", {}).get("MessageGroupId")
         if group is not None:
             group_delay[group] = min(delay, group_delay.get(group, delay))
-    entries = []
+    entries: list[dict[str, Any]] = []
     for failed in failures:
         record = by_id.get(failed.get("itemIdentifier", ""))
         if record is None:
