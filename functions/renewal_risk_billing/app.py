@@ -12,12 +12,16 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from erphub import consuming, signals
 from erphub.observability import logger, metrics
 
+# one billing adapter call may take up to the adapter's timeout: never start one with less time than that
+ADAPTER_CALL_RESERVE_SECONDS = 35
+
 
 def react(record: SQSRecord) -> dict:
     return signals.renewal_risk("billing", json.loads(record.body))
 
 
-consumer = consuming.Consumer("renewal_risk_billing", react, BatchProcessor(event_type=EventType.SQS))
+consumer = consuming.Consumer("renewal_risk_billing", react, BatchProcessor(event_type=EventType.SQS),
+                              time_reserve_seconds=ADAPTER_CALL_RESERVE_SECONDS)
 
 
 @logger.inject_lambda_context
