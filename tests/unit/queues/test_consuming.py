@@ -160,3 +160,14 @@ def test_when_the_dead_letter_queue_refuses_the_message_is_retried_and_sqs_redri
     response = _consumer({"a1": NotFound("gone")}, [])(event, _context())
     assert response == {"batchItemFailures": [{"itemIdentifier": "a1"}]} and FakeWorkflows.opened == []
     assert sqs.visibility == {"rh-a1": 15 * 2 ** (MAX_RECEIVES - 1)}
+
+
+def test_when_the_failure_record_cannot_be_written_the_message_still_fails_with_its_own_error(sqs, monkeypatch):
+    class BrokenStore:
+        def __init__(self) -> None:
+            raise RuntimeError("WORKFLOW_TABLE is not configured")
+
+    monkeypatch.setattr(consuming, "FailureStore", BrokenStore)
+    response = _consumer({"a1": NotFound("customer not in the ERP yet")}, [])({"Records": [_record("a1", "A")]},
+                                                                                _context())
+    assert response == {"batchItemFailures": [{"itemIdentifier": "a1"}]} and sqs.visibility == {"rh-a1": 15}

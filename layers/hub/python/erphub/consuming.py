@@ -128,12 +128,12 @@ class Consumer:
     def _failed(self, record: SQSRecord, exc: Exception, delays: dict[str, int]) -> dict[str, Any]:
         """Record the failure; raise it again (a retry) or, on the last receive, dead-letter the message."""
         count = int(record.attributes.approximate_receive_count or 1)
-        redrive = _best_effort("read the redrive policy", redrive_of, record.event_source_arn)
+        redrive = _best_effort("read the redrive policy", lambda: redrive_of(record.event_source_arn))
         failure = MessageFailure(queue=record.event_source_arn.rsplit(":", 1)[-1], message_id=record.message_id,
                                  error_type=type(exc).__name__, error=str(exc)[:_ERROR_CHARS], receive_count=count,
                                  consumer=self.name, correlation_id=_correlation_id(record.body))
         logger.warning("message failed", extra={**asdict(failure), "redrive": bool(redrive)})
-        _best_effort("record the failure", FailureStore().record, failure)
+        _best_effort("record the failure", lambda: FailureStore().record(failure))
         final = redrive is not None and (isinstance(exc, NOT_RETRYABLE) or count >= redrive.max_receives)
         if not final or redrive is None:
             delays[record.message_id] = retry_delay(count, exc)
@@ -145,8 +145,8 @@ class Consumer:
             delays[record.message_id] = retry_delay(count, exc)
             raise exc from None
         exception_id = self._open_exception(record, failure, redrive)
-        _best_effort("mark the failure dead-lettered", FailureStore().mark_dead_lettered, failure.queue,
-                     failure.message_id, redrive.dead_letter_name, exception_id or "", moved_id)
+        _best_effort("mark the failure dead-lettered", lambda: FailureStore().mark_dead_lettered(
+            failure.queue, failure.message_id, redrive.dead_letter_name, exception_id or "", moved_id))
         metrics.add_metric(name="queue_messages_dead_lettered", unit="Count", value=1)
         return {"dead_lettered": redrive.dead_letter_name, "exception_id": exception_id}
 
@@ -155,9 +155,9 @@ class Consumer:
         detail = {"queue": failure.queue, "message_id": failure.message_id, "receive_count": failure.receive_count,
                   "dead_letter_queue": redrive.dead_letter_name, "error": failure.error_type,
                   "body": record.body[:_BODY_CHARS]}
-        return _best_effort("open the exception", WorkflowStore().open_exception,
-                            failure.correlation_id or f"{failure.queue}:{failure.message_id}", self.name,
-                            DEAD_LETTER_KIND, reason, detail=detail, seed=f"{failure.queue}:{failure.message_id}")
+        return _best_effort("open the exception", lambda: WorkflowStore().open_exception(
+            failure.correlation_id or f"{failure.queue}:{failure.message_id}", self.name, DEAD_LETTER_KIND, reason,
+            detail=detail, seed=f"{failure.queue}:{failure.message_id}"))
 
 
 def _dead_letter(record: SQSRecord, failure: MessageFailure, redrive: Redrive) -> str:
@@ -196,7 +196,7 @@ def _delay_retries(records: list[dict[str, Any]], failures: list[dict[str, str]]
                            retry_delay(int(attributes.get("ApproximateReceiveCount", 1)))))
         entries.append({"Id": str(len(entries)), "ReceiptHandle": record["receiptHandle"], "VisibilityTimeout": delay})
     if entries:
-        _best_effort("shorten the retry delay", _change_visibility, records[0]["eventSourceARN"], entries)
+        _best_effort("shorten the retry delay", lambda: _change_visibility(records[0]["eventSourceARN"], entries))
 
 
 def _change_visibility(queue_arn: str, entries: list[dict[str, Any]]) -> None:
@@ -213,10 +213,10 @@ def _correlation_id(body: str) -> str:
         return ""
 
 
-def _best_effort(what: str, call: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-    """Bookkeeping must never turn a handled message into a lost one: log and go on."""
+def _best_effort(what: str, call: Callable[[], Any]) -> Any:
+    """Bookkeeping must never turn a handled message into a lost one, nor hide its error: log and go on."""
     try:
-        return call(*args, **kwargs)
+        return call()
     except Exception:  # any failure of the bookkeeping itself
         logger.exception(f"could not {what}")
         return None
