@@ -142,16 +142,6 @@ def mark_published(key: str) -> bool:
     return True
 
 
-def unpublished_keys(older_than: timedelta, limit: int = 500) -> list[str]:
-    """Accepted items received before now - older_than that are still not on the bus (oldest first)."""
-    keys: list[str] = []
-    for page in unpublished_pages(older_than):
-        keys += page
-        if len(keys) >= limit:
-            break
-    return keys[:limit]
-
-
 def unpublished_pages(older_than: timedelta) -> Iterator[list[str]]:
     """The whole unpublished backlog, oldest first, one query page (up to 1 MB of keys) at a time; items
     published while the caller works on a page simply drop out of the next ones."""
