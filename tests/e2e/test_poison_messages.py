@@ -70,7 +70,9 @@ def test_an_invoice_the_erp_cannot_take_is_dead_lettered_with_its_reason_after_f
     # not for 10 receives x 180 s of visibility as before
     assert held < 30, f"{held:.1f} s"
     # And the failure record says what happened on each receive, and the exception is open for an operator
-    failure = _item(stack, f"FAIL#{why['erphub.source_queue']}", f"MSG#{why['erphub.source_message_id']}")
+    # (the consumer marks the record once the DLQ has the message: wait for its last field)
+    failure = stack.wait_until(lambda: _dead_lettered(stack, why["erphub.source_queue"],
+                                                      why["erphub.source_message_id"]), timeout=10, interval=0.1)
     assert failure["error_type"] == "NotFound" and failure["receive_count"] == 4 and failure["attempts"] == 4
     assert failure["dead_letter_queue"].endswith("erp-posting-dlq.fifo") and failure["consumer"] == "erp_posting"
     assert failure["correlation_id"] == json.loads(message["Body"])["detail"]["correlation_id"]
@@ -92,13 +94,14 @@ def test_a_malformed_message_is_dead_lettered_at_once_and_its_group_goes_on(stac
     # When the poster receives them, the malformed one goes to the DLQ on its first receive (retrying the same
     # bytes cannot help), with its reason
     queue_name = queue.rsplit("/", 1)[-1]
-    stack.wait_until(lambda: _failure(stack, queue_name, bad).get("dead_letter_queue"), timeout=20, interval=0.2)
-    failure = _failure(stack, queue_name, bad)
+    failure = stack.wait_until(lambda: _dead_lettered(stack, queue_name, bad), timeout=20, interval=0.1)
     assert failure["error_type"] == "JSONDecodeError" and failure["receive_count"] == 1
     assert _item(stack, f"EXC#{failure['exception_id']}", "EXC")["kind"] == "dead_letter"
     # Then the next message of the group gets its own first attempt (it was not held behind it, nor charged a
     # receive for it)
-    first_failure = stack.wait_until(lambda: _failure(stack, queue_name, second), timeout=20, interval=0.1)
+    # (moto applies an update's actions one by one, visible to a concurrent read: wait for the last one, ADD)
+    first_failure = stack.wait_until(lambda: _failure(stack, queue_name, second).get("attempts") and
+                                     _failure(stack, queue_name, second), timeout=20, interval=0.1)
     assert first_failure["receive_count"] == 1 and first_failure["error_type"] == "NotFound"
 
 
@@ -126,6 +129,12 @@ def _failure(stack, queue_name: str, message_id: str) -> dict:
         return _item(stack, f"FAIL#{queue_name}", f"MSG#{message_id}")
     except KeyError:
         return {}
+
+
+def _dead_lettered(stack, queue_name: str, message_id: str) -> dict | None:
+    """The failure record once the consumer has marked it dead-lettered (all of its fields written)."""
+    failure = _failure(stack, queue_name, message_id)
+    return failure if failure.get("dead_letter_message_id") and failure.get("attempts") else None
 
 
 def _bus_event(vendor_event: dict) -> dict:
