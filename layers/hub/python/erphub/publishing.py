@@ -130,11 +130,12 @@ def _put_each(chunk: list[tuple[str, dict[str, Any]]]) -> dict[str, str | None]:
         response = aws.client("events").put_events(Entries=[entry for _, entry in chunk])
     except ClientError as exc:
         error = exc.response["Error"]
+        logger.warning("put_events failed", extra={"keys": len(chunk), "error": error.get("Code")})
+        if error.get("Code") not in _PERMANENT_CALL_ERRORS:  # throttled, unavailable: all wait for the next run
+            return dict.fromkeys((key for key, _ in chunk), "")
         if len(chunk) > 1:
             return {key: outcome for item in chunk for key, outcome in _put_each([item]).items()}
-        logger.warning("put_events failed", extra={"key": chunk[0][0], "error": error.get("Code")})
-        permanent = error.get("Code") in _PERMANENT_CALL_ERRORS
-        return {chunk[0][0]: f"{error.get('Code')}: {error.get('Message', '')}" if permanent else ""}
+        return {chunk[0][0]: f"{error.get('Code')}: {error.get('Message', '')}"}
     outcomes: dict[str, str | None] = {}
     for (key, _), result in zip(chunk, response["Entries"], strict=False):
         code = result.get("ErrorCode")
