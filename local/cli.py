@@ -31,10 +31,56 @@ def main(argv: list[str] | None = None) -> int:
     demo = commands.add_parser("demo", help="run the scenarios on the running stack (or a temporary one)")
     demo.add_argument("scenarios", nargs="*", type=Path, help=f"scenario files (default: {SCENARIOS}/*.json)")
     demo.add_argument("--template", default="template.yaml")
+    smoke = commands.add_parser("smoke", help="check a deployed stack: one signed test webhook per configured source")
+    smoke.add_argument("--stack", required=True, help="the CloudFormation stack name (e.g. erphub-dev)")
+    smoke.add_argument("--region", help="AWS region (default: the AWS CLI's configuration)")
     sweep = commands.add_parser("sweep", help="run the outbox sweeper now on the running stack")
     sweep.add_argument("--grace", type=int, default=0, help="only items older than this many seconds (default 0)")
     args = parser.parse_args(argv)
-    return {"up": _up, "status": _status, "send": _send, "demo": _demo, "sweep": _sweep}[args.command](args)
+    return _dispatch(args, {"up": _up, "status": _status, "send": _send, "demo": _demo, "smoke": _smoke,
+                            "sweep": _sweep})
+
+
+class CliError(Exception):
+    """A user's mistake or a missing prerequisite: one line on stderr, exit code 2, no traceback."""
+
+
+def _dispatch(args: argparse.Namespace, commands: dict[str, Any]) -> int:
+    try:
+        code = int(commands[args.command](args))
+        sys.stdout.flush()  # a closed pipe shows here, not in the interpreter's last flush (exit 120, a traceback)
+        return code
+    except BrokenPipeError:  # `erphub status | head`: the reader left; say so once, without a traceback
+        _silence_stdout()
+        print(f"erphub {args.command}: output closed early (broken pipe)", file=sys.stderr)
+        return 1
+    except (CliError, FileNotFoundError, IsADirectoryError, PermissionError) as exc:
+        print(f"erphub {args.command}: {_one_line(exc)}", file=sys.stderr)
+        return 2
+    except Exception as exc:
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        if not isinstance(exc, BotoCoreError | ClientError):
+            raise
+        print(f"erphub {args.command}: AWS: {_one_line(exc)}", file=sys.stderr)
+        return 2
+
+
+def _one_line(exc: BaseException) -> str:
+    if isinstance(exc, OSError) and exc.filename:
+        return f"{exc.strerror}: {exc.filename}"
+    return " ".join(str(exc).split()) or type(exc).__name__
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null so the interpreter's final flush does not raise BrokenPipeError again."""
+    import os
+
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
 
 
 def _up(args: argparse.Namespace) -> int:
@@ -119,7 +165,7 @@ def _running() -> dict[str, Any]:
 
     found = endpoints.read()
     if found is None:
-        raise SystemExit("no running stack found (.erphub/endpoints.json): start one with `erphub up`")
+        raise CliError("no running stack found (.erphub/endpoints.json): start one with `erphub up`")
     return found
 
 
@@ -132,8 +178,13 @@ def _status(args: argparse.Namespace) -> int:
 
 
 def _send(args: argparse.Namespace) -> int:
+    from local.signing import SOURCES
     from local.webhooks import send
 
+    if args.source not in SOURCES:
+        raise CliError(f"unknown source {args.source!r}; known: {', '.join(SOURCES)}")
+    if not args.file.is_file():
+        raise CliError(f"no such file: {args.file}")
     gateway = args.gateway or _running()["gateway"]
     code, body = send(gateway, args.source, args.file)
     print(f"{code} {body}")
@@ -143,6 +194,9 @@ def _send(args: argparse.Namespace) -> int:
 def _demo(args: argparse.Namespace) -> int:
     from local import endpoints
 
+    missing = [str(f) for f in args.scenarios if not f.is_file()]
+    if missing:
+        raise CliError(f"no such scenario file: {', '.join(missing)}")
     files = args.scenarios or _default_scenarios()
     running = endpoints.read()
     if running is not None:
@@ -157,6 +211,15 @@ def _demo(args: argparse.Namespace) -> int:
     return 0 if ok else 1
 
 
+def _smoke(args: argparse.Namespace) -> int:
+    from local import smoke
+
+    try:
+        return smoke.run(smoke.aws_clients(args.region), args.stack)
+    except smoke.SmokeRefused as refused:
+        raise CliError(str(refused)) from refused
+
+
 def _sweep(args: argparse.Namespace) -> int:
     """Invoke the stack's own OutboxSweeperFunction, as `aws lambda invoke` does on AWS."""
     import json
@@ -169,8 +232,7 @@ def _sweep(args: argparse.Namespace) -> int:
         Payload=json.dumps({"grace_seconds": args.grace}).encode())
     report = json.loads(response["Payload"].read() or b"null") or {}
     if response.get("FunctionError"):
-        print(f"sweep failed: {report.get('errorType')}: {report.get('errorMessage')}", file=sys.stderr)
-        return 1
+        raise CliError(f"the outbox sweeper failed: {report.get('errorType')}: {report.get('errorMessage')}")
     print("outbox sweep: " + ", ".join(f"{name} {value}" for name, value in report.items()))
     return 0
 

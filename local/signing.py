@@ -147,3 +147,5 @@ _SIGNERS: dict[str, Callable[..., tuple[Headers, bytes]]] = {
     "zuora": _zuora,
     "gainsight": _gainsight,
 }
+
+SOURCES = tuple(sorted(_SIGNERS))  # every source a webhook can be signed for: what `erphub send` and smoke accept

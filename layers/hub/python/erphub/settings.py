@@ -15,7 +15,7 @@ class Settings(BaseModel):
     raw_bucket: str = ""
     event_bus_name: str = ""
     source_secret_prefix: str = "erphub/dev/webhooks/"  # noqa: S105 - a name, not a secret
-    secrets_max_age_seconds: int = 300
+    secrets_max_age_seconds: int = Field(default=300, ge=0)  # a rotated secret is used within this time
     max_body_bytes: int = 1_048_576
     # an item may hold 400 KB; above this the raw body goes to S3 and the item keeps a pointer
     inline_body_limit_bytes: int = 200_000

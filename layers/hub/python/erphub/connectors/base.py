@@ -18,20 +18,25 @@ class Connector:
     def __init__(self, config: ConnectorConfig | None = None, *, credentials: dict[str, Any] | None = None,
                  session: requests.Session | None = None) -> None:
         self.config = config or ConnectorConfig.from_environ(self.system)
-        self._credentials = credentials
+        self._credentials = credentials  # given: fixed (tests); None: read from Secrets Manager through the cache
         self._session = session
         self._http: HttpClient | None = None
+        self._http_credentials: dict[str, Any] | None = None
 
     @property
     def credentials(self) -> dict[str, Any]:
-        if self._credentials is None:
-            self._credentials = load_credentials(self.config)
-        return self._credentials
+        """Read through the secrets cache on every use (not kept on the instance): a warm Lambda keeps its
+        connectors, so a rotated secret must reach them within the cache's max age, not at the next cold start."""
+        if self._credentials is not None:
+            return self._credentials
+        return load_credentials(self.config)
 
     @property
     def http(self) -> HttpClient:
-        if self._http is None:
-            self._http = self.make_client()
+        credentials = self.credentials
+        if self._http is None or credentials != self._http_credentials:
+            # new credentials: a new client (and with it new OAuth tokens obtained with them)
+            self._http, self._http_credentials = self.make_client(), credentials
         return self._http
 
     def make_client(self) -> HttpClient:

@@ -2,7 +2,8 @@
 
 Base URLs and secret names come from the environment (`<SYSTEM>_BASE_URL`, `<SYSTEM>_SECRET_NAME`, e.g.
 NETSUITE_BASE_URL, NETSUITE_SECRET_NAME); the secret itself (a JSON object) from Secrets Manager through
-Powertools parameters, cached for CONNECTOR_SECRETS_MAX_AGE_SECONDS (default 300).
+Powertools parameters, cached for CONNECTOR_SECRETS_MAX_AGE_SECONDS, else SECRETS_MAX_AGE_SECONDS (the stack's
+SecretsMaxAgeSeconds), default 300: a rotated secret is used within that time, without a cold start.
 """
 
 from __future__ import annotations
@@ -46,7 +47,8 @@ class ConnectorConfig(BaseModel):
             "read_timeout_seconds": env.get(f"{prefix}_TIMEOUT_SECONDS") or env.get("CONNECTOR_TIMEOUT_SECONDS"),
             "max_attempts": env.get("CONNECTOR_MAX_ATTEMPTS"),
             "max_retry_wait_seconds": env.get("CONNECTOR_MAX_RETRY_WAIT_SECONDS"),
-            "secrets_max_age_seconds": env.get("CONNECTOR_SECRETS_MAX_AGE_SECONDS"),
+            "secrets_max_age_seconds": (env.get("CONNECTOR_SECRETS_MAX_AGE_SECONDS")
+                                        or env.get("SECRETS_MAX_AGE_SECONDS")),
         }
         return cls.model_validate({k: v for k, v in raw.items() if v is not None})
 

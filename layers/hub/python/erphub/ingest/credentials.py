@@ -17,7 +17,9 @@ from erphub.sources.base import SourceCredentials
 def source_credentials(source: str) -> SourceCredentials:
     settings = get_settings()
     name = f"{settings.source_secret_prefix}{source}"
-    value = _provider().get(name, transform="json", max_age=settings.secrets_max_age_seconds)
+    max_age = settings.secrets_max_age_seconds
+    # Powertools reads max_age=0 as "its default", so 0 (no caching) is a forced fetch
+    value = _provider().get(name, transform="json", max_age=max_age, force_fetch=max_age == 0)
     try:
         return SourceCredentials.model_validate(value)
     except ValidationError as exc:
