@@ -21,7 +21,7 @@ RETRY_DELAY = 1  # seconds, doubling per receive: 1, 2, 4 before the ERP posting
 
 @pytest.fixture(scope="module")
 def stack():
-    with LocalStack(ROOT / "template.yaml", sandbox=False,
+    with LocalStack(ROOT / "template.yaml", sandbox=True,  # the ERP configured, so its adapter gets to NotFound
                     parameter_overrides={"QueueRetryDelaySeconds": str(RETRY_DELAY)}) as running:
         yield running
 
