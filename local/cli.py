@@ -1,4 +1,5 @@
-"""erphub: run the template on this machine (`up`), look at it (`status`), feed it (`send`, `demo`)."""
+"""erphub: run the template on this machine (`up`), look at it (`status`), feed it (`send`, `demo`), publish
+what the outbox still holds now (`sweep`)."""
 
 from __future__ import annotations
 
@@ -33,8 +34,11 @@ def main(argv: list[str] | None = None) -> int:
     smoke = commands.add_parser("smoke", help="check a deployed stack: one signed test webhook per configured source")
     smoke.add_argument("--stack", required=True, help="the CloudFormation stack name (e.g. erphub-dev)")
     smoke.add_argument("--region", help="AWS region (default: the AWS CLI's configuration)")
+    sweep = commands.add_parser("sweep", help="run the outbox sweeper now on the running stack")
+    sweep.add_argument("--grace", type=int, default=0, help="only items older than this many seconds (default 0)")
     args = parser.parse_args(argv)
-    return _dispatch(args, {"up": _up, "status": _status, "send": _send, "demo": _demo, "smoke": _smoke})
+    return _dispatch(args, {"up": _up, "status": _status, "send": _send, "demo": _demo, "smoke": _smoke,
+                            "sweep": _sweep})
 
 
 class CliError(Exception):
@@ -214,6 +218,23 @@ def _smoke(args: argparse.Namespace) -> int:
         return smoke.run(smoke.aws_clients(args.region), args.stack)
     except smoke.SmokeRefused as refused:
         raise CliError(str(refused)) from refused
+
+
+def _sweep(args: argparse.Namespace) -> int:
+    """Invoke the stack's own OutboxSweeperFunction, as `aws lambda invoke` does on AWS."""
+    import json
+
+    from local import endpoints
+
+    running = _running()
+    response = endpoints.session(running["aws"])("lambda").invoke(
+        FunctionName=running["resources"]["OutboxSweeperFunction"]["Ref"],
+        Payload=json.dumps({"grace_seconds": args.grace}).encode())
+    report = json.loads(response["Payload"].read() or b"null") or {}
+    if response.get("FunctionError"):
+        raise CliError(f"the outbox sweeper failed: {report.get('errorType')}: {report.get('errorMessage')}")
+    print("outbox sweep: " + ", ".join(f"{name} {value}" for name, value in report.items()))
+    return 0
 
 
 if __name__ == "__main__":

@@ -28,7 +28,7 @@ from local import signing
 
 SOURCES = signing.SOURCES
 SMOKE_TYPE = "erphub.smoke_test"
-STUCK_AFTER = timedelta(minutes=10)  # the outbox sweeper republishes every 5 minutes
+STUCK_AFTER = timedelta(minutes=10)  # the outbox sweeper republishes every minute
 URL_PARAMETERS = {"CrmBaseUrl": "CRM", "BillingBaseUrl": "billing", "SuccessBaseUrl": "customer success",
                   "ErpBaseUrl": "ERP"}
 VENDOR_PARAMETERS = ("CrmVendor", "BillingVendor", "SuccessVendor", "ErpVendor")

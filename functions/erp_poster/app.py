@@ -1,27 +1,34 @@
 """ERP posting FIFO queue -> the ERP adapter: invoices before their payments, one customer's postings in order.
 
-Within a batch invoices go first; a failed message stops the rest of its batch (reported failed too), so
-nothing overtakes it; a payment whose invoice is not posted yet fails and retries, holding its group until then.
+Within a batch invoices go first; a failed message holds the rest of its customer's group (reported failed
+too), so nothing overtakes it, while other customers' postings in the batch go on; a payment whose invoice
+is not posted yet fails and retries. A poison message is dead-lettered after a bounded number of receives
+(erphub.consuming), so it holds its customer for minutes, not for the queue's retention.
 """
 
 import json
 
-from aws_lambda_powertools.utilities.batch import SqsFifoPartialProcessor, process_partial_response
+from aws_lambda_powertools.utilities.batch import SqsFifoPartialProcessor
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from erphub import signals
+from erphub import consuming, signals
 from erphub.observability import logger, metrics
 
-processor = SqsFifoPartialProcessor()
+# one ERP adapter call may take up to the adapter's 60 s timeout: never start one with less time than that
+ADAPTER_CALL_RESERVE_SECONDS = 65
 
 
 def post(record: SQSRecord) -> dict:
     return signals.post_to_erp(json.loads(record.body))
 
 
+consumer = consuming.Consumer("erp_posting", post, SqsFifoPartialProcessor(skip_group_on_error=True),
+                              time_reserve_seconds=ADAPTER_CALL_RESERVE_SECONDS)
+
+
 @logger.inject_lambda_context
 @metrics.log_metrics
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
     event = {**event, "Records": signals.invoices_first(event.get("Records", []))}
-    return process_partial_response(event=event, record_handler=post, processor=processor, context=context)
+    return consumer(event, context)

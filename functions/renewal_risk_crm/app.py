@@ -5,21 +5,26 @@ One of three independent consumers of success.renewal_risk.changed, each on its 
 
 import json
 
-from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from erphub import signals
+from erphub import consuming, signals
 from erphub.observability import logger, metrics
 
-processor = BatchProcessor(event_type=EventType.SQS)
+# one CRM adapter call may take up to the adapter's timeout: never start one with less time than that
+ADAPTER_CALL_RESERVE_SECONDS = 35
 
 
 def react(record: SQSRecord) -> dict:
     return signals.renewal_risk("crm", json.loads(record.body))
 
 
+consumer = consuming.Consumer("renewal_risk_crm", react, BatchProcessor(event_type=EventType.SQS),
+                              time_reserve_seconds=ADAPTER_CALL_RESERVE_SECONDS)
+
+
 @logger.inject_lambda_context
 @metrics.log_metrics
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
-    return process_partial_response(event=event, record_handler=react, processor=processor, context=context)
+    return consumer(event, context)

@@ -92,3 +92,43 @@ def test_the_inbox_keeps_items_long_enough_for_every_vendors_retries():
     ttl_days = load_template(ROOT / "template.yaml")["Parameters"]["InboxTtlDays"]
     assert int(ttl_days["Default"]) >= 7 and int(ttl_days["MinValue"]) >= 7
     assert RESOURCES["InboxTable"]["Properties"]["TimeToLiveSpecification"]["Enabled"] is True
+
+
+def _function_timeout(function: dict) -> int:
+    """The function's Timeout, else the Globals' one, else Lambda's default (3 s)."""
+    globals_ = load_template(ROOT / "template.yaml").get("Globals", {}).get("Function", {})
+    return int(function["Properties"].get("Timeout", globals_.get("Timeout", 3)))
+
+
+def _sqs_sources() -> list[tuple[str, str]]:
+    """(function, queue) for every SQS event source: SAM SQS events and plain event-source mappings."""
+    sources = [(lid, queue) for lid, function in _of_type("AWS::Serverless::Function").items()
+               for event in function["Properties"].get("Events", {}).values() if event["Type"] == "SQS"
+               for queue in _refs(event["Properties"]["Queue"])]
+    for mapping in _of_type("AWS::Lambda::EventSourceMapping").values():
+        queues = _refs(mapping["Properties"]["EventSourceArn"]) & set(_of_type("AWS::SQS::Queue"))
+        sources += [(function, queue) for function in _refs(mapping["Properties"]["FunctionName"]) for queue in queues]
+    return sources
+
+
+def test_every_queue_that_feeds_a_function_hides_a_message_for_six_times_its_timeout():
+    # AWS's rule for SQS event sources: VisibilityTimeout >= 6 x the function's timeout, so a message is not
+    # received again while a (throttled, retried) invocation may still be working on it
+    sources = _sqs_sources()
+    assert len(sources) >= 8
+    too_short = [f"{queue} ({RESOURCES[queue]['Properties'].get('VisibilityTimeout', 30)} s) feeds {function} "
+                 f"({_function_timeout(RESOURCES[function])} s)" for function, queue in sources
+                 if int(RESOURCES[queue]["Properties"].get("VisibilityTimeout", 30))
+                 < 6 * _function_timeout(RESOURCES[function])]
+    assert too_short == []
+
+
+def test_a_poison_message_holds_the_erp_posting_queue_for_minutes_not_half_an_hour():
+    # the consumers bring a failed message back after QueueRetryDelaySeconds, doubling per receive, and
+    # dead-letter it on its last receive (erphub.consuming): the customer's group waits at most the delays
+    from erphub.consuming import MAX_RETRY_DELAY_SECONDS
+
+    base = int(load_template(ROOT / "template.yaml")["Parameters"]["QueueRetryDelaySeconds"]["Default"])
+    receives = int(RESOURCES["ErpPostingQueue"]["Properties"]["RedrivePolicy"]["maxReceiveCount"])
+    held = sum(min(base * 2 ** (n - 1), MAX_RETRY_DELAY_SECONDS) for n in range(1, receives))
+    assert receives >= 3 and held <= 180

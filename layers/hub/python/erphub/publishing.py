@@ -7,8 +7,11 @@ one batch, the first failure stops the batch, so nothing after it is sent twice 
 
 from __future__ import annotations
 
+import contextvars
 import json
-from collections.abc import Iterable
+import time
+from collections.abc import Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -23,6 +26,12 @@ from erphub.store import inbox
 
 EVENT_SOURCE = "erphub"
 _ENTRIES_PER_CALL = 10
+ENTRY_LIMIT_BYTES = 256 * 1024  # EventBridge PutEvents: per entry and per call
+SWEEP_BUDGET = timedelta(seconds=45)
+UNPUBLISHABLE_KIND = "outbox_unpublishable"
+_TRANSIENT_ENTRY_ERRORS = {"InternalFailure", "ThrottlingException"}
+_PERMANENT_CALL_ERRORS = {"ValidationException"}
+_MARKERS = 8
 
 
 @dataclass(frozen=True)
@@ -53,17 +62,118 @@ def publish_in_order(pending: Iterable[Pending]) -> str | None:
     return None
 
 
-def sweep(older_than: timedelta) -> dict[str, int]:
-    """The outbox backstop: publish accepted items the stream path left unpublished."""
-    keys = inbox.unpublished_keys(older_than)
-    events = inbox.accepted_events(keys)
-    pending = [Pending(key, key, events[key]) for key in keys if key in events]
-    first_failure = publish_in_order(pending)
-    left = 0 if first_failure is None else len(pending) - [p.key for p in pending].index(first_failure)
-    report = {"found": len(keys), "published": len(pending) - left, "left": left}
+def sweep(older_than: timedelta, budget: timedelta = SWEEP_BUDGET) -> dict[str, int]:
+    """The outbox backstop: publish every accepted item the stream path left unpublished, page by page.
+
+    An item that cannot be published (malformed, too large for the bus, refused for good) is skipped: it is
+    reported as an exception and quarantined for repair and replay, and the rest goes on. An item the bus
+    refuses for now (throttled, failing) stays in the backlog for the next run. Stops paging after `budget`.
+    """
+    report = {"found": 0, "published": 0, "skipped": 0, "left": 0, "complete": 1}
+    deadline = time.monotonic() + budget.total_seconds()
+    for keys in inbox.unpublished_pages(older_than):
+        if time.monotonic() > deadline:
+            report["complete"] = 0
+            break
+        report["found"] += len(keys)
+        _sweep_page(keys, report)
     logger.info("outbox sweep", extra=report)
     metrics.add_metric(name="outbox_swept", unit="Count", value=report["published"])
+    metrics.add_metric(name="outbox_unpublishable", unit="Count", value=report["skipped"])
     return report
+
+
+def _sweep_page(keys: list[str], report: dict[str, int]) -> None:
+    events = inbox.accepted_events(keys)  # items published meanwhile are left out
+    ready: list[tuple[str, dict[str, Any]]] = []
+    for key in (k for k in keys if k in events):
+        try:
+            entry = _entry(events[key])
+            if (size := _entry_size(entry)) > ENTRY_LIMIT_BYTES:
+                raise ValueError(f"the event is {size} bytes, over the bus's 256 KB entry limit")
+        except (ValueError, KeyError, TypeError) as exc:
+            report["skipped" if _skip(key, events[key], exc) else "left"] += 1
+            continue
+        ready.append((key, entry))
+    for chunk in _calls(ready):
+        outcomes = _put_each(chunk)
+        on_bus = [key for key, refusal in outcomes.items() if refusal is None]
+        # one UpdateItem each, in parallel; each in a copy of this context, which carries per-invocation state
+        with ThreadPoolExecutor(max_workers=_MARKERS) as pool:
+            for done in [pool.submit(contextvars.copy_context().run, _mark, key) for key in on_bus]:
+                done.result()
+        report["published"] += len(on_bus)
+        for key, refusal in outcomes.items():
+            if refusal:
+                report["skipped" if _skip(key, events[key], ValueError(refusal)) else "left"] += 1
+            elif refusal == "":
+                report["left"] += 1
+
+
+def _calls(ready: list[tuple[str, dict[str, Any]]]) -> Iterator[list[tuple[str, dict[str, Any]]]]:
+    """PutEvents calls of at most 10 entries and 256 KB."""
+    chunk: list[tuple[str, dict[str, Any]]] = []
+    for item in ready:
+        if chunk and (len(chunk) == _ENTRIES_PER_CALL
+                      or sum(_entry_size(e) for _, e in chunk) + _entry_size(item[1]) > ENTRY_LIMIT_BYTES):
+            yield chunk
+            chunk = []
+        chunk.append(item)
+    if chunk:
+        yield chunk
+
+
+def _put_each(chunk: list[tuple[str, dict[str, Any]]]) -> dict[str, str | None]:
+    """Key -> None (on the bus), "" (refused for now: retry later) or why the bus refuses it for good.
+    A call the bus refuses as a whole is retried entry by entry, so one bad entry cannot hold the others."""
+    try:
+        response = aws.client("events").put_events(Entries=[entry for _, entry in chunk])
+    except ClientError as exc:
+        error = exc.response["Error"]
+        logger.warning("put_events failed", extra={"keys": len(chunk), "error": error.get("Code")})
+        if error.get("Code") not in _PERMANENT_CALL_ERRORS:  # throttled, unavailable: all wait for the next run
+            return dict.fromkeys((key for key, _ in chunk), "")
+        if len(chunk) > 1:
+            return {key: outcome for item in chunk for key, outcome in _put_each([item]).items()}
+        return {chunk[0][0]: f"{error.get('Code')}: {error.get('Message', '')}"}
+    outcomes: dict[str, str | None] = {}
+    for (key, _), result in zip(chunk, response["Entries"], strict=False):
+        code = result.get("ErrorCode")
+        outcomes[key] = None if not code else "" if code in _TRANSIENT_ENTRY_ERRORS \
+            else f"{code}: {result.get('ErrorMessage', '')}"
+    metrics.add_metric(name="events_published", unit="Count", value=sum(o is None for o in outcomes.values()))
+    return outcomes
+
+
+def _skip(key: str, event_json: str, error: Exception) -> bool:
+    """Report an item that cannot be published as an exception and take it out of the backlog (quarantined,
+    kept for repair and replay). False when that could not be done now: the item stays for the next run."""
+    from erphub.store.workflow_state import WorkflowStore  # only the sweeper reports exceptions
+
+    reason = f"cannot be published: {type(error).__name__}: {error}"[:1000]
+    try:
+        correlation_id = str(json.loads(event_json)["correlation_id"])
+    except (ValueError, KeyError, TypeError):
+        correlation_id = key
+    try:
+        exception_id = WorkflowStore().open_exception(
+            correlation_id, "outbox", UNPUBLISHABLE_KIND, reason, seed=f"outbox:{key}",
+            detail={"inbox_key": key, "error": type(error).__name__, "event_bytes": len(event_json.encode())})
+        inbox.mark_unpublishable(key, reason)
+    except HubError:
+        logger.exception("could not report an unpublishable item", extra={"key": key})
+        return False
+    logger.warning("unpublishable inbox item skipped", extra={"key": key, "exception_id": exception_id,
+                                                               "reason": reason})
+    return True
+
+
+def _entry_size(entry: dict[str, Any]) -> int:
+    """An entry's size as EventBridge counts it against its 256 KB limit."""
+    size = 14 if entry.get("Time") else 0
+    for name in ("Source", "DetailType", "Detail"):
+        size += len(str(entry.get(name) or "").encode())
+    return size + sum(len(str(r).encode()) for r in entry.get("Resources") or [])
 
 
 def _put_events(chunk: list[Pending]) -> int | None:

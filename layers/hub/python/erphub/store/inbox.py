@@ -7,6 +7,7 @@ sweeper that republishes anything the stream path missed.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -141,22 +142,43 @@ def mark_published(key: str) -> bool:
     return True
 
 
-def unpublished_keys(older_than: timedelta, limit: int = 500) -> list[str]:
-    """Accepted items received before now - older_than that are still not on the bus (oldest first)."""
+def unpublished_pages(older_than: timedelta) -> Iterator[list[str]]:
+    """The whole unpublished backlog, oldest first, one query page (up to 1 MB of keys) at a time; items
+    published while the caller works on a page simply drop out of the next ones."""
     cutoff = (datetime.now(UTC) - older_than).isoformat()
     paginator = aws.client("dynamodb").get_paginator("query")
-    keys: list[str] = []
     pages = paginator.paginate(
         TableName=get_settings().inbox_table,
         IndexName="unpublished",
         KeyConditionExpression="unpublished = :one AND received_at < :cutoff",
         ExpressionAttributeValues={":one": {"S": "1"}, ":cutoff": {"S": cutoff}},
     )
-    for page in pages:
-        keys += [item["pk"]["S"] for item in page["Items"]]
-        if len(keys) >= limit:
-            break
-    return keys[:limit]
+    try:
+        for page in pages:
+            if page["Items"]:
+                yield [item["pk"]["S"] for item in page["Items"]]
+    except ClientError as exc:
+        raise Transient("could not read the unpublished backlog", system="dynamodb") from exc
+
+
+def mark_unpublishable(key: str, reason: str) -> bool:
+    """accepted -> quarantined, out of the backlog, kept without expiry for repair and replay (the sweeper
+    found it cannot be published); False if it was published meanwhile."""
+    try:
+        aws.client("dynamodb").update_item(
+            TableName=get_settings().inbox_table,
+            Key={"pk": {"S": key}},
+            UpdateExpression="SET #s = :quarantined, #r = :reason REMOVE unpublished, expires_at",
+            ConditionExpression="#s = :accepted",
+            ExpressionAttributeNames={"#s": "status", "#r": "reason"},
+            ExpressionAttributeValues={":quarantined": {"S": QUARANTINED}, ":accepted": {"S": ACCEPTED},
+                                       ":reason": {"S": reason[:1000]}},
+        )
+    except ClientError as exc:
+        if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
+            return False
+        raise Transient(f"could not quarantine {key}", system="dynamodb", record=key) from exc
+    return True
 
 
 def still_accepted(keys: list[str]) -> set[str]:

@@ -7,6 +7,7 @@ Items (pk, sk):
   RUN#<correlation id>, SIGNAL#<signal>#<system>    how a system reacted to a signal (renewal risk)
   CONTRACT#<contract id>, APPLIED             the newest contract version applied (stale amendments are refused)
   EXC#<exception id>, EXC                      an exception for an operator, with the task token its workflow waits on
+  FAIL#<queue>, MSG#<message id>               why a queue message failed (store/failures.py)
 """
 
 from __future__ import annotations
@@ -100,8 +101,11 @@ class WorkflowStore:
 
     # --- exceptions for operators ----------------------------------------------------------------------
     def open_exception(self, correlation_id: str, workflow: str, kind: str, reason: str,
-                       task_token: str | None = None, detail: dict[str, Any] | None = None) -> str:
-        seed = task_token or f"{correlation_id}:{kind}:{reason}"
+                       task_token: str | None = None, detail: dict[str, Any] | None = None,
+                       seed: str | None = None) -> str:
+        """seed: what makes this exception one (default: its task token, else correlation id + kind + reason);
+        opening the same exception again rewrites it rather than adding a second."""
+        seed = seed or task_token or f"{correlation_id}:{kind}:{reason}"
         exception_id = f"{kind}-{hashlib.sha256(seed.encode()).hexdigest()[:16]}"
         self._put({"pk": f"EXC#{exception_id}", "sk": "EXC", "exception_id": exception_id,
                    "correlation_id": correlation_id, "workflow": workflow, "kind": kind, "reason": reason,
