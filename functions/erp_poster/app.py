@@ -7,6 +7,7 @@ nothing overtakes it; a payment whose invoice is not posted yet fails and retrie
 import json
 
 from aws_lambda_powertools.utilities.batch import SqsFifoPartialProcessor, process_partial_response
+from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
@@ -22,6 +23,6 @@ def post(record: SQSRecord) -> dict:
 
 @logger.inject_lambda_context
 @metrics.log_metrics
-def lambda_handler(event: dict, context: LambdaContext) -> dict:
+def lambda_handler(event: dict, context: LambdaContext) -> PartialItemFailureResponse:
     event = {**event, "Records": signals.invoices_first(event.get("Records", []))}
     return process_partial_response(event=event, record_handler=post, processor=processor, context=context)
