@@ -18,6 +18,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
@@ -145,9 +146,10 @@ def main() -> int:
         python = clean_python()
         all_units = units()
         for arch in PLATFORMS:
+            started = time.monotonic()
             build(arch, python, all_units)
-            print(f"[artifact] built {len(all_units)} units for {arch} "
-                  f"({PLATFORMS[arch]}, python{PYTHON_VERSION}) in .artifact/{arch}/build")
+            print(f"[artifact] built {len(all_units)} units for {arch} ({PLATFORMS[arch]}, python{PYTHON_VERSION}) "
+                  f"in .artifact/{arch}/build ({time.monotonic() - started:.1f} s)")
     except ArtifactError as exc:
         print(f"[artifact] FAILED to build: {exc}", file=sys.stderr)
         return 1

@@ -14,6 +14,7 @@ import json
 import tempfile
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -123,26 +124,30 @@ class Check:
         salesforce = (ROOT / "events" / "salesforce" / "opportunity_closed_won.xml").read_bytes()
         accepted = _status_in(200, 202)
         self.activation()  # first: the renewal-risk signal is about this customer
-        self.record("WebhookIngestFunction", "apigateway-webhook-stripe (fresh)",
-                    aws_events.api_event("stripe", stripe), accepted)
-        self.record("WebhookIngestFunction", "apigateway-webhook-salesforce (fresh)",
-                    aws_events.api_event("salesforce", salesforce), accepted)
-        self.publish_sample()
-        self.record("OutboxSweeperFunction", "schedule-outbox-sweeper", _sample("schedule-outbox-sweeper.json"),
-                    lambda r: isinstance(r, dict) and "found" in r)
-        for logical_id, name in SQS_SAMPLES.items():
-            self.record(logical_id, name.removesuffix(".json"), _sample(name), _no_batch_failures)
+        # then the samples that do not depend on each other, two at a time (each is a process of its own)
+        independent: list[tuple[str, str, Any, Any]] = [
+            ("WebhookIngestFunction", "apigateway-webhook-stripe (fresh)", aws_events.api_event("stripe", stripe),
+             accepted),
+            ("WebhookIngestFunction", "apigateway-webhook-salesforce (fresh)",
+             aws_events.api_event("salesforce", salesforce), accepted),
+            ("PublisherFunction", "dynamodb-stream-inbox-insert", self.publish_sample(), _no_batch_failures),
+            ("OutboxSweeperFunction", "schedule-outbox-sweeper", _sample("schedule-outbox-sweeper.json"),
+             lambda r: isinstance(r, dict) and "found" in r),
+            *[(logical_id, name.removesuffix(".json"), _sample(name), _no_batch_failures)
+              for logical_id, name in SQS_SAMPLES.items()]]
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            list(pool.map(lambda sample: self.record(*sample), independent))
         # last: the execution it starts runs in the background; its Tasks are the adapters checked above
         self.closed = True
         self.record("WorkflowStarterFunction", "sqs-activation", _sample("sqs-activation.json"), _no_batch_failures)
         return self.outcomes
 
-    def publish_sample(self) -> None:
-        """The stream record's item is in the inbox, as it would be; the publisher publishes and marks it."""
+    def publish_sample(self) -> Any:
+        """The stream record's item is put in the inbox, as it would be there; the publisher publishes and marks it."""
         event = _sample("dynamodb-stream-inbox-insert.json")
         image = event["Records"][0]["dynamodb"]["NewImage"]
         self.stack.client("dynamodb").put_item(TableName=self.stack.physical("InboxTable"), Item=image)
-        self.record("PublisherFunction", "dynamodb-stream-inbox-insert", event, _no_batch_failures)
+        return event
 
     def activation(self) -> None:
         """The activation's adapter Tasks in order, each given the state the state machine would pass it."""
