@@ -11,6 +11,8 @@ made fresh: their signatures expire).
 from __future__ import annotations
 
 import json
+import logging
+import subprocess
 import tempfile
 import time
 import uuid
@@ -25,6 +27,7 @@ from local.embedded_aws import FAKE_CREDENTIALS
 from local.functions import FunctionSpec
 
 RUNNER = Path(__file__).with_name("artifact_runner.py")
+LOG_LINES = 15  # of a failing function's log, printed under the summary
 SAMPLES = ROOT / "events" / "aws"
 # the activation state machine's forward Tasks that call an adapter: (function, action, ResultPath)
 ACTIVATION = [("IdentityAdapterFunction", "identity.resolve", "identity"),
@@ -48,6 +51,7 @@ class Outcome:
     status: str
     seconds: float
     import_seconds: float | None = None
+    log: tuple[str, ...] = ()
 
 
 class Check:
@@ -62,8 +66,6 @@ class Check:
 
     # --- one cold invocation in the clean interpreter ----------------------------------------------------
     def invoke(self, logical_id: str, event: Any) -> dict[str, Any]:
-        import subprocess
-
         spec = self.specs[logical_id]
         with tempfile.TemporaryDirectory(prefix="artifact-") as scratch:
             spec_file, result_file = Path(scratch) / "spec.json", Path(scratch) / "result.json"
@@ -74,10 +76,11 @@ class Check:
             done = subprocess.run([str(self.python), "-I", str(RUNNER), str(spec_file), str(result_file)],  # noqa: S603
                                   env=self.environment(spec), capture_output=True, text=True,
                                   timeout=spec.timeout + 30, check=False)
+            log = (done.stdout + done.stderr).strip().splitlines()[-LOG_LINES:]  # the function's log, for a failure
             if not result_file.exists():
                 return {"ok": False, "phase": "start", "errorType": f"exit {done.returncode}",
-                        "errorMessage": done.stderr.strip()[-2000:]}
-            return dict(json.loads(result_file.read_text()))
+                        "errorMessage": "no result", "log": log}
+            return {**json.loads(result_file.read_text()), "log": log}
 
     def environment(self, spec: FunctionSpec) -> dict[str, str]:
         """What Lambda sets for the function (tracing on, as the template has it, but not sampled: nothing is sent),
@@ -116,7 +119,7 @@ class Check:
             ok = result.get("childErrors") == ["NotFound"]
             status = f"typed error {result.get('childErrors')} as expected: {EXPECTED_NOT_FOUND[logical_id]}"
         self.outcomes.append(Outcome(logical_id, sample, ok, status, round(time.monotonic() - started, 2),
-                                     result.get("import_seconds")))
+                                     result.get("import_seconds"), () if ok else tuple(result.get("log", ()))))
         return result
 
     def run(self) -> list[Outcome]:
@@ -187,6 +190,8 @@ def run(python: Path, built: Path, units: list[Unit]) -> int:
     from local.stack import LocalStack
 
     started = time.monotonic()
+    # the execution the starter starts fails at its first Task once the check is over: not worth a log line
+    logging.getLogger("moto.stepfunctions.parser").setLevel(logging.CRITICAL)
     with LocalStack(ROOT / "template.yaml", sandbox=True, runtime=False, preload=False) as stack:
         check = Check(stack, python, built, units)
         moto_lambda.set_dispatcher(check.dispatch)
@@ -197,6 +202,9 @@ def run(python: Path, built: Path, units: list[Unit]) -> int:
     for o in outcomes:
         cold = f"import {o.import_seconds:.2f}s" if o.import_seconds is not None else "not imported"
         print(f"  {'ok  ' if o.ok else 'FAIL'} {o.function:28} {cold:16} {o.seconds:5.2f}s  {o.sample}: {o.status}")
+    for o in [o for o in outcomes if o.log][:3]:  # the first failures' logs are enough to see why
+        for line in o.log:
+            print(f"  | {o.function}: {line[:300]}")
     for logical_id in missing:
         print(f"  FAIL {logical_id:28} no sample in events/aws/ checks this function")
     failed = sum(not o.ok for o in outcomes) + len(missing)
