@@ -4,8 +4,14 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# tools whose pins conflict with the dev lock (and with each other), each in its own virtualenv
+TOOLS := .venv-tools
+SAM := $(TOOLS)/sam/bin/sam
+SCAN := $(TOOLS)/scan/bin
+# offline of any AWS account: a region, no profile, no telemetry
+SAM_ENV := env -u AWS_PROFILE AWS_DEFAULT_REGION=us-east-1 AWS_REGION=us-east-1 SAM_CLI_TELEMETRY=0
 
-.PHONY: setup run up demo test unit integration e2e lint schemas bench clean
+.PHONY: setup run up demo test unit integration e2e lint artifact schemas bench clean
 
 $(STAMP): requirements-dev.lock pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "erphub needs Python 3.11+"'
@@ -17,6 +23,12 @@ $(STAMP): requirements-dev.lock pyproject.toml
 
 setup: $(STAMP)
 
+$(TOOLS)/%/.installed: requirements-tools-%.lock
+	test -x $(TOOLS)/$*/bin/python || $(PYTHON) -m venv $(TOOLS)/$*
+	$(TOOLS)/$*/bin/python -m pip install --quiet --upgrade pip
+	$(TOOLS)/$*/bin/python -m pip install --quiet -r $<
+	touch $@
+
 run: setup  ## start the local stack, run the demo against it, keep serving until Ctrl-C
 	$(BIN)/erphub up --demo
 
@@ -26,9 +38,7 @@ up: setup
 demo: setup
 	$(BIN)/erphub demo
 
-test: setup  ## every test: lint (template, code), unit, integration (moto), e2e (local stack)
-	$(BIN)/cfn-lint template.yaml
-	$(BIN)/ruff check .
+test: lint artifact  ## every test: lint (template, code, types, scanners), the built artifact, unit, integration, e2e
 	$(BIN)/python -m pytest -n 2 --dist loadfile -q
 
 unit: setup
@@ -40,9 +50,16 @@ integration: setup
 e2e: setup
 	$(BIN)/python -m pytest -q tests/e2e
 
-lint: setup
+lint: setup $(TOOLS)/sam/.installed $(TOOLS)/scan/.installed
 	$(BIN)/ruff check .
 	$(BIN)/cfn-lint template.yaml
+	$(SAM_ENV) $(SAM) validate --lint --template template.yaml
+	$(BIN)/mypy
+	$(SCAN)/checkov --config-file .checkov.yaml -f template.yaml
+	$(SCAN)/bandit -q -r layers/hub/python functions local --severity-level medium
+
+artifact: setup  ## build the layer and functions as sam build does; import and invoke each handler from the build
+	$(BIN)/python -m local.artifact
 
 schemas: setup  ## regenerate schemas/ from the canonical models
 	$(BIN)/python -m local.schemas
@@ -56,4 +73,4 @@ bench: setup
 	$(BIN)/python -m bench.workflows
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache .aws-sam
+	rm -rf $(VENV) $(TOOLS) .artifact .pytest_cache .ruff_cache .mypy_cache .aws-sam

@@ -80,5 +80,5 @@ def install() -> None:
             if keys:
                 pulse(*keys)
 
-    BaseClient._make_api_call = call_then_pulse  # type: ignore[method-assign]
+    BaseClient._make_api_call = call_then_pulse
     _installed = True

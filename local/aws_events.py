@@ -28,6 +28,7 @@ def main() -> int:
     OUT.mkdir(parents=True, exist_ok=True)
     stripe_body = (ROOT / "events" / "stripe" / "invoice.paid.json").read_bytes()
     salesforce_body = (ROOT / "events" / "salesforce" / "opportunity_closed_won.xml").read_bytes()
+    gainsight_risk = (ROOT / "events" / "gainsight" / "renewal_risk_changed.json").read_bytes()
     files = {
         "apigateway-webhook-stripe.json": api_event("stripe", stripe_body),
         "apigateway-webhook-salesforce.json": api_event("salesforce", salesforce_body),
@@ -35,6 +36,9 @@ def main() -> int:
         "sqs-activation.json": sqs_event("salesforce", salesforce_body, "activation"),
         "sqs-erp-posting-intake.json": sqs_event("stripe", stripe_body, "erp-posting-intake"),
         "schedule-outbox-sweeper.json": schedule_event(),
+        "sqs-erp-posting.json": fifo_event(sqs_event("stripe", stripe_body, "erp-posting.fifo")),
+        "sqs-renewal-risk.json": sqs_event("gainsight", gainsight_risk, "renewal-risk"),
+        "stepfunctions-activation-task.json": task_event("salesforce", salesforce_body),
     }
     for name, event in files.items():
         (OUT / name).write_text(json.dumps(event, indent=2) + "\n", encoding="utf-8")
@@ -100,6 +104,23 @@ def sqs_event(source: str, body: bytes, queue: str) -> dict[str, Any]:
                        "ApproximateFirstReceiveTimestamp": now_ms},
         "messageAttributes": {}, "md5OfBody": "", "eventSource": "aws:sqs",
         "eventSourceARN": f"arn:aws:sqs:{REGION}:{ACCOUNT}:erphub-local-{queue}", "awsRegion": REGION}]}
+
+
+def fifo_event(event: dict[str, Any]) -> dict[str, Any]:
+    """An SQS event from a FIFO queue: the sequencer's message group (the customer) and deduplication id."""
+    for record in event["Records"]:
+        detail = json.loads(record["body"])["detail"]
+        record["attributes"].update({"MessageGroupId": detail["business_key"],
+                                     "MessageDeduplicationId": detail["event_id"],
+                                     "SequenceNumber": "18888888888888888888"})
+    return event
+
+
+def task_event(source: str, body: bytes) -> dict[str, Any]:
+    """What a state machine's first Task hands an adapter: the action and the execution's input as `state`."""
+    _, envelope = _canonical(source, body)
+    state = {"event": json.loads(envelope.model_dump_json()), "correlation_id": envelope.correlation_id}
+    return {"action": "identity.resolve", "workflow": "activation", "state": state}
 
 
 def schedule_event() -> dict[str, Any]:

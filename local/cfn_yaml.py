@@ -52,4 +52,4 @@ TemplateLoader.yaml_implicit_resolvers = {
 
 def load_template(path: str | Path) -> dict[str, Any]:
     with open(path, encoding="utf-8") as handle:
-        return yaml.load(handle, Loader=TemplateLoader)  # noqa: S506 - TemplateLoader is a SafeLoader
+        return yaml.load(handle, Loader=TemplateLoader)  # noqa: S506 - TemplateLoader is a SafeLoader  # nosec B506

@@ -60,7 +60,7 @@ class EmbeddedAws:
     def _post(self, path: str, body: dict[str, Any]) -> None:
         request = urllib.request.Request(self.url + path, data=json.dumps(body).encode(), method="POST",  # noqa: S310
                                          headers={"Content-Type": "application/json"})
-        with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310 - loopback only
+        with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310 - loopback only  # nosec B310
             response.read()
 
     def client(self, service: str) -> Any:

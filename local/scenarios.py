@@ -64,7 +64,7 @@ class Runner:
         request = urllib.request.Request(self.gateway + spec["path"], data=data, method=spec.get("method", "POST"),  # noqa: S310
                                          headers={"Content-Type": "application/json", **spec.get("headers", {})})
         try:
-            with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310 - loopback gateway
+            with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310 - loopback gateway  # nosec B310
                 status, body = response.status, response.read().decode(errors="replace")
         except urllib.error.HTTPError as error:
             status, body = error.code, error.read().decode(errors="replace")

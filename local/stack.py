@@ -216,14 +216,13 @@ class LocalStack:
         """Hold (or release) the event-source pollers reading a queue, so a test can read what arrives there.
 
         Like disabling the event source mapping on AWS; returns how many pollers it changed."""
-        from local.pollers import Pollers
+        from local.pollers import Pollers, SqsPoller
 
         arn = self.physical(queue_id, "Arn")
         changed = 0
         for part in self._parts:
             for loop in part.loops if isinstance(part, Pollers) else []:
-                source = getattr(loop, "source", None)
-                if source is not None and source.source_arn == arn:
+                if isinstance(loop, SqsPoller) and loop.source.source_arn == arn:
                     loop.enabled = not paused
                     changed += 1
         return changed

@@ -9,7 +9,7 @@ import json
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import parse_qsl, urlsplit
 
 from local.sandbox import contracts
@@ -24,7 +24,7 @@ class Sandbox:
         self.violations: list[str] = []  # contract violations the sandbox refused, for tests to assert on
         self._server = ThreadingHTTPServer((host, port), _handler_for(self))
         self._server.daemon_threads = True
-        self.host, self.port = self._server.server_address[:2]
+        self.host, self.port = host, self._server.server_address[1]
         for vendor in vendors:
             vendor.base_url = self.base_url(vendor.name)
         self._thread = threading.Thread(target=self._server.serve_forever, name="vendor-sandbox", daemon=True)
@@ -124,7 +124,7 @@ class Sandbox:
         self.violations += [f"{vendor.name} {request.method} {request.path}: {p}" for p in problems]
         return vendor.contract_refusal(request, problems)
 
-    def _fault(self, vendor: Vendor, operation: str, *, after_commit: bool) -> Response | bool | None:
+    def _fault(self, vendor: Vendor, operation: str, *, after_commit: bool) -> Response | Literal[False] | None:
         fault: Fault | None = self.faults.take(vendor.name, operation, after_commit)
         if fault is None:
             return False
@@ -191,13 +191,13 @@ def _handler_for(sandbox: Sandbox) -> type[BaseHTTPRequestHandler]:
                 method=self.command, path="/" + rest, query=parse_qsl(split.query, keep_blank_values=True),
                 headers={k.lower(): v for k, v in self.headers.items()}, body=body,
                 url=f"http://{self.headers.get('Host', f'{sandbox.host}:{sandbox.port}')}{self.path}")
-            response = sandbox.serve(vendor, request)
-            if response is None:
+            served = sandbox.serve(vendor, request)
+            if served is None:
                 self.close_connection = True
                 with contextlib.suppress(OSError):
                     self.connection.shutdown(2)
                 return
-            self._send(response)
+            self._send(served)
 
         def _send(self, response: Response) -> None:
             payload = response.payload()

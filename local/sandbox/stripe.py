@@ -109,11 +109,12 @@ class Stripe(Vendor):
 
     def create_customer(self, request: Request) -> Response:
         params = unflatten(request.form())
-        customer = {"id": oid("cus"), "object": "customer", "created": int(time.time()), "livemode": False,
+        customer_id = oid("cus")
+        customer = {"id": customer_id, "object": "customer", "created": int(time.time()), "livemode": False,
                     "name": params.get("name"), "email": params.get("email"),
                     "address": params.get("address"), "metadata": params.get("metadata") or {}}
         with self.lock:
-            self.table("customer")[customer["id"]] = customer
+            self.table("customer")[customer_id] = customer
         return Response(200, customer)
 
     def update_customer(self, request: Request, customer_id: str) -> Response:

@@ -17,7 +17,7 @@ from urllib.parse import quote
 
 import requests
 
-from erphub.canonical import Invoice, InvoiceLine, Subscription, SubscriptionItem
+from erphub.canonical import BillingFrequency, Invoice, InvoiceLine, Subscription, SubscriptionItem
 from erphub.connectors.base import Connector, external_key
 from erphub.connectors.http import HttpClient, VendorError, json_or_none
 from erphub.connectors.interfaces import (
@@ -125,7 +125,7 @@ class ChargebeeBilling(Connector):
             period = existing["item_price_id"].split(f"-{currency}-")[-1]
             quantity = change.quantities.get(sku, Decimal(str(existing.get("quantity", 1))))
             items.append((item_price_id(sku, currency, frequency or FREQUENCIES.get(period, "annual")), quantity))
-            frequency = frequency or FREQUENCIES.get(period, "annual")
+            frequency = frequency or BillingFrequency(FREQUENCIES.get(period, "annual"))
         items += [(item_price_id(i.sku, currency, frequency or "annual"), None if i.usage else i.quantity)
                   for i in change.add_items]
         items = [(price, quantity) for price, quantity in items if quantity != 0]  # 0: removed from the list

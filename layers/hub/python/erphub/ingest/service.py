@@ -37,7 +37,7 @@ def receive(source_name: str, request: InboundRequest) -> Delivery:
     duplicates = inbox.store_new(items)
     receipts = [
         Receipt(event_id=i.event_id, correlation_id=i.correlation_id,
-                status="duplicate" if i.key in duplicates else i.status)  # type: ignore[arg-type]
+                status="duplicate" if i.key in duplicates else i.status)
         for i in items
     ]
     for receipt in receipts:

@@ -23,7 +23,7 @@ def get_source(name: str) -> Source:
     module = _MODULES.get(name)
     if module is None:
         raise UnknownSource(f"unknown source {name!r}; known: {', '.join(SOURCE_NAMES)}", system=name)
-    return import_module(module).source  # type: ignore[no-any-return]
+    return import_module(module).source
 
 
 __all__ = ["SOURCE_NAMES", "get_source"]

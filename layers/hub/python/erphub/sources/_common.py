@@ -158,12 +158,12 @@ def require(value: Any, what: str, system: str, record: str = "") -> Any:
     return value
 
 
-def mapping_guard(system: str):  # type: ignore[no-untyped-def]
+def mapping_guard(system: str):
     """Decorator for normalize(): content the canonical models refuse becomes Unmappable, never a crash."""
 
-    def wrap(normalize):  # type: ignore[no-untyped-def]
+    def wrap(normalize):
         @functools.wraps(normalize)
-        def guarded(self, event):  # type: ignore[no-untyped-def]
+        def guarded(self, event):
             try:
                 return normalize(self, event)
             except ValidationError as exc:

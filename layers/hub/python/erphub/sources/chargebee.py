@@ -70,7 +70,7 @@ class ChargebeeSource:
             return None
         content: dict[str, Any] = event.payload["content"]
         record = event.vendor_event_id
-        occurred_at = c.from_epoch(event.payload["occurred_at"])
+        occurred_at = c.require(c.from_epoch(event.payload["occurred_at"]), "occurred_at", NAME, record)
         subscription = content.get("subscription") or {}
         data: Any
         if event.vendor_type.startswith("subscription_"):

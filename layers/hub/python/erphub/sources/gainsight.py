@@ -76,7 +76,7 @@ class GainsightSource:
         external_ids = {NAME: gsid, **{k: str(v) for k, v in (company.get("externalIds") or {}).items() if v}}
         if company.get("sfdcAccountId"):
             external_ids["salesforce"] = str(company["sfdcAccountId"])
-        occurred_at = c.parse_datetime(c.require(body.get("occurredAt"), "occurredAt", NAME, record))
+        occurred_at = c.require(c.parse_datetime(body.get("occurredAt")), "occurredAt", NAME, record)
         data: Any
         if kind == EventType.RENEWAL_RISK_CHANGED:
             score = c.decimal(body.get("healthScore"), field="healthScore", system=NAME)

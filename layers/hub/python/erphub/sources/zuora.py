@@ -98,7 +98,7 @@ class ZuoraSource:
         account = body["account"]
         customer = c.require(account.get("id"), "account.id", NAME, record)
         code = account.get("currency")
-        occurred_at = c.parse_datetime(c.require(body.get("eventTimestamp"), "eventTimestamp", NAME, record))
+        occurred_at = c.require(c.parse_datetime(body.get("eventTimestamp")), "eventTimestamp", NAME, record)
         subscription = body.get("subscription") or {}
         data: Any
         if kind in (EventType.SUBSCRIPTION_CREATED, EventType.SUBSCRIPTION_UPDATED, EventType.SUBSCRIPTION_CANCELED):

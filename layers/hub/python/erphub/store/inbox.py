@@ -194,7 +194,7 @@ def accepted_events(keys: list[str]) -> dict[str, str]:
 def _accepted(keys: list[str], projection: str) -> dict[str, str]:
     """One consistent batch read per 100 keys; items no longer accepted (published meanwhile) are left out."""
     table = get_settings().inbox_table
-    ddb, waiting = aws.client("dynamodb"), {}
+    ddb, waiting = aws.client("dynamodb"), dict[str, str]()
     for start in range(0, len(keys), 100):
         request = {table: {"Keys": [{"pk": {"S": k}} for k in dict.fromkeys(keys[start : start + 100])],
                            "ConsistentRead": True, "ProjectionExpression": projection,

@@ -63,7 +63,7 @@ def _opportunity(event: VendorEvent, f: dict[str, str | None]) -> EventEnvelope 
         return None
     record = event.vendor_event_id
     opportunity_id = c.require(f.get("Id"), "Opportunity Id", NAME, record)
-    version = int(c.decimal(f.get("Contract_Version__c"), field="Contract_Version__c", system=NAME, default=1))
+    version = int(c.decimal(f.get("Contract_Version__c"), field="Contract_Version__c", system=NAME, default=1) or 1)
     opportunity_type = (f.get("Type") or "").strip().lower()
     if stage == CLOSED_LOST:
         kind = EventType.OPPORTUNITY_CLOSED_LOST

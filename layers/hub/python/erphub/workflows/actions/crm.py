@@ -6,7 +6,7 @@ from datetime import date, timedelta
 from typing import Any
 
 from erphub import mastering
-from erphub.canonical import RenewalRisk
+from erphub.canonical import Account, CancellationRequest, Contract, OnboardingMilestone, RenewalRisk
 from erphub.connectors.interfaces import AccountUpdate, OwnerTask
 from erphub.errors import NotFound
 from erphub.observability import logger
@@ -37,8 +37,14 @@ def _account_id(run: Run) -> str:
     crm = connector("crm").system
     xrefs = run.result("identity").get("xrefs", {})
     account = xrefs.get(f"{crm}/{UPSERTED}") or xrefs.get(crm)
+    if account:
+        return str(account)
     data = run.envelope.data
-    return account or getattr(getattr(data, "account", None), "account_id", "") or data.external_ids.get(crm, "")
+    if isinstance(data, Contract):  # a deal: its account's CRM id, else the id the account holds for this CRM
+        return data.account.account_id or data.account.external_ids.get(crm, "")
+    if isinstance(data, RenewalRisk | CancellationRequest | OnboardingMilestone | Account):
+        return data.external_ids.get(crm, "")
+    return ""  # invoices, payments, usage and outcomes carry no CRM account
 
 
 @action("crm.activate_account")

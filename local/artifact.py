@@ -1,0 +1,160 @@
+"""Builds what `sam build` ships — the layer and each function, from their own requirements — twice:
+
+- for the template's runtime and architecture (python3.12, arm64): wheels only, for manylinux2014_aarch64, which
+  proves every requirement resolves to a wheel Lambda can load;
+- for this machine (x86_64), into .artifact/x86_64/, run by a clean python3.12 that has nothing but boto3 (what
+  the Lambda runtime ships): local.artifact_check imports and invokes every handler from there.
+
+Nothing of the development lock is used: a package the code needs but only the dev lock has fails the check.
+pip's own cache and a stamp per requirements file (its text, the target, the pip arguments) make repeat runs fast.
+
+    python -m local.artifact          # build both, check, print a summary; exit 1 on any failure
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import subprocess
+import sys
+import time
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+
+from local.template import Template
+
+ROOT = Path(__file__).resolve().parent.parent
+OUT = ROOT / ".artifact"
+PYTHON_VERSION = "3.12"  # the template's Runtime: python3.12
+PYENV_VERSION = "3.12.1"
+# arm64 is what the template deploys; x86_64 is this machine, where the built artifact can be imported
+PLATFORMS = {"arm64": "manylinux2014_aarch64", "x86_64": "manylinux2014_x86_64"}
+
+
+class ArtifactError(Exception):
+    """The artifact cannot be built (a requirement without a wheel, no python3.12, ...)."""
+
+
+@dataclass(frozen=True)
+class Unit:
+    """One thing sam build builds: a layer (into python/) or a function (into its own folder)."""
+
+    logical_id: str
+    source: Path
+    is_layer: bool
+
+    @property
+    def requirements(self) -> Path | None:
+        path = self.source / "requirements.txt"
+        return path if path.is_file() else None
+
+
+def units(template_path: Path = ROOT / "template.yaml") -> list[Unit]:
+    template = Template(template_path)
+    found = []
+    for logical_id, resource in template.active().items():
+        props = resource.get("Properties", {})
+        if resource["Type"] == "AWS::Serverless::LayerVersion" and isinstance(props.get("ContentUri"), str):
+            found.append(Unit(logical_id, template.local_path(props["ContentUri"]), is_layer=True))
+        elif resource["Type"] == "AWS::Serverless::Function" and isinstance(props.get("CodeUri"), str):
+            found.append(Unit(logical_id, template.local_path(props["CodeUri"]), is_layer=False))
+    return found
+
+
+def runtime_boto3() -> str:
+    """The boto3 pin of pyproject.toml's runtime dependencies: the SDK the Lambda runtime provides."""
+    pins = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]["dependencies"]
+    return next(pin for pin in pins if pin.lower().startswith("boto3=="))
+
+
+def clean_python() -> Path:
+    """.artifact/python3.12: a virtualenv of pyenv's 3.12 (or python3.12 on PATH) with only the runtime's boto3."""
+    venv = OUT / f"python{PYTHON_VERSION}"
+    python = venv / "bin" / "python"
+    stamp = venv / ".installed"
+    wanted = runtime_boto3()
+    if python.exists() and stamp.exists() and stamp.read_text() == wanted:
+        return python
+    shutil.rmtree(venv, ignore_errors=True)
+    _run([str(_base_python()), "-m", "venv", str(venv)])
+    _run([str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check", wanted])
+    stamp.write_text(wanted)
+    return python
+
+
+def _base_python() -> Path:
+    env = {**os.environ, "PYENV_VERSION": PYENV_VERSION}
+    pyenv = shutil.which("pyenv")
+    if pyenv:
+        found = subprocess.run([pyenv, "which", "python"], env=env,  # noqa: S603 - pyenv found on PATH
+                               capture_output=True, text=True, check=False)
+        if found.returncode == 0 and found.stdout.strip():
+            return Path(found.stdout.strip())
+    on_path = shutil.which(f"python{PYTHON_VERSION}")
+    if on_path:
+        return Path(on_path)
+    raise ArtifactError(f"no python{PYTHON_VERSION}: install pyenv's {PYENV_VERSION} or put python3.12 on PATH")
+
+
+def build(arch: str, python: Path, all_units: list[Unit]) -> dict[str, Path]:
+    """{logical id: the built folder} (a layer's is its /opt/python, a function's its /var/task)."""
+    built = {}
+    for unit in all_units:
+        deps = OUT / arch / "deps" / unit.logical_id
+        if unit.requirements:
+            install(python, unit.requirements, deps, PLATFORMS[arch])
+        target = OUT / arch / "build" / unit.logical_id
+        shutil.rmtree(target, ignore_errors=True)
+        code = target / "python" if unit.is_layer else target
+        if deps.is_dir():
+            shutil.copytree(deps, code, ignore=shutil.ignore_patterns(".stamp"), copy_function=os.link)
+        shutil.copytree(unit.source, code, dirs_exist_ok=True, ignore=shutil.ignore_patterns("__pycache__"))
+        built[unit.logical_id] = code
+    return built
+
+
+def install(python: Path, requirements: Path, target: Path, platform: str) -> None:
+    """pip install -r into target, wheels only, for the platform; skipped when the stamp says it is up to date."""
+    command = [str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--target", str(target),
+               "--only-binary=:all:", "--platform", platform, "--python-version", PYTHON_VERSION,
+               "--implementation", "cp", "-r", str(requirements)]
+    stamp = target / ".stamp"
+    digest = hashlib.sha256(requirements.read_bytes() + "\0".join(command[1:]).encode()).hexdigest()
+    if stamp.exists() and stamp.read_text() == digest:
+        return
+    shutil.rmtree(target, ignore_errors=True)
+    try:
+        _run(command)
+    except ArtifactError as exc:
+        raise ArtifactError(f"{requirements.relative_to(ROOT)} does not resolve to {platform} wheels for "
+                            f"python{PYTHON_VERSION}:\n{exc}") from exc
+    stamp.write_text(digest)
+
+
+def _run(command: list[str]) -> None:
+    done = subprocess.run(command, capture_output=True, text=True, check=False)  # noqa: S603 - our own commands
+    if done.returncode != 0:
+        raise ArtifactError(f"$ {' '.join(command)}\n{done.stderr.strip() or done.stdout.strip()}")
+
+
+def main() -> int:
+    from local import artifact_check
+
+    try:
+        python = clean_python()
+        all_units = units()
+        for arch in PLATFORMS:
+            started = time.monotonic()
+            build(arch, python, all_units)
+            print(f"[artifact] built {len(all_units)} units for {arch} ({PLATFORMS[arch]}, python{PYTHON_VERSION}) "
+                  f"in .artifact/{arch}/build ({time.monotonic() - started:.1f} s)")
+    except ArtifactError as exc:
+        print(f"[artifact] FAILED to build: {exc}", file=sys.stderr)
+        return 1
+    return artifact_check.run(python, OUT / "x86_64" / "build", all_units)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
