@@ -12,7 +12,17 @@ _FN_TAGS = ("Base64", "Cidr", "FindInMap", "GetAZs", "ImportValue", "Join", "Sel
 
 
 class TemplateLoader(yaml.SafeLoader):
-    """SafeLoader that understands !Ref, !GetAtt, !Condition and every !Fn short form."""
+    """SafeLoader that understands !Ref, !GetAtt, !Condition and every !Fn short form, and refuses a key given
+    twice in one mapping (plain YAML keeps the last one silently: a second `Conditions:` would drop the first)."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: set[Any] = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if key in seen:
+                raise yaml.constructor.ConstructorError(None, None, f"duplicate key {key!r}", key_node.start_mark)
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)
 
 
 def _construct(node: yaml.Node, loader: TemplateLoader) -> Any:
