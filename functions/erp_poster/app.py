@@ -29,6 +29,6 @@ consumer = consuming.Consumer("erp_posting", post, SqsFifoPartialProcessor(skip_
 
 @logger.inject_lambda_context
 @metrics.log_metrics
-def lambda_handler(event: dict, context: LambdaContext) -> PartialItemFailureResponse:
+def lambda_handler(event: dict, context: LambdaContext) -> dict:
     event = {**event, "Records": signals.invoices_first(event.get("Records", []))}
     return consumer(event, context)

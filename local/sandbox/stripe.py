@@ -197,7 +197,7 @@ class Stripe(Vendor):
     def _invoice(self, subscription: dict[str, Any]) -> None:
         """The first invoice: licensed items for the period in the subscription's currency (usage comes later)."""
         currency = subscription["currency"]
-        lines = [{"description": f"{item['quantity'] or 0} x {item['price']['lookup_key']}",
+        lines: list[dict[str, Any]] = [{"description": f"{item['quantity'] or 0} x {item['price']['lookup_key']}",
                   "amount": (item["quantity"] or 0) * stripe_rules.unit_amount(item["price"], currency)}
                  for item in subscription["items"]["data"]]
         total = sum(line["amount"] for line in lines)

@@ -74,7 +74,7 @@ def periods(params: dict[str, Any], items: list[dict[str, Any]], now: int) -> di
     """start_date, billing_cycle_anchor and the current period of a new subscription. Without an anchor, billing
     is anchored at creation (a backdated start only prorates the time before it); an anchor must be in the future
     and no later than the next natural billing date."""
-    recurring = items[0]["price"]["recurring"] if items else {"interval": "year", "interval_count": 1}
+    recurring: dict[str, Any] = items[0]["price"]["recurring"] if items else {"interval": "year", "interval_count": 1}
     natural = add_interval(now, recurring["interval"], recurring["interval_count"])
     backdate = int(params["backdate_start_date"]) if params.get("backdate_start_date") else None
     anchor = int(params["billing_cycle_anchor"]) if params.get("billing_cycle_anchor") else None

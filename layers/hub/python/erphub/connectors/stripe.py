@@ -81,8 +81,8 @@ def _timestamp(day: date) -> int:
 
 
 def frequency_of(price: dict[str, Any]) -> str | None:
-    recurring = price.get("recurring") or {}
-    return FREQUENCIES.get((recurring.get("interval"), recurring.get("interval_count")))
+    recurring: dict[str, Any] = price.get("recurring") or {}
+    return FREQUENCIES.get((recurring.get("interval", ""), recurring.get("interval_count", 0)))
 
 
 def unit_price(price: dict[str, Any], currency: str) -> Decimal | None:
