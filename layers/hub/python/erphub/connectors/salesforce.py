@@ -88,7 +88,7 @@ class SalesforceCrm(Connector):
         """The account the hub would otherwise duplicate: ours by key, else one the sales team made by name."""
         key = external_key(account.account_id)
         where = f"{KEY_FIELD} = {soql_literal(key)} OR Name = {soql_literal(account.name)}"
-        soql = f"SELECT Id, {KEY_FIELD} FROM Account WHERE {where} LIMIT 10"  # noqa: S608 - literals are escaped
+        soql = f"SELECT Id, {KEY_FIELD} FROM Account WHERE {where} LIMIT 10"  # noqa: S608 - literals are escaped  # nosec B608
         records = (self.http.json("GET", f"{DATA}/query", params={"q": soql}) or {}).get("records") or []
         records.sort(key=lambda r: r.get(KEY_FIELD) != key)  # our own key first
         return str(records[0]["Id"]) if records else None
