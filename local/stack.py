@@ -46,12 +46,13 @@ class LocalStack:
 
     # --- lifecycle -------------------------------------------------------------------------------------
     def start(self) -> dict[str, Any]:
-        from local import aws_calls, moto_lambda
+        from local import aws_calls, log_context, moto_lambda
         from local.functions import Functions
         from local.provision import Provisioner
 
         started = time.monotonic()
         self.template = Template(self.template_path, self.parameter_overrides, self.env_name, self.stack_name)
+        log_context.install()  # concurrent invocations: their own log keys and metrics, whole lines
         self.aws.start()
         aws_calls.install()
         aws_calls.clear()  # one stack per process: the calls recorded are this stack's
@@ -127,7 +128,7 @@ class LocalStack:
         return [f"{r.method} {self.gateway_url}{r.path} -> {r.function_id}" for r in self.wiring.routes]
 
     def stop(self) -> None:
-        from local import moto_lambda
+        from local import log_context, moto_lambda
 
         while self._parts:
             part = self._parts.pop()
@@ -137,6 +138,7 @@ class LocalStack:
                 continue
         moto_lambda.set_dispatcher(None)
         self.aws.stop()
+        log_context.uninstall_streams()
 
     def __enter__(self) -> LocalStack:
         self.start()
