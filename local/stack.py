@@ -27,7 +27,7 @@ class LocalStack:
     def __init__(self, template_path: str | Path = "template.yaml", parameter_overrides: dict[str, str] | None = None,
                  env_name: str = "local", port: int = 0, aws_port: int = 0, stack_name: str | None = None,
                  schedule_speedup: float = 1.0, sandbox: bool = True, preload: bool = True,
-                 runtime: bool = True) -> None:
+                 runtime: bool = True, state_dir: str | Path | None = None) -> None:
         self.template_path = Path(template_path)
         self.parameter_overrides = parameter_overrides
         self.env_name, self.stack_name = env_name, stack_name
@@ -43,6 +43,9 @@ class LocalStack:
         self.endpoints: dict[str, Any] = {}
         self._parts: list[Any] = []  # started pieces, stopped in reverse order
         self.sandbox: Any = None
+        self.state_dir = state_dir  # None: in memory only (local/state.py says what is kept)
+        self.state_report: list[str] = []
+        self.keeper: Any = None
 
     # --- lifecycle -------------------------------------------------------------------------------------
     def start(self) -> dict[str, Any]:
@@ -61,6 +64,7 @@ class LocalStack:
             self._start_sandbox()
             self.functions = Functions(self._specs(), self.aws.url)
             moto_lambda.set_dispatcher(self.functions.dispatch)
+            self._keep_state()  # before the pollers: the inbox stream then publishes restored accepted items
             if self.runtime:
                 self._start_runtime()
         except BaseException:
@@ -91,6 +95,25 @@ class LocalStack:
         scheduler.start()
         self._parts.append(scheduler)
         self.scheduler = scheduler
+
+    def _keep_state(self) -> None:
+        from local import state
+
+        if self.state_dir is None:
+            self.state_report = ["in memory only: everything is lost when the stack stops (--state DIR keeps it)"]
+            return
+        directory = state.StateDir(self.state_dir)
+        crashed_at = directory.claim()
+        kept = directory.read()
+        self.state_report = [f"kept in {directory.path}"]
+        if kept is not None:
+            headline, *lost = state.lost(kept, crashed_at)
+            self.state_report += [headline, *state.restore(self, kept), *lost]
+        elif crashed_at is not None:
+            self.state_report.append("the last run did not stop cleanly and saved nothing: nothing to restore")
+        self.keeper = state.Keeper(self, directory)
+        self.keeper.start()
+        self._parts.insert(0, self.keeper)  # stopped last: its final save sees everything the others did
 
     def _start_sandbox(self) -> None:
         if not self.use_sandbox:
