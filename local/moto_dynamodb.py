@@ -30,6 +30,13 @@ from typing import Any
 
 EXPECTED_MOTO = "5.2.5"
 EXPECTED_TRANSACT_PARAMETERS = ("self", "transact_items")
+# the keyword arguments our transaction passes to moto's own single-item writes
+EXPECTED_WRITE_PARAMETERS = {
+    "put_item": {"condition_expression", "expression_attribute_names", "expression_attribute_values"},
+    "delete_item": {"condition_expression", "expression_attribute_names", "expression_attribute_values"},
+    "update_item": {"update_expression", "condition_expression", "expression_attribute_names",
+                    "expression_attribute_values"},
+}
 # these must be among the locked methods (every public method of both backends is)
 MUST_LOCK = ("put_item", "update_item", "delete_item", "batch_write_item", "transact_write_items", "get_item",
              "batch_get_item", "transact_get_items", "query", "scan", "execute_statement", "execute_transaction",
@@ -66,6 +73,10 @@ def check_compatible() -> None:
     transact = getattr(dynamodb.transact_write_items, MARK, dynamodb.transact_write_items)
     if tuple(inspect.signature(transact).parameters) != EXPECTED_TRANSACT_PARAMETERS:
         raise RuntimeError(f"moto transact_write_items changed signature: {inspect.signature(transact)}")
+    for name, expected in EXPECTED_WRITE_PARAMETERS.items():
+        method = getattr(getattr(dynamodb, name), MARK, getattr(dynamodb, name))
+        if not expected <= set(inspect.signature(method).parameters):
+            raise RuntimeError(f"moto DynamoDBBackend.{name} changed signature: {inspect.signature(method)}")
 
 
 def installed() -> bool:
