@@ -1,4 +1,5 @@
-"""Per-invocation logging and metrics state, and whole-line writes, for functions that share one process.
+"""Per-invocation Powertools state (logger keys, metrics, the REST resolver's request) and whole-line writes,
+for functions that share one process.
 
 On Lambda every concurrent invocation has its own execution environment, so Powertools keeps its state in
 plain instance and class attributes: the Logger formatter's keys (function_name, correlation_id, whatever
@@ -6,6 +7,9 @@ plain instance and class attributes: the Logger formatter's keys (function_name,
 invocations are threads of one process sharing those objects: one invocation's keys ended up on another's
 lines and one's metrics were flushed by another. And `print` (how Powertools emits EMF) writes the text and
 the newline separately, so two threads' output could share a line.
+
+The same holds for the REST resolver: `ApiGatewayResolver.resolve` stores the request in class attributes
+(`BaseRouter.current_event`, `lambda_context`), so a route of one request could read another's event.
 
 `install()` makes those attributes per invocation (a data descriptor backed by a ContextVar: an invocation
 starts from a copy of the state the object had outside any invocation, i.e. after its construction) and
@@ -30,6 +34,8 @@ PER_INVOCATION = (
     (_EMF, "AmazonCloudWatchEMFProvider", ("metric_set", "dimension_set", "metadata_set", "dimension_sets",
                                            "timestamp")),
 )
+# class attributes the REST resolver sets per request (BaseRouter.current_event = ...), shared by every app
+_ROUTER = ("aws_lambda_powertools.event_handler.api_gateway", "BaseRouter", ("current_event", "lambda_context"))
 _state: contextvars.ContextVar[dict[tuple[int, str], Any] | None] = contextvars.ContextVar("invocation_state",
                                                                                            default=None)
 _WRITE_LOCK = threading.Lock()  # one for stdout and stderr: a terminal shows both
@@ -65,6 +71,28 @@ class PerInvocation:
             state[(id(obj), self.name)] = value
 
 
+class PerInvocationClassAttribute:
+    """A class attribute whose value, set on the class or an instance inside an invocation, is that
+    invocation's; outside any invocation, one shared value. Class-level assignment reaches it through
+    _PerInvocationMeta, the owner's metaclass once installed."""
+
+    def __init__(self, name: str, value: Any = None) -> None:
+        self.name, self.shared = name, value
+
+    def __get__(self, obj: Any, owner: type | None = None) -> Any:
+        state = _state.get()
+        if state is not None and (id(self), self.name) in state:
+            return state[(id(self), self.name)]
+        return self.shared
+
+    def __set__(self, obj: Any, value: Any) -> None:
+        state = _state.get()
+        if state is None:
+            self.shared = value
+        else:
+            state[(id(self), self.name)] = value
+
+
 def _copy(value: Any) -> Any:
     """Containers copied, leaves shared: the formatter's keys hold bound methods that must stay bound to it."""
     if isinstance(value, dict):
@@ -82,6 +110,15 @@ def invocation() -> Iterator[None]:
         yield
     finally:
         _state.reset(token)
+
+
+class _PerInvocationMeta(type):
+    def __setattr__(cls, name: str, value: Any) -> None:
+        attribute = vars(cls).get(name)
+        if isinstance(attribute, PerInvocationClassAttribute):
+            attribute.__set__(None, value)
+        else:
+            super().__setattr__(name, value)
 
 
 class LineAtomicStream:
@@ -124,10 +161,28 @@ def install() -> None:
         for attribute in attributes:
             if not isinstance(vars(cls).get(attribute), PerInvocation):
                 setattr(cls, attribute, PerInvocation(attribute))
+    _install_router()
     for name in ("stdout", "stderr"):
         stream = getattr(sys, name)
         if stream is not None and not isinstance(stream, LineAtomicStream):
             setattr(sys, name, LineAtomicStream(stream))
+
+
+def _install_router() -> None:
+    """The REST resolver's current_event and lambda_context per invocation: set as class attributes by
+    resolve(), they were one for all concurrent requests (a route could read another request's event)."""
+    import importlib
+
+    module_name, class_name, attributes = _ROUTER
+    try:
+        cls = getattr(importlib.import_module(module_name), class_name)
+    except ImportError:
+        return
+    if not isinstance(cls, _PerInvocationMeta):
+        cls.__class__ = type("PerInvocation" + type(cls).__name__, (_PerInvocationMeta, type(cls)), {})
+    for attribute in attributes:
+        if not isinstance(vars(cls).get(attribute), PerInvocationClassAttribute):
+            type.__setattr__(cls, attribute, PerInvocationClassAttribute(attribute, vars(cls).get(attribute)))
 
 
 def uninstall_streams() -> None:

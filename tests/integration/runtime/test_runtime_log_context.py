@@ -9,6 +9,7 @@ import os
 import subprocess
 import sys
 from collections import defaultdict
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -93,3 +94,19 @@ def test_each_invocations_metrics_are_flushed_once_by_itself(output):
         for name in probes:
             flushed[name].append(blob[name])
     assert flushed == {f"probe_{n}": [[1.0] * STEPS] for n in range(INVOCATIONS)}
+
+
+def test_concurrent_requests_to_one_rest_resolver_each_see_their_own_event(stack):
+    # Given one function whose route reads app.current_event after a pause, invoked 16 times at once
+    def request(n: int) -> dict:
+        event = {"httpMethod": "GET", "path": f"/probe/{n}", "resource": "/probe/{n}", "headers": {},
+                 "requestContext": {"requestId": f"req-{n}", "stage": "Prod"}, "pathParameters": {"n": str(n)}}
+        return stack.invoke("RouterProbeFunction", event)
+
+    with ThreadPoolExecutor(max_workers=16) as pool:
+        responses = list(pool.map(request, range(16)))
+    # Then every response is about its own request
+    bodies = [json.loads(r["body"]) for r in responses]
+    assert [b["path"] for b in bodies] == [f"/probe/{n}" for n in range(16)]
+    assert [b["n"] for b in bodies] == [str(n) for n in range(16)]
+    assert len({b["request_id"] for b in bodies}) == 16
