@@ -27,6 +27,7 @@ import threading
 from collections.abc import Iterator
 from typing import Any
 
+EXPECTED_POWERTOOLS = "3.37.0"
 # (module, class, attributes): what Powertools 3.x keeps per execution environment and mutates per invocation
 _EMF = "aws_lambda_powertools.metrics.provider.cloudwatch_emf.cloudwatch"
 PER_INVOCATION = (
@@ -149,9 +150,35 @@ class LineAtomicStream:
         return getattr(self.wrapped, name)
 
 
+def check_compatible() -> None:
+    """Fail loudly when Powertools no longer keeps its per-invocation state where this module expects it."""
+    import importlib
+    import inspect
+    import re
+
+    from aws_lambda_powertools.shared.version import VERSION
+
+    if VERSION != EXPECTED_POWERTOOLS:
+        raise RuntimeError(f"local/log_context.py was written for Powertools {EXPECTED_POWERTOOLS}, found {VERSION}")
+    for module_name, class_name, attributes in PER_INVOCATION:
+        source = inspect.getsource(getattr(importlib.import_module(module_name), class_name))
+        missing = [a for a in attributes if not re.search(rf"self\.{a}\s*(:[^=\n]*)?=", source)]
+        if missing:
+            raise RuntimeError(f"Powertools {class_name} no longer assigns {missing} in its instances")
+    module_name, class_name, attributes = _ROUTER
+    source = inspect.getsource(importlib.import_module(module_name))
+    missing = [a for a in attributes if f"{class_name}.{a} = " not in source]
+    if missing:
+        raise RuntimeError(f"Powertools' resolver no longer sets {class_name}.{missing} per request")
+
+
 def install() -> None:
     """Idempotent: per-invocation Powertools state (when Powertools is installed) and whole-line stdout/stderr."""
     import importlib
+    import importlib.util
+
+    if importlib.util.find_spec("aws_lambda_powertools") is not None:
+        check_compatible()
 
     for module_name, class_name, attributes in PER_INVOCATION:
         try:

@@ -14,6 +14,8 @@ from pathlib import Path
 
 import pytest
 
+from local import log_context
+
 pytestmark = pytest.mark.integration
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -110,3 +112,13 @@ def test_concurrent_requests_to_one_rest_resolver_each_see_their_own_event(stack
     assert [b["path"] for b in bodies] == [f"/probe/{n}" for n in range(16)]
     assert [b["n"] for b in bodies] == [str(n) for n in range(16)]
     assert len({b["request_id"] for b in bodies}) == 16
+
+
+def test_powertools_is_the_pinned_version_and_keeps_its_state_where_log_context_expects(stack):
+    from aws_lambda_powertools.event_handler.api_gateway import BaseRouter
+    from aws_lambda_powertools.logging.formatter import LambdaPowertoolsFormatter
+
+    log_context.check_compatible()  # raises, naming what changed, when Powertools moves its state
+    assert isinstance(vars(LambdaPowertoolsFormatter)["log_format"], log_context.PerInvocation)
+    assert isinstance(vars(BaseRouter)["current_event"], log_context.PerInvocationClassAttribute)
+    log_context.install()  # idempotent
