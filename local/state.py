@@ -4,7 +4,8 @@ Kept: every item of every DynamoDB table of the template (the inbox, the workflo
 every object of its S3 buckets (claim-checked raw bodies), and the vendor sandbox's records, id counters and
 idempotency caches. Saved as one JSON file, written atomically: after the stack starts, within ~2 s of a
 change made through this process (handlers, pollers, Step Functions tasks) and every 10 s in any case
-(changes made from outside, e.g. the aws CLI on the endpoint); and at a clean stop (Ctrl-C).
+(changes made from outside, e.g. the aws CLI on the endpoint), but never spending more than a fifth of the
+time saving (a big inbox is saved less often); and at a clean stop (Ctrl-C).
 
 Not kept, because moto cannot take them back: Step Functions executions (running ones stop with the
 process; finished ones lose their history, so their names can be started again), SQS messages (what sat in
@@ -30,6 +31,7 @@ FORMAT = 1
 SNAPSHOT = "state.json"
 OWNER = "owner.pid"  # present while a stack uses the directory; left behind by a crash
 CHANGED_INTERVAL = 2.0  # seconds between snapshots while this process changes tables
+SAVE_SHARE = 0.2  # at most this share of the time goes into saving: a big inbox is snapshotted less often
 FULL_INTERVAL = 10.0  # seconds between snapshots in any case
 TABLE_TYPES = ("AWS::DynamoDB::Table", "AWS::Serverless::SimpleTable")
 MACHINE_TYPES = ("AWS::StepFunctions::StateMachine", "AWS::Serverless::StateMachine")
@@ -225,6 +227,7 @@ class Keeper:
         self.keys = frozenset(activity.table_key(stack.physical(lid)) for lid in _of_type(stack, TABLE_TYPES))
         self.saved_generations: tuple[int, ...] = ()
         self.saved_at = 0.0
+        self.save_seconds = 0.0
         self.summary = ""
         self.thread = threading.Thread(target=self._run, name="state keeper", daemon=True)
 
@@ -233,18 +236,23 @@ class Keeper:
         self.thread.start()
 
     def save(self, clean: bool) -> None:
+        started = time.monotonic()
         generations = activity.snapshot(self.keys)
         state = capture(self.stack, clean)
         self.dir.write(state)
         self.saved_generations, self.saved_at = generations, time.monotonic()
+        self.save_seconds = self.saved_at - started
         items = sum(len(v) for v in state["tables"].values())
         self.summary = f"{items} table items and the sandbox's records saved to {self.dir.path}"
 
     def _run(self) -> None:
         while not self.stopping.wait(CHANGED_INTERVAL):
             self.dir.touch()
+            since = time.monotonic() - self.saved_at
             changed = activity.snapshot(self.keys) != self.saved_generations
-            if changed or time.monotonic() - self.saved_at >= FULL_INTERVAL:
+            if since * SAVE_SHARE < self.save_seconds:
+                continue
+            if changed or since >= FULL_INTERVAL:
                 try:
                     self.save(clean=False)
                 except Exception as exc:  # the stack stopping under us; the final save reports for real
