@@ -1,9 +1,10 @@
 """Issue 11.3: the local stack never loses what it acknowledged.
 
-HubSpot delivers its webhooks in batches and redelivers a batch it is not sure about, sometimes several
-times at once. Each delivery is one DynamoDB transaction of conditional puts; a redelivery cancels on its
-duplicates. On moto 5.2.5 as shipped, a cancelled transaction rolled the table back to a copy taken before
-it, discarding what other requests wrote meanwhile, and the stream publisher lost its shard.
+HubSpot delivers its webhooks in batches (Salesforce: outbound messages with several notifications) and
+redelivers a batch it is not sure about, sometimes several times at once. Each delivery is one DynamoDB
+transaction of conditional puts; a redelivery cancels on its duplicates. On moto 5.2.5 as shipped, a
+cancelled transaction rolled the table back to a copy taken before it, discarding what other requests wrote
+meanwhile, and the stream publisher lost its shard.
 """
 
 from __future__ import annotations
@@ -36,6 +37,23 @@ PROMPT = 60
 def stack():
     with LocalStack(ROOT / "template.yaml", sandbox=False) as running:
         yield running
+
+
+SALESFORCE_ENVELOPE = ROOT / "events" / "salesforce" / "account_updated.xml"
+
+
+def _salesforce_batch(numbers: list[int]) -> bytes:
+    """An outbound message with one Account notification per number (the sample's, with its own ids)."""
+    text = SALESFORCE_ENVELOPE.read_text(encoding="utf-8")
+    start, end = text.index("   <Notification>"), text.index("</Notification>") + len("</Notification>\n")
+    notification = text[start:end]
+    many = "".join(notification.replace("04l5g00000KmWr5AAF", _notification_id(n))
+                   .replace("0015g00000AbCdEAAZ", f"0015g0000{n:06d}AAZ") for n in numbers)
+    return (text[:start] + many + text[end:]).encode()
+
+
+def _notification_id(n: int) -> str:
+    return f"04l5g0000{n:06d}AAF"
 
 
 def _company_change(n: int) -> dict:
@@ -97,12 +115,12 @@ def _acknowledged(responses: list[tuple[int, str]]) -> dict[str, str]:
     return acknowledged
 
 
-def _inbox_keys(stack: LocalStack) -> dict[str, str]:
-    """event_id -> inbox key of every HubSpot item in the inbox."""
+def _inbox_keys(stack: LocalStack, prefix: str = "hubspot#") -> dict[str, str]:
+    """event_id -> inbox key of every item of a source in the inbox."""
     pages = stack.client("dynamodb").get_paginator("scan").paginate(
         TableName=stack.physical("InboxTable"), ProjectionExpression="pk, event_id")
     return {i["event_id"]["S"]: i["pk"]["S"] for page in pages for i in page["Items"]
-            if i["pk"]["S"].startswith("hubspot#") and "event_id" in i}
+            if i["pk"]["S"].startswith(prefix) and "event_id" in i}
 
 
 def test_concurrent_batched_redeliveries_lose_nothing_and_publish_each_event_once(stack):
@@ -142,4 +160,48 @@ def test_concurrent_batched_redeliveries_lose_nothing_and_publish_each_event_onc
                f"all on the bus {published - delivered:.2f} s after the last answer")
     print("\n" + figures)
     assert (failed, crossed, len(acknowledged), missing, unpublished, twice) == ([], 0, EVENTS, set(), set(), set()), \
+        figures
+
+
+def test_concurrent_salesforce_outbound_messages_lose_nothing_and_publish_each_event_once(stack):
+    # Given 105 Account notifications in overlapping outbound messages of 10, each delivered 3 times at once
+    observer = _observe_bus(stack)
+    batches = [b for b in _batches() if b[0] < 100]
+    numbers = sorted({n for b in batches for n in b})
+
+    def deliver(batch: list[int], barrier: threading.Barrier) -> tuple[int, str]:
+        body = _salesforce_batch(batch)
+        barrier.wait(timeout=30)
+        return post(stack.endpoints["gateway"], "salesforce", body)
+
+    with ThreadPoolExecutor(max_workers=4 * COPIES) as pool:
+        futures = []
+        for batch in batches:
+            barrier = threading.Barrier(COPIES)
+            futures += [pool.submit(deliver, batch, barrier) for _ in range(COPIES)]
+        responses = [f.result(timeout=120) for f in futures]
+    # Then every notification of an acknowledged message (<Ack>true</Ack>) is in the inbox
+    sent = [batch for batch in batches for _ in range(COPIES)]
+    acked = {_notification_id(n) for batch, (status, body) in zip(sent, responses, strict=True)
+             if status == 200 and "<Ack>true</Ack>" in body for n in batch}
+    failed = sum(1 for status, _ in responses if status != 200)
+    keys = {f"salesforce#{i}" for i in acked}
+    stored = {pk: event_id for event_id, pk in _inbox_keys(stack, "salesforce#").items() if pk in keys}
+    # And each reaches the bus exactly once, promptly
+    seen: list[str] = []
+
+    def all_published() -> bool:
+        seen.extend(m["detail"]["event_id"] for m in stack.receive_all(observer))
+        return set(stored.values()) <= set(seen)
+
+    with contextlib.suppress(TimeoutError):
+        stack.wait_until(all_published, timeout=PROMPT, interval=0.2)
+    time.sleep(1.0)
+    seen.extend(m["detail"]["event_id"] for m in stack.receive_all(observer))
+    mine = [e for e in seen if e in set(stored.values())]
+    figures = (f"{len(responses)} messages, {failed} not acknowledged; {len(acked)} of {len(numbers)} notifications "
+               f"acknowledged, {len(keys) - len(stored)} missing from the inbox, "
+               f"{len(set(stored.values()) - set(mine))} not on the bus, {len(mine) - len(set(mine))} extra copies")
+    print("\n" + figures)
+    assert (failed, len(acked), len(stored), sorted(mine)) == (0, len(numbers), len(keys), sorted(stored.values())), \
         figures
