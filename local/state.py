@@ -37,8 +37,9 @@ TABLE_TYPES = ("AWS::DynamoDB::Table", "AWS::Serverless::SimpleTable")
 MACHINE_TYPES = ("AWS::StepFunctions::StateMachine", "AWS::Serverless::StateMachine")
 
 
-class StateInUse(RuntimeError):
-    """Another running stack keeps its state in this directory."""
+class StateInUse(PermissionError):
+    """Another running stack keeps its state in this directory (a PermissionError: the CLI reports it in one
+    line, as it does a directory it may not write)."""
 
 
 def _encode(value: Any) -> Any:
