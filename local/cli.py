@@ -22,6 +22,8 @@ def main(argv: list[str] | None = None) -> int:
     up.add_argument("--port", type=int, default=3000, help="gateway port (0: any free port)")
     up.add_argument("--env", default="local", help="samconfig.toml environment for parameter_overrides")
     up.add_argument("--demo", action="store_true", help="run the demo scenarios once the stack is up")
+    up.add_argument("--state", metavar="DIR", help="keep tables and sandbox records in DIR across restarts "
+                    "(default: in memory only; see docs/local-stack.md)")
     status = commands.add_parser("status", help="what happened on the running stack")
     status.add_argument("--endpoint", help="the embedded AWS URL (default: from .erphub/endpoints.json)")
     send = commands.add_parser("send", help="sign a sample as its vendor would and post it")
@@ -88,12 +90,13 @@ def _up(args: argparse.Namespace) -> int:
     from local.stack import LocalStack
 
     started = time.monotonic()
-    stack = LocalStack(args.template, env_name=args.env, port=args.port)
+    stack = LocalStack(args.template, env_name=args.env, port=args.port, state_dir=args.state)
     try:  # Ctrl-C is how a user stops it, at any moment (starting, printing, in the demo): a clean exit
         stack.start()
         try:
             endpoints.write(stack)
             _print_endpoints(stack, time.monotonic() - started)
+            print("State: " + "\n  ".join(stack.state_report), flush=True)
             if args.demo:
                 _run_demo(stack.endpoints["gateway"], stack.client, _resources(stack), _default_scenarios())
             print("\nServing. Ctrl-C stops the stack.", flush=True)
@@ -104,6 +107,8 @@ def _up(args: argparse.Namespace) -> int:
             endpoints.remove()
             _print_iam_audit(stack)
             stack.stop()
+            if stack.keeper is not None:
+                print(f"State: {stack.keeper.summary}", flush=True)
     except KeyboardInterrupt:
         pass
     return 0

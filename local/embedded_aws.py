@@ -35,9 +35,10 @@ class EmbeddedAws:
 
         logging.getLogger("werkzeug").setLevel(logging.ERROR)  # one line per request is noise here
 
-        from local import moto_lambda
+        from local import moto_dynamodb, moto_lambda
 
         moto_lambda.install()
+        moto_dynamodb.install()  # transactions atomic under the threaded server (see the module)
         self.server = ThreadedMotoServer(ip_address="127.0.0.1", port=self.requested_port, verbose=False)
         self.server.start()
         port = self.server.get_host_and_port()[1]

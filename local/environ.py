@@ -13,6 +13,8 @@ import os
 from collections.abc import Iterator
 from typing import Any
 
+from local import log_context
+
 _current: contextvars.ContextVar[dict[str, str] | None] = contextvars.ContextVar("function_environ", default=None)
 _base_class = type(os.environ)
 
@@ -71,10 +73,12 @@ def install() -> None:
 
 @contextlib.contextmanager
 def function_environment(env: dict[str, str]) -> Iterator[dict[str, str]]:
+    """Around a cold start or an invocation: its environment, and its own logging and metrics state."""
     install()
     token = _current.set(env)
     try:
-        yield env
+        with log_context.invocation():
+            yield env
     finally:
         _current.reset(token)
 

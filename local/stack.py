@@ -27,7 +27,7 @@ class LocalStack:
     def __init__(self, template_path: str | Path = "template.yaml", parameter_overrides: dict[str, str] | None = None,
                  env_name: str = "local", port: int = 0, aws_port: int = 0, stack_name: str | None = None,
                  schedule_speedup: float = 1.0, sandbox: bool = True, preload: bool = True,
-                 runtime: bool = True) -> None:
+                 runtime: bool = True, state_dir: str | Path | None = None) -> None:
         self.template_path = Path(template_path)
         self.parameter_overrides = parameter_overrides
         self.env_name, self.stack_name = env_name, stack_name
@@ -43,15 +43,19 @@ class LocalStack:
         self.endpoints: dict[str, Any] = {}
         self._parts: list[Any] = []  # started pieces, stopped in reverse order
         self.sandbox: Any = None
+        self.state_dir = state_dir  # None: in memory only (local/state.py says what is kept)
+        self.state_report: list[str] = []
+        self.keeper: Any = None
 
     # --- lifecycle -------------------------------------------------------------------------------------
     def start(self) -> dict[str, Any]:
-        from local import aws_calls, moto_lambda
+        from local import aws_calls, log_context, moto_lambda
         from local.functions import Functions
         from local.provision import Provisioner
 
         started = time.monotonic()
         self.template = Template(self.template_path, self.parameter_overrides, self.env_name, self.stack_name)
+        log_context.install()  # concurrent invocations: their own log keys and metrics, whole lines
         self.aws.start()
         aws_calls.install()
         aws_calls.clear()  # one stack per process: the calls recorded are this stack's
@@ -60,6 +64,7 @@ class LocalStack:
             self._start_sandbox()
             self.functions = Functions(self._specs(), self.aws.url)
             moto_lambda.set_dispatcher(self.functions.dispatch)
+            self._keep_state()  # before the pollers: the inbox stream then publishes restored accepted items
             if self.runtime:
                 self._start_runtime()
         except BaseException:
@@ -90,6 +95,25 @@ class LocalStack:
         scheduler.start()
         self._parts.append(scheduler)
         self.scheduler = scheduler
+
+    def _keep_state(self) -> None:
+        from local import state
+
+        if self.state_dir is None:
+            self.state_report = ["in memory only: everything is lost when the stack stops (--state DIR keeps it)"]
+            return
+        directory = state.StateDir(self.state_dir)
+        crashed_at = directory.claim()
+        kept = directory.read()
+        self.state_report = [f"kept in {directory.path}"]
+        if kept is not None:
+            headline, *lost = state.lost(kept, crashed_at)
+            self.state_report += [headline, *state.restore(self, kept), *lost]
+        elif crashed_at is not None:
+            self.state_report.append("the last run did not stop cleanly and saved nothing: nothing to restore")
+        self.keeper = state.Keeper(self, directory)
+        self.keeper.start()
+        self._parts.insert(0, self.keeper)  # stopped last: its final save sees everything the others did
 
     def _start_sandbox(self) -> None:
         if not self.use_sandbox:
@@ -127,7 +151,7 @@ class LocalStack:
         return [f"{r.method} {self.gateway_url}{r.path} -> {r.function_id}" for r in self.wiring.routes]
 
     def stop(self) -> None:
-        from local import moto_lambda
+        from local import log_context, moto_lambda
 
         while self._parts:
             part = self._parts.pop()
@@ -137,6 +161,7 @@ class LocalStack:
                 continue
         moto_lambda.set_dispatcher(None)
         self.aws.stop()
+        log_context.uninstall_streams()
 
     def __enter__(self) -> LocalStack:
         self.start()

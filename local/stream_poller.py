@@ -1,6 +1,8 @@
 """Lambda's DynamoDB stream event source: per shard, in order; batch size and batching window, filters,
 retries (MaximumRetryAttempts), BisectBatchOnFunctionError, ReportBatchItemFailures (retry from the first
-failed SequenceNumber) and the on-failure destination with AWS's stream failure record."""
+failed SequenceNumber) and the on-failure destination with AWS's stream failure record. It follows the
+stream's shards as they change: new shards are picked up (a child after its parent), closed ones dropped
+once read to their end, and an expired iterator is reopened after the last record delivered."""
 
 from __future__ import annotations
 
@@ -16,6 +18,7 @@ from local.filters import matches_any
 from local.poll_loop import IDLE_SLEEP, PollLoop
 
 RETRY_PAUSE = 0.02  # between retries of a failed batch (AWS backs off; locally we keep tests fast)
+SHARD_REFRESH = 1.0  # seconds between looks for new shards of the stream
 
 
 class StreamPoller(PollLoop):
@@ -31,17 +34,19 @@ class StreamPoller(PollLoop):
         self.on_failure = props.get("DestinationConfig", {}).get("OnFailure", {}).get("Destination")
         self.streams = stack.client("dynamodbstreams")
         self.function_arn = stack.functions.get(source.function_id).spec.arn
-        position = props.get("StartingPosition", "LATEST")
-        self.iterators = {
-            shard["ShardId"]: self.streams.get_shard_iterator(
-                StreamArn=source.source_arn, ShardId=shard["ShardId"],
-                ShardIteratorType="TRIM_HORIZON" if position == "TRIM_HORIZON" else "LATEST")["ShardIterator"]
-            for shard in self.streams.describe_stream(StreamArn=source.source_arn)["StreamDescription"]["Shards"]}
+        self.position = "TRIM_HORIZON" if props.get("StartingPosition", "LATEST") == "TRIM_HORIZON" else "LATEST"
+        self.iterators: dict[str, str] = {}
+        self.parents: dict[str, str | None] = {}  # shard id -> parent shard id: a child waits for its parent
+        self.last_sequence: dict[str, str] = {}  # shard id -> last record delivered: where to reopen an iterator
+        self.refreshed_at = 0.0
+        self._follow_shards(self.position)
         self.invocations = 0
 
     def poll(self) -> bool:
+        if time.monotonic() - self.refreshed_at > SHARD_REFRESH:
+            self._follow_shards("TRIM_HORIZON")  # a shard that appears later holds only records after we started
         busy = False
-        for shard_id in list(self.iterators):
+        for shard_id in [s for s in self.iterators if self.parents.get(s) not in self.iterators]:
             records = self._read(shard_id, self.batch_size)
             if not records:
                 continue
@@ -56,11 +61,37 @@ class StreamPoller(PollLoop):
                      if matches_any(self.source.properties.get("FilterCriteria"), r)]
             if batch:
                 self._deliver(shard_id, batch, self.max_retries)
+            self.last_sequence[shard_id] = records[-1]["dynamodb"]["SequenceNumber"]
         return busy
 
+    def _follow_shards(self, position: str) -> None:
+        """Open an iterator on every shard of the stream we do not read yet (AWS splits and rolls shards over)."""
+        self.refreshed_at = time.monotonic()
+        shards = self.streams.describe_stream(StreamArn=self.source.source_arn)["StreamDescription"]["Shards"]
+        for shard in shards:
+            shard_id = shard["ShardId"]
+            if shard_id not in self.iterators and shard_id not in self.parents:
+                self.parents[shard_id] = shard.get("ParentShardId")
+                self.iterators[shard_id] = self._iterator(shard_id, position)
+
+    def _iterator(self, shard_id: str, position: str) -> str:
+        after = self.last_sequence.get(shard_id)
+        options = ({"ShardIteratorType": "AFTER_SEQUENCE_NUMBER", "SequenceNumber": after} if after
+                   else {"ShardIteratorType": position})
+        return self.streams.get_shard_iterator(StreamArn=self.source.source_arn, ShardId=shard_id,
+                                               **options)["ShardIterator"]
+
     def _read(self, shard_id: str, limit: int) -> list[dict[str, Any]]:
-        response = self.streams.get_records(ShardIterator=self.iterators[shard_id], Limit=limit)
-        self.iterators[shard_id] = response.get("NextShardIterator") or self.iterators[shard_id]
+        try:
+            response = self.streams.get_records(ShardIterator=self.iterators[shard_id], Limit=limit)
+        except self.streams.exceptions.ExpiredIteratorException:  # reopen after the last record delivered
+            self.iterators[shard_id] = self._iterator(shard_id, "TRIM_HORIZON")
+            response = self.streams.get_records(ShardIterator=self.iterators[shard_id], Limit=limit)
+        if "NextShardIterator" not in response:  # the shard is closed: once read to its end, its children follow
+            del self.iterators[shard_id]
+            self.refreshed_at = 0.0
+        else:
+            self.iterators[shard_id] = response["NextShardIterator"]
         return response.get("Records", [])
 
     def _deliver(self, shard_id: str, batch: list[dict[str, Any]], retries_left: int) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import itertools
 import json
 import threading
 import uuid
@@ -175,6 +176,19 @@ class IdempotencyCache:
         with self._lock:
             self._done.clear()
 
+    def dump(self) -> dict[str, Any]:
+        """The replayable responses, as JSON (for `erphub up --state`): a retried create stays one create."""
+        with self._lock:
+            return {key: {"fingerprint": fingerprint, "status": r.status, "body": _jsonable_body(r.body),
+                          "headers": r.headers, "content_type": r.content_type}
+                    for key, (fingerprint, r) in self._done.items()}
+
+    def load(self, dumped: dict[str, Any]) -> None:
+        with self._lock:
+            self._done = {key: (d["fingerprint"], Response(d["status"], _body_from_json(d["body"]), d["headers"],
+                                                            d["content_type"]))
+                          for key, d in dumped.items()}
+
 
 class Vendor:
     """A vendor's API in the sandbox. Subclasses define credentials, auth, routing and their error bodies."""
@@ -192,6 +206,28 @@ class Vendor:
     def reset(self) -> None:
         with self.lock:
             self.records.clear()
+
+    def state(self) -> dict[str, Any]:
+        """Records, id counters and idempotency caches as JSON, to survive a restart (`erphub up --state`)."""
+        with self.lock:
+            counters = {}
+            for name, value in vars(self).items():
+                if isinstance(value, itertools.count):  # read by taking the next id and starting again there
+                    counters[name] = next(value)
+                    setattr(self, name, itertools.count(counters[name]))
+            caches = {name: value.dump() for name, value in vars(self).items() if isinstance(value, IdempotencyCache)}
+            return json.loads(json.dumps({"records": self.records, "counters": counters, "idempotency": caches}))
+
+    def load_state(self, state: dict[str, Any]) -> None:
+        with self.lock:
+            self.records = state.get("records", {})
+            for name, start in state.get("counters", {}).items():
+                if isinstance(getattr(self, name, None), itertools.count):
+                    setattr(self, name, itertools.count(start))
+            for name, dumped in state.get("idempotency", {}).items():
+                cache = getattr(self, name, None)
+                if isinstance(cache, IdempotencyCache):
+                    cache.load(dumped)
 
     def seed(self, kind: str, record: dict[str, Any]) -> str:
         record_id = str(record.get("id") or new_id())
@@ -224,6 +260,14 @@ class Vendor:
 
     def server_error(self, status: int = 500) -> Response:
         raise NotImplementedError
+
+
+def _jsonable_body(body: Any) -> Any:
+    return {"$base64": base64.b64encode(body).decode()} if isinstance(body, bytes) else body
+
+
+def _body_from_json(body: Any) -> Any:
+    return base64.b64decode(body["$base64"]) if isinstance(body, dict) and set(body) == {"$base64"} else body
 
 
 def new_id(prefix: str = "", length: int = 14) -> str:

@@ -1,0 +1,123 @@
+"""The stream event source follows the stream's shards as DynamoDB changes them (moto never does, so a
+scripted Streams API stands in): a child shard after its parent, a closed shard dropped, an expired
+iterator reopened after the last record delivered."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+
+from local.stream_poller import StreamPoller
+
+pytestmark = pytest.mark.integration
+
+
+class ExpiredIteratorException(Exception):
+    pass
+
+
+class ScriptedStream:
+    """Shards with records; a shard listed in `closed` has no NextShardIterator once read to its end."""
+
+    exceptions = SimpleNamespace(ExpiredIteratorException=ExpiredIteratorException)
+
+    def __init__(self) -> None:
+        self.shards: dict[str, dict[str, Any]] = {}
+        self.closed: set[str] = set()
+        self.expire_next = False
+
+    def add_shard(self, shard_id: str, parent: str | None = None) -> None:
+        self.shards[shard_id] = {"parent": parent, "records": []}
+
+    def write(self, shard_id: str, key: str) -> None:
+        records = self.shards[shard_id]["records"]
+        records.append({"eventName": "INSERT", "dynamodb": {"SequenceNumber": f"{shard_id}-{len(records):04}",
+                                                            "Keys": {"pk": {"S": key}}}})
+
+    def describe_stream(self, StreamArn: str) -> dict:
+        shards = [{"ShardId": s, **({"ParentShardId": v["parent"]} if v["parent"] else {})}
+                  for s, v in self.shards.items()]
+        return {"StreamDescription": {"Shards": shards}}
+
+    def get_shard_iterator(self, StreamArn: str, ShardId: str, ShardIteratorType: str,
+                           SequenceNumber: str | None = None) -> dict:
+        records = self.shards[ShardId]["records"]
+        start = {"TRIM_HORIZON": 0, "LATEST": len(records)}.get(ShardIteratorType)
+        if ShardIteratorType == "AFTER_SEQUENCE_NUMBER":
+            start = [r["dynamodb"]["SequenceNumber"] for r in records].index(SequenceNumber) + 1
+        return {"ShardIterator": f"{ShardId}|{start}"}
+
+    def get_records(self, ShardIterator: str, Limit: int) -> dict:
+        if self.expire_next:
+            self.expire_next = False
+            raise ExpiredIteratorException(ShardIterator)
+        shard_id, start = ShardIterator.split("|")
+        records = self.shards[shard_id]["records"][int(start):int(start) + Limit]
+        end = int(start) + len(records)
+        response = {"Records": records}
+        if shard_id not in self.closed or end < len(self.shards[shard_id]["records"]):
+            response["NextShardIterator"] = f"{shard_id}|{end}"
+        return response
+
+
+@pytest.fixture
+def poller():
+    stream, delivered = ScriptedStream(), []
+    stream.add_shard("shard-1")
+
+    def invoke(function_id: str, event: dict) -> Any:
+        delivered.extend(r["dynamodb"]["Keys"]["pk"]["S"] for r in event["Records"])
+        return SimpleNamespace(failed=False, payload=None)
+
+    functions = SimpleNamespace(get=lambda _: SimpleNamespace(spec=SimpleNamespace(arn="arn:fn")), invoke=invoke)
+    stack = SimpleNamespace(client=lambda _: stream, functions=functions, template=SimpleNamespace(region="us-east-1"))
+    source = SimpleNamespace(name="stream", function_id="Fn", properties={"StartingPosition": "TRIM_HORIZON"},
+                             source_arn="arn:aws:dynamodb:us-east-1:123456789012:table/t/stream/1")
+    loop = StreamPoller(stack, source)
+    return loop, stream, delivered
+
+
+def _drain(loop: StreamPoller) -> None:
+    loop.refreshed_at = 0.0  # as if SHARD_REFRESH had passed
+    while loop.poll():
+        pass
+
+
+def test_a_child_shard_is_read_after_its_parent_closes(poller):
+    loop, stream, delivered = poller
+    stream.write("shard-1", "a")
+    _drain(loop)
+    # When the shard closes with one more record and a child shard takes the new writes
+    stream.write("shard-1", "b")
+    stream.closed.add("shard-1")
+    stream.add_shard("shard-2", parent="shard-1")
+    stream.write("shard-2", "c")
+    _drain(loop)
+    # Then every record is delivered once, the parent's before the child's, and the closed shard is dropped
+    assert delivered == ["a", "b", "c"]
+    assert list(loop.iterators) == ["shard-2"]
+
+
+def test_a_child_waits_while_its_parent_still_has_records(poller):
+    loop, stream, delivered = poller
+    stream.add_shard("shard-2", parent="shard-1")
+    stream.write("shard-2", "child")
+    loop.refreshed_at = 0.0
+    loop.poll()
+    assert delivered == []
+    stream.write("shard-1", "parent")
+    stream.closed.add("shard-1")
+    _drain(loop)
+    assert delivered == ["parent", "child"]
+
+
+def test_an_expired_iterator_is_reopened_after_the_last_record_delivered(poller):
+    loop, stream, delivered = poller
+    stream.write("shard-1", "a")
+    _drain(loop)
+    stream.write("shard-1", "b")
+    stream.expire_next = True
+    _drain(loop)
+    assert delivered == ["a", "b"]
