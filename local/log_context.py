@@ -30,13 +30,14 @@ from typing import Any
 EXPECTED_POWERTOOLS = "3.37.0"
 # (module, class, attributes): what Powertools 3.x keeps per execution environment and mutates per invocation
 _EMF = "aws_lambda_powertools.metrics.provider.cloudwatch_emf.cloudwatch"
-PER_INVOCATION = (
+PER_INVOCATION: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ("aws_lambda_powertools.logging.formatter", "LambdaPowertoolsFormatter", ("log_format",)),
     (_EMF, "AmazonCloudWatchEMFProvider", ("metric_set", "dimension_set", "metadata_set", "dimension_sets",
                                            "timestamp")),
 )
 # class attributes the REST resolver sets per request (BaseRouter.current_event = ...), shared by every app
-_ROUTER = ("aws_lambda_powertools.event_handler.api_gateway", "BaseRouter", ("current_event", "lambda_context"))
+_ROUTER: tuple[str, str, tuple[str, ...]] = (
+    "aws_lambda_powertools.event_handler.api_gateway", "BaseRouter", ("current_event", "lambda_context"))
 _state: contextvars.ContextVar[dict[tuple[int, str], Any] | None] = contextvars.ContextVar("invocation_state",
                                                                                            default=None)
 _WRITE_LOCK = threading.Lock()  # one for stdout and stderr: a terminal shows both

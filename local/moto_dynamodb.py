@@ -49,7 +49,7 @@ Outcome = tuple[str | None, str | None, dict[str, Any] | None]  # moto's (code, 
 _OK: Outcome = (None, None, None)
 
 
-def backends() -> tuple[type, type]:
+def backends() -> tuple[Any, Any]:
     from moto.dynamodb.models import DynamoDBBackend
     from moto.dynamodbstreams.models import DynamoDBStreamsBackend
 
