@@ -23,6 +23,17 @@ from erphub.store import inbox
 
 EVENT_SOURCE = "erphub"
 _ENTRIES_PER_CALL = 10
+# EventBridge takes entries of at most 256 KB, counted as its PutEvents size rule says (Time 14 bytes, then
+# the UTF-8 bytes of Source, DetailType, Detail and each Resource). Events over MAX_INLINE_EVENT_BYTES travel
+# by claim check (erphub.store.raw_bodies); the headroom keeps the delivered event (EventBridge's own
+# envelope around the detail) within the 256 KB an SQS message or a Step Functions input may hold.
+MAX_ENTRY_BYTES = 256 * 1024
+MAX_INLINE_EVENT_BYTES = MAX_ENTRY_BYTES - 2048
+
+
+def entry_bytes(detail_type: str, detail: str) -> int:
+    """The size EventBridge counts for one of our entries (no Resources)."""
+    return 14 + len(EVENT_SOURCE) + len(detail_type.encode()) + len(detail.encode())
 
 
 @dataclass(frozen=True)
