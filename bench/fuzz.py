@@ -64,6 +64,8 @@ class Report:
                f"5xx: {len(self.server_errors)}", f"contract violations: {len(self.violations)}",
                f"inbox items written: {len(self.new_items)}; events accepted (2xx): {len(self.accepted_events)}",
                f"writes for refused requests: {len(self.refused_writes)}"]
+        by_source = Counter(e.split(" ", 2)[0] + " " + e.split(" ", 2)[1] for e in self.server_errors)
+        out += [f"  5xx by source and kind: {dict(by_source)}"] if by_source else []
         out += [f"  5xx: {e}" for e in self.server_errors[:10]]
         out += [f"  violation: {v}" for v in self.violations[:10]]
         return out

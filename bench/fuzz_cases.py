@@ -71,7 +71,7 @@ class Generator:
         how = self.rng.choice(["secret", "tamper", "timestamp"])
         if how == "secret":
             return self._signed(source, "wrongly_signed", "wrong secret", body, secret="not-" + uuid.uuid4().hex)
-        odd = self.rng.choice(["١٧١٧٢٠٠٠٠٠", "²³", "9" * 400, "-5", "0", "1e9", " 1717200000", "0x10", "ÿ"])
+        odd = self.rng.choice(["١٧١٧٢٠٠٠٠٠", "²³", "9" * 400, "-5", "0", "1e9", "+1717200000", "0x10", "ÿ"])
         case = self._signed(source, "wrongly_signed", f"{how} {odd[:10]}", body, **options)
         if source in ("stripe", "hubspot") and how == "tamper":
             case.body = case.body.replace(b"0", b"1", 1) if b"0" in case.body else case.body + b" "

@@ -85,8 +85,9 @@ class Gateway:
         request_id = str(uuid.uuid4())
         if (_request_line_and_headers_bytes(request) > MAX_REQUEST_LINE_AND_HEADERS_BYTES
                 or (request.content_length or 0) > MAX_PAYLOAD_BYTES):
+            _drain(request)
             status, headers, body = _json(413, _TOO_LARGE, request_id)
-            return status, [*headers, ("Connection", "close")], body  # the body is left unread
+            return status, [*headers, ("Connection", "close")], body
         route, parameters = self._find(request.method, request.path)
         if route is None:
             return _json(403, {"message": "Missing Authentication Token"}, request_id)
@@ -166,6 +167,13 @@ def _response(payload: Any, request_id: str) -> tuple[int, list[tuple[str, str]]
         headers.append(("Content-Type", "application/json"))
     headers += [("x-amzn-RequestId", request_id), ("Content-Length", str(len(raw)))]
     return int(payload["statusCode"]), headers, raw
+
+
+def _drain(request: Any, limit: int = 8 * MAX_PAYLOAD_BYTES) -> None:
+    """Read and drop a refused body, so a client still sending it reads the 413 instead of a reset."""
+    stream, left = request.stream, limit
+    while left > 0 and (chunk := stream.read(min(65536, left))):
+        left -= len(chunk)
 
 
 def _request_line_and_headers_bytes(request: Any) -> int:
