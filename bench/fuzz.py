@@ -157,7 +157,8 @@ def inbox_reader(stack: Any) -> Any:
     table, ddb = stack.physical("InboxTable"), stack.client("dynamodb")
 
     def event_ids() -> set[str]:
-        ids, request = set(), {}
+        ids: set[str] = set()
+        request: dict[str, Any] = {}
         while True:
             page = ddb.scan(TableName=table, ConsistentRead=True, ProjectionExpression="event_id", **request)
             ids |= {item["event_id"]["S"] for item in page["Items"]}
