@@ -10,8 +10,9 @@ bench/fuzz_cases.py) through the local API gateway and prints:
   own refusals, marked by x-amzn-ErrorType, carry {"message"} as on AWS), a 2xx that is not a receipt
   (202 JSON event_id/status/correlation_id) or, for Salesforce, the SOAP Ack;
 - writes for refused requests: inbox items that appeared during the campaign and that no 2xx answer
-  accounts for (the inbox is scanned before and after).
-Target: 0 / 0 / 0. tests/e2e/test_fuzz_campaign.py runs a small campaign with the same code.
+  accounts for (the inbox is scanned before and after); and the reverse, events answered 2xx that are
+  not in the inbox afterwards.
+Target: 0 / 0 / 0 (and 0 missing). tests/e2e/test_fuzz_campaign.py runs a small campaign with the same code.
 """
 
 from __future__ import annotations
@@ -56,6 +57,11 @@ class Report:
     def refused_writes(self) -> set[str]:
         return self.new_items - self.accepted_events
 
+    @property
+    def lost_events(self) -> set[str]:
+        """Answered 2xx but not in the inbox afterwards (what moto's unlocked transaction rollback did)."""
+        return self.accepted_events - self.new_items
+
     def lines(self) -> list[str]:
         rate = self.total / self.seconds if self.seconds else 0.0
         out = [f"requests: {self.total} in {self.seconds:.1f} s ({rate:.0f}/s)",
@@ -64,7 +70,8 @@ class Report:
                f"API Gateway's own refusals (x-amzn-ErrorType, {{message}}): {self.gateway_responses}",
                f"5xx: {len(self.server_errors)}", f"contract violations: {len(self.violations)}",
                f"inbox items written: {len(self.new_items)}; events accepted (2xx): {len(self.accepted_events)}",
-               f"writes for refused requests: {len(self.refused_writes)}"]
+               f"writes for refused requests: {len(self.refused_writes)}",
+               f"accepted events missing from the inbox: {len(self.lost_events)}"]
         by_source = Counter(e.split(" ", 2)[0] + " " + e.split(" ", 2)[1] for e in self.server_errors)
         out += [f"  5xx by source and kind: {dict(by_source)}"] if by_source else []
         out += [f"  5xx: {e}" for e in self.server_errors[:10]]
@@ -194,7 +201,8 @@ def main() -> None:
     print("\n".join(report.lines()))
     print(json.dumps({"total": report.total, "5xx": len(report.server_errors),
                       "contract_violations": len(report.violations),
-                      "writes_for_refused_requests": len(report.refused_writes)}))
+                      "writes_for_refused_requests": len(report.refused_writes),
+                      "accepted_events_missing": len(report.lost_events)}))
 
 
 if __name__ == "__main__":

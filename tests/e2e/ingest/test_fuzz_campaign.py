@@ -17,6 +17,7 @@ def test_a_small_fuzz_campaign_gets_only_typed_answers(gateway, inbox_event_ids)
     assert report.server_errors == []
     assert report.violations == []
     assert report.refused_writes == set()
+    assert report.lost_events == set()
     # And the campaign was not vacuous: it saw acceptances, refusals of each kind, and API Gateway's limits
     statuses = set(report.by_status)
     assert {202, 400, 401} <= statuses and report.accepted_events
