@@ -94,6 +94,17 @@ def test_the_organization_is_read_without_parsing_the_notifications():
     assert soap.organization_id(cut) == ORG
 
 
+def test_only_the_messages_own_organization_counts():
+    # Given an allowed organization id hidden inside a field, before the message's own
+    body = sample("salesforce/opportunity_closed_won.xml").replace(
+        b"<ActionId>", b'<ActionId><OrganizationId xmlns="http://soap.sforce.com/2005/09/outbound">00DALLOWED'
+                       b"</OrganizationId>", 1)
+    moved = body.replace(f"<OrganizationId>{ORG}</OrganizationId>".encode(), b"", 1).replace(
+        b"</PartnerUrl>", f"</PartnerUrl><OrganizationId>{ORG}</OrganizationId>".encode(), 1)
+    # Then the message's own is read, wherever it stands among its siblings
+    assert soap.organization_id(moved) == ORG == soap.parse_message(moved).organization_id
+
+
 @pytest.mark.parametrize("encoding", ["utf-16", "utf-16-le", "utf-32"])
 def test_a_dtd_in_another_encoding_is_refused(encoding):
     xml = (f'<?xml version="1.0" encoding="{encoding}"?><!DOCTYPE x [<!ENTITY a "aaaa">]>'

@@ -63,10 +63,16 @@ def _fail(reason: str) -> BadEnvelope:
 def organization_id(body: bytes) -> str:
     """The message's OrganizationId, read as far as needed and no further (it precedes the notifications),
     so a message from an organization that is not allowed is refused before the rest is parsed."""
-    tag = f"{{{OUTBOUND_NS}}}OrganizationId"
+    path = [f"{{{SOAP_NS}}}Envelope", f"{{{SOAP_NS}}}Body", f"{{{OUTBOUND_NS}}}notifications",
+            f"{{{OUTBOUND_NS}}}OrganizationId"]
+    open_tags: list[str] = []
     for event, element in _events(body):
-        if event == "end" and element.tag == tag:
+        if event == "start":
+            open_tags.append(element.tag)
+            continue
+        if open_tags == path:  # the message's own, not one nested anywhere else
             return (element.text or "").strip()
+        open_tags.pop()
     raise _fail("outbound message has no OrganizationId")
 
 
