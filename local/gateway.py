@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import fnmatch
 import json
+import logging
 import re
 import threading
 import time
@@ -13,10 +14,18 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
+from werkzeug.serving import WSGIRequestHandler
+
 from local.template import ACCOUNT_ID
 from local.wiring import Route
 
 STAGE = "Prod"  # the stage name of SAM's implicit API
+# API Gateway's REST API quotas (https://docs.aws.amazon.com/apigateway/latest/developerguide/
+# api-gateway-execution-service-limits-table.html): payload 10 MB; request line and header values 10240 bytes
+# combined. Both are answered with the REQUEST_TOO_LARGE gateway response (413), before the integration runs.
+MAX_PAYLOAD_BYTES = 10 * 1024 * 1024
+MAX_REQUEST_LINE_AND_HEADERS_BYTES = 10240
+_TOO_LARGE = {"message": "Request Too Long"}
 
 
 class _Mounted:
@@ -46,7 +55,7 @@ class Gateway:
     def start(self) -> str:
         from werkzeug.serving import make_server
 
-        self.server = make_server("127.0.0.1", self.port, self._wsgi, threaded=True)
+        self.server = make_server("127.0.0.1", self.port, self._wsgi, threaded=True, request_handler=_Handler)
         self.server.daemon_threads = True
         threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.1},
                          name="local-gateway", daemon=True).start()
@@ -64,16 +73,28 @@ class Gateway:
         from werkzeug.wrappers import Request
 
         request = Request(environ)
-        status, headers, body = self.handle(request)
+        try:
+            status, headers, body = self.handle(request)
+        except Exception:  # the gateway itself failed: answer as API Gateway's DEFAULT_5XX, never a stack page
+            logging.getLogger(__name__).exception("local gateway failed on %s %s", request.method, request.path)
+            status, headers, body = _json(500, {"message": "Internal server error"}, str(uuid.uuid4()))
         start_response(f"{status} {_REASONS.get(status, 'Status')}", headers)
         return [body]
 
     def handle(self, request: Any) -> tuple[int, list[tuple[str, str]], bytes]:
         request_id = str(uuid.uuid4())
+        if (_request_line_and_headers_bytes(request) > MAX_REQUEST_LINE_AND_HEADERS_BYTES
+                or (request.content_length or 0) > MAX_PAYLOAD_BYTES):
+            _drain(request)
+            status, headers, body = _json(413, _TOO_LARGE, request_id)
+            return status, [*headers, ("Connection", "close")], body
         route, parameters = self._find(request.method, request.path)
         if route is None:
             return _json(403, {"message": "Missing Authentication Token"}, request_id)
-        event = self._event(request, route, parameters, request_id)
+        raw = request.get_data(cache=False)
+        if len(raw) > MAX_PAYLOAD_BYTES:  # a chunked body has no Content-Length to refuse it by
+            return _json(413, _TOO_LARGE, request_id)
+        event = self._event(request, raw, route, parameters, request_id)
         result = self.functions.invoke(route.function_id, event)
         if result.failed:
             return _json(502, {"message": "Internal server error"}, request_id)
@@ -86,7 +107,8 @@ class Gateway:
                 return mounted.route, parameters
         return None, {}
 
-    def _event(self, request: Any, route: Route, parameters: dict[str, str], request_id: str) -> dict[str, Any]:
+    def _event(self, request: Any, raw: bytes, route: Route, parameters: dict[str, str],
+               request_id: str) -> dict[str, Any]:
         multi_headers: dict[str, list[str]] = {}
         for name, value in request.headers.items():
             multi_headers.setdefault(name, []).append(value)
@@ -95,7 +117,6 @@ class Gateway:
         multi_headers.setdefault("X-Forwarded-Proto", [request.scheme])
         multi_headers.setdefault("X-Forwarded-Port", [str(request.host.rsplit(":", 1)[-1])])
         multi_query = {key: request.args.getlist(key) for key in request.args}
-        raw = request.get_data(cache=False)
         body, is_base64 = self._body(raw, request.headers.get("Content-Type", ""))
         now = datetime.now(UTC)
         source_ip = request.headers.get("X-Forwarded-For", request.remote_addr or "127.0.0.1").split(",")[0].strip()
@@ -148,11 +169,45 @@ def _response(payload: Any, request_id: str) -> tuple[int, list[tuple[str, str]]
     return int(payload["statusCode"]), headers, raw
 
 
+def _drain(request: Any, limit: int = 8 * MAX_PAYLOAD_BYTES) -> None:
+    """Read and drop a refused body, so a client still sending it reads the 413 instead of a reset."""
+    stream, left = request.stream, limit
+    while left > 0 and (chunk := stream.read(min(65536, left))):
+        left -= len(chunk)
+
+
+def _request_line_and_headers_bytes(request: Any) -> int:
+    line = f"{request.method} {request.full_path.rstrip('?')} HTTP/1.1"
+    return len(line.encode("latin-1", "replace")) + sum(len(v.encode("latin-1", "replace"))
+                                                        for _, v in request.headers.items())
+
+
+_ERROR_TYPES = {403: "MissingAuthenticationTokenException", 413: "RequestTooLargeException",
+                400: "BadRequestException"}
+
+
 def _json(status: int, body: dict[str, Any], request_id: str) -> tuple[int, list[tuple[str, str]], bytes]:
     raw = json.dumps(body).encode()
-    error_type = "MissingAuthenticationTokenException" if status == 403 else "InternalServerErrorException"
+    error_type = _ERROR_TYPES.get(status, "InternalServerErrorException")
     return status, [("Content-Type", "application/json"), ("x-amzn-RequestId", request_id),
                     ("x-amzn-ErrorType", error_type), ("Content-Length", str(len(raw)))], raw
+
+
+class _Handler(WSGIRequestHandler):
+    """Requests the HTTP layer refuses before the gateway sees them (a header line over 64 KB, more than
+    100 headers, a request line over 64 KB) get API Gateway's JSON answer, not http.server's HTML page:
+    all of them are far over API Gateway's 10240-byte limit, so that answer is REQUEST_TOO_LARGE."""
+
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+        status, body = (413, _TOO_LARGE) if code in (414, 431) else (code, {"message": message or "Bad request"})
+        _, headers, raw = _json(status, body, str(uuid.uuid4()))
+        self.send_response(status, _REASONS.get(status))
+        for name, value in headers:
+            self.send_header(name, value)
+        self.send_header("Connection", "close")
+        self.end_headers()
+        if getattr(self, "command", None) != "HEAD":
+            self.wfile.write(raw)
 
 
 _REASONS = {200: "OK", 201: "Created", 202: "Accepted", 204: "No Content", 400: "Bad Request", 401: "Unauthorized",

@@ -6,6 +6,7 @@ import base64
 import binascii
 import functools
 import json
+import re
 from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -13,7 +14,8 @@ from typing import Any
 from pydantic import ValidationError
 
 from erphub.canonical import BillingFrequency, EventEnvelope, EventType, event_id_for
-from erphub.errors import AuthenticationFailed, BadEnvelope, Unmappable
+from erphub.errors import AuthenticationFailed, Unmappable
+from erphub.sources import safe_json
 from erphub.sources.base import InboundRequest, SourceCredentials, any_equal, equal
 
 # ISO 4217 currencies without minor units, as Stripe and Chargebee document them
@@ -22,10 +24,8 @@ ZERO_DECIMAL = frozenset({"BIF", "CLP", "DJF", "GNF", "JPY", "KMF", "KRW", "MGA"
 
 
 def load_json(body: bytes, source: str) -> Any:
-    try:
-        return json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise BadEnvelope(f"{source}: body is not JSON ({exc})", system=source) from exc
+    """The body as JSON, or BadEnvelope: depth, number and Unicode limits in erphub.sources.safe_json."""
+    return safe_json.loads(body, source)
 
 
 def compact(value: Any) -> bytes:
@@ -56,16 +56,42 @@ def decimal(value: Any, *, field: str = "", system: str = "", default: Decimal |
         raise Unmappable(f"{field} is not a number: {value!r}", system=system) from exc
 
 
+# epoch seconds of 0001-01-01 and 9999-12-31: outside them datetime raises OverflowError, OSError or ValueError
+_EPOCH_MIN, _EPOCH_MAX = -62_135_596_800, 253_402_300_799
+
+
 def from_epoch(seconds: Any) -> datetime | None:
     if seconds is None or seconds == "":
         return None
-    return datetime.fromtimestamp(int(seconds), tz=UTC)
+    return datetime.fromtimestamp(_epoch(seconds, 1), tz=UTC)
 
 
 def from_epoch_ms(millis: Any) -> datetime | None:
     if millis is None or millis == "":
         return None
-    return datetime.fromtimestamp(int(millis) / 1000, tz=UTC)
+    return datetime.fromtimestamp(_epoch(millis, 1000) / 1000, tz=UTC)
+
+
+def _epoch(value: Any, per_second: int) -> int:
+    """A vendor timestamp as an int within datetime's range; Unmappable for anything else (bools, floats
+    with fractions or out of range, text that is not ASCII digits)."""
+    if isinstance(value, bool) or not isinstance(value, int | str):
+        raise Unmappable(f"timestamp {str(value)[:40]!r} is not an integer")
+    if isinstance(value, str) and not _ASCII_INTEGER.fullmatch(value.strip()):
+        raise Unmappable(f"timestamp {value[:40]!r} is not an integer")
+    number = int(value)
+    if not _EPOCH_MIN * per_second <= number <= _EPOCH_MAX * per_second:
+        raise Unmappable(f"timestamp {str(number)[:40]} is out of range")
+    return number
+
+
+_ASCII_INTEGER = re.compile(r"-?[0-9]{1,20}")
+
+
+def is_epoch_text(text: str, *, max_digits: int) -> bool:
+    """A signature header's timestamp: ASCII digits only (str.isdigit() also takes '²' and Arabic-Indic
+    digits) and short enough that the age arithmetic stays in float range."""
+    return 0 < len(text) <= max_digits and text.isascii() and text.isdigit()
 
 
 def parse_datetime(value: Any) -> datetime | None:
@@ -116,7 +142,7 @@ def verify_basic(request: InboundRequest, credentials: SourceCredentials, source
         raise AuthenticationFailed(f"{source}: missing basic Authorization header", system=source)
     try:
         username, sep, password = base64.b64decode(encoded.strip(), validate=True).decode().partition(":")
-    except (binascii.Error, UnicodeDecodeError) as exc:
+    except (ValueError, binascii.Error, UnicodeDecodeError) as exc:  # ValueError: non-ASCII base64 text
         raise AuthenticationFailed(f"{source}: malformed basic Authorization header", system=source) from exc
     user_ok = equal(username, credentials.username) if credentials.username else True
     if not sep or not (any_equal(password, credentials.active) & user_ok):
@@ -169,8 +195,13 @@ def mapping_guard(system: str):
             except ValidationError as exc:
                 problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()[:5])
                 raise Unmappable(f"{system}: {problems}", system=system, record=event.vendor_event_id) from exc
-            except (ValueError, TypeError, KeyError, AttributeError, InvalidOperation) as exc:
-                raise Unmappable(f"{system}: {type(exc).__name__}: {exc}", system=system,
+            except Unmappable as exc:
+                exc.system, exc.record = exc.system or system, exc.record or event.vendor_event_id
+                raise
+            # ArithmeticError: decimal's InvalidOperation/Overflow; OSError/OverflowError: datetime out of range
+            except (ValueError, TypeError, KeyError, IndexError, AttributeError, ArithmeticError, OSError,
+                    RecursionError) as exc:
+                raise Unmappable(f"{system}: {type(exc).__name__}: {str(exc)[:300]}", system=system,
                                  record=event.vendor_event_id) from exc
 
         return guarded

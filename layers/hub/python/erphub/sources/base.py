@@ -95,8 +95,9 @@ class Source(Protocol):
 
 def equal(a: str | bytes, b: str | bytes) -> bool:
     """Constant-time comparison of secrets, signatures and tokens."""
-    left = a.encode() if isinstance(a, str) else a
-    right = b.encode() if isinstance(b, str) else b
+    # surrogatepass: a header or query value can carry any code point; comparing must never raise
+    left = a.encode("utf-8", "surrogatepass") if isinstance(a, str) else a
+    right = b.encode("utf-8", "surrogatepass") if isinstance(b, str) else b
     return hmac.compare_digest(left, right)
 
 

@@ -61,6 +61,8 @@ class ChargebeeSource:
             raise BadEnvelope("chargebee: body is not a Chargebee event (no content object)", system=NAME)
         if not event.get("id") or not event.get("event_type") or event.get("occurred_at") is None:
             raise BadEnvelope("chargebee: event has no id, event_type or occurred_at", system=NAME)
+        if not isinstance(event["id"], str) or not isinstance(event["event_type"], str):
+            raise BadEnvelope("chargebee: event id and event_type must be strings", system=NAME)
         return [VendorEvent(str(event["id"]), str(event["event_type"]), event, request.body)]
 
     @c.mapping_guard(NAME)

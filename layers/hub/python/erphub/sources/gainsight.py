@@ -62,6 +62,8 @@ class GainsightSource:
         body = c.load_json(request.body, NAME)
         if not isinstance(body, dict) or not body.get("eventType") or not isinstance(body.get("company"), dict):
             raise BadEnvelope("gainsight: payload has no eventType or company object", system=NAME)
+        if not isinstance(body["eventType"], str) or not isinstance(body.get("eventId") or "", str | int):
+            raise BadEnvelope("gainsight: eventType must be a string, eventId a string or number", system=NAME)
         event_id = body.get("eventId") or "sha256:" + hashlib.sha256(request.body).hexdigest()
         return [VendorEvent(str(event_id), str(body["eventType"]).strip().lower(), body, request.body)]
 

@@ -81,7 +81,7 @@ class HubSpotSource:
         headers, secrets = request.headers, credentials.active
         if "x-hubspot-signature-v3" in headers:
             timestamp = headers.get("x-hubspot-request-timestamp", "")
-            if not timestamp.isdigit():
+            if not c.is_epoch_text(timestamp, max_digits=15):
                 raise AuthenticationFailed("hubspot: v3 signature without a numeric X-HubSpot-Request-Timestamp",
                                            system=NAME)
             age_ms = request.received_at.timestamp() * 1000 - int(timestamp)
@@ -113,6 +113,8 @@ class HubSpotSource:
         batch = c.load_json(request.body, NAME)
         if not isinstance(batch, list) or not batch or not all(isinstance(e, dict) for e in batch):
             raise BadEnvelope("hubspot: body is not a non-empty array of webhook events", system=NAME)
+        for item in batch:
+            _check_event(item)
         companies: dict[Any, list[str]] = {}
         for item in batch:
             if (item.get("subscriptionType") == "deal.associationChange"
@@ -120,8 +122,6 @@ class HubSpotSource:
                 companies.setdefault(item.get("fromObjectId"), []).append(str(item.get("toObjectId")))
         events = []
         for item in batch:
-            if not item.get("eventId") or not item.get("subscriptionType") or item.get("portalId") is None:
-                raise BadEnvelope("hubspot: an event has no eventId, portalId or subscriptionType", system=NAME)
             payload = dict(item)
             if str(item["subscriptionType"]).startswith("deal.") and item.get("objectId") in companies:
                 payload[ASSOCIATED_COMPANIES] = companies[item["objectId"]]
@@ -177,6 +177,22 @@ class HubSpotSource:
 
     def acknowledge(self, events: list[VendorEvent]) -> tuple[str, str] | None:
         return None
+
+
+def _is_id(value: Any) -> bool:
+    return (isinstance(value, int) and not isinstance(value, bool)) or (isinstance(value, str) and value != "")
+
+
+def _check_event(item: dict[str, Any]) -> None:
+    """HubSpot's documented field types; anything else is not a HubSpot event (and would be unhashable or
+    unstorable later)."""
+    if not item.get("eventId") or not item.get("subscriptionType") or item.get("portalId") is None:
+        raise BadEnvelope("hubspot: an event has no eventId, portalId or subscriptionType", system=NAME)
+    if not (_is_id(item["eventId"]) and _is_id(item["portalId"]) and isinstance(item["subscriptionType"], str)):
+        raise BadEnvelope("hubspot: eventId and portalId must be numbers, subscriptionType a string", system=NAME)
+    for name in ("objectId", "fromObjectId", "toObjectId"):
+        if item.get(name) is not None and not _is_id(item[name]):
+            raise BadEnvelope(f"hubspot: {name} must be a number", system=NAME)
 
 
 def _company(payload: dict[str, Any], company_id: str) -> Account:

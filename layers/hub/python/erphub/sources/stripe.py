@@ -63,7 +63,7 @@ class StripeSource:
                 signatures.append(value)
         if not timestamp or not signatures:
             raise AuthenticationFailed("stripe: Stripe-Signature has no t= or no v1= signature", system=NAME)
-        if not timestamp.isdigit():
+        if not c.is_epoch_text(timestamp, max_digits=12):
             raise AuthenticationFailed("stripe: Stripe-Signature timestamp is not a number", system=NAME)
         age = request.received_at.timestamp() - int(timestamp)
         if abs(age) > TOLERANCE_SECONDS:
@@ -85,7 +85,8 @@ class StripeSource:
         event_id, event_type = event.get("id"), event.get("type")
         if not isinstance(event_id, str) or not event_id or not isinstance(event_type, str) or not event_type:
             raise BadEnvelope("stripe: event has no id or type", system=NAME)
-        if not isinstance((event.get("data") or {}).get("object"), dict):
+        data = event.get("data")
+        if not isinstance(data, dict) or not isinstance(data.get("object"), dict):
             raise BadEnvelope(f"stripe: event {event_id} has no data.object", system=NAME)
         return [VendorEvent(event_id, event_type, event, request.body)]
 

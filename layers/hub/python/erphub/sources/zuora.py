@@ -87,6 +87,8 @@ class ZuoraSource:
         body = c.load_json(request.body, NAME)
         if not isinstance(body, dict) or not body.get("eventType") or not isinstance(body.get("account"), dict):
             raise BadEnvelope("zuora: callout body has no eventType or account object", system=NAME)
+        if not isinstance(body["eventType"], str):
+            raise BadEnvelope("zuora: eventType must be a string", system=NAME)
         return [VendorEvent(notification_id, str(body["eventType"]), body, request.body)]
 
     @c.mapping_guard(NAME)

@@ -19,7 +19,13 @@ from erphub.errors import Transient
 from erphub.settings import get_settings
 
 ACCEPTED, IGNORED, QUARANTINED, PUBLISHED = "accepted", "ignored", "quarantined", "published"
+# DynamoDB's limits (https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/ServiceQuotas.html):
+# an item holds at most 400 KB; a partition key at most 2048 bytes; TransactWriteItems takes at most 100
+# actions and 4 MB in all
+MAX_ITEM_BYTES = 400 * 1024
+MAX_KEY_BYTES = 2048
 _MAX_TRANSACTION_ITEMS = 100
+_MAX_TRANSACTION_BYTES = 4 * 1024 * 1024
 
 
 @dataclass
@@ -76,6 +82,25 @@ def inbox_key(source: str, source_event_id: str) -> str:
     return f"{source}#{source_event_id}"
 
 
+def item_bytes(item: dict[str, Any]) -> int:
+    """An item's size as DynamoDB counts it (attribute names + values, UTF-8), rounded up where the
+    documented rule is approximate (numbers, map overhead), so a check against the limit is safe."""
+    return sum(len(name.encode()) + _value_bytes(value) for name, value in item.items())
+
+
+def _value_bytes(value: dict[str, Any]) -> int:
+    (kind, content), = value.items()
+    if kind == "S":
+        return len(content.encode("utf-8", "surrogatepass"))
+    if kind == "B":
+        return len(content)
+    if kind == "N":
+        return len(content) // 2 + 2
+    if kind == "M":
+        return 3 + sum(len(k.encode()) + _value_bytes(v) + 1 for k, v in content.items())
+    return len(str(content)) + 3
+
+
 def store_new(items: list[InboxItem]) -> set[str]:
     """Write the items that are not in the inbox yet; returns the keys that were already there (duplicates).
 
@@ -83,40 +108,56 @@ def store_new(items: list[InboxItem]) -> set[str]:
     conditional puts, retried without the duplicates if some were delivered before.
     """
     settings = get_settings()
-    pending = {item.key: item for item in items}
     duplicates: set[str] = set()
-    while pending:
-        clashes = _write(list(pending.values()), settings.inbox_table, settings.inbox_ttl_days)
-        duplicates |= clashes
-        pending = {k: v for k, v in pending.items() if k not in clashes} if clashes else {}
+    for chunk in _transactions([item.to_item(settings.inbox_ttl_days) for item in items]):
+        pending = chunk
+        while pending:
+            clashes = _write(list(pending.values()), settings.inbox_table)
+            duplicates |= clashes
+            pending = {k: v for k, v in pending.items() if k not in clashes} if clashes else {}
     return duplicates
 
 
-def _write(items: list[InboxItem], table: str, ttl_days: int) -> set[str]:
+def _transactions(items: list[dict[str, Any]]) -> list[dict[str, dict[str, Any]]]:
+    """Distinct items (a key twice in one transaction is a ValidationException) in groups within
+    TransactWriteItems' limits. Each item is independent, so a later group failing only makes the vendor
+    retry; the groups already written answer as duplicates then."""
+    groups: list[dict[str, dict[str, Any]]] = [{}]
+    size = 0
+    for item in items:
+        key, item_size = item["pk"]["S"], item_bytes(item)
+        if key in groups[-1] or any(key in g for g in groups[:-1]):
+            continue
+        if len(groups[-1]) >= _MAX_TRANSACTION_ITEMS or size + item_size > _MAX_TRANSACTION_BYTES:
+            groups.append({})
+            size = 0
+        groups[-1][key] = item
+        size += item_size
+    return [g for g in groups if g]
+
+
+def _write(items: list[dict[str, Any]], table: str) -> set[str]:
     condition = "attribute_not_exists(pk)"
     ddb = aws.client("dynamodb")
     try:
         if len(items) == 1:
-            ddb.put_item(TableName=table, Item=items[0].to_item(ttl_days), ConditionExpression=condition)
+            ddb.put_item(TableName=table, Item=items[0], ConditionExpression=condition)
         else:
-            if len(items) > _MAX_TRANSACTION_ITEMS:
-                raise ValueError(f"at most {_MAX_TRANSACTION_ITEMS} events per delivery, got {len(items)}")
             ddb.transact_write_items(
-                TransactItems=[
-                    {"Put": {"TableName": table, "Item": i.to_item(ttl_days), "ConditionExpression": condition}}
-                    for i in items
-                ]
+                TransactItems=[{"Put": {"TableName": table, "Item": i, "ConditionExpression": condition}}
+                               for i in items]
             )
     except ClientError as exc:
         code = exc.response["Error"]["Code"]
         if code == "ConditionalCheckFailedException":
-            return {items[0].key}
+            return {items[0]["pk"]["S"]}
         if code == "TransactionCanceledException":
             reasons = exc.response.get("CancellationReasons", [])
-            clashes = {i.key for i, r in zip(items, reasons, strict=False) if r.get("Code") == "ConditionalCheckFailed"}
+            clashes = {i["pk"]["S"] for i, r in zip(items, reasons, strict=False)
+                       if r.get("Code") == "ConditionalCheckFailed"}
             if clashes:
                 return clashes
-        raise Transient(f"inbox write failed: {code}", system="dynamodb", record=items[0].key) from exc
+        raise Transient(f"inbox write failed: {code}", system="dynamodb", record=items[0]["pk"]["S"]) from exc
     return set()
 
 

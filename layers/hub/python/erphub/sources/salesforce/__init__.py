@@ -32,7 +32,7 @@ class SalesforceSource:
             raise AuthenticationFailed("salesforce: endpoint token missing or not an active secret", system=NAME)
         if not credentials.organization_ids:
             raise AuthenticationFailed("salesforce: no organization ids are allowed for this source", system=NAME)
-        organization = soap.parse_message(request.body).organization_id
+        organization = soap.organization_id(request.body)
         if not any_equal(organization[:15], [org[:15] for org in credentials.organization_ids]):
             raise AuthenticationFailed(f"salesforce: organization {organization} is not allowed", system=NAME)
 
