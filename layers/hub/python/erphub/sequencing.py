@@ -13,10 +13,11 @@ from erphub.canonical import EventEnvelope
 from erphub.errors import Transient
 from erphub.observability import metrics
 from erphub.settings import get_settings
+from erphub.store import raw_bodies
 
 
 def sequence(bus_event: dict[str, Any]) -> None:
-    envelope = EventEnvelope.model_validate(bus_event["detail"])
+    envelope = EventEnvelope.model_validate(raw_bodies.resolve_event(bus_event["detail"]))
     try:
         aws.client("sqs").send_message(
             QueueUrl=get_settings().erp_posting_queue_url,

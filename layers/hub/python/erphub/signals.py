@@ -13,6 +13,7 @@ from typing import Any
 from erphub import adapters
 from erphub.canonical import EventEnvelope, EventType
 from erphub.observability import logger
+from erphub.store import raw_bodies
 
 POSTING_ACTIONS = {
     EventType.INVOICE_FINALIZED: "erp.post_invoice",
@@ -24,8 +25,9 @@ RISK_ACTIONS = {"crm": "crm.risk", "billing": "billing.collection", "erp": "erp.
 
 
 def _state(bus_event: dict[str, Any]) -> tuple[EventEnvelope, dict[str, Any]]:
-    envelope = EventEnvelope.model_validate(bus_event["detail"])
-    return envelope, {"event": bus_event["detail"], "correlation_id": envelope.correlation_id}
+    event = raw_bodies.resolve_event(bus_event["detail"])  # a claim-checked event is read back whole
+    envelope = EventEnvelope.model_validate(event)
+    return envelope, {"event": event, "correlation_id": envelope.correlation_id}
 
 
 def post_to_erp(bus_event: dict[str, Any]) -> dict[str, Any]:

@@ -8,6 +8,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from erphub.canonical import Contract, EventEnvelope, LegalEntity, SubscriptionItem
+from erphub.store import raw_bodies
 
 
 class Run(BaseModel):
@@ -25,7 +26,7 @@ class Run(BaseModel):
 
     @cached_property
     def envelope(self) -> EventEnvelope:
-        return EventEnvelope.model_validate(self.state["event"])
+        return EventEnvelope.model_validate(raw_bodies.resolve_event(self.state["event"]))
 
     @property
     def contract(self) -> Contract:

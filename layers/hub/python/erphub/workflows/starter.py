@@ -16,6 +16,7 @@ from erphub.canonical import EventEnvelope, EventType
 from erphub.errors import Permanent, Transient
 from erphub.observability import logger, metrics
 from erphub.settings import get_settings
+from erphub.store import raw_bodies
 
 WORKFLOW_BY_EVENT_TYPE: dict[str, str] = {
     EventType.OPPORTUNITY_CLOSED_WON: "activation",
@@ -38,13 +39,17 @@ def execution_name(envelope: EventEnvelope) -> str:
 
 def start_for(bus_event: dict[str, Any]) -> str:
     """Start the workflow for an EventBridge event (as delivered to SQS); returns the execution name."""
-    envelope = EventEnvelope.model_validate(bus_event["detail"])
+    detail = bus_event["detail"]
+    envelope = EventEnvelope.model_validate(raw_bodies.resolve_event(detail))
     workflow = WORKFLOW_BY_EVENT_TYPE.get(str(envelope.type))
     arn = get_settings().state_machine_arns.get(workflow or "")
     if not workflow or not arn:
         raise Permanent(f"no workflow is configured for {envelope.type}", record=envelope.event_id)
     name = execution_name(envelope)
-    workflow_input = {"event": json.loads(envelope.model_dump_json()), "correlation_id": envelope.correlation_id}
+    # A claim-checked event stays a claim check in the execution's input (Step Functions takes 256 KB at most);
+    # each action reads it back (Run.envelope)
+    event = detail if raw_bodies.CLAIM_CHECK in detail else json.loads(envelope.model_dump_json())
+    workflow_input = {"event": event, "correlation_id": envelope.correlation_id}
     try:
         aws.client("stepfunctions").start_execution(stateMachineArn=arn, name=name, input=json.dumps(workflow_input))
     except ClientError as exc:
