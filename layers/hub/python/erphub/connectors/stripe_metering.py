@@ -29,7 +29,8 @@ def usage_lookup_key(item: SubscriptionItem, frequency: str, currency: str) -> s
     """`<sku>_<digest of the terms>`: the SKU stays readable before the last underscore, as for catalog prices."""
     usage = item.usage
     assert usage is not None
-    terms = f"{usage.metric}|{usage.unit}|{usage.included_quantity}|{usage.overage_unit_price}|{currency.upper()}|{frequency}"
+    terms = "|".join(str(part) for part in (usage.metric, usage.unit, usage.included_quantity,
+                                            usage.overage_unit_price, currency.upper(), frequency))
     return f"{item.sku}_usage{hashlib.sha256(terms.encode()).hexdigest()[:12]}"
 
 
