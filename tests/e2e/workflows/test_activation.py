@@ -19,6 +19,11 @@ from flows import (
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 
+def companies_usage(hub, deal) -> str:
+    [company] = [c for c in hub.records("gainsight", "Company") if c.get("Crm_Account_Id__gc") == deal.account_id]
+    return company.get("Adoption_Usage_Terms__gc") or ""
+
+
 def test_a_multi_entity_deal_is_activated_everywhere_once(hub):
     # Given a closed-won annual deal for a US and a German entity, with API usage billed in arrears
     deal = Deal("Acme")
@@ -32,7 +37,14 @@ def test_a_multi_entity_deal_is_activated_everywhere_once(hub):
     subs = subscriptions(hub, deal)
     assert sorted(s["metadata"]["legal_entity_id"] for s in subs) == ["LE-DE", "LE-US"]
     us = next(s for s in subs if s["metadata"]["legal_entity_id"] == "LE-US")
-    assert {i["price"]["lookup_key"] for i in us["items"]["data"]} == {"PLATFORM-ENT_annual", "API-CALLS_annual"}
+    seats, usage = sorted(us["items"]["data"], key=lambda i: i["price"]["recurring"]["usage_type"])
+    assert seats["price"]["lookup_key"] == "PLATFORM-ENT_annual" and seats["quantity"] == 100
+    # the API usage is a metered price on the api_calls meter: 10M calls included, then 0.04 cents a call
+    assert usage["quantity"] is None and usage["price"]["recurring"]["usage_type"] == "metered"
+    meter = next(m for m in hub.records("stripe", "meter") if m["id"] == usage["price"]["recurring"]["meter"])
+    assert meter["event_name"] == "api_calls"
+    assert [(t["up_to"], t["unit_amount_decimal"]) for t in usage["price"]["tiers"]] == [
+        (10_000_000, "0"), (None, "0.04")]
     assert len(billing_customers(hub, deal)) == 2
     assert sorted(c["subsidiary"]["refName"] for c in erp_customers(hub, deal)) == ["DE01", "US01"]  # by internal id
     orders = sales_orders(hub, deal)
@@ -40,6 +52,10 @@ def test_a_multi_entity_deal_is_activated_everywhere_once(hub):
     line = orders[0]["item"]["items"][0]
     assert orders[0]["billingSchedule"] == {"refName": "Annual In Advance"}
     assert line["revRecStartDate"] == "2024-06-01" and line["revRecEndDate"] == "2025-05-31" and line["taxCode"]
+    us_order = next(o for o in orders if o["subsidiary"]["refName"] == "US01")
+    overage = next(i for i in us_order["item"]["items"] if i["item"]["externalId"] == "API-CALLS")
+    assert (overage["quantity"], overage["rate"]) == (0, 0.0004) and "10000000 call included" in overage["description"]
+    assert "api_calls: 10000000 call included" in companies_usage(hub, deal)
     companies = [c for c in hub.records("gainsight", "Company") if c.get("Crm_Account_Id__gc") == deal.account_id]
     assert len(companies) == 1 and companies[0]["Health_Score__gc"] == 70
     assert len([m for m in hub.records("gainsight", "Onboarding_Milestone__gc")
