@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from deals import Deal
+from deals import Deal, TwoCurrencyDeal
 from flows import (
     activate,
     billing_customers,
@@ -68,6 +68,27 @@ def test_a_multi_entity_deal_is_activated_everywhere_once(hub):
     # and the second message started nothing new
     hub.stack.wait_until(lambda: hub.stack.queue_depth("ActivationQueue") == 0, timeout=10)
     assert len(subscriptions(hub, deal)) == 2
+
+
+def test_usage_overage_in_two_currencies_is_metered_and_booked_in_each_entitys_currency(hub):
+    # Given a deal whose German entity has its own API allowance, priced in EUR
+    deal = TwoCurrencyDeal("Metered")
+    seed_crm(hub, deal)
+    send_deal(hub, deal)
+    assert hub.execution("activation", deal.opportunity_id)["status"] == "SUCCEEDED"
+    # Then each entity's subscription has a metered price in its currency, on the one api_calls meter
+    subs = {s["metadata"]["legal_entity_id"]: s for s in subscriptions(hub, deal)}
+    metered = {e: next(i["price"] for i in s["items"]["data"] if i["price"]["recurring"]["usage_type"] == "metered")
+               for e, s in subs.items()}
+    assert (metered["LE-DE"]["currency"], metered["LE-US"]["currency"]) == ("eur", "usd")
+    assert [(t["up_to"], t["unit_amount_decimal"]) for t in metered["LE-DE"]["tiers"]] == [
+        (2_000_000, "0"), (None, "0.037")]
+    assert metered["LE-DE"]["recurring"]["meter"] == metered["LE-US"]["recurring"]["meter"]
+    # And NetSuite books each entity's overage line at that price, in the entity's currency
+    orders = {o["subsidiary"]["refName"]: o for o in sales_orders(hub, deal)}
+    de_overage = next(i for i in orders["DE01"]["item"]["items"] if i["item"]["externalId"] == "API-CALLS")
+    assert (de_overage["quantity"], de_overage["rate"]) == (0, 0.00037)
+    assert orders["DE01"]["currency"]["refName"] == "EUR"
 
 
 def test_a_deal_missing_a_tax_id_waits_for_a_fix_and_then_activates(hub):

@@ -9,7 +9,7 @@ import json
 from typing import Any
 
 import pytest
-from deals import Deal, annual_deal_items
+from deals import Deal, TwoCurrencyDeal
 from flows import correlation, crm_account, seed_crm, send_deal
 from test_changes import cancel, renew
 
@@ -17,18 +17,6 @@ from conftest import OVERRIDES, ROOT
 from local.stack import LocalStack
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
-
-EUR_USAGE = {"sku": "API-CALLS", "name": "API calls", "quantity": 1, "unit_price": "0", "legal_entity_id": "LE-DE",
-             "usage": {"metric": "api_calls", "unit": "call", "included_quantity": "2000000",
-                       "overage_unit_price": "0.00037", "currency": "EUR"}}
-
-
-class TwoCurrencyDeal(Deal):
-    """Seats in a US (USD) and a German (EUR) entity; API usage with overage in each, priced in its currency."""
-
-    def fields(self, **overrides: Any) -> dict[str, Any]:
-        return super().fields(**{"Line_Items__c": [*annual_deal_items(), EUR_USAGE], **overrides})
-
 
 @pytest.fixture(scope="module")
 def stack():
