@@ -11,8 +11,8 @@ import pytest
 
 from erphub.canonical import SubscriptionItem, UsageTerms
 from erphub.connectors.interfaces import BillingCustomer, CollectionStrategy, NewSubscription, SubscriptionChange
-from erphub.connectors.zuora import ZuoraBilling
-from erphub.errors import Conflict, NotFound, RateLimited, ValidationFailed
+from erphub.connectors.zuora import ZuoraBilling, refusal
+from erphub.errors import Conflict, NotFound, Permanent, RateLimited, Transient, ValidationFailed
 
 pytestmark = pytest.mark.integration
 
@@ -144,3 +144,18 @@ def test_usage_is_recorded_on_the_usage_charge(sandbox, connect):
         billing.record_usage(number, "PLATFORM-ENT", Decimal(1), datetime(2024, 7, 1, tzinfo=UTC),
                              idempotency_key="usage-2")
     assert billing.list_invoices(_account(billing)) == []  # orders ran no bill run
+
+
+@pytest.mark.parametrize(("code", "error"), [(53100040, NotFound), (53100030, Conflict), (53100020, ValidationFailed),
+                                             (53100070, RateLimited), (53100050, Transient), (90000011, Permanent)])
+def test_a_reason_codes_category_decides_the_typed_error(code, error):
+    raised = refusal({"success": False, "reasons": [{"code": code, "message": "m"}]}, "rec")
+    assert type(raised) is error and raised.system == "zuora"
+
+
+def test_usage_measured_monthly_sits_on_an_annual_subscription(sandbox, connect):
+    billing = connect(ZuoraBilling)
+    _subscribe(billing, _account(billing), usage=API_CALLS.model_copy(update={"period": "monthly"}))
+    [stored] = sandbox.records("zuora", "subscription")
+    assert {p["productSku"]: p["ratePlanCharges"][0]["billingPeriod"] for p in stored["ratePlans"]} == {
+        "PLATFORM-ENT": "Annual", "API-CALLS": "Month"}

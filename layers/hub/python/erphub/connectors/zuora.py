@@ -138,7 +138,9 @@ class ZuoraBilling(Connector):
                 for name in ("ContractEffective", "ServiceActivation", "CustomerAcceptance")]
 
     def _rate_plan(self, item: SubscriptionItem, frequency: str, currency: str) -> dict[str, Any]:
-        plan = self.catalog.rate_plan(item.sku, frequency)
+        # Zuora bills each charge on its own period, so usage measured monthly can sit on an annual subscription
+        period = str(item.usage.period) if item.usage and item.usage.period else frequency
+        plan = self.catalog.rate_plan(item.sku, period)
         return {"productRatePlanId": plan["id"],
                 "chargeOverrides": [charge_override(charge, item, currency) for charge in plan["charges"]]}
 
