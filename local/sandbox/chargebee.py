@@ -13,6 +13,7 @@ from local.sandbox.core import IdempotencyCache, Request, Response, Vendor, path
 
 ITEM_PRICE = re.compile(r"^(.+)-([A-Z]{3})-(Monthly|Yearly|Every-3-months|Every-6-months)$")
 _INDEXED = re.compile(r"^subscription_items\[(\w+)\]\[(\d+)\]$")
+_TIERS = re.compile(r"^item_tiers\[(\w+)\]\[(\d+)\]$")
 FREQUENCIES = {"Monthly": "monthly", "Every-3-months": "quarterly", "Every-6-months": "semiannual", "Yearly": "annual"}
 
 
@@ -35,10 +36,10 @@ def error(status: int, code: str, message: str, type_: str = "invalid_request", 
     return Response(status, body, headers or {})
 
 
-def items_from(form: list[tuple[str, str]]) -> list[dict[str, str]]:
+def items_from(form: list[tuple[str, str]], pattern: re.Pattern[str] = _INDEXED) -> list[dict[str, str]]:
     rows: dict[int, dict[str, str]] = {}
     for name, value in form:
-        found = _INDEXED.match(name)
+        found = pattern.match(name)
         if found:
             rows.setdefault(int(found.group(2)), {})[found.group(1)] = value
     return [rows[i] for i in sorted(rows)]
@@ -142,11 +143,37 @@ class Chargebee(Vendor):
                 return error(404, "resource_not_found", f"item_price_id {row.get('item_price_id')} not found",
                              param=f"subscription_items[item_price_id][{index}]")
             usage, unit_price = price
-            quantity = int(float(row.get("quantity", "1")))
+            quantity = int(float(row["quantity"])) if "quantity" in row else None if usage == "metered" else 1
             items.append({"item_price_id": row["item_price_id"], "item_type": "plan" if index == 0 else "addon",
-                          "quantity": quantity, "unit_price": unit_price,
-                          "amount": 0 if usage == "metered" else quantity * unit_price})
+                          "quantity": quantity, "unit_price": unit_price, "metered": usage == "metered",
+                          "amount": 0 if usage == "metered" else (quantity or 0) * unit_price})
         return items
+
+    @staticmethod
+    def _tiers(form: list[tuple[str, str]], items: list[dict[str, Any]]) -> list[dict[str, Any]] | Response:
+        """Item tiers of a subscription: only on its metered item prices, each price's tiers from unit 1 on,
+        contiguous, the last one open-ended."""
+        tiers: list[dict[str, Any]] = [
+                 {"item_price_id": t.get("item_price_id"), "starting_unit": int(t.get("starting_unit", "0")),
+                  "ending_unit": int(t["ending_unit"]) if "ending_unit" in t else None,
+                  "price_in_decimal": t.get("price_in_decimal"), "price": int(t.get("price", "0"))}
+                 for t in items_from(form, _TIERS)]
+        metered = {i["item_price_id"] for i in items if i["metered"]}
+        for price_id in {t["item_price_id"] for t in tiers}:
+            if price_id not in metered:
+                return error(400, "param_wrong_value", f"item_tiers for {price_id}: not a tiered item price of "
+                             "this subscription", param="item_tiers[item_price_id]")
+            mine = sorted((t for t in tiers if t["item_price_id"] == price_id), key=lambda t: t["starting_unit"])
+            expected = 1
+            for tier in mine:
+                if tier["starting_unit"] != expected or (tier is not mine[-1] and tier["ending_unit"] is None):
+                    return error(400, "param_wrong_value", f"item_tiers for {price_id} must start at 1 and be "
+                                 "contiguous", param="item_tiers[starting_unit]")
+                expected = (tier["ending_unit"] or 0) + 1
+            if mine[-1]["ending_unit"] is not None:
+                return error(400, "param_wrong_value", f"the last tier of {price_id} must have no ending_unit",
+                             param="item_tiers[ending_unit]")
+        return tiers
 
     def create_subscription(self, request: Request, customer_id: str) -> Response:
         form = request.form()
@@ -161,10 +188,14 @@ class Chargebee(Vendor):
             items = self._items(items_from(form))
             if isinstance(items, Response):
                 return items
+            tiers = self._tiers(form, items)
+            if isinstance(tiers, Response):
+                return tiers
             now = int(time.time())
             currency = items[0]["item_price_id"].split("-")[-2] if items else "USD"
             subscription = {"id": subscription_id, "object": "subscription", "customer_id": customer_id,
                             "status": "active", "currency_code": currency, "subscription_items": items,
+                            "item_tiers": tiers,
                             "start_date": int(fields.get("start_date") or now), "started_at": now,
                             "current_term_start": now, "current_term_end": now + 365 * 86400,
                             **{k: v for k, v in fields.items() if k.startswith("cf_")}}
@@ -190,7 +221,12 @@ class Chargebee(Vendor):
             items = self._items(items_from(form))
             if isinstance(items, Response):
                 return items
+            tiers = self._tiers(form, items if fields.get("replace_items_list") == "true"
+                                else subscription["subscription_items"] + items)
+            if isinstance(tiers, Response):
+                return tiers
             if fields.get("replace_items_list") == "true":
+                subscription["item_tiers"] = tiers
                 subscription["subscription_items"] = items
             else:
                 by_price = {i["item_price_id"]: i for i in subscription["subscription_items"]}

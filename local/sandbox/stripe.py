@@ -8,7 +8,7 @@ import time
 import uuid
 from typing import Any
 
-from local.sandbox import catalog, stripe_rules
+from local.sandbox import catalog, stripe_metering, stripe_rules
 from local.sandbox.core import IdempotencyCache, Request, Response, Vendor, path_parts, retry_after_headers
 from local.sandbox.forms import unflatten
 from local.sandbox.stripe_rules import error
@@ -75,6 +75,9 @@ class Stripe(Vendor):
             ("customers", 1, "GET"): ("customer.get", lambda r: self.fetch("customer", rest[0])),
             ("customers", 1, "POST"): ("customer.update", lambda r: self.update_customer(r, rest[0])),
             ("prices", 0, "GET"): ("price.list", self.list_prices),
+            ("prices", 0, "POST"): ("price.create", lambda r: stripe_metering.create_price(self, r.form())),
+            ("billing", 1, "GET"): ("meter.list", lambda r: stripe_metering.list_meters(self, r.arg("status"))),
+            ("billing", 1, "POST"): ("meter.create", lambda r: stripe_metering.create_meter(self, r.form())),
             ("subscriptions", 0, "POST"): ("subscription.create", self.create_subscription),
             ("subscriptions", 0, "GET"): ("subscription.list", self.list_subscriptions),
             ("subscriptions", 1, "GET"): ("subscription.get", lambda r: self.fetch("subscription", rest[0])),
@@ -84,6 +87,8 @@ class Stripe(Vendor):
         }
         if resource == "customers" and rest == ["search"] and method == "GET":
             return "customer.search", self.search_customers
+        if resource == "billing" and rest != ["meters"]:
+            return None
         found = table.get((resource, len(rest), method))
         if found is None:
             return None

@@ -89,5 +89,17 @@ class Deal:
         return json.dumps(body).encode()
 
 
+EUR_USAGE = {"sku": "API-CALLS", "name": "API calls", "quantity": 1, "unit_price": "0", "legal_entity_id": "LE-DE",
+             "usage": {"metric": "api_calls", "unit": "call", "included_quantity": "2000000",
+                       "overage_unit_price": "0.00037", "currency": "EUR"}}
+
+
+class TwoCurrencyDeal(Deal):
+    """Seats in a US (USD) and a German (EUR) entity; API usage with overage in each, priced in its currency."""
+
+    def fields(self, **overrides: Any) -> dict[str, Any]:
+        return super().fields(**{"Line_Items__c": [*annual_deal_items(), EUR_USAGE], **overrides})
+
+
 def post(gateway: str, source: str, body: bytes) -> tuple[int, str]:
     return webhooks.post(gateway, source, body)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from deals import Deal
+from deals import Deal, TwoCurrencyDeal
 from flows import (
     activate,
     billing_customers,
@@ -19,6 +19,11 @@ from flows import (
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 
+def companies_usage(hub, deal) -> str:
+    [company] = [c for c in hub.records("gainsight", "Company") if c.get("Crm_Account_Id__gc") == deal.account_id]
+    return company.get("Adoption_Usage_Terms__gc") or ""
+
+
 def test_a_multi_entity_deal_is_activated_everywhere_once(hub):
     # Given a closed-won annual deal for a US and a German entity, with API usage billed in arrears
     deal = Deal("Acme")
@@ -32,7 +37,14 @@ def test_a_multi_entity_deal_is_activated_everywhere_once(hub):
     subs = subscriptions(hub, deal)
     assert sorted(s["metadata"]["legal_entity_id"] for s in subs) == ["LE-DE", "LE-US"]
     us = next(s for s in subs if s["metadata"]["legal_entity_id"] == "LE-US")
-    assert {i["price"]["lookup_key"] for i in us["items"]["data"]} == {"PLATFORM-ENT_annual", "API-CALLS_annual"}
+    seats, usage = sorted(us["items"]["data"], key=lambda i: i["price"]["recurring"]["usage_type"])
+    assert seats["price"]["lookup_key"] == "PLATFORM-ENT_annual" and seats["quantity"] == 100
+    # the API usage is a metered price on the api_calls meter: 10M calls included, then 0.04 cents a call
+    assert usage["quantity"] is None and usage["price"]["recurring"]["usage_type"] == "metered"
+    meter = next(m for m in hub.records("stripe", "meter") if m["id"] == usage["price"]["recurring"]["meter"])
+    assert meter["event_name"] == "api_calls"
+    assert [(t["up_to"], t["unit_amount_decimal"]) for t in usage["price"]["tiers"]] == [
+        (10_000_000, "0"), (None, "0.04")]
     assert len(billing_customers(hub, deal)) == 2
     assert sorted(c["subsidiary"]["refName"] for c in erp_customers(hub, deal)) == ["DE01", "US01"]  # by internal id
     orders = sales_orders(hub, deal)
@@ -40,6 +52,10 @@ def test_a_multi_entity_deal_is_activated_everywhere_once(hub):
     line = orders[0]["item"]["items"][0]
     assert orders[0]["billingSchedule"] == {"refName": "Annual In Advance"}
     assert line["revRecStartDate"] == "2024-06-01" and line["revRecEndDate"] == "2025-05-31" and line["taxCode"]
+    us_order = next(o for o in orders if o["subsidiary"]["refName"] == "US01")
+    overage = next(i for i in us_order["item"]["items"] if i["item"]["externalId"] == "API-CALLS")
+    assert (overage["quantity"], overage["rate"]) == (0, 0.0004) and "10000000 call included" in overage["description"]
+    assert "api_calls: 10000000 call included" in companies_usage(hub, deal)
     companies = [c for c in hub.records("gainsight", "Company") if c.get("Crm_Account_Id__gc") == deal.account_id]
     assert len(companies) == 1 and companies[0]["Health_Score__gc"] == 70
     assert len([m for m in hub.records("gainsight", "Onboarding_Milestone__gc")
@@ -52,6 +68,27 @@ def test_a_multi_entity_deal_is_activated_everywhere_once(hub):
     # and the second message started nothing new
     hub.stack.wait_until(lambda: hub.stack.queue_depth("ActivationQueue") == 0, timeout=10)
     assert len(subscriptions(hub, deal)) == 2
+
+
+def test_usage_overage_in_two_currencies_is_metered_and_booked_in_each_entitys_currency(hub):
+    # Given a deal whose German entity has its own API allowance, priced in EUR
+    deal = TwoCurrencyDeal("Metered")
+    seed_crm(hub, deal)
+    send_deal(hub, deal)
+    assert hub.execution("activation", deal.opportunity_id)["status"] == "SUCCEEDED"
+    # Then each entity's subscription has a metered price in its currency, on the one api_calls meter
+    subs = {s["metadata"]["legal_entity_id"]: s for s in subscriptions(hub, deal)}
+    metered = {e: next(i["price"] for i in s["items"]["data"] if i["price"]["recurring"]["usage_type"] == "metered")
+               for e, s in subs.items()}
+    assert (metered["LE-DE"]["currency"], metered["LE-US"]["currency"]) == ("eur", "usd")
+    assert [(t["up_to"], t["unit_amount_decimal"]) for t in metered["LE-DE"]["tiers"]] == [
+        (2_000_000, "0"), (None, "0.037")]
+    assert metered["LE-DE"]["recurring"]["meter"] == metered["LE-US"]["recurring"]["meter"]
+    # And NetSuite books each entity's overage line at that price, in the entity's currency
+    orders = {o["subsidiary"]["refName"]: o for o in sales_orders(hub, deal)}
+    de_overage = next(i for i in orders["DE01"]["item"]["items"] if i["item"]["externalId"] == "API-CALLS")
+    assert (de_overage["quantity"], de_overage["rate"]) == (0, 0.00037)
+    assert orders["DE01"]["currency"]["refName"] == "EUR"
 
 
 def test_a_deal_missing_a_tax_id_waits_for_a_fix_and_then_activates(hub):

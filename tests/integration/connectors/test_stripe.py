@@ -13,11 +13,16 @@ from erphub.canonical import SubscriptionItem, UsageTerms
 from erphub.connectors.forms import flatten
 from erphub.connectors.interfaces import BillingCustomer, CollectionStrategy, NewSubscription, SubscriptionChange
 from erphub.connectors.stripe import StripeBilling
+from erphub.connectors.stripe_metering import usage_lookup_key
 from erphub.errors import Conflict, NotFound, Permanent, RateLimited, Transient, ValidationFailed
 
 pytestmark = pytest.mark.integration
 
 USAGE = UsageTerms(metric="api_calls", overage_unit_price=Decimal("0.01"))
+
+
+def metered_key(frequency: str, currency: str = "USD", usage: UsageTerms = USAGE) -> str:
+    return usage_lookup_key(SubscriptionItem(sku="usage-api", usage=usage), frequency, currency)
 
 
 def test_nested_fields_are_encoded_as_stripe_documents():
@@ -62,7 +67,7 @@ def test_subscription_lifecycle(sandbox, connect, customer_id):
                                 idempotency_key="corr-3:frequency")
     stored = sandbox.records("stripe", "subscription")[0]
     assert [i["price"]["lookup_key"] for i in stored["items"]["data"]] == [
-        "platform_quarterly", "usage-api_quarterly", "sso_quarterly"]
+        "platform_quarterly", metered_key("quarterly"), "sso_quarterly"]
     assert stored["items"]["data"][0]["quantity"] == 12 and stored["proration_behavior"] == "none"
 
     billing.set_collection(customer_id, CollectionStrategy(method="send_invoice", days_until_due=45),
@@ -207,7 +212,7 @@ def test_a_retried_amendment_resends_the_same_request_after_a_lost_response(sand
     billing.change_subscription(ref.id, change, idempotency_key="corr-9:billing.amend:LE-US")
     stored = sandbox.records("stripe", "subscription")[0]
     assert [(i["price"]["lookup_key"], i["quantity"]) for i in stored["items"]["data"]] == [
-        ("platform_quarterly", 15), ("usage-api_quarterly", None), ("sso_quarterly", 1)]
+        ("platform_quarterly", 15), (metered_key("quarterly"), None), ("sso_quarterly", 1)]
 
 
 def test_a_module_added_after_a_frequency_change_takes_the_new_interval(sandbox, connect, customer_id):

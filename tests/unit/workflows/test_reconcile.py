@@ -71,3 +71,21 @@ def test_an_amendment_adds_its_lines_to_the_terms_in_force():
     assert {(i.sku, i.legal_entity_id): i.quantity for i in result.items} == {
         ("seats", "US"): 150, ("seats", "DE"): 20, ("sso", "DE"): 1}
     assert (result.billing_frequency, result.term_start) == ("quarterly", date(2024, 6, 1))
+
+
+def metered(**entities):
+    return {"entities": {k: {"items": {}, "metered": m, "value": None} for k, m in entities.items()}}
+
+
+def test_metered_items_reconcile_by_presence_and_overage_price_not_by_quantity():
+    # Given a usage item billed on a metered price (no quantity) and booked as an overage line (quantity 0)
+    billing, erp = metered(le1={"API-CALLS": "0.0004"}), metered(le1={"API-CALLS": "0.00040"})
+    assert compare_books(billing, erp) == []
+    # a billing system that does not tell the price is matched on presence only
+    assert compare_books(metered(le1={"API-CALLS": None}), erp) == []
+    assert compare_books(metered(le1={"API-CALLS": "0.0005"}), erp) == [
+        "le1: API-CALLS overage price billing 0.0005 vs ERP 0.00040"]
+    assert compare_books(metered(le1={}), erp) == [
+        "le1: API-CALLS has an overage line in the ERP but is not metered in billing"]
+    assert compare_books(billing, metered(le1={})) == [
+        "le1: API-CALLS is metered in billing but has no overage line in the ERP"]

@@ -80,6 +80,18 @@ class UsageTerms(Model):
     included_quantity: Decimal = Decimal(0)
     overage_unit_price: Decimal
     billed_in_arrears: bool = True
+    period: BillingFrequency | None = Field(
+        default=None, description="the period the included quantity is for; the contract's billing frequency if None")
+    currency: Currency | None = Field(
+        default=None, description="currency of overage_unit_price; the deal's if None. An entity is billed and "
+        "booked in its own currency, so its usage line states its price in it")
+
+    def price_in(self, currency: str, deal_currency: str | None) -> Decimal:
+        """The overage price in the currency an entity is billed in; no conversion is guessed."""
+        stated = self.currency or deal_currency
+        if stated is not None and stated != currency:
+            raise ValueError(f"usage {self.metric} is priced in {stated}, the entity is billed in {currency}")
+        return self.overage_unit_price
 
 
 class SubscriptionItem(Model):

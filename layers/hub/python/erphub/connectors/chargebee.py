@@ -4,6 +4,9 @@ as user name, and the `chargebee-idempotency-key` header on every POST.
 Chargebee lets the caller choose ids, so customers take our customer key as id and a subscription takes
 the caller's idempotency key: the same create twice yields one record even across idempotency-key expiry.
 Item prices are named `<sku>-<CUR>-<Period>` (e.g. `platform-USD-Yearly`), Chargebee's default naming.
+A usage item is a metered item price without a quantity; the contract's usage terms become its `item_tiers` on
+the subscription: the included units at price 0, then every unit at the overage price (`price_in_decimal`, major
+units, as multi-decimal pricing takes it).
 
 Secret (CHARGEBEE_SECRET_NAME): {"api_key"}. Base URL (CHARGEBEE_BASE_URL): https://<site>.chargebee.com
 """
@@ -17,7 +20,7 @@ from urllib.parse import quote
 
 import requests
 
-from erphub.canonical import BillingFrequency, Invoice, InvoiceLine, Subscription, SubscriptionItem
+from erphub.canonical import BillingFrequency, Invoice, InvoiceLine, Subscription, SubscriptionItem, UsageTerms
 from erphub.connectors.base import Connector, external_key
 from erphub.connectors.http import HttpClient, VendorError, json_or_none
 from erphub.connectors.interfaces import (
@@ -51,6 +54,32 @@ def classify(response: requests.Response, vendor: VendorError) -> HubError | Non
 
 def item_price_id(sku: str, currency: str, frequency: str) -> str:
     return f"{sku}-{currency.upper()}-{PERIODS[frequency]}"
+
+
+def tiers_form(usage_items: list[tuple[str, UsageTerms]]) -> list[tuple[str, str]]:
+    """`item_tiers[field][n]` for each usage item price: included units free, then the overage price."""
+    rows: list[tuple[str, int, int | None, Decimal]] = []
+    for price_id, usage in usage_items:
+        included = int(usage.included_quantity)
+        if included > 0:
+            rows.append((price_id, 1, included, Decimal(0)))
+        rows.append((price_id, included + 1, None, usage.overage_unit_price))
+    form: list[tuple[str, str]] = []
+    for index, (price_id, start, end, price) in enumerate(rows):
+        form += [(f"item_tiers[item_price_id][{index}]", price_id), (f"item_tiers[starting_unit][{index}]", str(start))]
+        if end is not None:
+            form.append((f"item_tiers[ending_unit][{index}]", str(end)))
+        form.append((f"item_tiers[price_in_decimal][{index}]", format(price.normalize(), "f")))
+    return form
+
+
+def terms_from(tiers: list[dict[str, Any]], price_id: str) -> UsageTerms | None:
+    """The usage terms of a subscription's item tiers for one item price (None if it has none)."""
+    mine = sorted((t for t in tiers if t.get("item_price_id") == price_id), key=lambda t: int(t["starting_unit"]))
+    if not mine or mine[-1].get("ending_unit") is not None:
+        return None
+    return UsageTerms(metric=price_id.split("-")[0], included_quantity=Decimal(int(mine[-1]["starting_unit"]) - 1),
+                      overage_unit_price=Decimal(str(mine[-1].get("price_in_decimal") or 0)))
 
 
 def _ts(value: int | None) -> date | None:
@@ -101,7 +130,9 @@ class ChargebeeBilling(Connector):
         subscription_id = external_key(idempotency_key, 50)
         prices = [(item_price_id(i.sku, request.currency, request.billing_frequency), None if i.usage else i.quantity)
                   for i in request.items]
-        form = [("id", subscription_id), *self._items_form(prices)]
+        usage = [(item_price_id(i.sku, request.currency, request.billing_frequency), i.usage) for i in request.items
+                 if i.usage]
+        form = [("id", subscription_id), *self._items_form(prices), *tiers_form(usage)]
         if request.start_date:
             start = datetime.combine(request.start_date, datetime.min.time(), UTC)
             form.append(("start_date", str(int(start.timestamp()))))
@@ -120,16 +151,21 @@ class ChargebeeBilling(Connector):
         currency = sub.get("currency_code", "USD")
         frequency = change.billing_frequency
         items: list[tuple[str, Decimal | None]] = []
+        usage: list[tuple[str, UsageTerms]] = []
         for existing in sub.get("subscription_items") or []:
             sku = existing["item_price_id"].split(f"-{currency}-")[0]
             period = existing["item_price_id"].split(f"-{currency}-")[-1]
-            quantity = change.quantities.get(sku, Decimal(str(existing.get("quantity", 1))))
-            items.append((item_price_id(sku, currency, frequency or FREQUENCIES.get(period, "annual")), quantity))
             frequency = frequency or BillingFrequency(FREQUENCIES.get(period, "annual"))
+            terms = terms_from(sub.get("item_tiers") or [], existing["item_price_id"])
+            if terms is not None:  # metered: no quantity, its tiers follow it to the new item price
+                usage.append((item_price_id(sku, currency, frequency), terms))
+            quantity = None if terms else change.quantities.get(sku, Decimal(str(existing.get("quantity", 1))))
+            items.append((item_price_id(sku, currency, frequency), quantity))
         items += [(item_price_id(i.sku, currency, frequency or "annual"), None if i.usage else i.quantity)
                   for i in change.add_items]
+        usage += [(item_price_id(i.sku, currency, frequency or "annual"), i.usage) for i in change.add_items if i.usage]
         items = [(price, quantity) for price, quantity in items if quantity != 0]  # 0: removed from the list
-        form = [*self._items_form(items), ("replace_items_list", "true"),
+        form = [*self._items_form(items), *tiers_form(usage), ("replace_items_list", "true"),
                 ("prorate", "true" if change.prorate else "false")]
         self._post(f"/subscriptions/{quote(subscription_id, safe='')}/update_for_items", form, idempotency_key,
                    subscription_id)
@@ -141,10 +177,12 @@ class ChargebeeBilling(Connector):
     def get_subscription(self, subscription_id: str) -> Subscription:
         sub = self._get(f"/subscriptions/{quote(subscription_id, safe='')}", record=subscription_id)["subscription"]
         currency = sub.get("currency_code", "USD")
-        items = [SubscriptionItem(sku=entry["item_price_id"].split(f"-{currency}-")[0],
-                                  quantity=Decimal(str(entry.get("quantity", 1))),
-                                  unit_price=to_major(entry.get("unit_price"), currency))
-                 for entry in sub.get("subscription_items") or []]
+        items = []
+        for entry in sub.get("subscription_items") or []:
+            usage = terms_from(sub.get("item_tiers") or [], entry["item_price_id"])
+            items.append(SubscriptionItem(sku=entry["item_price_id"].split(f"-{currency}-")[0], usage=usage,
+                                          quantity=Decimal(0) if usage else Decimal(str(entry.get("quantity", 1))),
+                                          unit_price=None if usage else to_major(entry.get("unit_price"), currency)))
         return Subscription(
             subscription_id=sub["id"], customer_id=sub["customer_id"], status=sub["status"], currency=currency,
             items=items, start_date=_ts(sub.get("start_date") or sub.get("started_at")),

@@ -27,6 +27,7 @@ from erphub.connectors.interfaces import (
     RecordRef,
     SubscriptionChange,
 )
+from erphub.connectors.stripe_metering import Metering, terms_of
 from erphub.errors import Conflict, HubError, ValidationFailed
 
 STRIPE_VERSION = "2024-06-20"
@@ -100,6 +101,7 @@ class StripeBilling(Connector):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._prices = {}  # lookup key -> price id; prices are immutable, so caching them is safe
+        self.metering = Metering(self)
 
     def make_client(self) -> HttpClient:
         self.secret("api_key")  # a secret without it fails here, before any request
@@ -144,16 +146,22 @@ class StripeBilling(Connector):
                          created=True)
 
     # --- subscriptions -----------------------------------------------------------------------------
-    def _item(self, item: SubscriptionItem, frequency: str) -> dict[str, Any]:
-        entry: dict[str, Any] = {"price": self.price_id(item.sku, frequency)}
-        if item.usage is None:  # metered prices are billed on reported usage, never on a quantity
-            entry["quantity"] = item.quantity
-        return entry
+    def _item(self, item: SubscriptionItem, frequency: str, currency: str) -> dict[str, Any]:
+        if item.usage is not None:  # a metered price of the contract's terms, billed on usage: no quantity
+            return {"price": self.metering.price_id(item, frequency, currency)}
+        return {"price": self.price_id(item.sku, frequency), "quantity": item.quantity}
+
+    def _reprice(self, existing: dict[str, Any], sku: str, frequency: str, currency: str) -> str:
+        """The price of an item moved to another frequency: a metered one keeps its usage terms."""
+        usage = terms_of(existing["price"])
+        if usage is None:
+            return self.price_id(sku, frequency)
+        return self.metering.price_id(SubscriptionItem(sku=sku, usage=usage), frequency, currency)
 
     def create_subscription(self, request: NewSubscription, *, idempotency_key: str) -> RecordRef:
         params: dict[str, Any] = {
             "customer": request.customer_id,
-            "items": [self._item(item, request.billing_frequency) for item in request.items],
+            "items": [self._item(item, request.billing_frequency, request.currency) for item in request.items],
             "currency": request.currency.lower(),
             "metadata": {"legal_entity_id": request.legal_entity_id, "contract_id": request.contract_id,
                          "billing_frequency": request.billing_frequency},
@@ -194,12 +202,13 @@ class StripeBilling(Connector):
                 continue  # added by an earlier attempt of this same change: sent again as an addition below
             entry: dict[str, Any] = {"id": existing["id"]}
             if change.billing_frequency:
-                entry["price"] = self.price_id(sku, change.billing_frequency)
+                entry["price"] = self._reprice(existing, sku, change.billing_frequency, current["currency"])
             if sku in change.quantities:
                 entry["quantity" if change.quantities[sku] else "deleted"] = change.quantities[sku] or True
             if len(entry) > 1:
                 items.append(entry)
-        items += [self._item(item, frequency) for item in sorted(change.add_items, key=lambda i: i.sku)]
+        items += [self._item(item, frequency, current["currency"])
+                  for item in sorted(change.add_items, key=lambda i: i.sku)]
         params = {"items": items, "proration_behavior": "create_prorations" if change.prorate else "none",
                   "metadata": {"billing_frequency": frequency}}
         self._post(f"/v1/subscriptions/{subscription_id}", params, idempotency_key, subscription_id)
@@ -219,7 +228,8 @@ class StripeBilling(Connector):
             price = entry["price"]
             items.append(SubscriptionItem(sku=(price.get("lookup_key") or price["id"]).rsplit("_", 1)[0],
                                           quantity=Decimal(str(entry.get("quantity") or 0)),
-                                          unit_price=unit_price(price, raw.get("currency", "usd"))))
+                                          unit_price=unit_price(price, raw.get("currency", "usd")),
+                                          usage=terms_of(price)))
         metadata = raw.get("metadata") or {}
         return Subscription(
             subscription_id=raw["id"], customer_id=raw["customer"], status=raw["status"],

@@ -21,8 +21,23 @@ def _quantities(items: dict[str, Any]) -> dict[str, Decimal]:
     return {sku: Decimal(str(q)) for sku, q in items.items() if Decimal(str(q)) != 0}
 
 
+def _metered(entity: str, billed: dict[str, Any], booked: dict[str, Any]) -> list[str]:
+    """Usage items have no quantity: each is billed on a metered price and booked as an overage line, and their
+    overage prices per unit agree (when billing tells its price)."""
+    found = []
+    for sku in sorted(set(billed) | set(booked)):
+        if sku not in booked:
+            found.append(f"{entity}: {sku} is metered in billing but has no overage line in the ERP")
+        elif sku not in billed:
+            found.append(f"{entity}: {sku} has an overage line in the ERP but is not metered in billing")
+        elif billed[sku] is not None and Decimal(str(billed[sku])) != Decimal(str(booked[sku])):
+            found.append(f"{entity}: {sku} overage price billing {billed[sku]} vs ERP {booked[sku]}")
+    return found
+
+
 def compare_books(billing: dict[str, Any], erp: dict[str, Any]) -> list[str]:
-    """Snapshots {"entities": {entity: {"items": {sku: qty}, "value": annual recurring value | None}}}."""
+    """Snapshots {"entities": {entity: {"items": {sku: qty}, "metered": {sku: overage price | None},
+    "value": annual recurring value | None}}}."""
     mismatches: list[str] = []
     billed, booked = billing.get("entities", {}), erp.get("entities", {})
     for entity in sorted(set(billed) | set(booked)):
@@ -37,6 +52,7 @@ def compare_books(billing: dict[str, Any], erp: dict[str, Any]) -> list[str]:
             if b_items.get(sku) != e_items.get(sku):
                 mismatches.append(f"{entity}: {sku} quantity billing {b_items.get(sku, 0)} "
                                   f"vs ERP {e_items.get(sku, 0)}")
+        mismatches += _metered(entity, billed[entity].get("metered") or {}, booked[entity].get("metered") or {})
         b_value, e_value = billed[entity].get("value"), booked[entity].get("value")
         if b_value is not None and e_value is not None:
             b, e = Decimal(str(b_value)), Decimal(str(e_value))

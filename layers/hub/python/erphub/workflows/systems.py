@@ -11,7 +11,8 @@ from erphub.errors import Permanent
 
 VENDORS: dict[str, dict[str, str]] = {
     "crm": {"salesforce": "salesforce:SalesforceCrm", "hubspot": "hubspot:HubSpotCrm"},
-    "billing": {"stripe": "stripe:StripeBilling", "chargebee": "chargebee:ChargebeeBilling"},
+    "billing": {"stripe": "stripe:StripeBilling", "chargebee": "chargebee:ChargebeeBilling",
+                "zuora": "zuora:ZuoraBilling"},
     "success": {"gainsight": "gainsight:GainsightSuccess"},
     "erp": {"netsuite": "netsuite:NetSuiteErp", "dynamics": "dynamics:DynamicsErp"},
 }

@@ -6,10 +6,10 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from erphub.canonical import BillingFrequency, RenewalRisk, Subscription, SubscriptionItem
+from erphub.canonical import BillingFrequency, Contract, LegalEntity, RenewalRisk, Subscription, SubscriptionItem
 from erphub.connectors.base import add_months
 from erphub.connectors.interfaces import BillingCustomer, CollectionStrategy, NewSubscription, SubscriptionChange
-from erphub.errors import NotFound
+from erphub.errors import NotFound, ValidationFailed
 from erphub.store.identity import IdentityStore
 from erphub.store.workflow_state import WorkflowStore
 from erphub.workflows.actions import action
@@ -49,12 +49,29 @@ def billed_prices(run: Run, subscriptions: dict[str, str]) -> dict[str, dict[str
     return prices
 
 
+def priced_items(contract: Contract, entity: LegalEntity) -> list[SubscriptionItem]:
+    """An entity's items, each usage line's terms stated in the entity's currency (billing creates the metered
+    price in it). A usage line priced in another currency is refused: no exchange rate is guessed."""
+    currency = entity.currency or contract.currency or "USD"
+    items = []
+    for item in items_for(contract, entity.entity_id):
+        if item.usage is not None:
+            try:
+                item.usage.price_in(currency, contract.currency)
+            except ValueError as exc:
+                raise ValidationFailed(str(exc), system="billing", record=entity.entity_id) from exc
+            item = item.model_copy(update={"usage": item.usage.model_copy(update={"currency": currency})})
+        items.append(item)
+    return items
+
+
 @action("billing.activate")
 def activate(run: Run) -> dict[str, Any]:
     """Upsert one billing customer per legal entity and create its subscription (with usage terms)."""
     billing, contract = connector("billing"), run.contract
     identity, ledger = IdentityStore(), WorkflowStore()
     customers, subscriptions = {}, {}
+    items = {entity.entity_id: priced_items(contract, entity) for entity in entities(contract)}  # refuse before acting
     for entity in entities(contract):
         customer = billing.upsert_customer(BillingCustomer(
             customer_key=f"{contract.account.account_id}:{entity.entity_id}", name=entity.name,
@@ -64,7 +81,7 @@ def activate(run: Run) -> dict[str, Any]:
         identity.link(run.customer_id, billing.system, customer.id, entity.entity_id)
         customers[entity.entity_id] = customer.id
         subscription = billing.create_subscription(NewSubscription(
-            customer_id=customer.id, items=items_for(contract, entity.entity_id),
+            customer_id=customer.id, items=items[entity.entity_id],
             billing_frequency=contract.billing_frequency or BillingFrequency.ANNUAL,
             currency=entity.currency or contract.currency or "USD", start_date=contract.term_start,
             legal_entity_id=entity.entity_id, contract_id=contract.contract_id),
@@ -177,6 +194,8 @@ def snapshot(run: Run) -> dict[str, Any]:
         value = (None if not compare_prices() or any(i.unit_price is None for i in licensed)
                  else sum((Decimal(i.quantity) * Decimal(i.unit_price) * periods for i in licensed), Decimal(0)))
         found[entity] = {"items": {i.sku: str(i.quantity) for i in licensed},
+                         "metered": {i.sku: str(i.usage.overage_unit_price) if i.usage else None
+                                     for i in sub.items if i.sku in usage},
                          "value": str(value) if value is not None and value > 0 else None}
     return {"entities": found}
 

@@ -25,10 +25,14 @@ def customer_key(account_id: str, entity_id: str) -> str:
 
 
 def _rate(item: SubscriptionItem, entity: LegalEntity, contract: Contract, prices: dict[str, str] | None) -> Decimal:
-    """The deal's price, or, for an entity booked in another currency, billing's price in that currency."""
-    if item.usage is not None:
-        return Decimal(0)
+    """The deal's price, or, for an entity booked in another currency, billing's price in that currency; for usage,
+    the overage price per unit, which the usage line states in its entity's currency."""
     currency = entity.currency or contract.currency
+    if item.usage is not None:
+        try:
+            return item.usage.price_in(currency or "USD", contract.currency)
+        except ValueError as exc:
+            raise ValidationFailed(str(exc), system="erp", record=entity.entity_id) from exc
     if currency == contract.currency or currency is None:
         return item.unit_price or Decimal(0)
     if not prices or item.sku not in prices:
@@ -37,12 +41,21 @@ def _rate(item: SubscriptionItem, entity: LegalEntity, contract: Contract, price
     return Decimal(prices[item.sku])
 
 
+def _overage(item: SubscriptionItem, contract: Contract) -> str:
+    usage = item.usage
+    assert usage is not None
+    period = usage.period or contract.billing_frequency or "annual"
+    return (f"overage {usage.metric}: {usage.included_quantity} {usage.unit} included per {period} period, then "
+            f"{usage.overage_unit_price} per {usage.unit}, billed in arrears")
+
+
 def order_lines(contract: Contract, entity: LegalEntity, prices: dict[str, str] | None = None) -> list[OrderLine]:
+    """One line per item. A usage item books an overage line: its rate is the metered price per unit and its
+    quantity nothing yet, since overage is billed, and its revenue recognised, in arrears as usage occurs."""
     tax_code = f"{entity.country}-STD" if entity.country else None
-    return [OrderLine(sku=i.sku, quantity=i.quantity if i.usage is None else Decimal(1),
+    return [OrderLine(sku=i.sku, quantity=i.quantity if i.usage is None else Decimal(0),
                       rate=_rate(i, entity, contract, prices),
-                      description=(f"usage {i.usage.metric}: {i.usage.included_quantity} included, then "
-                                   f"{i.usage.overage_unit_price}/{i.usage.unit} in arrears") if i.usage else i.name,
+                      description=_overage(i, contract) if i.usage else i.name,
                       tax_code=tax_code, rev_rec_start=contract.term_start, rev_rec_end=contract.term_end)
             for i in items_for(contract, entity.entity_id)]
 
@@ -124,9 +137,12 @@ def snapshot(run: Run) -> dict[str, Any]:
         raise ValidationFailed(f"reconciliation reads orders from netsuite only, not {erp.system}", system=erp.system)
     found = {}
     for entity_id, order_id in _linked_orders(run).items():
-        lines = (erp.get_record("salesOrder", order_id).get("item") or {}).get("items") or []
-        lines = [line for line in lines if (line.get("item") or {}).get("externalId") not in usage]
+        all_lines = (erp.get_record("salesOrder", order_id).get("item") or {}).get("items") or []
+        lines = [line for line in all_lines if (line.get("item") or {}).get("externalId") not in usage]
+        metered = {line["item"]["externalId"]: str(line.get("rate", 0)) for line in all_lines
+                   if (line.get("item") or {}).get("externalId") in usage}
         found[entity_id] = {
+            "metered": metered,
             "items": {line["item"]["externalId"]: str(line.get("quantity", 0)) for line in lines},
             "value": str(sum(Decimal(str(line.get("quantity", 0))) * Decimal(str(line.get("rate", 0)))
                              for line in lines))}

@@ -7,11 +7,12 @@ from decimal import Decimal
 from typing import Any
 
 from erphub import mastering
+from erphub.canonical import Contract
 from erphub.connectors.interfaces import Milestone, OnboardingPlan
 from erphub.store.identity import IdentityStore
 from erphub.store.workflow_state import WorkflowStore
 from erphub.workflows.actions import action
-from erphub.workflows.run import Run
+from erphub.workflows.run import Run, entities
 from erphub.workflows.systems import connector
 
 INITIAL_HEALTH = Decimal(70)
@@ -24,7 +25,7 @@ def _milestones(start: date) -> list[Milestone]:
 
 @action("success.onboard")
 def onboard(run: Run) -> dict[str, Any]:
-    """Company, onboarding plan with milestones, initial health score."""
+    """Company, onboarding plan with milestones, initial health score, adoption plan with the usage terms."""
     success, contract = connector("success"), run.contract
     company = success.upsert_company(contract.account, idempotency_key=run.step_key("success.company"))
     IdentityStore().link(run.customer_id, success.system, company.id)
@@ -33,6 +34,9 @@ def onboard(run: Run) -> dict[str, Any]:
         name=f"Onboarding {contract.account.name}", milestones=_milestones(contract.term_start or date.today()),
         owner_email=contract.owner_email), idempotency_key=run.step_key("success.onboarding"))
     success.set_health(company.id, risk_level="low", health_score=INITIAL_HEALTH, reason="new customer")
+    # the adoption plan starts from what was sold: seats, modules and the usage allowance before overage
+    adoption = mastering.check_write("adoption_plan", adoption_fields(run), "crm")
+    success.update_adoption_plan(company.id, adoption.allowed)
     return {"company": company.id, "plan": plan.id}
 
 
@@ -41,11 +45,26 @@ def _company(run: Run) -> str:
     return run.result("identity").get("xrefs", {}).get(success.system) or run.contract.account.account_id
 
 
+def usage_terms(contract: Contract) -> str:
+    """What the customer may use before overage, per entity, in the entity's currency: what success managers
+    watch adoption against (and warn of an overage bill before it comes)."""
+    first = entities(contract)[0]
+    currencies = {e.entity_id: e.currency or contract.currency for e in entities(contract)}
+    terms = []
+    for item in sorted((i for i in contract.items if i.usage), key=lambda i: (i.legal_entity_id or "", i.sku)):
+        usage, entity = item.usage, item.legal_entity_id or first.entity_id
+        assert usage is not None
+        terms.append(f"{entity} {item.sku} {usage.metric}: {usage.included_quantity} {usage.unit} included per "
+                     f"{usage.period or contract.billing_frequency or 'annual'} period, then "
+                     f"{usage.overage_unit_price} {usage.currency or currencies.get(entity) or ''} per {usage.unit}")
+    return "; ".join(terms)
+
+
 def adoption_fields(run: Run) -> dict[str, Any]:
     contract = run.contract
     seats = sum((i.quantity for i in contract.items if i.usage is None), Decimal(0))
-    return {"seats": str(seats), "modules": ",".join(sorted(i.sku for i in contract.items)),
-            "billing_frequency": str(contract.billing_frequency or "")}
+    return {"seats": str(seats), "modules": ",".join(sorted({i.sku for i in contract.items})),
+            "billing_frequency": str(contract.billing_frequency or ""), "usage_terms": usage_terms(contract)}
 
 
 @action("success.update_adoption")
