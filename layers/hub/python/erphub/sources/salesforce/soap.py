@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import io
 import re
-import xml.etree.ElementTree as ET  # nosec B405 - types and serialization only; parsing is defusedxml's
+import xml.etree.ElementTree as ET  # types and serialization only; parsing is defusedxml's  # nosec B405
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
