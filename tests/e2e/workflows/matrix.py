@@ -162,6 +162,10 @@ def crm_account(hub: Any, deal: MatrixDeal) -> dict[str, Any]:
     return next(c["properties"] for c in hub.records("hubspot", "companies") if c["id"] == deal.account_id)
 
 
+def crm_status(row: Row, account: dict[str, Any]) -> str | None:
+    return account.get("Lifecycle_Status__c") if row.crm == "salesforce" else account.get("erphub_lifecycle_status")
+
+
 def crm_accounts(hub: Any, deal: MatrixDeal) -> int:
     """How many CRM accounts carry the deal's name (a write-back must not create a second one)."""
     if deal.crm == "salesforce":
@@ -189,8 +193,17 @@ def billed(hub: Any, row: Row, subscription: dict[str, Any]) -> dict[str, float]
             if i.get("quantity") is not None}
 
 
-def status(row: Row, subscription: dict[str, Any]) -> str:
-    return subscription["status"]
+def currency(row: Row, record: dict[str, Any]) -> str:
+    """The currency a subscription bills in or a sales order books in (NetSuite names it by a reference)."""
+    value = record.get("currency") or record.get("currency_code") or record.get("erphub_currency")
+    return str(value["refName"] if isinstance(value, dict) else value).upper()
+
+
+def ends_at_period_end(row: Row, subscription: dict[str, Any]) -> bool:
+    """Cancelled at the end of the paid period: still active until then, not renewed after."""
+    if row.billing == "stripe":
+        return subscription["cancel_at_period_end"] and subscription["status"] == "active"
+    return subscription["status"] == "non_renewing"
 
 
 # --- ERP: the deal's sales orders by legal entity, as {sku: quantity} ----------------------------------------
@@ -210,6 +223,13 @@ def booked(hub: Any, row: Row, order: dict[str, Any]) -> dict[str, float]:
         return {line["item"]["externalId"]: float(line["quantity"]) for line in order["item"]["items"]}
     return {line["erphub_sku"]: float(line["quantity"]) for line in hub.records("dynamics", "salesorderdetails")
             if line["erphub_externalid"].startswith(order["erphub_externalid"] + "-")}
+
+
+def closed(row: Row, order: dict[str, Any]) -> bool:
+    """Closed: billed to date, nothing further (NetSuite status H; Dynamics fulfilled, statecode 3)."""
+    if row.erp == "netsuite":
+        return (order.get("orderStatus") or {}).get("id") == "H"
+    return order.get("statecode") == 3
 
 
 def erp_customers(hub: Any, row: Row, deal: MatrixDeal) -> list[dict[str, Any]]:
