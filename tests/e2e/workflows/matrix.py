@@ -81,7 +81,8 @@ def renew(hub: Any, deal: MatrixDeal, **fields: Any) -> tuple[str, dict[str, Any
     fields = {**RENEWAL, **fields}
     if deal.crm == "salesforce":
         renewal_id = f"{deal.opportunity_id}R"
-        _salesforce(hub, deal.outbound_message(Id=renewal_id, Type="Renewal", Previous_Opportunity__c=deal.opportunity_id,
+        _salesforce(hub, deal.outbound_message(Id=renewal_id, Type="Renewal",
+                                               Previous_Opportunity__c=deal.opportunity_id,
                                                LastModifiedDate="2025-05-15T10:00:00.000Z", **fields))
     else:
         renewal_id = f"{deal.opportunity_id}9"

@@ -5,7 +5,6 @@ the vendors hold at the end: one record per business object, nothing left over."
 from __future__ import annotations
 
 import pytest
-from conftest import OVERRIDES, ROOT
 from matrix import (
     ROWS,
     MatrixDeal,
@@ -26,6 +25,7 @@ from matrix import (
     subscriptions,
 )
 
+from conftest import OVERRIDES, ROOT
 from local.stack import LocalStack
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
