@@ -34,6 +34,10 @@ class HubSpot(Vendor):
         return {"access_token": self.token}
 
     def seed(self, kind: str, record: dict[str, Any]) -> str:
+        if kind == "associations":  # {"from_type", "from_id", "to_type", "to_id", "type_id"}
+            self.associate(record["from_type"], str(record["from_id"]), record["to_type"], str(record["to_id"]),
+                           record.get("type_id"))
+            return f"{record['from_id']}-{record['to_id']}"
         record_id = str(record.get("id") or next(self.counter))
         self.table(kind)[record_id] = self._object(record_id, record.get("properties", record))
         return record_id

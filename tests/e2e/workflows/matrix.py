@@ -5,6 +5,7 @@ person checks in each vendor's screen), so one test body runs on every row."""
 from __future__ import annotations
 
 import json
+import re
 import uuid
 from dataclasses import dataclass
 from typing import Any
@@ -110,6 +111,7 @@ def _salesforce(hub: Any, body: bytes) -> None:
     assert status == 200 and "<Ack>true</Ack>" in text, text
 
 
+CHARGEBEE_PRICE = re.compile(r"-[A-Z]{3}-(Monthly|Yearly|Every-\d+-months)$")  # item price id: SKU-CUR-period
 HUBSPOT_FREQUENCY = {"Annual": "annually", "Quarterly": "quarterly", "Monthly": "monthly"}
 
 
@@ -190,8 +192,8 @@ def billed(hub: Any, row: Row, subscription: dict[str, Any]) -> dict[str, float]
     if row.billing == "stripe":
         return {i["price"]["lookup_key"].rsplit("_", 1)[0]: float(i["quantity"])
                 for i in subscription["items"]["data"] if i.get("quantity") is not None}
-    return {i["item_price_id"].rsplit("-", 2)[0]: float(i["quantity"]) for i in subscription["subscription_items"]
-            if i.get("quantity") is not None}
+    return {CHARGEBEE_PRICE.sub("", i["item_price_id"]): float(i["quantity"])
+            for i in subscription["subscription_items"] if i.get("quantity") is not None}
 
 
 def currency(row: Row, record: dict[str, Any]) -> str:
