@@ -8,6 +8,7 @@ import json
 import re
 import uuid
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from deals import Deal, annual_deal_items, post
@@ -154,9 +155,7 @@ def _hubspot_webhook(deal: MatrixDeal, deal_id: str) -> list[dict[str, Any]]:
 
 
 def hub_sample() -> str:
-    from conftest import ROOT
-
-    return str(ROOT / "events" / "hubspot" / "deal.closedwon.json")
+    return str(Path(__file__).resolve().parents[3] / "events" / "hubspot" / "deal.closedwon.json")
 
 
 def crm_account(hub: Any, deal: MatrixDeal) -> dict[str, Any]:
