@@ -5,8 +5,8 @@ A scenario: {"name": ..., "description": ..., "steps": [step, ...]} where a step
   {"post": {"path": "/some/route", "file": "...", "headers": {...}, "expect_status": 200}}
   {"wait": CHECK} (until true, "timeout" seconds, default 15)   {"expect": CHECK} (true now)
   {"note": "text"}   {"sleep": seconds}
-  {"seed": {"vendor": "hubspot", "file": "events/hubspot/x.json"}} (records put into the vendor sandbox:
-  {"<kind>": [record, ...], ...}, e.g. the deal a HubSpot webhook names and the workflow reads back)
+  {"seed": {"vendor": "hubspot", "file": "local/scenarios/hubspot/records_a.json"}} (records put into the
+  vendor sandbox: {"<kind>": [record, ...], ...}, e.g. the deal a HubSpot webhook names and the workflow reads)
 A step with "crm": "<vendor>" runs only when the stack's CRM (CrmVendor) is that vendor: a scenario holds the
 webhooks of every CRM, and the stack's configuration picks them (`erphub up --crm hubspot`).
 and CHECK is one of {"queue": <logical id>, "count": n} (messages waiting or in flight),
