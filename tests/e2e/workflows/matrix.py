@@ -195,6 +195,13 @@ def billed(hub: Any, row: Row, subscription: dict[str, Any]) -> dict[str, float]
             for i in subscription["subscription_items"] if i.get("quantity") is not None}
 
 
+def intervals(row: Row, subscription: dict[str, Any]) -> set[str]:
+    """The billing periods of a subscription's items (one: billing refuses mixed intervals)."""
+    if row.billing == "stripe":
+        return {i["price"]["lookup_key"].rsplit("_", 1)[1] for i in subscription["items"]["data"]}
+    return {CHARGEBEE_PRICE.search(i["item_price_id"]).group(1) for i in subscription["subscription_items"]}
+
+
 def currency(row: Row, record: dict[str, Any]) -> str:
     """The currency a subscription bills in or a sales order books in (NetSuite names it by a reference)."""
     value = record.get("currency") or record.get("currency_code") or record.get("erphub_currency")
@@ -232,6 +239,13 @@ def closed(row: Row, order: dict[str, Any]) -> bool:
     if row.erp == "netsuite":
         return (order.get("orderStatus") or {}).get("id") == "H"
     return order.get("statecode") == 3
+
+
+def schedule(row: Row, order: dict[str, Any]) -> str:
+    """The billing schedule the ERP invoices the order on."""
+    if row.erp == "netsuite":
+        return order["billingSchedule"]["refName"]
+    return order["erphub_billingschedule"]
 
 
 def erp_customers(hub: Any, row: Row, deal: MatrixDeal) -> list[dict[str, Any]]:

@@ -22,14 +22,17 @@ from matrix import (
     currency,
     ends_at_period_end,
     erp_customers,
+    intervals,
     renew,
     sales_orders,
+    schedule,
     subscriptions,
 )
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 ROOT = Path(__file__).resolve().parents[3]
 
+QUARTERLY = {"stripe": "quarterly", "chargebee": "Every-3-months"}
 SEATS_UP = [{"sku": "PLATFORM-ENT", "name": "Platform Enterprise", "quantity": 50, "unit_price": "1200.00",
              "legal_entity_id": "LE-US"},
             {"sku": "ANALYTICS", "name": "Analytics module", "quantity": 20, "unit_price": "240.00",
@@ -69,7 +72,7 @@ def test_activation_books_each_entity_once_in_its_currency(hub, row):
 
 def test_an_amendment_is_applied_everywhere_and_reconciles(hub, row):
     deal = activated(hub, row, "MatrixAmend")
-    execution = amend(hub, deal, 2, SEATS_UP)
+    execution = amend(hub, deal, 2, SEATS_UP, Billing_Frequency__c="Quarterly")
     entered = hub.states_entered(execution["executionArn"])
     assert execution["status"] == "SUCCEEDED", entered
     assert "Reconcile" in entered and "RaiseReconciliationException" not in entered
@@ -79,6 +82,9 @@ def test_an_amendment_is_applied_everywhere_and_reconciles(hub, row):
     assert billed(hub, row, subs["LE-DE"]) == {"PLATFORM-ENT": 20, "ANALYTICS": 20}
     assert booked(hub, row, orders["LE-US"])["PLATFORM-ENT"] == 150
     assert booked(hub, row, orders["LE-DE"]) == {"PLATFORM-ENT": 20, "ANALYTICS": 20}
+    # and the new billing frequency moved every item, in billing and in the ERP
+    assert [intervals(row, s) for s in subs.values()] == [{QUARTERLY[row.billing]}] * 2
+    assert all(schedule(row, o).startswith("Quarterly") for o in orders.values()), orders
 
 
 def test_a_renewal_books_renewal_orders_and_keeps_one_subscription_per_entity(hub, row):
