@@ -85,14 +85,16 @@ def _item(line: dict[str, Any], deal_id: str) -> SubscriptionItem:
     p, line_id = line.get("properties") or {}, str(line.get("id"))
     usage = None
     if p.get("erphub_usage_metric"):
+        overage = _number(p.get("erphub_overage_unit_price"), "erphub_overage_unit_price", line_id)
+        if overage is None:
+            raise ValidationFailed(f"hubspot: line item {line_id} of deal {deal_id} has a usage metric but no "
+                                   "erphub_overage_unit_price", system=NAME, record=line_id)
         usage = UsageTerms(metric=p["erphub_usage_metric"], unit=p.get("erphub_usage_unit") or "unit",
                            included_quantity=_number(p.get("erphub_included_quantity"), "erphub_included_quantity",
-                                                     line_id) or 0,
-                           overage_unit_price=_number(p.get("erphub_overage_unit_price"),
-                                                      "erphub_overage_unit_price", line_id) or 0)
+                                                     line_id) or 0, overage_unit_price=overage)
+    quantity = _number(p.get("quantity"), "quantity", line_id)
     return SubscriptionItem(
-        sku=p.get("hs_sku") or "", name=p.get("name") or None,
-        quantity=_number(p.get("quantity"), "quantity", line_id) or 1,
+        sku=p.get("hs_sku") or "", name=p.get("name") or None, quantity=1 if quantity is None else quantity,
         unit_price=_number(p.get("price"), "price", line_id), usage=usage,
         legal_entity_id=p.get("erphub_legal_entity_id") or None)
 
