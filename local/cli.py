@@ -12,6 +12,8 @@ from pathlib import Path
 from typing import Any
 
 SCENARIOS = Path(__file__).with_name("scenarios")
+VENDOR_FLAGS = {"crm": "CrmVendor", "billing": "BillingVendor", "erp": "ErpVendor"}
+VENDOR_EXAMPLES = {"crm": "salesforce | hubspot", "billing": "stripe | chargebee", "erp": "netsuite | dynamics"}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -24,6 +26,9 @@ def main(argv: list[str] | None = None) -> int:
     up.add_argument("--demo", action="store_true", help="run the demo scenarios once the stack is up")
     up.add_argument("--state", metavar="DIR", help="keep tables and sandbox records in DIR across restarts "
                     "(default: in memory only; see docs/local-stack.md)")
+    for flag, parameter in VENDOR_FLAGS.items():
+        up.add_argument(f"--{flag}", help=f"the {flag} vendor (overrides samconfig's {parameter}), e.g. "
+                                          f"{VENDOR_EXAMPLES[flag]}")
     status = commands.add_parser("status", help="what happened on the running stack")
     status.add_argument("--endpoint", help="the embedded AWS URL (default: from .erphub/endpoints.json)")
     send = commands.add_parser("send", help="sign a sample as its vendor would and post it")
@@ -90,7 +95,9 @@ def _up(args: argparse.Namespace) -> int:
     from local.stack import LocalStack
 
     started = time.monotonic()
-    stack = LocalStack(args.template, env_name=args.env, port=args.port, state_dir=args.state)
+    vendors = {parameter: getattr(args, flag) for flag, parameter in VENDOR_FLAGS.items() if getattr(args, flag)}
+    stack = LocalStack(args.template, parameter_overrides=vendors or None, env_name=args.env, port=args.port,
+                       state_dir=args.state)
     try:  # Ctrl-C is how a user stops it, at any moment (starting, printing, in the demo): a clean exit
         stack.start()
         try:
@@ -98,7 +105,8 @@ def _up(args: argparse.Namespace) -> int:
             _print_endpoints(stack, time.monotonic() - started)
             print("State: " + "\n  ".join(stack.state_report), flush=True)
             if args.demo:
-                _run_demo(stack.endpoints["gateway"], stack.client, _resources(stack), _default_scenarios())
+                _run_demo(stack.endpoints["gateway"], stack.client, _resources(stack), _default_scenarios(),
+                          stack.endpoints.get("sandbox"))
             print("\nServing. Ctrl-C stops the stack.", flush=True)
             _wait_for_interrupt()
         finally:
@@ -159,10 +167,11 @@ def _default_scenarios() -> list[Path]:
     return files
 
 
-def _run_demo(gateway: str, client: Any, resources: dict[str, Any], files: list[Path]) -> bool:
+def _run_demo(gateway: str, client: Any, resources: dict[str, Any], files: list[Path],
+              sandbox: str | None = None) -> bool:
     from local.scenarios import Runner
 
-    return Runner(gateway, client, resources).run_files(files)
+    return Runner(gateway, client, resources, sandbox=sandbox).run_files(files)
 
 
 def _running() -> dict[str, Any]:
@@ -206,13 +215,15 @@ def _demo(args: argparse.Namespace) -> int:
     running = endpoints.read()
     if running is not None:
         print(f"Using the running stack: gateway {running['gateway']}")
-        ok = _run_demo(running["gateway"], endpoints.session(running["aws"]), running["resources"], files)
+        ok = _run_demo(running["gateway"], endpoints.session(running["aws"]), running["resources"], files,
+                       running.get("sandbox"))
         return 0 if ok else 1
     from local.stack import LocalStack
 
     print("No running stack: starting a temporary one")
     with LocalStack(args.template) as stack:
-        ok = _run_demo(stack.endpoints["gateway"], stack.client, _resources(stack), files)
+        ok = _run_demo(stack.endpoints["gateway"], stack.client, _resources(stack), files,
+                       stack.endpoints.get("sandbox"))
     return 0 if ok else 1
 
 

@@ -5,6 +5,10 @@ A scenario: {"name": ..., "description": ..., "steps": [step, ...]} where a step
   {"post": {"path": "/some/route", "file": "...", "headers": {...}, "expect_status": 200}}
   {"wait": CHECK} (until true, "timeout" seconds, default 15)   {"expect": CHECK} (true now)
   {"note": "text"}   {"sleep": seconds}
+  {"seed": {"vendor": "hubspot", "file": "local/scenarios/hubspot/records_a.json"}} (records put into the
+  vendor sandbox: {"<kind>": [record, ...], ...}, e.g. the deal a HubSpot webhook names and the workflow reads)
+A step with "crm": "<vendor>" runs only when the stack's CRM (CrmVendor) is that vendor: a scenario holds the
+webhooks of every CRM, and the stack's configuration picks them (`erphub up --crm hubspot`).
 and CHECK is one of {"queue": <logical id>, "count": n} (messages waiting or in flight),
   {"table": <logical id>, "count": n, "where": {"attr": "value"}}, {"executions": <state machine id>,
   "status": "SUCCEEDED", "count": n}, {"archive": <logical id>, "count": n}.
@@ -25,9 +29,11 @@ from local.webhooks import send
 
 class Runner:
     def __init__(self, gateway: str, client: Callable[[str], Any], resources: dict[str, dict[str, Any]],
-                 root: Path = Path(), out: Callable[[str], None] = print) -> None:
+                 root: Path = Path(), out: Callable[[str], None] = print, sandbox: str | None = None) -> None:
         self.gateway, self.client, self.resources, self.root, self.out = gateway, client, resources, root, out
+        self.sandbox = sandbox  # the vendor sandbox's URL, for seed steps
         self.started = time.monotonic()
+        self._crm: str | None = None
 
     def run_files(self, files: list[Path]) -> bool:
         ok = True
@@ -41,7 +47,11 @@ class Runner:
         if scenario.get("description"):
             self.out(f"   {scenario['description']}")
         for index, step in enumerate(steps, start=1):
+            step = dict(step)
+            only_for = step.pop("crm", None)
             kind, spec = next(iter(step.items()))
+            if only_for and only_for != self.crm():
+                continue  # another CRM's webhook: this stack's CRM sends its own in a sibling step
             try:
                 passed, detail = getattr(self, f"_{kind}")(spec)
             except Exception as exc:
@@ -52,7 +62,30 @@ class Runner:
                 return False
         return True
 
+    def crm(self) -> str:
+        """The stack's CRM vendor, as its CRM adapter function is configured (CRM_VENDOR)."""
+        if self._crm is None:
+            config = self.client("lambda").get_function_configuration(
+                FunctionName=self._physical("CrmAdapterFunction"))
+            self._crm = ((config.get("Environment") or {}).get("Variables") or {}).get("CRM_VENDOR") or "salesforce"
+        return self._crm
+
     # --- steps ------------------------------------------------------------------------------------------
+    def _seed(self, spec: dict[str, Any]) -> tuple[bool, str]:
+        """Records straight into the vendor sandbox, through its /_sandbox control API."""
+        if not self.sandbox:
+            return False, "this stack runs without the vendor sandbox: nothing to seed"
+        records = json.loads((self.root / spec["file"]).read_text(encoding="utf-8"))
+        count = 0
+        for kind, items in records.items():
+            for item in items:
+                request = urllib.request.Request(  # noqa: S310 - the loopback sandbox
+                    f"{self.sandbox}/_sandbox/records/{spec['vendor']}/{kind}", data=json.dumps(item).encode(),
+                    method="POST", headers={"Content-Type": "application/json"})
+                with urllib.request.urlopen(request, timeout=30):  # noqa: S310
+                    count += 1
+        return True, f"{spec['vendor']}: {count} records from {spec['file']}"
+
     def _send(self, spec: dict[str, Any]) -> tuple[bool, str]:
         status, body = send(self.gateway, spec["source"], self.root / spec["file"])
         expected = spec.get("expect_status")

@@ -4,8 +4,10 @@ caller-chosen ids (a second create with the same id is 400 duplicate_entry), and
 
 from __future__ import annotations
 
+import calendar
 import re
 import time
+from datetime import UTC, datetime
 from typing import Any
 
 from local.sandbox import catalog
@@ -25,6 +27,26 @@ def catalog_item_price(item_price_id: str) -> tuple[str, int] | None:
     sku, currency, frequency = found.group(1), found.group(2), FREQUENCIES[found.group(3)]
     return ("metered" if catalog.metered(sku) else "licensed",
             int(catalog.unit_amount(sku, currency, frequency)))
+
+
+MONTHS = {"Monthly": 1, "Every-3-months": 3, "Every-6-months": 6, "Yearly": 12}
+
+
+def current_term(start: int, items: list[dict[str, Any]], now: int) -> dict[str, int]:
+    """A backdated subscription keeps the cycle of its start_date: Chargebee renews it term by term up to today,
+    so the current term is the one on that cycle that contains now (a future start: its first term)."""
+    found = ITEM_PRICE.match(items[0]["item_price_id"]) if items else None
+    step = MONTHS[found.group(3)] if found else 12
+    begin, periods = datetime.fromtimestamp(start, UTC), 0
+
+    def boundary(n: int) -> int:
+        month = begin.month - 1 + n * step
+        day = min(begin.day, calendar.monthrange(begin.year + month // 12, month % 12 + 1)[1])
+        return int(begin.replace(year=begin.year + month // 12, month=month % 12 + 1, day=day).timestamp())
+
+    while boundary(periods + 1) <= now:
+        periods += 1
+    return {"current_term_start": boundary(periods), "current_term_end": boundary(periods + 1)}
 
 
 def error(status: int, code: str, message: str, type_: str = "invalid_request", param: str | None = None,
@@ -197,7 +219,7 @@ class Chargebee(Vendor):
                             "status": "active", "currency_code": currency, "subscription_items": items,
                             "item_tiers": tiers,
                             "start_date": int(fields.get("start_date") or now), "started_at": now,
-                            "current_term_start": now, "current_term_end": now + 365 * 86400,
+                            **current_term(int(fields.get("start_date") or now), items, now),
                             **{k: v for k, v in fields.items() if k.startswith("cf_")}}
             self.table("subscription")[subscription_id] = subscription
             total = sum(item["amount"] for item in items)

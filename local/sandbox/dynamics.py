@@ -68,7 +68,7 @@ class Dynamics(Vendor):
         if request.method == "PATCH":
             return f"{entity_set}.upsert", lambda r: self.upsert(r, entity_set, column, value)
         if request.method == "GET":
-            return f"{entity_set}.get", lambda r: self.get(entity_set, column, value)
+            return f"{entity_set}.get", lambda r: self.get(entity_set, column, value, r.arg("$expand"))
         return None
 
     def find(self, entity_set: str, column: str, value: str) -> dict[str, Any] | None:
@@ -119,10 +119,29 @@ class Dynamics(Vendor):
             return Response(201 if created else 200, snapshot, headers)
         return Response(204, None, headers)
 
-    def get(self, entity_set: str, column: str, value: str) -> Response:
+    def get(self, entity_set: str, column: str, value: str, expand: str | None = None) -> Response:
         with self.lock:
             record = self.find(entity_set, column, value)
-            return Response(200, dict(record)) if record else self._missing(entity_set, column, value)
+            if record is None:
+                return self._missing(entity_set, column, value)
+            found = dict(record)
+            if expand:  # only the navigation the connector reads: a sales order's lines
+                name, _, select = expand.partition("(")
+                if entity_set != "salesorders" or name != "order_details":
+                    return error(400, "0x80060888", f"Could not find a property named '{name}' on type "
+                                                    f"'Microsoft.Dynamics.CRM.{entity_of(entity_set)}'.")
+                columns = select.removeprefix("$select=").rstrip(")").split(",") if select else None
+                found["order_details"] = [{k: v for k, v in line.items() if columns is None or k in columns}
+                                          for line in self._lines_of(record)]
+            return Response(200, found)
+
+    def _lines_of(self, order: dict[str, Any]) -> list[dict[str, Any]]:
+        lines = []
+        for line in self.table("salesorderdetails").values():
+            keyed = _KEYED.match(str(line.get("salesorderid@odata.bind", "")).lstrip("/"))
+            if keyed and self.find("salesorders", keyed.group(2), unquote(keyed.group(3)).replace("''", "'")) is order:
+                lines.append(line)
+        return sorted(lines, key=lambda line: line.get("lineitemnumber") or 0)
 
     def close_order(self, request: Request, action: str) -> Response:
         body = request.json() or {}

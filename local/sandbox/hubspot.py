@@ -1,5 +1,7 @@
-"""HubSpot CRM v3 objects: read, create, update and search companies, deals and tasks with a private-app
-bearer token; a unique property (erphub_key) answers 409 "Existing ID" on a second create."""
+"""HubSpot CRM v3 objects: read, batch read, create, update and search companies, deals, line items and tasks
+with a private-app bearer token; a unique property (erphub_key) answers 409 "Existing ID" on a second create.
+CRM v4 associations: the records associated with one object (seeded with `associate`, or made by a create's
+`associations`), paged as HubSpot pages them."""
 
 from __future__ import annotations
 
@@ -10,7 +12,8 @@ from typing import Any
 
 from local.sandbox.core import Request, Response, Vendor, path_parts, retry_after_headers
 
-OBJECT_TYPES = {"companies", "deals", "tasks", "contacts"}
+OBJECT_TYPES = {"companies", "deals", "tasks", "contacts", "line_items"}
+DEFAULT_TYPE_IDS = {("deals", "companies"): 341, ("deals", "line_items"): 19, ("tasks", "companies"): 192}
 UNIQUE = "erphub_key"
 
 
@@ -31,6 +34,10 @@ class HubSpot(Vendor):
         return {"access_token": self.token}
 
     def seed(self, kind: str, record: dict[str, Any]) -> str:
+        if kind == "associations":  # {"from_type", "from_id", "to_type", "to_id", "type_id"}
+            self.associate(record["from_type"], str(record["from_id"]), record["to_type"], str(record["to_id"]),
+                           record.get("type_id"))
+            return f"{record['from_id']}-{record['to_id']}"
         record_id = str(record.get("id") or next(self.counter))
         self.table(kind)[record_id] = self._object(record_id, record.get("properties", record))
         return record_id
@@ -47,8 +54,18 @@ class HubSpot(Vendor):
                          "can find more details at https://developers.hubspot.com/docs/methods/auth/oauth-overview")
         return None
 
+    def associate(self, from_type: str, from_id: str, to_type: str, to_id: str, type_id: int | None = None) -> None:
+        """One association, as HubSpot keeps it (both directions are listed from their own side)."""
+        type_id = type_id or DEFAULT_TYPE_IDS.get((from_type, to_type), 1)
+        with self.lock:
+            links = self.table("associations").setdefault((from_type, from_id, to_type), {})
+            links.setdefault(to_id, set()).add(type_id)
+
     def route(self, request: Request) -> tuple[str, Any] | None:
         parts = path_parts(request.path)
+        if parts[:3] == ["crm", "v4", "objects"] and len(parts) == 7 and parts[5] == "associations" \
+                and request.method == "GET":
+            return "associations.list", lambda r: self.associations(r, parts[3], parts[4], parts[6])
         if parts[:3] != ["crm", "v3", "objects"] or len(parts) < 4 or parts[3] not in OBJECT_TYPES:
             return None
         kind = parts[3]
@@ -56,6 +73,8 @@ class HubSpot(Vendor):
             return f"{kind}.create", lambda r: self.create(r, kind)
         if len(parts) == 5 and parts[4] == "search" and request.method == "POST":
             return f"{kind}.search", lambda r: self.search(r, kind)
+        if parts[4:] == ["batch", "read"] and request.method == "POST":
+            return f"{kind}.batch_read", lambda r: self.batch_read(r, kind)
         if len(parts) == 5 and request.method == "GET":
             return f"{kind}.get", lambda r: self.get(kind, parts[4])
         if len(parts) == 5 and request.method == "PATCH":
@@ -69,6 +88,38 @@ class HubSpot(Vendor):
         with self.lock:
             record = self.table(kind).get(object_id)
             return Response(200, record) if record else self._missing(object_id)
+
+    def batch_read(self, request: Request, kind: str) -> Response:
+        """Found records with only the asked properties; ids not found are left out (HubSpot answers 207 then)."""
+        body = request.json() or {}
+        wanted = set(body.get("properties") or [])
+        now = datetime.now(UTC).isoformat().replace("+00:00", "Z")
+        with self.lock:
+            table = self.table(kind)
+            found = [{**table[i], "properties": {k: v for k, v in table[i]["properties"].items()
+                                                 if k in wanted or k == "hs_object_id"}}
+                     for i in (str(x.get("id")) for x in body.get("inputs") or []) if i in table]
+        missing = len(body.get("inputs") or []) - len(found)
+        result = {"status": "COMPLETE", "results": found, "startedAt": now, "completedAt": now}
+        if missing:
+            result.update(numErrors=missing, errors=[{"status": "error", "category": "OBJECT_NOT_FOUND",
+                                                      "message": "Could not get some objects, they may be deleted "
+                                                                 "or not exist."}])
+        return Response(207 if missing else 200, result)
+
+    def associations(self, request: Request, from_type: str, from_id: str, to_type: str) -> Response:
+        limit, after = int(request.arg("limit") or 500), int(request.arg("after") or 0)
+        with self.lock:
+            links = sorted(self.table("associations").get((from_type, from_id, to_type), {}).items(),
+                           key=lambda link: int(link[0]) if link[0].isdigit() else 0)
+        page = [{"toObjectId": int(to_id) if to_id.isdigit() else to_id,
+                 "associationTypes": [{"category": "HUBSPOT_DEFINED", "typeId": t, "label": "Primary" if t == 5
+                                       else None} for t in sorted(types)]}
+                for to_id, types in links[after:after + limit]]
+        body: dict[str, Any] = {"results": page}
+        if after + limit < len(links):
+            body["paging"] = {"next": {"after": str(after + limit)}}
+        return Response(200, body)
 
     def create(self, request: Request, kind: str) -> Response:
         body = request.json()
@@ -90,6 +141,11 @@ class HubSpot(Vendor):
             record = self._object(object_id, properties)
             record["associations"] = body.get("associations") or []
             self.table(kind)[object_id] = record
+            for association in record["associations"]:
+                target = str(association["to"]["id"])
+                to_type = "companies" if target in self.table("companies") else "deals"
+                links = self.table("associations").setdefault((kind, object_id, to_type), {})
+                links.setdefault(target, set()).update(t.get("associationTypeId") for t in association["types"])
             return Response(201, record)
 
     def update(self, request: Request, kind: str, object_id: str) -> Response:

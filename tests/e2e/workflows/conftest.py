@@ -87,9 +87,15 @@ class Hub:
         return operator
 
 
+@pytest.fixture(scope="module")
+def stack_parameters() -> dict[str, str]:
+    """Template parameters a module sets for its stack (test_matrix.py: the vendors of one matrix row)."""
+    return {}
+
+
 @pytest.fixture(scope="module")  # one stack per module: see tests/integration/runtime/conftest.py
-def stack():
-    with LocalStack(ROOT / "template.yaml", parameter_overrides=OVERRIDES) as running:
+def stack(stack_parameters):
+    with LocalStack(ROOT / "template.yaml", parameter_overrides={**OVERRIDES, **stack_parameters}) as running:
         yield running
 
 

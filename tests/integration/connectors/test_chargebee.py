@@ -87,3 +87,23 @@ def test_only_item_prices_of_the_catalog_can_be_billed(sandbox, connect, custome
                                                 items=[SubscriptionItem(sku="PLATFORM-ENT", quantity=Decimal(2))]),
                                 idempotency_key="k-eur")
     assert sandbox.records("chargebee", "subscription")[0]["subscription_items"][0]["unit_price"] == 110000
+
+
+def test_a_backdated_subscription_keeps_the_cycle_of_its_start_date():
+    from datetime import UTC, datetime
+
+    from local.sandbox.chargebee import current_term
+
+    def ts(day: str) -> int:
+        return int(datetime.fromisoformat(day).replace(tzinfo=UTC).timestamp())
+
+    def days(term: dict) -> tuple[str, str]:
+        return tuple(datetime.fromtimestamp(term[k], UTC).date().isoformat()
+                     for k in ("current_term_start", "current_term_end"))
+
+    yearly, quarterly = [{"item_price_id": "PLATFORM-ENT-USD-Yearly"}], [{"item_price_id": "SSO-EUR-Every-3-months"}]
+    # a term that started 2024-06-01, created on 2026-12-01: the current term is the one of that cycle holding today
+    assert days(current_term(ts("2024-06-01"), yearly, ts("2026-12-01"))) == ("2026-06-01", "2027-06-01")
+    assert days(current_term(ts("2024-01-31"), quarterly, ts("2024-06-15"))) == ("2024-04-30", "2024-07-31")
+    # a start in the future is the first term
+    assert days(current_term(ts("2027-01-01"), yearly, ts("2026-12-01"))) == ("2027-01-01", "2028-01-01")

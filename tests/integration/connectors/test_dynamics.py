@@ -135,3 +135,21 @@ def test_an_alternate_key_sent_unencoded_is_refused(sandbox, connect, raw_key):
         erp.http.request("PATCH", f"/api/data/v9.2/accounts(accountnumber='{raw_key}')", json={"name": "Acme"},
                          headers={"Content-Type": "application/json"})
     assert sandbox.records("dynamics", "accounts") == []
+
+
+def test_the_lines_of_an_order_are_read_as_booked_for_reconciliation(sandbox, connect):
+    # Given two orders with their own lines (the other order's lines must not be read with this one)
+    erp = connect(DynamicsErp)
+    erp.upsert_customer(ErpCustomer(external_id="ACME-DE", name="Acme GmbH"))
+    ref = erp.create_sales_order(order(), idempotency_key="corr-r:so")
+    erp.create_sales_order(SalesOrder(customer_external_id="ACME-DE", currency="EUR", subsidiary="DE01",
+                                      lines=[OrderLine(sku="SSO", quantity=Decimal(1), rate=Decimal(9))]),
+                           idempotency_key="corr-r:other")
+    erp.amend_sales_order(ref.external_id, SalesOrder(customer_external_id="ACME-DE", currency="EUR", subsidiary="DE01",
+                                                      lines=[LINE, OrderLine(sku="ANALYTICS", quantity=Decimal(20),
+                                                                             rate=Decimal(240))]))
+    # When reconciliation reads the amended order, Then it sees its lines as amended, no others
+    assert erp.order_lines(ref.external_id) == [{"sku": "PLATFORM", "quantity": 3.0, "rate": 100.0},
+                                                {"sku": "ANALYTICS", "quantity": 20.0, "rate": 240.0}]
+    with pytest.raises(NotFound):
+        erp.order_lines("no-such-order")

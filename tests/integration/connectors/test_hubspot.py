@@ -91,3 +91,60 @@ def test_find_account_by_key_then_domain_then_name(sandbox, connect):
     assert crm.find_account(account) == by_domain
     ours = sandbox.seed("hubspot", "companies", {"name": "Globex", "erphub_key": "sf-77"})
     assert crm.find_account(account) == ours
+
+
+ENTITIES = ('[{"entity_id": "LE-US", "name": "Acme Inc.", "currency": "usd", "tax_id": "94-1", "subsidiary": "US01"},'
+            ' {"entity_id": "LE-DE", "name": "Acme GmbH", "currency": "EUR", "tax_id": "DE1", "subsidiary": "DE01"}]')
+
+
+def _seed_deal(sandbox, company: str, lines: int = 2) -> str:
+    hubspot = sandbox.vendors["hubspot"]
+    deal = sandbox.seed("hubspot", "deals", {
+        "dealname": "Acme 2025", "dealstage": "closedwon", "amount": "144000", "deal_currency_code": "USD",
+        "closedate": "2024-05-31T00:00:00Z", "erphub_term_start": "2024-06-01", "erphub_term_end": "2025-05-31",
+        "erphub_legal_entities": ENTITIES})
+    hubspot.associate("deals", deal, "companies", company, 5)
+    for n in range(lines):
+        line = sandbox.seed("hubspot", "line_items", {
+            "hs_sku": "PLATFORM-ENT", "name": "Platform", "quantity": str(10 + n), "price": "1200.00",
+            "recurringbillingfrequency": "annually", "erphub_legal_entity_id": "LE-US" if n == 0 else "LE-DE"})
+        hubspot.associate("deals", deal, "line_items", line)
+    return deal
+
+
+def test_a_closed_deal_is_read_with_its_primary_company_and_line_items(sandbox, connect, company):
+    # Given a deal associated with two companies (one primary) and with two line items
+    other = sandbox.seed("hubspot", "companies", {"name": "Reseller"})
+    deal = _seed_deal(sandbox, company)
+    sandbox.vendors["hubspot"].associate("deals", deal, "companies", other, 341)
+    sandbox.vendors["hubspot"].table("companies")[company]["properties"].update(domain="acme.example",
+                                                                                   erphub_tax_id="94-1")
+    # When the activation reads it (the webhook named the other company)
+    contract = connect(HubSpotCrm).fetch_deal(deal, other)
+    # Then amount, currency, term, entities and lines are the deal's, the account its primary company
+    assert (contract.contract_id, contract.version, contract.currency, str(contract.amount)) == (
+        deal, 1, "USD", "144000")
+    assert contract.account.account_id == company and contract.account.name == "Acme"
+    assert contract.account.domain == "acme.example" and contract.account.external_ids == {"hubspot": company}
+    assert [e.currency for e in contract.account.legal_entities] == ["USD", "EUR"]
+    assert [(i.sku, i.quantity, i.legal_entity_id) for i in contract.items] == [
+        ("PLATFORM-ENT", 10, "LE-US"), ("PLATFORM-ENT", 11, "LE-DE")]
+    assert contract.billing_frequency == "annual" and str(contract.term_start) == "2024-06-01"
+
+
+def test_associations_are_read_across_pages(sandbox, connect, company, monkeypatch):
+    from erphub.connectors import hubspot
+
+    monkeypatch.setattr(hubspot, "PAGE", 2)
+    deal = _seed_deal(sandbox, company, lines=5)
+    contract = connect(HubSpotCrm).fetch_deal(deal)
+    assert [i.quantity for i in contract.items] == [10, 11, 12, 13, 14]
+
+
+def test_a_deal_without_a_company_or_gone_fails_typed(sandbox, connect):
+    crm = connect(HubSpotCrm)
+    lonely = sandbox.seed("hubspot", "deals", {"dealname": "No company", "dealstage": "closedwon"})
+    with pytest.raises(ValidationFailed, match="no associated company"):
+        crm.fetch_deal(lonely)
+    with pytest.raises(NotFound):
+        crm.fetch_deal("404404")

@@ -159,3 +159,16 @@ def test_each_event_raw_parses_back_to_the_same_event_with_its_company():
     # Then it is the same event and still maps to the company
     assert again.vendor_event_id == events[1].vendor_event_id and again.payload == events[1].payload
     assert hubspot.normalize(again).data.account.account_id == "9812345601"
+
+
+@pytest.mark.parametrize(("stage", "kind"), [("amendmentwon", "crm.opportunity.amended"),
+                                             ("renewalwon", "crm.opportunity.renewed")])
+def test_a_deal_won_in_the_amendment_or_renewal_pipeline_starts_that_workflow(stage, kind):
+    # Given a deal of the amendment (renewal) pipeline reaching its won stage, with no company in the delivery
+    body = json.loads(sample("hubspot/deal.closedwon.json"))[1:]
+    body[0]["propertyValue"] = stage
+    [event] = hubspot.parse(inbound(json.dumps(body).encode(), {}))
+    # Then it is that kind of event, keyed by the deal: the workflow reads the contract it changes from HubSpot
+    envelope = hubspot.normalize(event)
+    assert (envelope.type, envelope.business_key, envelope.version) == (kind, str(body[0]["objectId"]), "1")
+    assert envelope.data.account.account_id == ""

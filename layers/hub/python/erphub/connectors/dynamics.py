@@ -193,6 +193,14 @@ class DynamicsErp(Connector):
             "erphub_probability": float(forecast.probability) if forecast.probability is not None else None,
         }, f"erphub_forecasts/{forecast.external_id}", "erphub_forecast", forecast.external_id)
 
+    def order_lines(self, external_id: str) -> list[dict[str, Any]]:
+        """The lines of a sales order as booked: one read expanding the order's `order_details` navigation."""
+        order = self.http.json("GET", f"{API}/{key_path('salesorders', external_id)}", params={
+            "$select": KEY, "$expand": "order_details($select=erphub_sku,quantity,priceperunit)"},
+            record=f"salesorders/{external_id}") or {}
+        return [{"sku": line.get("erphub_sku"), "quantity": line.get("quantity") or 0,
+                 "rate": line.get("priceperunit") or 0} for line in order.get("order_details") or []]
+
     def get_record(self, entity_set: str, external_id: str, column: str = KEY) -> dict[str, Any]:
         return self.http.json("GET", f"{API}/{key_path(entity_set, external_id, column)}")
 

@@ -3,6 +3,9 @@
 Creates search first on a unique property (`erphub_key`) and create only when nothing matches; a 409 on the
 unique property (a concurrent create won) is resolved to the existing record, so one record results.
 
+Webhooks carry only ids, so `fetch_deal` reads the closed deal, its company and its line items (v3 batch
+read, v4 associations; the mapping is in hubspot_deal.py).
+
 Secret (HUBSPOT_SECRET_NAME): {"access_token"}. Base URL (HUBSPOT_BASE_URL): https://api.hubapi.com
 """
 
@@ -15,13 +18,17 @@ from urllib.parse import quote
 
 import requests
 
-from erphub.canonical import Account
+from erphub.canonical import Account, Contract
+from erphub.connectors import hubspot_deal
 from erphub.connectors.base import Connector, external_key
 from erphub.connectors.http import HttpClient, VendorError, json_or_none
 from erphub.connectors.interfaces import AccountUpdate, OwnerTask, RecordRef
-from erphub.errors import Conflict
+from erphub.errors import Conflict, NotFound, ValidationFailed
 
 OBJECTS = "/crm/v3/objects"
+ASSOCIATIONS = "/crm/v4/objects"
+PRIMARY_DEAL_COMPANY = 5  # HUBSPOT_DEFINED association type id: deal -> its primary company
+PAGE = 500  # the v4 associations list's largest page
 KEY_PROPERTY = "erphub_key"
 TASK_TO_COMPANY = 192  # HUBSPOT_DEFINED association type id: task -> company
 _EXISTING = re.compile(r"Existing ID:\s*(\d+)", re.IGNORECASE)
@@ -136,6 +143,47 @@ class HubSpotCrm(Connector):
                        "types": [{"associationCategory": "HUBSPOT_DEFINED", "associationTypeId": TASK_TO_COMPANY}]}
         return self._create_once("tasks", external_key(idempotency_key),
                                  {k: v for k, v in properties.items() if v is not None}, [association])
+
+    def fetch_deal(self, deal_id: str, company_hint: str = "") -> Contract:
+        """The closed deal as a contract: its properties, its primary company (else the webhook's, else the
+        first associated) and its line items. NotFound when the deal is gone; ValidationFailed without a company."""
+        deal = self._read("deals", [deal_id], hubspot_deal.DEAL_PROPERTIES)
+        if not deal:
+            raise NotFound(f"hubspot deal {deal_id} not found", system=self.system, record=deal_id)
+        companies = self.associated("deals", deal_id, "companies")
+        primary = [i for i, types in companies if PRIMARY_DEAL_COMPANY in types]
+        chosen = (primary or [i for i, _ in companies if i == company_hint] or [i for i, _ in companies] or [""])[0]
+        company = self._read("companies", [chosen], hubspot_deal.COMPANY_PROPERTIES) if chosen else []
+        if not company:
+            raise ValidationFailed(f"hubspot deal {deal_id} has no associated company", system=self.system,
+                                   record=deal_id)
+        line_ids = [i for i, _ in self.associated("deals", deal_id, "line_items")]
+        lines = self._read("line_items", line_ids, hubspot_deal.LINE_ITEM_PROPERTIES) if line_ids else []
+        return hubspot_deal.to_contract(deal[0], company[0], sorted(lines, key=lambda r: int(r["id"])))
+
+    def associated(self, object_type: str, object_id: str, to_type: str) -> list[tuple[str, set[int]]]:
+        """(id, association type ids) of every associated record, all pages of the v4 list."""
+        found: list[tuple[str, set[int]]] = []
+        after: str | None = None
+        while True:
+            params: dict[str, Any] = {"limit": PAGE, **({"after": after} if after else {})}
+            body = self.http.json("GET", f"{ASSOCIATIONS}/{object_type}/{quote(object_id, safe='')}/associations/"
+                                  f"{to_type}", params=params, record=f"{object_type}/{object_id}") or {}
+            found += [(str(r["toObjectId"]), {int(t.get("typeId", 0)) for t in r.get("associationTypes") or []})
+                      for r in body.get("results") or []]
+            after = ((body.get("paging") or {}).get("next") or {}).get("after")
+            if not after:
+                return found
+
+    def _read(self, object_type: str, ids: list[str], properties: list[str]) -> list[dict[str, Any]]:
+        """Records by id with the named properties (batch read: up to 100 ids a call, missing ids left out)."""
+        records: list[dict[str, Any]] = []
+        for start in range(0, len(ids), 100):
+            body = self.http.json("POST", f"{OBJECTS}/{object_type}/batch/read", idempotency_key="read", json={
+                "inputs": [{"id": i} for i in ids[start:start + 100]], "properties": properties,
+                "propertiesWithHistory": []}, record=f"{object_type}/{ids[start]}")
+            records += (body or {}).get("results") or []
+        return records
 
     def update_opportunity(self, opportunity_id: str, fields: dict[str, Any]) -> None:
         self._patch("deals", opportunity_id, fields)

@@ -18,6 +18,11 @@ unique per app only). HubSpot webhooks carry ids and the one changed property, n
   (DEAL_TO_COMPANY, not removed) in the same delivery; parse() copies those company ids into the deal event
   as `erphubAssociatedCompanyIds`. A closed-won deal with no associated company is Unmappable (quarantined
   for an operator to fix and replay). Closed-lost deals need no account: account_id is then "".
+  Amendments and renewals are deals of their own pipelines (HubSpot keeps stage ids per pipeline): a deal
+  reaching AMENDMENT_WON_STAGES (`amendmentwon`) -> crm.opportunity.amended, RENEWAL_WON_STAGES (`renewalwon`)
+  -> crm.opportunity.renewed. Their business key is the deal id, version 1 (each change is a new deal); the
+  workflow reads the contract it changes and its version from the deal (crm.fetch_deal), so their company
+  is only a hint here.
 - company.propertyChange / company.creation -> crm.account.updated with the changed property applied
   (name, domain, industry, country, lifecyclestage). Account.name is "" unless `name` is what changed.
 Everything else (contacts, other deal properties, association events themselves) is ignored.
@@ -39,6 +44,8 @@ NAME = "hubspot"
 MAX_AGE_MS = 5 * 60 * 1000
 CLOSED_WON_STAGES = frozenset({"closedwon"})
 CLOSED_LOST_STAGES = frozenset({"closedlost"})
+AMENDMENT_WON_STAGES = frozenset({"amendmentwon"})
+RENEWAL_WON_STAGES = frozenset({"renewalwon"})
 ASSOCIATED_COMPANIES = "erphubAssociatedCompanyIds"
 
 # HubSpot's v3 rule: these escapes are decoded before signing; nothing else is
@@ -155,6 +162,10 @@ class HubSpotSource:
             kind = EventType.OPPORTUNITY_CLOSED_WON
         elif stage in CLOSED_LOST_STAGES:
             kind = EventType.OPPORTUNITY_CLOSED_LOST
+        elif stage in AMENDMENT_WON_STAGES:
+            kind = EventType.OPPORTUNITY_AMENDED
+        elif stage in RENEWAL_WON_STAGES:
+            kind = EventType.OPPORTUNITY_RENEWED
         else:
             return None
         company_ids = event.payload.get(ASSOCIATED_COMPANIES) or []

@@ -260,9 +260,9 @@ def collection(run: Run) -> dict[str, Any]:
     strategy = (CollectionStrategy(method="send_invoice", days_until_due=30, dunning=False)
                 if risk.risk_level == "high" else CollectionStrategy(method="charge_automatically", dunning=True))
     customers = [v for k, v in identity.xrefs(customer).items() if k.split("/")[0] == billing.system]
-    for customer_id in customers:
-        billing.set_collection(customer_id, strategy,
-                               idempotency_key=f"{run.correlation_id}:billing.collection:{run.envelope.event_id}")
+    for customer_id in customers:  # one key per customer: a key names one request (Chargebee refuses a reuse)
+        billing.set_collection(customer_id, strategy, idempotency_key=f"{run.correlation_id}:billing.collection:"
+                                                                      f"{run.envelope.event_id}:{customer_id}")
     result = {"customers": customers, "method": strategy.method}
     WorkflowStore().record_signal(run.correlation_id, "renewal_risk", billing.system, result)
     return result

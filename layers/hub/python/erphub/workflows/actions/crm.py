@@ -8,7 +8,7 @@ from typing import Any
 from erphub import mastering
 from erphub.canonical import Account, CancellationRequest, Contract, OnboardingMilestone, RenewalRisk
 from erphub.connectors.interfaces import AccountUpdate, OwnerTask
-from erphub.errors import NotFound
+from erphub.errors import NotFound, Permanent
 from erphub.observability import logger
 from erphub.store.identity import IdentityStore
 from erphub.store.workflow_state import WorkflowStore
@@ -28,6 +28,22 @@ def update_account(run: Run, account_id: str, fields: dict[str, Any], writer: st
     if verdict.allowed:
         connector("crm").update_account(account_id, AccountUpdate(**verdict.allowed))
     return {"account": account_id, "written": sorted(verdict.allowed), "refused": [r.field for r in verdict.refused]}
+
+
+@action("crm.fetch_deal")
+def fetch_deal(run: Run) -> dict[str, Any]:
+    """The deal as the CRM holds it, for a CRM whose webhooks carry only ids (HubSpot): amount, currency,
+    company, legal entities and line items, read before the data-quality gate. The result replaces the
+    event's data; the webhook's company is only a hint (the deal's primary company wins)."""
+    crm, data = connector("crm"), run.envelope.data
+    if crm.system != run.envelope.source or not hasattr(crm, "fetch_deal"):
+        raise Permanent(f"a {run.envelope.source} deal cannot be read from CRM_VENDOR={crm.system}",
+                        system=crm.system, record=run.envelope.business_key)
+    deal_id = run.envelope.business_key
+    hint = getattr(getattr(data, "account", None), "account_id", "")
+    contract = crm.fetch_deal(deal_id, hint)
+    logger.info("deal fetched from the CRM", extra={"deal": deal_id, "items": len(contract.items)})
+    return contract.model_dump(mode="json")
 
 
 UPSERTED = "upserted"  # xref entity of a CRM account the hub had to create (the deal came from elsewhere)

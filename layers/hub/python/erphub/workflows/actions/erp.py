@@ -133,20 +133,26 @@ def amend_order(run: Run) -> dict[str, Any]:
 def snapshot(run: Run) -> dict[str, Any]:
     """Per entity: booked quantities and the annual value of the amended orders."""
     erp, usage = connector("erp"), {i.sku for i in run.contract.items if i.usage}
-    if not hasattr(erp, "get_record") or erp.system != "netsuite":
-        raise ValidationFailed(f"reconciliation reads orders from netsuite only, not {erp.system}", system=erp.system)
     found = {}
     for entity_id, order_id in _linked_orders(run).items():
-        all_lines = (erp.get_record("salesOrder", order_id).get("item") or {}).get("items") or []
-        lines = [line for line in all_lines if (line.get("item") or {}).get("externalId") not in usage]
-        metered = {line["item"]["externalId"]: str(line.get("rate", 0)) for line in all_lines
-                   if (line.get("item") or {}).get("externalId") in usage}
+        booked = _booked_lines(erp, order_id)
+        lines = [line for line in booked if line["sku"] not in usage]
         found[entity_id] = {
-            "metered": metered,
-            "items": {line["item"]["externalId"]: str(line.get("quantity", 0)) for line in lines},
-            "value": str(sum(Decimal(str(line.get("quantity", 0))) * Decimal(str(line.get("rate", 0)))
-                             for line in lines))}
+            "metered": {line["sku"]: str(line["rate"]) for line in booked if line["sku"] in usage},
+            "items": {line["sku"]: str(line["quantity"]) for line in lines},
+            "value": str(sum(Decimal(str(line["quantity"])) * Decimal(str(line["rate"])) for line in lines))}
     return {"entities": found}
+
+
+def _booked_lines(erp: Any, order_id: str) -> list[dict[str, Any]]:
+    """[{"sku", "quantity", "rate"}] of one sales order: the connector's own reading, or NetSuite's record."""
+    if hasattr(erp, "order_lines"):
+        return erp.order_lines(order_id)
+    if erp.system != "netsuite":
+        raise ValidationFailed(f"reconciliation cannot read {erp.system} sales orders", system=erp.system)
+    lines = (erp.get_record("salesOrder", order_id).get("item") or {}).get("items") or []
+    return [{"sku": (line.get("item") or {}).get("externalId"), "quantity": line.get("quantity", 0),
+             "rate": line.get("rate", 0)} for line in lines]
 
 
 @action("erp.close_orders")
