@@ -58,8 +58,12 @@ class HubSpot(Vendor):
         """One association, as HubSpot keeps it (both directions are listed from their own side)."""
         type_id = type_id or DEFAULT_TYPE_IDS.get((from_type, to_type), 1)
         with self.lock:
-            links = self.table("associations").setdefault((from_type, from_id, to_type), {})
-            links.setdefault(to_id, set()).add(type_id)
+            self._link(from_type, from_id, to_type, to_id, [type_id])
+
+    def _link(self, from_type: str, from_id: str, to_type: str, to_id: str, type_ids: list[int]) -> None:
+        # keyed by text and listed as plain lists: the records are JSON (erphub up --state saves them)
+        links: dict[str, Any] = self.table("associations").setdefault(f"{from_type}/{from_id}/{to_type}", {})
+        links[to_id] = sorted({*links.get(to_id, []), *type_ids})
 
     def route(self, request: Request) -> tuple[str, Any] | None:
         parts = path_parts(request.path)
@@ -100,7 +104,7 @@ class HubSpot(Vendor):
                                                  if k in wanted or k == "hs_object_id"}}
                      for i in (str(x.get("id")) for x in body.get("inputs") or []) if i in table]
         missing = len(body.get("inputs") or []) - len(found)
-        result = {"status": "COMPLETE", "results": found, "startedAt": now, "completedAt": now}
+        result: dict[str, Any] = {"status": "COMPLETE", "results": found, "startedAt": now, "completedAt": now}
         if missing:
             result.update(numErrors=missing, errors=[{"status": "error", "category": "OBJECT_NOT_FOUND",
                                                       "message": "Could not get some objects, they may be deleted "
@@ -110,7 +114,7 @@ class HubSpot(Vendor):
     def associations(self, request: Request, from_type: str, from_id: str, to_type: str) -> Response:
         limit, after = int(request.arg("limit") or 500), int(request.arg("after") or 0)
         with self.lock:
-            links = sorted(self.table("associations").get((from_type, from_id, to_type), {}).items(),
+            links = sorted(self.table("associations").get(f"{from_type}/{from_id}/{to_type}", {}).items(),
                            key=lambda link: int(link[0]) if link[0].isdigit() else 0)
         page = [{"toObjectId": int(to_id) if to_id.isdigit() else to_id,
                  "associationTypes": [{"category": "HUBSPOT_DEFINED", "typeId": t, "label": "Primary" if t == 5
@@ -144,8 +148,7 @@ class HubSpot(Vendor):
             for association in record["associations"]:
                 target = str(association["to"]["id"])
                 to_type = "companies" if target in self.table("companies") else "deals"
-                links = self.table("associations").setdefault((kind, object_id, to_type), {})
-                links.setdefault(target, set()).update(t.get("associationTypeId") for t in association["types"])
+                self._link(kind, object_id, to_type, target, [t.get("associationTypeId") for t in association["types"]])
             return Response(201, record)
 
     def update(self, request: Request, kind: str, object_id: str) -> Response:

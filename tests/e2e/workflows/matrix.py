@@ -31,8 +31,8 @@ class Row:
 
 
 ROWS = [Row("salesforce", "stripe", "gainsight", "netsuite"), Row("hubspot", "chargebee", "gainsight", "dynamics")]
-# Hook for usage-based billing (issue 12 item 2, another branch): a row's deal carries the usage line of
-# annual_deal_items() already; once billing meters usage, assert the metered price here per billing vendor.
+# A row's deal carries the usage line of annual_deal_items() (API calls with overage, in LE-US): billing meters
+# it (metered(), below) and the ERP books its overage line.
 
 
 class MatrixDeal(Deal):
@@ -195,10 +195,26 @@ def billed(hub: Any, row: Row, subscription: dict[str, Any]) -> dict[str, float]
             for i in subscription["subscription_items"] if i.get("quantity") is not None}
 
 
-def intervals(row: Row, subscription: dict[str, Any]) -> set[str]:
-    """The billing periods of a subscription's items (one: billing refuses mixed intervals)."""
+def metered(row: Row, subscription: dict[str, Any]) -> dict[str, str]:
+    """{sku: overage unit price} of the metered items of one subscription (no quantity: usage is billed in arrears).
+    Stripe: a metered price whose last tier is the overage; Chargebee: the item price's item_tiers."""
     if row.billing == "stripe":
-        return {i["price"]["lookup_key"].rsplit("_", 1)[1] for i in subscription["items"]["data"]}
+        return {i["price"]["metadata"]["erphub_sku"]: str(i["price"]["tiers"][-1]["unit_amount_decimal"])
+                for i in subscription["items"]["data"]
+                if i["price"]["recurring"].get("usage_type") == "metered" and i.get("quantity") is None}
+    return {CHARGEBEE_PRICE.sub("", t["item_price_id"]): str(t.get("price_in_decimal"))
+            for t in subscription.get("item_tiers") or [] if t.get("ending_unit") is None}
+
+
+STRIPE_PERIODS = {("month", 1): "monthly", ("month", 3): "quarterly", ("month", 6): "semiannual", ("year", 1): "annual"}
+
+
+def intervals(row: Row, subscription: dict[str, Any]) -> set[str]:
+    """The billing periods of a subscription's items, metered ones included (one: billing refuses mixed
+    intervals)."""
+    if row.billing == "stripe":
+        return {STRIPE_PERIODS[(i["price"]["recurring"]["interval"], i["price"]["recurring"]["interval_count"])]
+                for i in subscription["items"]["data"]}
     return {CHARGEBEE_PRICE.search(i["item_price_id"]).group(1) for i in subscription["subscription_items"]}
 
 

@@ -12,9 +12,6 @@ import pytest
 from deals import Deal, annual_deal_items
 from flows import erp_customers, sales_orders, seed_crm, send_deal
 
-from conftest import OVERRIDES, ROOT
-from local.stack import LocalStack
-
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 BUDGET = 2
@@ -24,9 +21,8 @@ DETOURS = {"CancelSubscriptions", "VoidSalesOrder", "RecordActivationFailure", "
 
 
 @pytest.fixture(scope="module")
-def stack():
-    with LocalStack(ROOT / "template.yaml", parameter_overrides={**OVERRIDES, "ErpConcurrency": str(BUDGET)}) as s:
-        yield s
+def stack_parameters() -> dict[str, str]:
+    return {"ErpConcurrency": str(BUDGET)}
 
 
 def history(hub, execution_arn: str) -> list[dict]:

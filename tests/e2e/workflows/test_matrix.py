@@ -23,6 +23,7 @@ from matrix import (
     ends_at_period_end,
     erp_customers,
     intervals,
+    metered,
     renew,
     sales_orders,
     schedule,
@@ -61,6 +62,9 @@ def test_activation_books_each_entity_once_in_its_currency(hub, row):
     subs, orders = subscriptions(hub, row, deal), sales_orders(hub, row, deal)
     assert sorted(subs) == ["LE-DE", "LE-US"] and sorted(orders) == ["LE-DE", "LE-US"]
     assert billed(hub, row, subs["LE-DE"]) == {"PLATFORM-ENT": 20}
+    # the usage line is metered in billing (overage in arrears, no quantity) and booked in the ERP
+    assert set(metered(row, subs["LE-US"])) == {"API-CALLS"} and metered(row, subs["LE-DE"]) == {}
+    assert "API-CALLS" in booked(hub, row, orders["LE-US"]) and "API-CALLS" not in booked(hub, row, orders["LE-DE"])
     assert billed(hub, row, subs["LE-US"])["PLATFORM-ENT"] == 100
     assert booked(hub, row, orders["LE-US"])["PLATFORM-ENT"] == 100
     assert booked(hub, row, orders["LE-DE"]) == {"PLATFORM-ENT": 20}

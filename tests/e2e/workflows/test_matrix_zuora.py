@@ -13,16 +13,11 @@ from deals import Deal, TwoCurrencyDeal
 from flows import correlation, crm_account, seed_crm, send_deal
 from test_changes import cancel, renew
 
-from conftest import OVERRIDES, ROOT
-from local.stack import LocalStack
-
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 @pytest.fixture(scope="module")
-def stack():
-    with LocalStack(ROOT / "template.yaml", parameter_overrides={
-            **OVERRIDES, "BillingVendor": "zuora", "ErpVendor": "dynamics"}) as running:
-        yield running
+def stack_parameters() -> dict[str, str]:
+    return {"BillingVendor": "zuora", "ErpVendor": "dynamics"}
 
 
 def activate(hub: Any, label: str) -> TwoCurrencyDeal:
