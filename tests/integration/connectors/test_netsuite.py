@@ -158,9 +158,13 @@ def test_concurrency_limit_refusal_is_rate_limited(sandbox, connect):
 
 
 def test_the_sandbox_records_the_peak_in_flight(sandbox, connect):
-    sandbox.faults.inject("netsuite", "customer.upsert", kind="latency", seconds=0.3, times=4)
-    threads = [threading.Thread(target=connect(NetSuiteErp).upsert_customer,
-                                args=(ErpCustomer(external_id=f"C{i}", name="x"),)) for i in range(4)]
+    # long enough that the four overlap even on a loaded machine; credentials read first: only the requests race
+    sandbox.faults.inject("netsuite", "customer.upsert", kind="latency", seconds=2.0, times=4)
+    erps = [connect(NetSuiteErp) for _ in range(4)]
+    for erp in erps:
+        erp.credentials  # noqa: B018
+    threads = [threading.Thread(target=erp.upsert_customer, args=(ErpCustomer(external_id=f"C{i}", name="x"),))
+               for i, erp in enumerate(erps)]
     for thread in threads:
         thread.start()
     for thread in threads:
