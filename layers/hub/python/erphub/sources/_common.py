@@ -47,13 +47,21 @@ def minor_to_major(amount: Any, code: Any) -> Decimal | None:
     return value / Decimal(100)
 
 
+# A business number (amount, quantity, months, version) has at most this many digits either side of the point:
+# a million-digit "number" becomes an int no JSON reader takes back (Python refuses over 4,300 digits)
+_MAX_MAGNITUDE = 18
+
+
 def decimal(value: Any, *, field: str = "", system: str = "", default: Decimal | int | None = None) -> Decimal | None:
     if value is None or value == "":
         return None if default is None else Decimal(default)
     try:
-        return Decimal(str(value))
-    except InvalidOperation as exc:
-        raise Unmappable(f"{field} is not a number: {value!r}", system=system) from exc
+        number = Decimal(str(value))
+    except (InvalidOperation, ValueError) as exc:
+        raise Unmappable(f"{field} is not a number: {str(value)[:40]!r}", system=system) from exc
+    if not number.is_finite() or (number and abs(number.adjusted()) > _MAX_MAGNITUDE):
+        raise Unmappable(f"{field} is not a business number: {str(value)[:40]!r}", system=system)
+    return number
 
 
 # epoch seconds of 0001-01-01 and 9999-12-31: outside them datetime raises OverflowError, OSError or ValueError
