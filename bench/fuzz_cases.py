@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from local import webhooks
 from local.webhooks import signed_request
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -106,7 +107,7 @@ class Generator:
         if which == "long_id" and source == "zuora":
             label, options = "id of 3000 bytes", {"notification_id": "x" * 3000}
         elif which == "long_id" and source != "salesforce":
-            label, body = "id of 3000 bytes", _with_id(source, body, "x" * 3000)
+            label, body = "id of 3000 bytes", webhooks.with_vendor_id(source, body, "x" * 3000)
         elif which == "big_body":
             label, body = "body over 1 MB", body + b" " * (1_048_576 + self.rng.randint(1, 2000))
         elif which == "batch" and source in ("hubspot", "salesforce"):
@@ -126,28 +127,7 @@ class Generator:
         return Case(source, kind, url, dict(headers), signed, label, options)
 
     def _fresh(self, source: str, body: bytes) -> tuple[bytes, dict[str, Any]]:
-        new_id = uuid.uuid4().hex[:18]
-        if source == "salesforce":
-            count = iter(range(1000))
-            return re.sub(rb"<Id>04l[^<]*</Id>", lambda _: f"<Id>04l{new_id[:12]}{next(count):03d}</Id>".encode(),
-                          body), {}
-        if source == "zuora":
-            return body, {"notification_id": new_id}
-        return _with_id(source, body, new_id), {}
-
-
-def _with_id(source: str, body: bytes, new_id: str) -> bytes:
-    document = json.loads(body)
-    if source == "hubspot":
-        for index, event in enumerate(document):
-            event["eventId"] = new_id + str(index) if len(new_id) > 100 else int(new_id[:12], 16) + index
-    elif source == "zuora":
-        return body  # the id travels in a header
-    elif source == "gainsight":
-        document["eventId"] = new_id
-    else:
-        document["id"] = f"evt_{new_id}" if source == "stripe" else f"ev_{new_id}"
-    return json.dumps(document).encode()
+        return webhooks.fresh(source, body)
 
 
 def _batch(source: str, body: bytes, size: int) -> bytes:

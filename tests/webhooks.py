@@ -3,15 +3,12 @@ event id when a test needs a new event, signed by local.webhooks (the vendor's o
 
 from __future__ import annotations
 
-import json
-import re
-import uuid
 from pathlib import Path
 from typing import Any
 
 import requests
 
-from local.webhooks import credentials_for, signed_request
+from local.webhooks import credentials_for, fresh, signed_request
 
 __all__ = ["credentials", "fresh", "post", "sample", "signed_request"]
 
@@ -21,26 +18,6 @@ credentials = credentials_for
 
 def sample(relative: str) -> bytes:
     return (ROOT / "events" / relative).read_bytes()
-
-
-def fresh(source: str, body: bytes) -> tuple[bytes, dict[str, Any]]:
-    """The same business content as a new vendor event: (body, signing options)."""
-    new_id = uuid.uuid4().hex[:18]
-    if source == "salesforce":
-        count = iter(range(1000))
-        return re.sub(rb"<Id>04l[^<]*</Id>", lambda _: f"<Id>04l{new_id[:12]}{next(count):03d}</Id>".encode(),
-                      body), {}
-    if source == "zuora":
-        return body, {"notification_id": new_id}
-    document = json.loads(body)
-    if source == "hubspot":
-        for index, event in enumerate(document):
-            event["eventId"] = int(new_id[:12], 16) + index
-    elif source == "gainsight":
-        document["eventId"] = new_id
-    else:  # stripe, chargebee
-        document["id"] = f"evt_{new_id}" if source == "stripe" else f"ev_{new_id}"
-    return json.dumps(document).encode(), {}
 
 
 def post(gateway: str, source: str, body: bytes, *, fresh_id: bool = True, **options: Any) -> requests.Response:
