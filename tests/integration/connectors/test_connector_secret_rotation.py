@@ -68,3 +68,20 @@ def test_the_stack_wide_max_age_applies_to_connectors():
     assert ConnectorConfig.from_environ("stripe", env).secrets_max_age_seconds == 7
     assert ConnectorConfig.from_environ("stripe", {**env, "CONNECTOR_SECRETS_MAX_AGE_SECONDS": "2"}
                                         ).secrets_max_age_seconds == 2
+
+
+def test_a_401_reads_the_secret_past_the_cache_and_pins_nothing(connect, secrets, stripe_sandbox):
+    # Given a connector caching secrets for a long time, warm with the current key
+    billing = connect(StripeBilling, secrets_max_age_seconds=300)
+    assert billing.list_invoices("cus_none") == []
+    secret_name = ConnectorConfig.from_environ("stripe").secret_name
+    original = json.loads(secrets.get_secret_value(SecretId=secret_name)["SecretString"])
+    # When the key is rolled at Stripe and in the secret, the cached old key gets a 401: the secret is read
+    # again past the cache and the call succeeds at once (not after the 300 s max age)
+    stripe_sandbox.api_key = ROLLED_KEY
+    secrets.put_secret_value(SecretId=secret_name, SecretString=json.dumps({"api_key": ROLLED_KEY}))
+    assert billing.list_invoices("cus_none") == []
+    # And a second rotation reaches the same connector the same way (the re-read did not pin the key)
+    stripe_sandbox.api_key = original["api_key"]
+    secrets.put_secret_value(SecretId=secret_name, SecretString=json.dumps(original))
+    assert billing.list_invoices("cus_none") == []

@@ -51,10 +51,12 @@ class Connector:
         return require(self.credentials, self.system, *keys)
 
     def reread_credentials(self) -> None:
-        """A static key the vendor refuses (401) may have been rotated: read the secret once more, past the cache.
+        """A static key the vendor refuses (401) may have been rotated: refresh the secrets cache from Secrets
+        Manager and read through it again (nothing is pinned on the instance, so later rotations still arrive).
         If it cannot be read, the cached one stays and the vendor's refusal is what the caller sees."""
         with contextlib.suppress(HubError):
-            self._credentials = load_credentials(self.config, force=True)
+            load_credentials(self.config, force=True)
+            self._credentials = None
 
     def client(self, **kwargs: Any) -> HttpClient:
         options = {"reauthenticate": self.reread_credentials, **self.config.client_options(), **kwargs}

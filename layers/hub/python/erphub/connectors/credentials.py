@@ -84,7 +84,7 @@ def load_credentials(config: ConnectorConfig, *, force: bool = False) -> dict[st
     try:
         # Powertools reads max_age=0 as "the default", so 0 (no caching) is a forced fetch
         value = _provider().get(config.secret_name, transform="json", max_age=config.secrets_max_age_seconds,
-                                force_fetch=config.secrets_max_age_seconds == 0)
+                                force_fetch=force or config.secrets_max_age_seconds == 0)
     except Exception as exc:  # Powertools wraps every failure in GetParameterError / TransformParameterError
         raise Permanent(f"cannot read secret {config.secret_name}: {exc}", system=config.system) from exc
     if not isinstance(value, dict):
