@@ -32,7 +32,6 @@ _ENTRIES_PER_CALL = 10
 # envelope around the detail) within the 256 KB an SQS message or a Step Functions input may hold.
 MAX_ENTRY_BYTES = 256 * 1024
 MAX_INLINE_EVENT_BYTES = MAX_ENTRY_BYTES - 2048
-ENTRY_LIMIT_BYTES = MAX_ENTRY_BYTES  # per entry and per PutEvents call
 SWEEP_BUDGET = timedelta(seconds=45)
 UNPUBLISHABLE_KIND = "outbox_unpublishable"
 _TRANSIENT_ENTRY_ERRORS = {"InternalFailure", "ThrottlingException"}
@@ -41,8 +40,8 @@ _MARKERS = 8
 
 
 def entry_bytes(detail_type: str, detail: str) -> int:
-    """The size EventBridge counts for one of our entries (no Resources)."""
-    return 14 + len(EVENT_SOURCE) + len(detail_type.encode()) + len(detail.encode())
+    """The size EventBridge counts for one of our entries (they carry a Time and no Resources)."""
+    return _entry_size({"Time": True, "Source": EVENT_SOURCE, "DetailType": detail_type, "Detail": detail})
 
 
 @dataclass(frozen=True)
@@ -100,7 +99,7 @@ def _sweep_page(keys: list[str], report: dict[str, int]) -> None:
     for key in (k for k in keys if k in events):
         try:
             entry = _entry(events[key])
-            if (size := _entry_size(entry)) > ENTRY_LIMIT_BYTES:
+            if (size := _entry_size(entry)) > MAX_ENTRY_BYTES:
                 raise ValueError(f"the event is {size} bytes, over the bus's 256 KB entry limit")
         except (ValueError, KeyError, TypeError) as exc:
             report["skipped" if _skip(key, events[key], exc) else "left"] += 1
@@ -126,7 +125,7 @@ def _calls(ready: list[tuple[str, dict[str, Any]]]) -> Iterator[list[tuple[str, 
     chunk: list[tuple[str, dict[str, Any]]] = []
     for item in ready:
         if chunk and (len(chunk) == _ENTRIES_PER_CALL
-                      or sum(_entry_size(e) for _, e in chunk) + _entry_size(item[1]) > ENTRY_LIMIT_BYTES):
+                      or sum(_entry_size(e) for _, e in chunk) + _entry_size(item[1]) > MAX_ENTRY_BYTES):
             yield chunk
             chunk = []
         chunk.append(item)
@@ -180,7 +179,7 @@ def _skip(key: str, event_json: str, error: Exception) -> bool:
 
 
 def _entry_size(entry: dict[str, Any]) -> int:
-    """An entry's size as EventBridge counts it against its 256 KB limit."""
+    """An entry's size as EventBridge counts it against its 256 KB limit (per entry and per PutEvents call)."""
     size = 14 if entry.get("Time") else 0
     for name in ("Source", "DetailType", "Detail"):
         size += len(str(entry.get(name) or "").encode())
