@@ -29,6 +29,7 @@ from pydantic import ValidationError
 from erphub import aws
 from erphub.errors import HubError, Permanent, RateLimited
 from erphub.observability import logger, metrics
+from erphub.settings import get_settings
 from erphub.store.failures import FailureStore, MessageFailure
 from erphub.store.workflow_state import WorkflowStore
 
@@ -86,7 +87,7 @@ def _queue_url(queue_arn: str) -> str:
 def retry_delay(receive_count: int, error: BaseException | None = None) -> int:
     """Seconds until a failed message is received again: RETRY_DELAY_SECONDS, doubling per receive, capped;
     never sooner than a rate limit's Retry-After."""
-    base = int(os.environ.get("RETRY_DELAY_SECONDS", "15"))
+    base = get_settings().queue_retry_delay_seconds
     delay = min(base * 2 ** max(receive_count - 1, 0), MAX_RETRY_DELAY_SECONDS)
     if isinstance(error, RateLimited) and error.retry_after:
         delay = max(delay, min(int(error.retry_after) + 1, MAX_RETRY_DELAY_SECONDS))

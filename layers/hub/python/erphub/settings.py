@@ -22,6 +22,8 @@ class Settings(BaseModel):
     inbox_ttl_days: int = Field(default=14, ge=7)
     state_machine_arns: dict[str, str] = Field(default_factory=dict)
     erp_posting_queue_url: str = ""
+    # a failed queue message comes back after this, doubling per receive (erphub.consuming)
+    queue_retry_delay_seconds: int = Field(default=15, ge=0)
 
     @classmethod
     def from_environ(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -37,6 +39,7 @@ class Settings(BaseModel):
             "inline_body_limit_bytes": env.get("INLINE_BODY_LIMIT_BYTES"),
             "inbox_ttl_days": env.get("INBOX_TTL_DAYS"),
             "erp_posting_queue_url": env.get("ERP_POSTING_QUEUE_URL"),
+            "queue_retry_delay_seconds": env.get("RETRY_DELAY_SECONDS"),
             "state_machine_arns": _state_machine_arns(env),
         }
         return cls.model_validate({k: v for k, v in raw.items() if v is not None})
@@ -51,6 +54,7 @@ def _state_machine_arns(env: Mapping[str, str]) -> dict[str, str]:
 _KEYS = (
     "STAGE", "INBOX_TABLE", "RAW_BUCKET", "EVENT_BUS_NAME", "SOURCE_SECRET_PREFIX", "SECRETS_MAX_AGE_SECONDS",
     "MAX_BODY_BYTES", "INLINE_BODY_LIMIT_BYTES", "INBOX_TTL_DAYS", "ERP_POSTING_QUEUE_URL",
+    "RETRY_DELAY_SECONDS",
 )
 
 
