@@ -201,7 +201,8 @@ def _delay_retries(records: list[dict[str, Any]], failures: list[dict[str, str]]
 
 
 def _change_visibility(queue_arn: str, entries: list[dict[str, Any]]) -> None:
-    url = _queue_url(queue_arn)
+    redrive = redrive_of(queue_arn)  # its queue URL is read once per process, not at every failed batch
+    url = redrive.queue_url if redrive else _queue_url(queue_arn)
     for start in range(0, len(entries), 10):
         aws.client("sqs").change_message_visibility_batch(QueueUrl=url, Entries=entries[start:start + 10])
 
