@@ -18,12 +18,13 @@ Calls use the plain function ARN, the one form whose result is the function's re
 
 from __future__ import annotations
 
-import argparse
 import json
 from pathlib import Path
 from typing import Any
 
 import yaml
+
+from local import generated
 
 ROOT = Path(__file__).resolve().parent.parent
 MACHINES = ROOT / "statemachines"
@@ -141,22 +142,11 @@ def generate() -> dict[Path, str]:
 
 def drift() -> list[Path]:
     """.asl.json files that are missing or differ from what their sources make."""
-    return [path for path, text in generate().items() if not path.exists() or path.read_text() != text]
+    return generated.drift(generate())
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--check", action="store_true", help="fail if a statemachines/*.asl.json is out of date")
-    args = parser.parse_args(argv)
-    if args.check:
-        stale = drift()
-        for path in stale:
-            print(f"{path.relative_to(ROOT)} is out of date: run `make asl`")
-        return 1 if stale else 0
-    for path, text in generate().items():
-        path.write_text(text)
-        print(f"wrote {path.relative_to(ROOT)}")
-    return 0
+    return generated.main(__doc__ or "", generate(), "asl", argv)
 
 
 if __name__ == "__main__":

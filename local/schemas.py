@@ -6,10 +6,11 @@
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 from pathlib import Path
+
+from local import generated
 
 ROOT = Path(__file__).resolve().parent.parent
 SCHEMA_DIR = ROOT / "schemas"
@@ -33,24 +34,15 @@ def render() -> dict[str, str]:
 
 def drift() -> list[str]:
     """Names of schema files that are missing or differ from the models."""
-    return [name for name, text in render().items()
-            if not (SCHEMA_DIR / name).exists() or (SCHEMA_DIR / name).read_text() != text]
+    return [str(path.relative_to(SCHEMA_DIR)) for path in generated.drift(_files())]
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--check", action="store_true", help="fail if schemas/ is out of date")
-    args = parser.parse_args(argv)
-    if args.check:
-        stale = drift()
-        for name in stale:
-            print(f"schemas/{name} is out of date: run `make schemas`")
-        return 1 if stale else 0
-    for name, text in render().items():
-        (SCHEMA_DIR / name).parent.mkdir(parents=True, exist_ok=True)
-        (SCHEMA_DIR / name).write_text(text)
-        print(f"wrote schemas/{name}")
-    return 0
+    return generated.main(__doc__ or "", _files(), "schemas", argv)
+
+
+def _files() -> dict[Path, str]:
+    return {SCHEMA_DIR / name: text for name, text in render().items()}
 
 
 if __name__ == "__main__":
