@@ -191,8 +191,7 @@ class OracleErp(Connector):
         for line in order.lines:
             matches = by_product.get(line.sku) or []
             if matches:
-                changes.append({"SourceTransactionLineId": matches.pop(0)["SourceTransactionLineId"],
-                                "OrderedQuantity": number(line.quantity), "UnitSellingPrice": number(line.rate)})
+                changes += self._revision(matches.pop(0), line)
             else:
                 last += 1
                 changes.append(self._line(last, line))
@@ -200,6 +199,16 @@ class OracleErp(Connector):
         self._patch_lines(external_id, changes)
         return RecordRef(system=self.system, kind="sales_order", id=str(current.get("HeaderId") or external_id),
                          external_id=external_id)
+
+    def _revision(self, booked: dict[str, Any], line: OrderLine) -> list[dict[str, Any]]:
+        """Only what changed: a quantity of 0 sent on a revision means "cancel" to Order Management, so an
+        unchanged zero-quantity line (usage overage, nothing booked up front) is left alone."""
+        change: dict[str, Any] = {}
+        if Decimal(str(booked.get("OrderedQuantity") or 0)) != line.quantity:
+            change["OrderedQuantity"] = number(line.quantity)
+        if Decimal(str(booked.get("UnitSellingPrice") or 0)) != line.rate:
+            change["UnitSellingPrice"] = number(line.rate)
+        return [{"SourceTransactionLineId": booked["SourceTransactionLineId"], **change}] if change else []
 
     def _cancel(self, lines: Any, reason: str = "") -> list[dict[str, Any]]:
         reason = reason or self.option("close_reason", "CUSTOMER_REQUEST")

@@ -1,0 +1,221 @@
+"""Vendor matrix rows with the ERPs of issue 15: HubSpot + Stripe + Gainsight + SAP S/4HANA Cloud and Salesforce +
+Chargebee + Gainsight + Oracle Fusion Cloud ERP (Gainsight until Totango lands), one local stack per row. Activation,
+amendment with reconciliation, renewal, cancellation and the posting of an invoice and its payment, each checked by
+what the ERP holds at the end: one record per business object, nothing orphaned."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from pathlib import Path
+from typing import Any
+
+import pytest
+from deals import post
+from matrix import (
+    MatrixDeal,
+    Row,
+    activate,
+    amend,
+    billed,
+    cancel,
+    crm_account,
+    crm_accounts,
+    crm_status,
+    currency,
+    ends_at_period_end,
+    metered,
+    renew,
+    subscriptions,
+)
+
+from erphub.connectors.base import short_key
+
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
+EVENTS = Path(__file__).resolve().parents[3] / "events"
+ROWS = [Row("hubspot", "stripe", "gainsight", "sap"), Row("salesforce", "chargebee", "gainsight", "oracle")]
+# the amendment's lines: 50 more seats in the US, the analytics module added in Germany
+SEATS_UP = [{"sku": "PLATFORM-ENT", "name": "Platform Enterprise", "quantity": 50, "unit_price": "1200.00",
+             "legal_entity_id": "LE-US"},
+            {"sku": "ANALYTICS", "name": "Analytics module", "quantity": 20, "unit_price": "240.00",
+             "legal_entity_id": "LE-DE"}]
+
+
+@pytest.fixture(scope="module", params=ROWS, ids=[r.id for r in ROWS])
+def row(request):
+    return request.param
+
+
+@pytest.fixture(scope="module")
+def stack_parameters(row):
+    return row.parameters()
+
+
+# --- what the ERP holds, read as a person reads its screens --------------------------------------------------
+def erp_customers(hub: Any, row: Row, deal: MatrixDeal) -> dict[str, dict[str, Any]]:
+    """The deal's ERP customers by legal entity (SAP: business partners by their fitted external key)."""
+    keys = {e["entity_id"]: f"{deal.account_id}:{e['entity_id']}" for e in deal.entities}
+    if row.erp == "sap":
+        partners = {p["BusinessPartnerIDByExtSystem"]: p for p in hub.records("sap", "A_BusinessPartner")}
+        return {e: partners[short_key(k, 20)] for e, k in keys.items() if short_key(k, 20) in partners}
+    accounts = {a["SourceSystemReferenceValue"]: a for a in hub.records("oracle", "accounts")}
+    return {e: accounts[k] for e, k in keys.items() if k in accounts}
+
+
+def all_customers(hub: Any, row: Row, deal: MatrixDeal) -> int:
+    """Every ERP customer record whose name is one of the deal's entities (a duplicate would show here)."""
+    names = {e["name"][:40] for e in deal.entities}
+    if row.erp == "sap":
+        return len([p for p in hub.records("sap", "A_BusinessPartner") if p.get("OrganizationBPName1") in names])
+    return len([a for a in hub.records("oracle", "accounts") if a.get("OrganizationName") in names])
+
+
+def sales_orders(hub: Any, row: Row, deal: MatrixDeal, contract: str = "") -> dict[str, dict[str, Any]]:
+    """The orders of a contract by legal entity: SAP keeps the contract in AssignmentReference and the entity as
+    the sales organization, Oracle in CustomerPONumber and the business unit."""
+    contract, entity_of = contract or deal.opportunity_id, {e["subsidiary"]: e["entity_id"] for e in deal.entities}
+    if row.erp == "sap":
+        found = [(o["SalesOrganization"], o) for o in hub.records("sap", "A_SalesOrder")
+                 if o.get("AssignmentReference") == contract[:18]]
+    else:
+        found = [(o["BusinessUnitName"], o) for o in hub.records("oracle", "salesOrdersForOrderHub")
+                 if o.get("CustomerPONumber") == contract]
+    orders = {entity_of[unit]: order for unit, order in found}
+    assert len(orders) == len(found), f"two orders of {contract} for one entity: {found}"
+    return orders
+
+
+def booked(row: Row, order: dict[str, Any]) -> dict[str, float]:
+    """{sku: quantity} of the open lines (SAP: items not rejected; Oracle: lines not cancelled)."""
+    if row.erp == "sap":
+        return {i["Material"]: float(i["RequestedQuantity"]) for i in order["to_Item"]
+                if not i["SalesDocumentRjcnReason"]}
+    return {line["ProductNumber"]: float(line["OrderedQuantity"]) for line in order["lines"]
+            if line["StatusCode"] != "CANCELED"}
+
+
+def closed(row: Row, order: dict[str, Any]) -> bool:
+    """Nothing further: SAP rejected every item with the close reason, Oracle cancelled every line."""
+    if row.erp == "sap":
+        return order["OverallSDDocumentRejectionSts"] == "C" and {i["SalesDocumentRjcnReason"]
+                                                                  for i in order["to_Item"]} == {"10"}
+    return order["StatusCode"] == "CLOSED" and {line["CancelReason"] for line in order["lines"]} == {"CUSTOMER_REQUEST"}
+
+
+def sold_to(row: Row, order: dict[str, Any]) -> str:
+    return order["SoldToParty"] if row.erp == "sap" else order["BuyingPartyNumber"]
+
+
+def customer_number(row: Row, customer: dict[str, Any]) -> str:
+    return customer["BusinessPartner"] if row.erp == "sap" else customer["PartyNumber"]
+
+
+def activated(hub, row, label):
+    deal = MatrixDeal(label, row.crm)
+    execution = activate(hub, deal)
+    assert execution["status"] == "SUCCEEDED", hub.states_entered(execution["executionArn"])
+    return deal
+
+
+# --- the workflows --------------------------------------------------------------------------------------------
+def test_activation_books_one_customer_and_one_order_per_entity_in_its_currency(hub, row):
+    deal = activated(hub, row, "ErpRow")
+    customers, orders, subs = erp_customers(hub, row, deal), sales_orders(hub, row, deal), subscriptions(hub, row, deal)
+    assert sorted(customers) == sorted(orders) == sorted(subs) == ["LE-DE", "LE-US"]
+    assert all_customers(hub, row, deal) == 2 and crm_accounts(hub, deal) == 1
+    assert {e: sold_to(row, o) for e, o in orders.items()} == {e: customer_number(row, c) for e, c in customers.items()}
+    assert booked(row, orders["LE-US"]) == {"PLATFORM-ENT": 100, "API-CALLS": 0}  # overage: nothing up front
+    assert booked(row, orders["LE-DE"]) == {"PLATFORM-ENT": 20}
+    assert set(metered(row, subs["LE-US"])) == {"API-CALLS"} and billed(hub, row, subs["LE-DE"]) == {"PLATFORM-ENT": 20}
+    field = "TransactionCurrency" if row.erp == "sap" else "TransactionalCurrencyCode"
+    assert {e: o[field] for e, o in orders.items()} == {e: currency(row, s) for e, s in subs.items()} == {
+        "LE-US": "USD", "LE-DE": "EUR"}
+    assert crm_status(row, crm_account(hub, deal)) == "active"
+
+
+def test_an_amendment_changes_the_erp_order_in_place_and_reconciles(hub, row):
+    deal = activated(hub, row, "ErpRowAmend")
+    before = sales_orders(hub, row, deal)
+    execution = amend(hub, deal, 2, SEATS_UP)
+    entered = hub.states_entered(execution["executionArn"])
+    assert execution["status"] == "SUCCEEDED", entered
+    assert "Reconcile" in entered and "RaiseReconciliationException" not in entered
+    orders = sales_orders(hub, row, deal)
+    key = "SalesOrder" if row.erp == "sap" else "HeaderId"
+    assert {e: o[key] for e, o in orders.items()} == {e: o[key] for e, o in before.items()}  # the same orders
+    assert booked(row, orders["LE-US"]) == {"PLATFORM-ENT": 150, "API-CALLS": 0}
+    assert booked(row, orders["LE-DE"]) == {"PLATFORM-ENT": 20, "ANALYTICS": 20}
+    subs = subscriptions(hub, row, deal)
+    assert billed(hub, row, subs["LE-US"])["PLATFORM-ENT"] == 150 and len(subs) == 2
+
+
+def test_a_renewal_books_renewal_orders_beside_the_first(hub, row):
+    deal = activated(hub, row, "ErpRowRenew")
+    renewal_id, execution = renew(hub, deal)
+    assert execution["status"] == "SUCCEEDED", hub.states_entered(execution["executionArn"])
+    assert sorted(sales_orders(hub, row, deal, renewal_id)) == ["LE-DE", "LE-US"]
+    assert len(sales_orders(hub, row, deal)) == 2 and len(subscriptions(hub, row, deal)) == 2
+    assert all_customers(hub, row, deal) == 2 and crm_status(row, crm_account(hub, deal)) == "renewed"
+
+
+def test_a_cancellation_at_period_end_closes_every_erp_order(hub, row):
+    deal = activated(hub, row, "ErpRowCancel")
+    execution = cancel(hub, deal, "at_period_end")
+    assert execution["status"] == "SUCCEEDED", hub.states_entered(execution["executionArn"])
+    subs, orders = subscriptions(hub, row, deal), sales_orders(hub, row, deal)
+    assert len(subs) == 2 and all(ends_at_period_end(row, s) for s in subs.values())
+    assert len(orders) == 2 and all(closed(row, o) for o in orders.values()), orders
+    assert crm_status(row, crm_account(hub, deal)) == "cancelled"
+
+
+# --- ERP posting: the billing system's invoice and its payment, each once ------------------------------------
+def billing_events(row: Row, customer: str, invoice_id: str, payment_id: str) -> list[tuple[str, bytes]]:
+    """The billing system's own samples (invoice, payment, invoice paid) with this customer's ids."""
+    if row.billing == "stripe":
+        names, replace = ("invoice.finalized", "payment_intent.succeeded", "invoice.paid"), {
+            "cus_Q8mZr4TnVb2XyA": customer, "in_1PLx3aKZ8gJ0aBcDinv0001": invoice_id,
+            "pi_3PQ2a9KZ8gJ0aBcD0inv001": payment_id}
+    else:
+        names, replace = ("invoice_generated", "payment_succeeded"), {
+            "16CRibSQ4Hw7Z2nN": customer, "EU-2024-0042": invoice_id, "txn_AzZlGJTsCd2kX5Ch": payment_id}
+    bodies = []
+    for name in names:
+        text = (EVENTS / row.billing / f"{name}.json").read_text()
+        for old, new in replace.items():
+            text = text.replace(old, new)
+        body = json.loads(text)
+        body["id"] = f"ev_{uuid.uuid4().hex[:20]}"
+        bodies.append((row.billing, json.dumps(body).encode()))
+    return bodies
+
+
+def posted(hub: Any, row: Row) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    if row.erp == "sap":
+        return hub.records("sap", "A_BillingDocumentRequest"), hub.records("sap", "YY1_ERPHUBPAYMENT")
+    return hub.records("oracle", "receivablesInvoices"), hub.records("oracle", "standardReceipts")
+
+
+def test_an_invoice_and_its_payment_post_once_to_the_customer_of_their_entity(hub, row):
+    deal = activated(hub, row, "ErpRowPosting")
+    entity = "LE-US" if row.billing == "stripe" else "LE-DE"  # the samples' currencies: USD, EUR
+    subscription = subscriptions(hub, row, deal)[entity]
+    customer = subscription["customer"] if row.billing == "stripe" else subscription["customer_id"]
+    invoice_id, payment_id = f"in_{uuid.uuid4().hex[:16]}", f"pay_{uuid.uuid4().hex[:16]}"
+    invoices_before, payments_before = (len(r) for r in posted(hub, row))
+    for source, body in billing_events(row, customer, invoice_id, payment_id):
+        status, text = post(hub.gateway, source, body)
+        assert status == 202, text
+    hub.stack.wait_until(lambda: len(posted(hub, row)[1]) > payments_before or None, timeout=40)
+    invoices, payments = posted(hub, row)
+    assert (len(invoices) - invoices_before, len(payments) - payments_before) == (1, 1)  # once, though sent twice
+    [ledger] = hub.store().created(f"posting:{row.billing}:{invoice_id}", "invoice")
+    number = customer_number(row, erp_customers(hub, row, deal)[entity])
+    if row.erp == "sap":
+        [invoice] = [i for i in invoices if i["PurchaseOrderByCustomer"] == ledger["record_id"]]
+        [payment] = [p for p in payments if p["InvoiceReference"] == ledger["record_id"]]
+        assert (invoice["SoldToParty"], payment["Customer"], invoice["SalesOrganization"]) == (number, number, "US01")
+    else:
+        [invoice] = [i for i in invoices if i["TransactionNumber"] == ledger["record_id"]]
+        [payment] = [p for p in payments if p["remittanceReferences"][0]["ReferenceNumber"] == ledger["record_id"]]
+        assert (invoice["BillToCustomerNumber"], payment["CustomerAccountNumber"]) == (number, number)
+        assert (invoice["BusinessUnit"], invoice["InvoiceCurrencyCode"]) == ("DE01", "EUR")
