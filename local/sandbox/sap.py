@@ -1,5 +1,5 @@
-"""SAP S/4HANA Cloud OData V2 (API_BUSINESS_PARTNER, API_SALES_ORDER_SRV, billing document requests, credit memo
-requests, the integration's YY1_ custom business objects) as a communication user sees it: basic auth, the CSRF
+"""SAP S/4HANA Cloud OData V2 (business partners, sales orders, debit and credit memo requests, billing documents to
+read, the integration's YY1_ custom business objects) as a communication user sees it: basic auth, the CSRF
 handshake bound to the session cookie (403 "CSRF token validation failed" otherwise), ETag preconditions (428 without
 If-Match, 412 when stale), deep inserts, sold-to parties checked against their sales area, item rejection."""
 
@@ -22,13 +22,13 @@ COOKIE = "SAP_SESSIONID_ERP_100"
 SETS: dict[str, tuple[str, str, int | None]] = {
     "A_BusinessPartner": ("API_BUSINESS_PARTNER", "BusinessPartner", 1000100),
     "A_SalesOrder": ("API_SALES_ORDER_SRV", "SalesOrder", 1),
-    "A_BillingDocumentRequest": ("API_BILLING_DOCUMENT_REQUEST_SRV", "BillingDocumentRequest", 90000001),
+    "A_DebitMemoRequest": ("API_DEBIT_MEMO_REQUEST_SRV", "DebitMemoRequest", 70000001),
     "A_BillingDocument": ("API_BILLING_DOCUMENT_SRV", "BillingDocument", 90100001),
     "A_CreditMemoRequest": ("API_CREDIT_MEMO_REQUEST_SRV", "CreditMemoRequest", 60000001),
     "YY1_ERPHUBPAYMENT": ("YY1_ERPHUBPAYMENT_CDS", "SAP_UUID", None),
     "YY1_ERPHUBFORECAST": ("YY1_ERPHUBFORECAST_CDS", "SAP_UUID", None),
 }
-SALES_DOCUMENTS = {"A_SalesOrder": "SalesOrder", "A_BillingDocumentRequest": "BillingDocumentRequest",
+SALES_DOCUMENTS = {"A_SalesOrder": "SalesOrder", "A_DebitMemoRequest": "DebitMemoRequest",
                    "A_CreditMemoRequest": "CreditMemoRequest"}
 REJECTION_REASONS = {"00", "01", "02", "03", "04", "05", "10", "11", "50"}  # this tenant's configuration
 

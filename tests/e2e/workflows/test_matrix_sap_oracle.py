@@ -130,7 +130,7 @@ def billing_events(row: Row, customer: str, invoice_id: str, payment_id: str) ->
 
 def posted(hub: Any, row: Row) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     if row.erp == "sap":
-        return hub.records("sap", "A_BillingDocumentRequest"), hub.records("sap", "YY1_ERPHUBPAYMENT")
+        return hub.records("sap", "A_DebitMemoRequest"), hub.records("sap", "YY1_ERPHUBPAYMENT")
     return hub.records("oracle", "receivablesInvoices"), hub.records("oracle", "standardReceipts")
 
 

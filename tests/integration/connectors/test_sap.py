@@ -1,5 +1,5 @@
 """SAP S/4HANA Cloud (OData V2): CSRF handshake, business partners, sales orders changed under ETags and closed by
-rejection, billing document requests, payments, credit memo requests, forecasts, typed errors, 429/503."""
+rejection, debit memo requests (invoices), payments, credit memo requests, forecasts, typed errors, 429/503."""
 
 from __future__ import annotations
 
@@ -138,7 +138,7 @@ def test_invoice_payment_credit_memo_and_forecast_post_once(sandbox, connect):
     for amount in (Decimal(10), Decimal(20)):
         sap.update_forecast(Forecast(external_id="F1", customer_external_id=CUSTOMER.external_id, period="2025-Q4",
                                      amount=amount, currency="USD", probability=Decimal("0.6")))
-    [request] = sandbox.records("sap", "A_BillingDocumentRequest")
+    [request] = sandbox.records("sap", "A_DebitMemoRequest")
     assert request["SoldToParty"] == "1000100" and request["SalesOrganization"] == "US01"
     [paid] = sandbox.records("sap", "YY1_ERPHUBPAYMENT")
     assert (paid["Amount_V"], paid["InvoiceReference"]) == ("3600", inv.external_id)

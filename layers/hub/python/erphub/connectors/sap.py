@@ -1,21 +1,19 @@
-"""SAP S/4HANA Cloud through its OData V2 A2X APIs, as a communication user (basic auth, the inbound
-authentication these APIs document), with the CSRF handshake and ETag preconditions of SAP Gateway.
+"""SAP S/4HANA Cloud through its OData V2 A2X APIs as a communication user (basic auth, the inbound authentication
+these APIs document), with SAP Gateway's CSRF handshake and ETag preconditions.
 
-- customers: business partners (API_BUSINESS_PARTNER, category 2 = organization, role FLCU01 with a customer
-  sales area), found again by BusinessPartnerIDByExtSystem (our key, fitted into its 20 characters);
-- sales orders (API_SALES_ORDER_SRV): one deep insert with items and a PR00 price each, found again by
-  PurchaseOrderByCustomer (our key, 35 characters); changed item by item with If-Match; closed or voided by
-  a rejection reason on every item (SAP rejects items, not orders);
-- invoices: billing document requests (API_BILLING_DOCUMENT_REQUEST_SRV) from the billing system's invoice, which
-  SAP turns into billing documents (API_BILLING_DOCUMENT_SRV only reads and cancels them);
-- credit memos: credit memo requests (API_CREDIT_MEMO_REQUEST_SRV);
-- payments and forecasts: this integration's custom business objects YY1_ERPHUBPAYMENT / YY1_ERPHUBFORECAST
-  (S/4HANA Cloud publishes no A2X OData API that posts an incoming payment; cash application clears them).
+- customers: business partners (API_BUSINESS_PARTNER, organization, roles FLCU00/FLCU01, a customer sales area),
+  found again by BusinessPartnerIDByExtSystem (our key fitted into its 20 characters);
+- sales orders (API_SALES_ORDER_SRV): one deep insert, items priced by PR00, found again by PurchaseOrderByCustomer
+  (35 characters); changed item by item under If-Match; closed or voided by a rejection reason on every item;
+- invoices: debit memo requests (API_DEBIT_MEMO_REQUEST_SRV), which SAP's billing turns into billing documents
+  (API_BILLING_DOCUMENT_SRV only reads and cancels; billing document requests are created only by SOAP);
+- credit memos: credit memo requests; payments and forecasts: the integration's custom business objects
+  YY1_ERPHUBPAYMENT / YY1_ERPHUBFORECAST (no A2X OData API posts an incoming payment).
 
-Secret (SAP_SECRET_NAME): {"username", "password"} of the communication user, optionally "distribution_channel"
-(default "10"), "division" ("00"), "sales_organization" (used when a legal entity names none), "order_type" ("OR"),
-"credit_memo_type" ("CR"), "quantity_unit" ("EA"), "close_reason" / "void_reason" (rejection reasons, default "10"
-/ "50"). Base URL (SAP_BASE_URL): https://my<tenant>-api.s4hana.cloud.sap
+Secret (SAP_SECRET_NAME): {"username", "password"}, optionally "distribution_channel" ("10"), "division" ("00"),
+"sales_organization" (when a legal entity names none), "order_type" ("OR"), "credit_memo_type" ("CR"),
+"debit_memo_type" ("L2"), "quantity_unit" ("EA"), "close_reason" / "void_reason" (rejection reasons, "10" / "50").
+Base URL (SAP_BASE_URL): https://my<tenant>-api.s4hana.cloud.sap
 """
 
 from __future__ import annotations
@@ -46,13 +44,14 @@ from erphub.connectors.sap_odata import (
     entity_key,
     eq_filter,
     parse_error,
+    price_condition,
     results,
 )
 from erphub.errors import NotFound, Permanent
 
 BP = f"{ODATA}/API_BUSINESS_PARTNER"
 SO = f"{ODATA}/API_SALES_ORDER_SRV"
-BDR = f"{ODATA}/API_BILLING_DOCUMENT_REQUEST_SRV"
+DMR = f"{ODATA}/API_DEBIT_MEMO_REQUEST_SRV"
 CMR = f"{ODATA}/API_CREDIT_MEMO_REQUEST_SRV"
 PAYMENT = f"{ODATA}/YY1_ERPHUBPAYMENT_CDS"
 FORECAST = f"{ODATA}/YY1_ERPHUBFORECAST_CDS"
@@ -162,12 +161,9 @@ class SapErp(Connector):
                                                     str(areas[0]["SalesOrganization"]) if areas else "")
         return self._partners[customer_external_id]
 
-    def _partner(self, customer_external_id: str) -> str:
-        return self._sold_to(customer_external_id)[0]
-
     # --- sales orders ---------------------------------------------------------------------------
     def _item(self, number: int, line: OrderLine, currency: str, document: str = "SalesOrder") -> dict[str, Any]:
-        """An item of a sales order, credit memo request or billing document request, priced by a PR00 condition."""
+        """An item of a sales order, credit or debit memo request, priced by a PR00 condition."""
         return {f"{document}Item": str(number * 10), "Material": line.sku, "RequestedQuantity": amount(line.quantity),
                 "RequestedQuantityUnit": self.option("quantity_unit", "EA"),
                 f"{document}ItemText": (line.description or line.sku)[:40],
@@ -188,7 +184,7 @@ class SapErp(Connector):
             found = self._create(SO, "A_SalesOrder", {
                 "SalesOrderType": self.option("order_type", "OR"),
                 **self._area(order.subsidiary or self._sold_to(order.customer_external_id)[1]),
-                "SoldToParty": self._partner(order.customer_external_id), "PurchaseOrderByCustomer": key,
+                "SoldToParty": self._sold_to(order.customer_external_id)[0], "PurchaseOrderByCustomer": key,
                 "TransactionCurrency": order.currency, "AssignmentReference": (order.contract_id or "")[:18],
                 "to_Item": [self._item(n, line, order.currency) for n, line in enumerate(order.lines, start=1)]}, key)
         return RecordRef(system=self.system, kind="sales_order", id=str(found["SalesOrder"]), external_id=key,
@@ -221,7 +217,7 @@ class SapErp(Connector):
         path = entity_key("A_SalesOrderItem", SalesOrder=item["SalesOrder"], SalesOrderItem=item["SalesOrderItem"])
         if Decimal(str(item.get("RequestedQuantity") or 0)) != line.quantity:
             self._update(SO, path, item, {"RequestedQuantity": amount(line.quantity)})
-        price = _price(item)
+        price = price_condition(item)
         if price is not None and Decimal(str(price.get("ConditionRateValue") or 0)) != line.rate:
             self._update(SO, entity_key("A_SalesOrderItemPrElement", SalesOrder=price["SalesOrder"],
                                         SalesOrderItem=price["SalesOrderItem"],
@@ -245,32 +241,32 @@ class SapErp(Connector):
     def order_lines(self, external_id: str) -> list[dict[str, Any]]:
         """The open items as booked: material, quantity and the PR00 price (rejected items are not booked)."""
         return [{"sku": i["Material"], "quantity": Decimal(str(i.get("RequestedQuantity") or 0)),
-                 "rate": Decimal(str((_price(i) or {}).get("ConditionRateValue") or 0))}
+                 "rate": Decimal(str((price_condition(i) or {}).get("ConditionRateValue") or 0))}
                 for i in self._items(self._order(external_id))]
 
     # --- invoices, payments, credit memos, forecasts --------------------------------------------
     def post_invoice(self, invoice: ErpInvoice, *, idempotency_key: str) -> RecordRef:
         key = short_key(external_key(idempotency_key), REFERENCE_KEY)
-        found = self._find(BDR, "A_BillingDocumentRequest", "PurchaseOrderByCustomer", key)
+        found = self._find(DMR, "A_DebitMemoRequest", "PurchaseOrderByCustomer", key)
         if found is None:
             partner, organization = self._sold_to(invoice.customer_external_id)
-            found = self._create(BDR, "A_BillingDocumentRequest", {
-                "BillingDocumentRequestType": self.option("billing_request_type", "EBDR"), **self._area(organization),
+            found = self._create(DMR, "A_DebitMemoRequest", {
+                "DebitMemoRequestType": self.option("debit_memo_type", "L2"), **self._area(organization),
                 "SoldToParty": partner, "PurchaseOrderByCustomer": key, "TransactionCurrency": invoice.currency,
-                "to_Item": [self._item(n, line, invoice.currency, "BillingDocumentRequest")
+                "to_Item": [self._item(n, line, invoice.currency, "DebitMemoRequest")
                             for n, line in enumerate(invoice.lines, start=1)]}, key)
-        return RecordRef(system=self.system, kind="billing_document_request",
-                         id=str(found["BillingDocumentRequest"]), external_id=key)
+        return RecordRef(system=self.system, kind="debit_memo_request", id=str(found["DebitMemoRequest"]),
+                         external_id=key)
 
     def post_payment(self, payment: ErpPayment, *, idempotency_key: str) -> RecordRef:
         key = short_key(external_key(idempotency_key), REFERENCE_KEY)
-        if payment.invoice_external_id and self._find(BDR, "A_BillingDocumentRequest", "PurchaseOrderByCustomer",
+        if payment.invoice_external_id and self._find(DMR, "A_DebitMemoRequest", "PurchaseOrderByCustomer",
                                                       payment.invoice_external_id) is None:
             raise NotFound(f"invoice {payment.invoice_external_id} is not in sap", system=self.system,
                            record=payment.invoice_external_id)
         found = self._find(PAYMENT, "YY1_ERPHUBPAYMENT", "ExternalID", key) or self._create(
             PAYMENT, "YY1_ERPHUBPAYMENT", {
-                "ExternalID": key, "Customer": self._partner(payment.customer_external_id),
+                "ExternalID": key, "Customer": self._sold_to(payment.customer_external_id)[0],
                 "InvoiceReference": payment.invoice_external_id or "", "Amount_V": amount(payment.amount),
                 "Amount_C": payment.currency, "Memo": (payment.memo or "")[:80]}, key)
         return RecordRef(system=self.system, kind="payment", id=str(found.get("SAP_UUID") or key), external_id=key)
@@ -284,7 +280,7 @@ class SapErp(Connector):
             found = self._create(CMR, "A_CreditMemoRequest", {
                 "CreditMemoRequestType": self.option("credit_memo_type", "CR"),
                 **self._area(self._sold_to(memo.customer_external_id)[1]),
-                "SoldToParty": self._partner(memo.customer_external_id), "PurchaseOrderByCustomer": key,
+                "SoldToParty": self._sold_to(memo.customer_external_id)[0], "PurchaseOrderByCustomer": key,
                 "TransactionCurrency": memo.currency, "to_Item": items}, key)
         return RecordRef(system=self.system, kind="credit_memo_request", id=str(found["CreditMemoRequest"]),
                          external_id=key)
@@ -298,12 +294,8 @@ class SapErp(Connector):
             self._update(FORECAST, entity_key("YY1_ERPHUBFORECAST", id=found["SAP_UUID"]), found, body)
         else:
             found = self._create(FORECAST, "YY1_ERPHUBFORECAST", {
-                "ExternalID": key, "Customer": self._partner(forecast.customer_external_id), **body}, key)
+                "ExternalID": key, "Customer": self._sold_to(forecast.customer_external_id)[0], **body}, key)
         return RecordRef(system=self.system, kind="forecast", id=str(found["SAP_UUID"]), external_id=key)
 
     def concurrency_limit(self) -> int | None:
         return None  # SAP publishes no per-tenant concurrency figure; it answers 429/503 with Retry-After
-
-
-def _price(item: dict[str, Any]) -> dict[str, Any] | None:
-    return next((p for p in results({"d": item.get("to_PricingElement")}) if p.get("ConditionType") == "PR00"), None)

@@ -107,6 +107,11 @@ def entity(body: Any) -> dict[str, Any]:
     return data if isinstance(data, dict) else {}
 
 
+def price_condition(item: dict[str, Any]) -> dict[str, Any] | None:
+    """An item's PR00 pricing element (the price the integration sets)."""
+    return next((p for p in results({"d": item.get("to_PricingElement")}) if p.get("ConditionType") == "PR00"), None)
+
+
 def etag_of(response: requests.Response, record: dict[str, Any]) -> str:
     """The ETag for If-Match: the response header, else the entity's __metadata.etag."""
     return response.headers.get("ETag") or str((record.get("__metadata") or {}).get("etag") or "")
