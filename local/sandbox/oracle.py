@@ -146,7 +146,9 @@ class Oracle(Vendor):
         if resource == "salesOrdersForOrderHub" and not body.get("lines"):
             return error(400, "The sales order must have at least one order line.", "DOO-2685")
         for reference in body.get("remittanceReferences") or []:
-            if self._find("receivablesInvoices", TransactionNumber=str(reference.get("ReferenceNumber"))) is None:
+            number = str(reference.get("ReferenceNumber"))
+            if reference.get("ReceiptMatchBy") == "Transaction Number" \
+                    and self._find("receivablesInvoices", TransactionNumber=number) is None:
                 return error(400, f"The transaction {reference.get('ReferenceNumber')} doesn't exist.", "AR-855210")
         return None
 

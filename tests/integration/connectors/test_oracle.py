@@ -96,7 +96,8 @@ def test_invoice_receipt_credit_memo_and_forecast_post_once(sandbox, connect):
     [stored] = sandbox.records("oracle", "receivablesInvoices")
     assert (stored["BusinessUnit"], len(stored["TransactionNumber"])) == ("DE01", 20)  # fitted to TRX_NUMBER
     [receipt] = sandbox.records("oracle", "standardReceipts")
-    assert receipt["remittanceReferences"] == [{"ReferenceNumber": inv.external_id, "ReferenceAmount": 3600.0}]
+    assert receipt["remittanceReferences"] == [{"ReceiptMatchBy": "Transaction Number",
+                                                "ReferenceNumber": inv.external_id, "ReferenceAmount": 3600.0}]
     assert sandbox.records("oracle", "receivablesCreditMemos")[0]["receivablesCreditMemoLines"][0]["Quantity"] == -3
     [forecast] = sandbox.records("oracle", "ErphubForecast_c")
     assert forecast["Amount_c"] == 20 and erp.concurrency_limit() is None

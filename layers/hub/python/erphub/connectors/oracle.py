@@ -281,7 +281,8 @@ class OracleErp(Connector):
                     payment.tran_date or date.today()).isoformat(), "Amount": number(payment.amount),
                 "Currency": payment.currency, "CustomerAccountNumber": party}
             if invoice:
-                body["remittanceReferences"] = [{"ReferenceNumber": invoice, "ReferenceAmount": number(payment.amount)}]
+                body["remittanceReferences"] = [{"ReceiptMatchBy": "Transaction Number", "ReferenceNumber": invoice,
+                                                 "ReferenceAmount": number(payment.amount)}]
             found = json_or_none(self._create(f"{FSCM}/standardReceipts", body, key)) or {}
         return RecordRef(system=self.system, kind="standard_receipt", id=str(found.get("StandardReceiptId") or key),
                          external_id=key)
