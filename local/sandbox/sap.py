@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import base64
 import hmac
-import itertools
 import secrets
 import uuid
 from collections.abc import Callable
@@ -40,7 +39,6 @@ class Sap(Vendor):
         super().__init__()
         self.user, self.password = "ERPHUB_COMM_USER", "sap-sandbox-Passw0rd!"
         self.sessions: dict[str, str] = {}  # session cookie -> its CSRF token
-        self.numbers = {name: itertools.count(start) for name, (_, _, start) in SETS.items() if start}
 
     def credentials(self) -> dict[str, Any]:
         return {"username": self.user, "password": self.password}
@@ -49,7 +47,6 @@ class Sap(Vendor):
         super().reset()
         with self.lock:
             self.sessions.clear()
-            self.numbers = {name: itertools.count(start) for name, (_, _, start) in SETS.items() if start}
 
     def expire_sessions(self) -> None:
         """Every session and its CSRF token ends, as after SAP's session timeout."""
@@ -152,11 +149,19 @@ class Sap(Vendor):
             refused = self._refuse(entity_set, body)
             if refused is not None:
                 return refused
-            number = str(next(self.numbers[entity_set])) if entity_set in self.numbers else str(uuid.uuid4())
+            number = self._next_number(entity_set)
             record = {**body, key_field: number}
             self._stamp_tree(record, service, entity_set, number)
             self.table(entity_set)[number] = record
             return odata.one(record, set(), 201)
+
+    def _next_number(self, entity_set: str) -> str:
+        """SAP's number range: the next number after the highest held (so records restored by `erphub up --state`
+        keep theirs); custom business objects are keyed by a UUID."""
+        start = SETS[entity_set][2]
+        if start is None:
+            return str(uuid.uuid4())
+        return str(max((int(k) + 1 for k in self.table(entity_set)), default=start))
 
     def _refuse(self, entity_set: str, body: dict[str, Any]) -> Response | None:
         if entity_set == "A_BusinessPartner" and body.get("BusinessPartnerCategory") == "2" \

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import itertools
 import re
+import time
 import uuid
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import unquote
 
@@ -46,9 +48,11 @@ def matches(record: dict[str, Any], odata_filter: str | None) -> bool:
 
 
 def new_etag() -> str:
-    """SAP's ETags are the change timestamp: W/"datetimeoffset'...'"; a counter stands in for the clock."""
-    tick = next(_ETAGS)
-    return f"W/\"datetimeoffset'2026-12-01T00%3A00%3A{tick // 10_000_000:02d}.{tick % 10_000_000:07d}Z'\""
+    """SAP's ETags are the change timestamp, W/"datetimeoffset'2026-12-01T09%3A00%3A00.1234567Z'"; the clock's
+    nanoseconds plus a counter keep two changes in one tick apart (and apart from ETags restored from --state)."""
+    now, tick = time.time_ns(), next(_ETAGS) % 100
+    stamp = datetime.fromtimestamp(now // 1_000_000_000, UTC).strftime("%Y-%m-%dT%H%%3A%M%%3A%S")
+    return f"W/\"datetimeoffset'{stamp}.{now % 1_000_000_000 // 100:07d}{tick:02d}Z'\""
 
 
 def stamp(record: dict[str, Any], uri: str, entity_type: str) -> None:

@@ -127,3 +127,23 @@ def test_a_wrong_password_is_permanent(sandbox, connect, rotate):
     rotate("oracle", username="erphub.integration", password="wrong")
     with pytest.raises(Permanent, match="oracle 401"):
         connect(OracleErp).upsert_customer(CUSTOMER)
+
+
+def test_a_key_with_quotes_finds_its_account_again(sandbox, connect):
+    customer = CUSTOMER.model_copy(update={"external_id": "O'Brien & Co 100%:LE-DE"})
+    erp = connect(OracleErp)
+    erp.upsert_customer(customer)
+    ref = connect(OracleErp).create_sales_order(order(customer=customer.external_id), idempotency_key="k:so")
+    assert len(sandbox.records("oracle", "accounts")) == 1 and ref.external_id == "k-so"  # no colon in an OrderKey id
+    connect(OracleErp).close_sales_order(ref.external_id)
+    assert sandbox.records("oracle", "salesOrdersForOrderHub")[0]["StatusCode"] == "CLOSED"
+
+
+@pytest.mark.sends_off_contract
+def test_the_sandbox_refuses_a_request_without_the_framework_version(sandbox):
+    import requests
+
+    response = requests.get(f"{sandbox.base_url('oracle')}/crmRestApi/resources/11.13.18.05/accounts",
+                            auth=("erphub.integration", "oracle-sandbox-Welcome1"), timeout=5)
+    assert response.status_code == 400
+    assert "header REST-Framework-Version is required" in response.json()["o:errorDetails"][0]["detail"]

@@ -158,7 +158,8 @@ class OracleErp(Connector):
         return found
 
     def create_sales_order(self, order: SalesOrder, *, idempotency_key: str) -> RecordRef:
-        key = short_key(external_key(idempotency_key), 50)
+        # the order key in a URL is <system>:<id>, so the id itself carries no colon
+        key = short_key(external_key(idempotency_key).replace(":", "-"), 50)
         found = self._find(f"{FSCM}/salesOrdersForOrderHub", SourceTransactionSystem=SOURCE, SourceTransactionId=key)
         if found is None:
             unit = self._business_unit(order.subsidiary)
