@@ -23,7 +23,7 @@ from decimal import Decimal
 from typing import Any
 
 from erphub.connectors.base import Connector, external_key, short_key
-from erphub.connectors.http import HttpClient
+from erphub.connectors.http import HttpClient, json_or_none
 from erphub.connectors.interfaces import (
     CreditMemo,
     ErpCustomer,
@@ -47,7 +47,7 @@ from erphub.connectors.sap_odata import (
     price_condition,
     results,
 )
-from erphub.errors import NotFound, Permanent
+from erphub.errors import NotFound, Permanent, Transient
 
 BP = f"{ODATA}/API_BUSINESS_PARTNER"
 SO = f"{ODATA}/API_SALES_ORDER_SRV"
@@ -104,11 +104,15 @@ class SapErp(Connector):
         params = {"$filter": eq_filter(field, value), "$top": "1"}
         if expand:
             params["$expand"] = expand
-        found = results(self._send("GET", f"{service}/{entity_set}", params=params, record=value).json())
+        found = results(json_or_none(self._send("GET", f"{service}/{entity_set}", params=params, record=value)))
         return found[0] if found else None
 
     def _create(self, service: str, entity_set: str, body: dict[str, Any], record: str) -> dict[str, Any]:
-        return entity(self._send("POST", f"{service}/{entity_set}", json=body, record=record).json())
+        created = entity(json_or_none(self._send("POST", f"{service}/{entity_set}", json=body, record=record)))
+        if not created:  # a 2xx without the entity: whether it was created is unknown, the next lookup will tell
+            raise Transient(f"sap created {entity_set} {record} without returning it", system=self.system,
+                            record=record)
+        return created
 
     def _update(self, service: str, path: str, record: dict[str, Any], body: dict[str, Any]) -> None:
         """PATCH with the ETag the entity was read with: SAP refuses a change to a record that changed since."""

@@ -112,11 +112,6 @@ def price_condition(item: dict[str, Any]) -> dict[str, Any] | None:
     return next((p for p in results({"d": item.get("to_PricingElement")}) if p.get("ConditionType") == "PR00"), None)
 
 
-def etag_of(response: requests.Response, record: dict[str, Any]) -> str:
-    """The ETag for If-Match: the response header, else the entity's __metadata.etag."""
-    return response.headers.get("ETag") or str((record.get("__metadata") or {}).get("etag") or "")
-
-
 def amount(value: Any) -> str:
     """Edm.Decimal travels as a JSON string in OData V2."""
     return format(value, "f") if not isinstance(value, str) else value
