@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -105,6 +106,25 @@ def test_a_cancellation_at_period_end_closes_every_erp_order(hub, row):
     assert len(subs) == 2 and all(ends_at_period_end(row, s) for s in subs.values())
     assert len(orders) == 2 and all(closed(row, o) for o in orders.values()), orders
     assert crm_status(row, crm_account(hub, deal)) == "cancelled"
+
+
+def test_a_cancellation_now_credits_each_entity_once_and_closes_its_orders(hub, row):
+    start = date.today() - timedelta(days=90)  # a term still running: part of it is unused
+    deal = MatrixDeal("ErpRowCancelNow", row.crm)
+    execution = activate(hub, deal, Term_Start__c=start.isoformat(),
+                         Term_End__c=(start + timedelta(days=364)).isoformat())
+    assert execution["status"] == "SUCCEEDED", hub.states_entered(execution["executionArn"])
+    execution = cancel(hub, deal, "immediately")
+    assert execution["status"] == "SUCCEEDED", hub.states_entered(execution["executionArn"])
+    numbers = {customer_number(row, c) for c in erp_customers(hub, row, deal).values()}
+    if row.erp == "sap":
+        memos = [m for m in hub.records("sap", "A_CreditMemoRequest") if m["SoldToParty"] in numbers]
+        prices = [float(p["ConditionRateValue"]) for m in memos for i in m["to_Item"] for p in i["to_PricingElement"]]
+    else:
+        memos = [m for m in hub.records("oracle", "receivablesCreditMemos") if m["BillToCustomerNumber"] in numbers]
+        prices = [line["UnitSellingPrice"] for m in memos for line in m["receivablesCreditMemoLines"]]
+    assert len(memos) == 2 and prices and all(0 < p < 1200 for p in prices), memos  # the unused share only
+    assert all(closed(row, o) for o in sales_orders(hub, row, deal).values())
 
 
 # --- ERP posting: the billing system's invoice and its payment, each once ------------------------------------
