@@ -73,6 +73,21 @@ def test_activation_books_one_customer_and_one_order_per_entity_in_its_currency(
     assert crm_status(row, crm_account(hub, deal)) == "active"
 
 
+def test_an_order_created_but_answered_503_is_not_booked_twice_when_the_step_retries(hub, row):
+    # Given the ERP books the first sales order and then answers 503 + Retry-After (the reply is lost)
+    operation = "A_SalesOrder.create" if row.erp == "sap" else "salesOrdersForOrderHub.create"
+    hub.sandbox.faults.inject(row.erp, operation, kind="503", times=1, after_commit=True)
+    # When the activation's ERP step fails RateLimited and the state machine retries it
+    deal = MatrixDeal("ErpRowRetry", row.crm)
+    execution = activate(hub, deal)
+    assert execution["status"] == "SUCCEEDED", hub.states_entered(execution["executionArn"])
+    events = hub.sfn.get_execution_history(executionArn=execution["executionArn"], maxResults=1000)["events"]
+    failed = [e["lambdaFunctionFailedEventDetails"] for e in events if e["type"] == "LambdaFunctionFailed"]
+    assert [f["error"] for f in failed] == ["RateLimited"] and "503" in failed[0]["cause"]
+    # Then the lookup before create finds the order: one per entity, none orphaned
+    assert sorted(sales_orders(hub, row, deal)) == ["LE-DE", "LE-US"]
+
+
 def test_an_amendment_changes_the_erp_order_in_place_and_reconciles(hub, row):
     deal = activated(hub, row, "ErpRowAmend")
     before = sales_orders(hub, row, deal)
