@@ -1,19 +1,14 @@
 """Oracle Fusion Cloud ERP through its REST resources (REST-Framework-Version 4), as an integration user (basic).
 
-- customers: CX Sales accounts (/crmRestApi/.../accounts), upserted (`Upsert-Mode: true`) by our source system
-  reference (SourceSystem ERPHUB + SourceSystemReferenceValue), addressed by their PartyNumber afterwards;
-- sales orders: Order Management's salesOrdersForOrderHub, keyed by SourceTransactionSystem:SourceTransactionId,
-  revised by PATCH of their lines (a dropped line is cancelled: OrderedQuantity 0 with a CancelReason); closing or
-  voiding cancels every open line (Order Management closes fulfilled lines itself);
-- receivablesInvoices, standardReceipts (matched to the invoice by a remittance reference), receivablesCreditMemos,
-  each found again by its transaction / receipt number before it is created;
-- forecasts: this integration's Application Composer object ErphubForecast_c.
+Customers are CX accounts upserted (`Upsert-Mode: true`) by source system reference and addressed by PartyNumber;
+sales orders are Order Management's salesOrdersForOrderHub (OrderKey SourceTransactionSystem:SourceTransactionId),
+revised by PATCH of their lines, a dropped, closed or voided line cancelled with a CancelReason; receivables
+invoices, standard receipts (matched by remittance reference) and credit memos are found by number before a create;
+forecasts go to the integration's Application Composer object ErphubForecast_c.
 
-Secret (ORACLE_SECRET_NAME): {"username", "password"}, optionally "business_units" ({subsidiary: business unit
-name}; default: the subsidiary's own name), "business_unit" (for receivables when the customer has no order yet),
-"transaction_source" / "transaction_type" / "credit_memo_type" / "receipt_method" (defaults "ERPHUB", "Invoice",
-"Credit Memo", "ERPHUB"), "close_reason" / "void_reason" (Order Management cancel reasons). Base URL
-(ORACLE_BASE_URL): https://<pod>.fa.<region>.oraclecloud.com
+Secret (ORACLE_SECRET_NAME): {"username", "password"}, optionally "business_units" ({subsidiary: business unit}),
+"business_unit", "transaction_source", "transaction_type", "credit_memo_type", "receipt_method", "close_reason",
+"void_reason" (defaults in docs/deploy.md). Base URL (ORACLE_BASE_URL): https://<pod>.fa.<region>.oraclecloud.com
 """
 
 from __future__ import annotations
