@@ -19,7 +19,6 @@ does any redelivery (docs/recovery.md). Deleting first could lose it, so it neve
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from typing import Any, Literal
 
 from botocore.exceptions import ClientError
@@ -197,31 +196,27 @@ def _start_move_task(dlq_url: str, source_url: str) -> str | None:
 
 
 def _move_each(url: str, sources: list[str], actor: str, message_id: str | None, limit: int) -> int:
-    """Receive -> send -> delete, message by message, within a time budget; returns how many moved."""
-    moved, passed_over = 0, []
+    """Receive -> send -> delete, message by message, within a time budget; returns how many moved. Whatever was
+    received and not moved (passed over, not sendable, left when it stops) is made visible again at once."""
+    moved, untouched = 0, []
     deadline = time.monotonic() + REDRIVE_BUDGET_SECONDS
     try:
-        for message in _received(url, deadline):
-            if message_id is not None and message["MessageId"] != message_id:
-                passed_over.append(message)
-                continue
-            _send_back(message, _destination(message, sources), actor)
-            _delete(url, message)
-            _close_exception(message, sources, actor)
-            moved += 1
-            if message_id is not None or moved >= limit:
+        while time.monotonic() < deadline and moved < limit and not (message_id and moved):
+            batch = _receive(url, REDRIVE_VISIBILITY_SECONDS)
+            if not batch:
                 break
+            untouched += batch
+            for message in batch:
+                if (message_id is not None and message["MessageId"] != message_id) or moved >= limit:
+                    continue
+                _send_back(message, _destination(message, sources), actor)
+                untouched.remove(message)  # sent: from here on it is either deleted or in both queues
+                _delete(url, message)
+                _close_exception(message, sources, actor)
+                moved += 1
     finally:
-        _release(url, passed_over)
+        _release(url, untouched)
     return moved
-
-
-def _received(url: str, deadline: float) -> Iterator[dict[str, Any]]:
-    while time.monotonic() < deadline:
-        batch = _receive(url, REDRIVE_VISIBILITY_SECONDS)
-        if not batch:
-            return
-        yield from batch
 
 
 def _destination(message: dict[str, Any], sources: list[str]) -> str:
