@@ -197,8 +197,9 @@ def _execution(arn: str, correlation_id: str) -> Found:
             return [], False
         raise HubError(f"could not read the history of {arn}", system="stepfunctions") from exc
     name = arn.rsplit(":", 1)[-1]
-    entries = [e for e in (_step(event, name, correlation_id) for event in page["events"]) if e is not None]
-    return entries, "nextToken" in page
+    events = page["events"][:MAX_HISTORY_EVENTS]  # moto 5.2.5 ignores maxResults; AWS pages
+    entries = [e for e in (_step(event, name, correlation_id) for event in events) if e is not None]
+    return entries, "nextToken" in page or len(page["events"]) > MAX_HISTORY_EVENTS
 
 
 _STEP_EVENTS = {"ExecutionStarted": "execution started", "ExecutionSucceeded": "execution succeeded",
