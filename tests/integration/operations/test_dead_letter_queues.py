@@ -190,16 +190,28 @@ def test_a_publisher_failure_record_is_explained_and_sent_to_the_sweep(operator)
     assert [m.message_id for m in dlqs.messages(dlq).messages] == [letter.message_id]  # nothing lost
 
 
+def dead_letter_exception(dlq: str) -> str:
+    """The exception a consumer opens when it dead-letters a message to `dlq`."""
+    from erphub.store.workflow_state import WorkflowStore
+
+    return WorkflowStore().open_exception(f"test:{uuid.uuid4().hex}", "workflow_start", "dead_letter", "Transient: x",
+                                          detail={"dead_letter_queue": dlq}, seed=uuid.uuid4().hex)
+
+
 def test_purging_needs_the_queue_name_as_confirmation(operator):
     from erphub.operations import dlqs
+    from erphub.store.workflow_state import WorkflowStore
 
     dlq = queue_name(operator, "RenewalDLQ")
     send(operator, "RenewalDLQ", "one")
+    exception_id = dead_letter_exception(dlq)
     with pytest.raises(ValidationFailed):
         dlqs.purge(dlq, confirm="yes", actor=ACTOR)
     assert len(dlqs.messages(dlq).messages) == 1
-    assert dlqs.purge(dlq, confirm=dlq, actor=ACTOR).purged == 1
+    purged = dlqs.purge(dlq, confirm=dlq, actor=ACTOR)
+    assert purged.purged == 1 and purged.closed_exceptions == 1
     assert dlqs.messages(dlq).messages == []
+    assert WorkflowStore().exception(exception_id)["resolution"] == f"purged by {ACTOR}"
     with pytest.raises(NotFound):
         dlqs.purge("erphub-local-activation", confirm="erphub-local-activation", actor=ACTOR)  # not a DLQ
 
@@ -212,3 +224,34 @@ def _drain(stack, logical_id: str) -> list[dict]:
         for message in batch:
             sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
     return found
+
+
+def test_where_sqs_moves_the_messages_itself_the_hub_starts_the_task_and_resolves_their_exceptions(operator,
+                                                                                                  monkeypatch):
+    """AWS has StartMessageMoveTask (moto has not): a stand-in answers it as the SQS API Reference documents."""
+    from erphub import aws
+    from erphub.operations import dlqs
+    from erphub.store.workflow_state import WorkflowStore
+
+    real_client, started = aws.client, []
+
+    class SqsWithMoveTask:
+        def __init__(self) -> None:
+            self.real = real_client("sqs")
+
+        def start_message_move_task(self, **request):
+            started.append(request)
+            return {"TaskHandle": "eyJ0YXNrSWQiOiJ0ZXN0In0="}
+
+        def __getattr__(self, name):
+            return getattr(self.real, name)
+
+    monkeypatch.setattr(aws, "client", lambda service: SqsWithMoveTask() if service == "sqs" else real_client(service))
+    dlq = queue_name(operator, "CancellationDLQ")
+    exception_id = dead_letter_exception(dlq)
+    result = dlqs.redrive(dlq, actor=ACTOR)
+    # the task moves the DLQ to its source queue, named explicitly (consumer-sent messages have no SQS origin)
+    assert result.method == "message_move_task" and result.task_handle and result.closed_exceptions == 1
+    assert started == [{"SourceArn": operator.physical("CancellationDLQ", "Arn"),
+                        "DestinationArn": operator.physical("CancellationQueue", "Arn")}]
+    assert WorkflowStore().exception(exception_id)["status"] == "closed"

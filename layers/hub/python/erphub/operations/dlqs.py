@@ -1,11 +1,8 @@
-"""Dead-letter queues: what sits in each, why, and putting it back.
+"""Dead-letter queues: what sits in each, why (operations/dead_letters.py), and putting it back.
 
 Which DLQs exist comes from the stack: DEAD_LETTER_QUEUES lists their URLs (the template gives the operator
 function `!Ref` of each), and each one's source queue is what SQS itself reports (ListDeadLetterSourceQueues: the
-queues whose RedrivePolicy names it). Why a message failed is found, in this order, in: the `erphub.*` attributes
-the consumers put on what they dead-letter (erphub.consuming), the failure record of its source message (SQS's own
-redrive keeps the message id), EventBridge's DLQ attributes (ERROR_CODE, ERROR_MESSAGE, RULE_ARN, TARGET_ARN), or
-the Lambda on-failure record in the body (the publisher's stream failures).
+queues whose RedrivePolicy names it).
 
 Redrive: all of a DLQ with SQS StartMessageMoveTask where SQS offers it; otherwise (one message, a DLQ with no
 single source queue, or where the API is not available, e.g. the local stack's moto) message by message in this
@@ -19,6 +16,7 @@ does any redelivery (docs/recovery.md). Deleting first could lose it, so it neve
 from __future__ import annotations
 
 import time
+from datetime import UTC, datetime
 from typing import Any, Literal
 
 from botocore.exceptions import ClientError
@@ -71,12 +69,14 @@ class RedriveResult(BaseModel):
     moved: int | None
     task_handle: str | None = None
     left: int
+    closed_exceptions: int = 0
     actor: str
 
 
 class PurgeResult(BaseModel):
     queue: str
     purged: int
+    closed_exceptions: int
     actor: str
 
 
@@ -99,11 +99,14 @@ def redrive(queue: str, actor: str, message_id: str | None = None, limit: int = 
     url = _url(queue)
     sources = _sources(url)
     if message_id is None and len(sources) == 1:
+        started = datetime.now(UTC).isoformat()
         handle = _start_move_task(url, sources[0])
         if handle:
             logger.info("dlq redrive task started", extra={"queue": queue, "actor": actor, "task": handle})
+            # the task moves what the DLQ held when it started: those messages' exceptions are resolved by it
+            closed = _close_exceptions_of(queue, started, f"redriven by {actor} (SQS move task)")
             return RedriveResult(queue=queue, destination=_name(sources[0]), method="message_move_task", moved=None,
-                                 task_handle=handle, left=_depth(url)[0], actor=actor)
+                                 task_handle=handle, left=_depth(url)[0], closed_exceptions=closed, actor=actor)
     moved = _move_each(url, sources, actor, message_id, limit)
     if message_id is not None and not moved:
         raise NotFound(f"message {message_id} is not (or no longer) in {queue}", system="sqs", record=message_id)
@@ -120,7 +123,7 @@ def purge(queue: str, confirm: str, actor: str) -> PurgeResult:
         raise ValidationFailed(f"purging deletes every message for good: confirm with the queue name {queue!r}",
                                system="sqs", record=queue)
     url = _url(queue)
-    depth = _depth(url)[0]
+    depth, started = _depth(url)[0], datetime.now(UTC).isoformat()
     try:
         aws.client("sqs").purge_queue(QueueUrl=url)
     except ClientError as exc:
@@ -129,7 +132,24 @@ def purge(queue: str, confirm: str, actor: str) -> PurgeResult:
                            record=queue) from exc
         raise Transient(f"could not purge {queue}", system="sqs", record=queue) from exc
     logger.warning("dlq purged", extra={"queue": queue, "actor": actor, "messages": depth})
-    return PurgeResult(queue=queue, purged=depth, actor=actor)
+    closed = _close_exceptions_of(queue, started, f"purged by {actor}")
+    return PurgeResult(queue=queue, purged=depth, closed_exceptions=closed, actor=actor)
+
+
+def _close_exceptions_of(queue: str, before: str, resolution: str) -> int:
+    """Resolve the open dead_letter exceptions of this DLQ's messages that were there before `before`."""
+    from erphub.consuming import DEAD_LETTER_KIND
+
+    store, closed = WorkflowStore(), 0
+    for exception in store.exceptions(only_open=True):
+        if (exception["kind"] == DEAD_LETTER_KIND and (exception.get("detail") or {}).get("dead_letter_queue") == queue
+                and exception["opened_at"] < before):
+            try:
+                store.close_exception(exception["exception_id"], resolution)
+                closed += 1
+            except HubError:  # closed meanwhile
+                continue
+    return closed
 
 
 # --- the queues ------------------------------------------------------------------------------------------
