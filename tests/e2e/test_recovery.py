@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 from tests.e2e.workflows.deals import Deal
-from tests.integration.operations.conftest import operator_environment
+from tests.operator_env import operator_environment
 
 from local import webhooks
 from local.stack import LocalStack
