@@ -146,3 +146,24 @@ def test_after_a_mapping_fix_the_stored_body_is_normalized_again_and_replayed(op
     assert result.repair == "renormalized" and result.event_type == "crm.opportunity.closed_won"
     [message] = delivered(operator, result.event_id)
     assert message["detail"]["data"]["account"]["account_id"] == "9812345601"
+
+
+@pytest.mark.parametrize("token", ["", "not base64!", "e30=", "eyJwayI6IDF9",
+                                   "eyJwayI6ImEiLCJsb29rdXAiOiJiIiwicmVjZWl2ZWRfYXQiOiJjIiwieCI6ImQifQ=="])
+def test_a_page_token_the_api_did_not_give_is_refused_as_such(operator, token):
+    from erphub.operations import quarantine as ops
+
+    if not token:  # an empty token is the first page
+        assert ops.list_quarantined(limit=1).items is not None
+        return
+    with pytest.raises(ValidationFailed, match="page token"):
+        ops.list_quarantined(limit=1, next_token=token)
+
+
+@pytest.mark.parametrize("key", ["", "hubspot#no-such-event", "x" * 3000, "stripe#\udcff"])
+def test_an_unknown_or_impossible_key_is_not_found(operator, key):
+    from erphub.errors import NotFound
+    from erphub.operations import quarantine as ops
+
+    with pytest.raises(NotFound):
+        ops.show(key)

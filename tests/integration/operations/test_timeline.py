@@ -80,3 +80,13 @@ def test_an_unknown_customer_has_an_empty_timeline(operator):
 
     found = timeline.timeline("customer", "cust-unknown")
     assert found.entries == [] and found.business_keys == []
+
+
+@pytest.mark.parametrize(("subject", "subject_id"), [("invoice", DEAL), ("deal", ""), ("deal", "  "),
+                                                     ("contract", "x" * 600)])
+def test_a_timeline_needs_a_known_subject_and_a_sensible_id(operator, subject, subject_id):
+    from erphub.errors import ValidationFailed
+    from erphub.operations import timeline
+
+    with pytest.raises(ValidationFailed):
+        timeline.timeline(subject, subject_id)

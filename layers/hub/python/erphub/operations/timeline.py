@@ -73,7 +73,7 @@ Found = tuple[list[TimelineEntry], bool]
 
 def timeline(subject: Literal["deal", "contract", "customer"], subject_id: str) -> Timeline:
     subject_id = (subject_id or "").strip()
-    if not subject_id or len(subject_id) > 512:
+    if subject not in ("deal", "contract", "customer") or not subject_id or len(subject_id) > 512:
         raise ValidationFailed("a timeline needs a deal, contract or customer id", system="hub")
     scope, truncated = _scope(subject, subject_id)
     entries, unavailable = [], []

@@ -19,10 +19,11 @@ from botocore.exceptions import ClientError
 from erphub import aws
 from erphub.errors import Conflict, NotFound, Transient
 from erphub.settings import get_settings
-from erphub.store.inbox import ACCEPTED, LOOKUP_QUARANTINED, QUARANTINED, lookup_key
+from erphub.store.inbox import ACCEPTED, LOOKUP_QUARANTINED, MAX_KEY_BYTES, QUARANTINED, lookup_key
 from erphub.store.tables import from_item
 
 INDEX = "lookup"
+_PAGE_KEYS = {"pk", "lookup", "received_at"}
 # what a listing shows; the raw body and the headers are read per item (show / repair)
 _LISTED = ("pk", "source", "source_event_id", "vendor_type", "event_id", "correlation_id", "reason", "received_at")
 
@@ -51,6 +52,8 @@ def page(limit: int, start: str | None = None, source: str | None = None) -> tup
 
 def item(key: str) -> dict[str, Any]:
     """The whole inbox item (raw body included), whatever its state now."""
+    if not key or len(key.encode("utf-8", "surrogatepass")) > MAX_KEY_BYTES:
+        raise NotFound("no such webhook in the inbox", system="hub", record=key[:100])
     try:
         found = aws.client("dynamodb").get_item(TableName=get_settings().inbox_table, ConsistentRead=True,
                                                 Key={"pk": {"S": key}}).get("Item")
@@ -101,7 +104,9 @@ def _decode(token: str) -> dict[str, Any]:
 
     try:
         plain = json.loads(base64.urlsafe_b64decode(token.encode()))
-        if not isinstance(plain, dict) or not all(isinstance(v, str) for v in plain.values()):
+        # exactly the index's last evaluated key: the table key and the index keys, all strings
+        if not isinstance(plain, dict) or set(plain) != _PAGE_KEYS or not all(isinstance(v, str) and v
+                                                                              for v in plain.values()):
             raise ValueError("not a page token")
     except ValueError as exc:
         raise ValidationFailed("the page token is not one this API gave", system="hub") from exc
