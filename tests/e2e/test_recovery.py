@@ -141,6 +141,13 @@ def test_a_quarantined_deal_repaired_and_replayed_twice_at_once_is_activated_onc
     assert activation(ops, deal)["status"] == "SUCCEEDED"
     assert end_state(ops, deal) == {"subscriptions": 2, "sales_orders": 2, "erp_customers": 2}
     assert len(executions_of(ops, deal)) == 1 and quarantine.show(key).status == "published"
+    # And the deal's timeline tells who replayed it and how, before its activation ran
+    from erphub.operations import timeline
+
+    story = timeline.timeline("deal", deal.opportunity_id).entries
+    [replayed] = [e for e in story if e.kind == "operator_action"]
+    assert "corrected and replayed by" in replayed.summary and "Legal_Entities__c" in replayed.detail["reason"]
+    assert replayed.at < next(e.at for e in story if e.kind == "execution" and "started" in e.summary)
 
 
 def test_a_dead_lettered_erp_posting_redriven_after_the_outage_posts_once(ops):
