@@ -43,7 +43,7 @@ class DeadLetter(BaseModel):
     body: str
 
 
-def name(url_or_arn: str) -> str:
+def queue_name(url_or_arn: str) -> str:
     return url_or_arn.rstrip("/").rsplit("/", 1)[-1].rsplit(":", 1)[-1]
 
 
@@ -53,7 +53,7 @@ def receive(url: str, visibility: int) -> list[dict[str, Any]]:
             QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=visibility, WaitTimeSeconds=0,
             AttributeNames=["All"], MessageAttributeNames=["All"]).get("Messages", []))
     except ClientError as exc:
-        raise Transient(f"could not read {name(url)}", system="sqs") from exc
+        raise Transient(f"could not read {queue_name(url)}", system="sqs") from exc
 
 
 def release(url: str, received: list[dict[str, Any]]) -> None:
@@ -64,7 +64,7 @@ def release(url: str, received: list[dict[str, Any]]) -> None:
         try:
             aws.client("sqs").change_message_visibility_batch(QueueUrl=url, Entries=entries[start:start + 10])
         except ClientError:  # they come back by themselves when their visibility timeout ends
-            logger.warning("could not release peeked messages", extra={"queue": name(url)})
+            logger.warning("could not release peeked messages", extra={"queue": queue_name(url)})
 
 
 def peek(url: str, limit: int) -> list[dict[str, Any]]:
@@ -86,8 +86,8 @@ def attributes(message: dict[str, Any]) -> dict[str, str]:
 
 def dead_letter(message: dict[str, Any], sources: list[str]) -> DeadLetter:
     attrs = attributes(message)
-    source = attrs.get("erphub.source_queue") or (name(attrs["TARGET_ARN"]) if "TARGET_ARN" in attrs else "") or (
-        name(sources[0]) if len(sources) == 1 else "")
+    source = attrs.get("erphub.source_queue") or (queue_name(attrs["TARGET_ARN"]) if "TARGET_ARN" in attrs else "") or (
+        queue_name(sources[0]) if len(sources) == 1 else "")
     source_id = attrs.get("erphub.source_message_id") or message["MessageId"]
     record = _failure_record(source, source_id)
     sent = message.get("Attributes", {}).get("SentTimestamp")
@@ -122,7 +122,7 @@ def _reason(attrs: dict[str, str], record: dict[str, Any] | None, body: str) -> 
     if "ERROR_CODE" in attrs:
         return FailureReason(error_type=attrs["ERROR_CODE"], error=attrs.get("ERROR_MESSAGE", ""),
                              attempts=int(attrs.get("RETRY_ATTEMPTS") or 0) or None,
-                             consumer=name(attrs.get("RULE_ARN", "")), recorded_by="eventbridge")
+                             consumer=queue_name(attrs.get("RULE_ARN", "")), recorded_by="eventbridge")
     return _lambda_destination_reason(body)
 
 
@@ -133,7 +133,7 @@ def _lambda_destination_reason(body: str) -> FailureReason:
         context, response = record["requestContext"], record.get("responseContext", {})
         return FailureReason(error_type=str(response.get("functionError") or context["condition"]),
                              error=f"{context['condition']} after {context.get('approximateInvokeCount')} invocations"
-                                   f" of {name(str(context.get('functionArn', '')))}",
+                                   f" of {queue_name(str(context.get('functionArn', '')))}",
                              attempts=context.get("approximateInvokeCount"), recorded_by="lambda_destination")
     except (ValueError, KeyError, TypeError):
         return FailureReason(error_type="unknown", error="no reason was recorded (the consumer crashed or timed out)",

@@ -26,13 +26,7 @@ from erphub import aws
 from erphub.errors import Conflict, HubError, NotFound, Permanent, Transient, ValidationFailed
 from erphub.observability import logger, metrics
 from erphub.operations import actor_name, configured
-from erphub.operations.dead_letters import DeadLetter
-from erphub.operations.dead_letters import attributes as _attributes
-from erphub.operations.dead_letters import dead_letter as _dead_letter
-from erphub.operations.dead_letters import name as _name
-from erphub.operations.dead_letters import peek as _peek
-from erphub.operations.dead_letters import receive as _receive
-from erphub.operations.dead_letters import release as _release
+from erphub.operations.dead_letters import DeadLetter, attributes, dead_letter, peek, queue_name, receive, release
 from erphub.store.workflow_state import WorkflowStore
 
 REDRIVE_VISIBILITY_SECONDS = 60
@@ -81,15 +75,15 @@ class PurgeResult(BaseModel):
 
 
 def dead_letter_queues() -> list[DeadLetterQueue]:
-    return [_describe(name, url) for name, url in _queues().items()]
+    return [_describe(queue, url) for queue, url in _queues().items()]
 
 
 def messages(queue: str, limit: int = 50) -> DeadLetters:
     """Up to `limit` messages with their failure reasons (a peek: each is released again at once)."""
     url = _url(queue)
     sources = _sources(url)
-    peeked = _peek(url, max(1, min(limit, MAX_PEEK)))
-    return DeadLetters(queue=queue, depth=_depth(url)[0], messages=[_dead_letter(m, sources) for m in peeked])
+    peeked = peek(url, max(1, min(limit, MAX_PEEK)))
+    return DeadLetters(queue=queue, depth=_depth(url)[0], messages=[dead_letter(m, sources) for m in peeked])
 
 
 def redrive(queue: str, actor: str, message_id: str | None = None, limit: int = 1000) -> RedriveResult:
@@ -105,13 +99,14 @@ def redrive(queue: str, actor: str, message_id: str | None = None, limit: int = 
             logger.info("dlq redrive task started", extra={"queue": queue, "actor": actor, "task": handle})
             # the task moves what the DLQ held when it started: those messages' exceptions are resolved by it
             closed = _close_exceptions_of(queue, started, f"redriven by {actor} (SQS move task)")
-            return RedriveResult(queue=queue, destination=_name(sources[0]), method="message_move_task", moved=None,
-                                 task_handle=handle, left=_depth(url)[0], closed_exceptions=closed, actor=actor)
+            return RedriveResult(queue=queue, destination=queue_name(sources[0]), method="message_move_task",
+                                 moved=None, task_handle=handle, left=_depth(url)[0], closed_exceptions=closed,
+                                 actor=actor)
     moved = _move_each(url, sources, actor, message_id, limit)
     if message_id is not None and not moved:
         raise NotFound(f"message {message_id} is not (or no longer) in {queue}", system="sqs", record=message_id)
     metrics.add_metric(name="dlq_messages_redriven", unit="Count", value=moved)
-    destination = _name(sources[0]) if len(sources) == 1 else "per message"
+    destination = queue_name(sources[0]) if len(sources) == 1 else "per message"
     return RedriveResult(queue=queue, destination=destination, method="receive_send_delete", moved=moved,
                          left=_depth(url)[0], actor=actor)
 
@@ -155,7 +150,7 @@ def _close_exceptions_of(queue: str, before: str, resolution: str) -> int:
 # --- the queues ------------------------------------------------------------------------------------------
 def _queues() -> dict[str, str]:
     urls = [u.strip() for u in configured("DEAD_LETTER_QUEUES").split(",") if u.strip()]
-    return {_name(url): url for url in urls}
+    return {queue_name(url): url for url in urls}
 
 
 def _url(queue: str) -> str:
@@ -171,7 +166,7 @@ def _sources(url: str) -> list[str]:
         pages = aws.client("sqs").get_paginator("list_dead_letter_source_queues").paginate(QueueUrl=url)
         return [u for page in pages for u in page.get("queueUrls", [])]
     except ClientError as exc:
-        raise Transient(f"could not read the source queues of {_name(url)}", system="sqs") from exc
+        raise Transient(f"could not read the source queues of {queue_name(url)}", system="sqs") from exc
 
 
 def _depth(url: str) -> tuple[int, int]:
@@ -180,21 +175,20 @@ def _depth(url: str) -> tuple[int, int]:
             QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
         )["Attributes"]
     except ClientError as exc:
-        raise Transient(f"could not read {_name(url)}", system="sqs") from exc
+        raise Transient(f"could not read {queue_name(url)}", system="sqs") from exc
     return int(attributes["ApproximateNumberOfMessages"]), int(attributes["ApproximateNumberOfMessagesNotVisible"])
 
 
-def _describe(name: str, url: str) -> DeadLetterQueue:
+def _describe(queue: str, url: str) -> DeadLetterQueue:
     depth, in_flight = _depth(url)
-    peeked = _peek(url, MAX_PEEK) if depth else []
+    peeked = peek(url, MAX_PEEK) if depth else []
     sent = [int(m["Attributes"]["SentTimestamp"]) for m in peeked if "SentTimestamp" in m.get("Attributes", {})]
     oldest = int(time.time() - min(sent) / 1000) if sent else None
-    return DeadLetterQueue(name=name, url=url, source_queues=[_name(s) for s in _sources(url)], depth=depth,
+    return DeadLetterQueue(name=queue, url=url, source_queues=[queue_name(s) for s in _sources(url)], depth=depth,
                            in_flight=in_flight, oldest_age_seconds=oldest, oldest_exact=len(peeked) >= depth,
-                           fifo=name.endswith(".fifo"))
+                           fifo=queue.endswith(".fifo"))
 
 
-# --- messages ----------------------------------------------------------------------------------------------
 # --- redrive -------------------------------------------------------------------------------------------------
 def _start_move_task(dlq_url: str, source_url: str) -> str | None:
     """The task handle, or None where SQS cannot move this queue's messages (then the caller moves them itself)."""
@@ -208,11 +202,11 @@ def _start_move_task(dlq_url: str, source_url: str) -> str | None:
         if error.get("Code") in _MOVE_UNAVAILABLE or exc.response.get("ResponseMetadata", {}).get(
                 "HTTPStatusCode", 0) >= 500:
             logger.info("StartMessageMoveTask unavailable; moving message by message",
-                        extra={"queue": _name(dlq_url), "error": error.get("Code")})
+                        extra={"queue": queue_name(dlq_url), "error": error.get("Code")})
             return None
         if "MoveTask" in str(error.get("Message", "")) or error.get("Code") == "ResourceInUse":
-            raise Conflict(f"a redrive of {_name(dlq_url)} is running already", system="sqs") from exc
-        raise Transient(f"could not start the redrive of {_name(dlq_url)}", system="sqs") from exc
+            raise Conflict(f"a redrive of {queue_name(dlq_url)} is running already", system="sqs") from exc
+        raise Transient(f"could not start the redrive of {queue_name(dlq_url)}", system="sqs") from exc
 
 
 def _move_each(url: str, sources: list[str], actor: str, message_id: str | None, limit: int) -> int:
@@ -222,7 +216,7 @@ def _move_each(url: str, sources: list[str], actor: str, message_id: str | None,
     deadline = time.monotonic() + REDRIVE_BUDGET_SECONDS
     try:
         while time.monotonic() < deadline and moved < limit and not (message_id and moved):
-            batch = _receive(url, REDRIVE_VISIBILITY_SECONDS)
+            batch = receive(url, REDRIVE_VISIBILITY_SECONDS)
             if not batch:
                 break
             untouched += batch
@@ -235,15 +229,15 @@ def _move_each(url: str, sources: list[str], actor: str, message_id: str | None,
                 _close_exception(message, sources, actor)
                 moved += 1
     finally:
-        _release(url, untouched)
+        release(url, untouched)
     return moved
 
 
 def _destination(message: dict[str, Any], sources: list[str]) -> str:
-    attrs = _attributes(message)
-    named = attrs.get("erphub.source_queue") or (_name(attrs["TARGET_ARN"]) if "TARGET_ARN" in attrs else "")
+    attrs = attributes(message)
+    named = attrs.get("erphub.source_queue") or (queue_name(attrs["TARGET_ARN"]) if "TARGET_ARN" in attrs else "")
     if named:
-        matching = [s for s in sources if _name(s) == named]
+        matching = [s for s in sources if queue_name(s) == named]
         if matching:
             return matching[0]
         try:
@@ -264,12 +258,12 @@ def _send_back(message: dict[str, Any], destination: str, actor: str) -> None:
     request: dict[str, Any] = {"QueueUrl": destination, "MessageBody": message["Body"], "MessageAttributes": kept}
     if destination.endswith(".fifo"):
         attributes = message.get("Attributes", {})
-        request["MessageGroupId"] = attributes.get("MessageGroupId") or _name(destination)
+        request["MessageGroupId"] = attributes.get("MessageGroupId") or queue_name(destination)
         request["MessageDeduplicationId"] = message["MessageId"]  # a second send after an interruption is dropped
     try:
         aws.client("sqs").send_message(**request)
     except ClientError as exc:
-        raise Transient(f"could not send {message['MessageId']} back to {_name(destination)}", system="sqs",
+        raise Transient(f"could not send {message['MessageId']} back to {queue_name(destination)}", system="sqs",
                         record=message["MessageId"]) from exc
 
 
@@ -278,13 +272,13 @@ def _delete(url: str, message: dict[str, Any]) -> None:
         aws.client("sqs").delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
     except ClientError as exc:
         # it is on its source queue already; it reappears here and a later redrive sends it again (see above)
-        raise Transient(f"{message['MessageId']} was redriven but is still in {_name(url)}", system="sqs",
+        raise Transient(f"{message['MessageId']} was redriven but is still in {queue_name(url)}", system="sqs",
                         record=message["MessageId"]) from exc
 
 
 def _close_exception(message: dict[str, Any], sources: list[str], actor: str) -> None:
     """The message's dead_letter exception is resolved by the redrive (best effort: the redrive is done)."""
-    letter = _dead_letter(message, sources)
+    letter = dead_letter(message, sources)
     if not letter.exception_id:
         return
     try:
