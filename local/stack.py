@@ -85,7 +85,9 @@ class LocalStack:
         from local.pollers import Pollers
         from local.schedules import Scheduler
 
-        gateway = Gateway(self.wiring.routes, self.functions, port=self.port)
+        from local.cognito_authorizer import gateway_check
+
+        gateway = Gateway(self.wiring.routes, self.functions, port=self.port, authorize=gateway_check(self))
         self.gateway_url = gateway.start()
         self._parts.append(gateway)
         pollers = Pollers(self, self.wiring)
