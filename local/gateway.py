@@ -192,8 +192,8 @@ def _request_line_and_headers_bytes(request: Any) -> int:
                                                         for _, v in request.headers.items())
 
 
-_ERROR_TYPES = {401: "UnauthorizedException", 403: "MissingAuthenticationTokenException", 413: "RequestTooLargeException",
-                400: "BadRequestException"}
+_ERROR_TYPES = {401: "UnauthorizedException", 403: "MissingAuthenticationTokenException",
+                413: "RequestTooLargeException", 400: "BadRequestException"}
 
 
 def _json(status: int, body: dict[str, Any], request_id: str) -> tuple[int, list[tuple[str, str]], bytes]:

@@ -19,7 +19,8 @@ SKIP_REASONS = {
     "AWS::Lambda::Permission": "IAM is not enforced locally",
     "AWS::SQS::QueuePolicy": "IAM is not enforced locally",
     "AWS::Events::EventBusPolicy": "IAM is not enforced locally",
-    "AWS::Serverless::Api": "served by the local HTTP gateway (Cognito authorizers enforced; stage settings, throttling not)",
+    "AWS::Serverless::Api": "served by the local HTTP gateway (Cognito authorizers enforced; stage settings and "
+                            "throttling not)",
     "AWS::ApiGateway::": "served by the local HTTP gateway (stage settings, auth and throttling not emulated)",
     "AWS::CloudWatch::": "alarms and dashboards are not emulated",
     "AWS::KMS::": "encryption is not emulated",

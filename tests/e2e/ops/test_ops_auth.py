@@ -13,9 +13,10 @@ from importlib import resources
 
 import pytest
 import requests
-from conftest import operations
 from joserfc import jwt
 from joserfc.jwk import RSAKey
+
+from conftest import operations
 
 pytestmark = [pytest.mark.e2e]
 ACTING = [op for op in operations() if op[0] != "GET"]

@@ -6,8 +6,8 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import Context, api_event
 
+from conftest import Context, api_event
 from erphub.operations.api import create_app
 from erphub.operations.roles import groups_of
 
@@ -49,7 +49,8 @@ def test_a_group_outside_the_roles_reads_nothing(app):
 
 
 @pytest.mark.parametrize(("claim", "groups"), [
-    ("operator", ["operator"]), ("viewer,operator", ["viewer", "operator"]), ("[viewer operator]", ["viewer", "operator"]),
+    ("operator", ["operator"]), ("viewer,operator", ["viewer", "operator"]),
+    ("[viewer operator]", ["viewer", "operator"]),
     (["viewer"], ["viewer"]), ("", []), (None, [])])
 def test_groups_in_every_form_api_gateway_passes_them(claim, groups):
     assert groups_of(claim) == groups

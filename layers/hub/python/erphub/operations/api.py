@@ -31,7 +31,8 @@ def create_app() -> APIGatewayRestResolver:
     # with a bad body is a 403, not a 422 describing the body), so it wraps the validation middleware itself.
     # tests/unit/ops/test_ops_roles.py fails if a Powertools release stops honouring this.
     validation = app._request_validation_middleware
-    app._request_validation_middleware = lambda app_, next_: role_rule(app_, lambda a: validation(a, next_))
+    app._request_validation_middleware = lambda app_, next_: role_rule(  # type: ignore[assignment]
+        app_, lambda a: validation(a, next_))
     for router in ROUTERS:
         app.include_router(router, prefix=PREFIX)
     _error_handlers(app)
