@@ -194,3 +194,14 @@ def test_reassigning_and_commenting_are_audited(hub, ops):
     assert detail["audit"][0]["after"]["owner"] == "emea-deal-desk"
     assert [e["exception_id"] for e in ops.get("/exceptions", owner="emea-deal-desk")] == [summary["exception_id"]]
     ops.post(f"/exceptions/{summary['exception_id']}/abandon", {"reason": "test over"})
+    assert hub.execution("activation", deal.opportunity_id)["status"] == "FAILED"
+
+
+def test_the_ops_function_called_only_what_its_template_policies_allow(hub, ops):
+    """Last in the module: every AWS call the operator API made above, against OpsApiFunction's IAM role."""
+    from local import iam_audit
+
+    findings = [f for f in iam_audit.audit(hub.stack) if f.function == "OpsApiFunction"]
+    assert findings == []
+    called = {c for f, calls in hub.stack.aws_calls.items() if f == "OpsApiFunction" for c in calls}
+    assert {c.operation for c in called} >= {"SendTaskSuccess", "SendTaskFailure", "StartExecution", "UpdateItem"}
