@@ -197,11 +197,33 @@ def test_reassigning_and_commenting_are_audited(hub, ops):
     assert hub.execution("activation", deal.opportunity_id)["status"] == "FAILED"
 
 
-def test_the_ops_function_called_only_what_its_template_policies_allow(hub, ops):
-    """Last in the module: every AWS call the operator API made above, against OpsApiFunction's IAM role."""
+def test_operators_are_notified_of_an_opened_exception_and_of_a_failed_run(hub, ops):
+    # Given a deal waiting for approval and a run that fails (the approver rejects it)
+    deal = Deal("OpsNotify")
+    send_deal(hub, deal, Amount="350000.0")
+    summary = find(hub, ops, deal, "approval")
+    ops.post(f"/exceptions/{summary['exception_id']}/reject", {"note": "no"})
+    assert hub.execution("activation", deal.opportunity_id)["status"] == "FAILED"
+
+    # Then the notifications (also on the bus and the operators' topic) name the exceptions, owners and deal
+    def sent() -> dict | None:
+        found = {n["type"]: n for n in ops.get("/notifications")
+                 if n["business_ids"].get("contract") == deal.opportunity_id}
+        return found if {"hub.exception.opened", "hub.workflow.failed"} <= found.keys() else None
+
+    found = hub.stack.wait_until(sent, timeout=20, interval=0.3)
+    opened = found["hub.exception.opened"]
+    assert (opened["exception_id"], opened["owner"]) == (summary["exception_id"], "deal-desk")
+    assert found["hub.workflow.failed"]["owner"] == "integration-ops"
+
+
+def test_the_ops_functions_called_only_what_their_template_policies_allow(hub, ops):
+    """Last in the module: every AWS call the operator API and the notifier made above, against their IAM roles."""
     from local import iam_audit
 
-    findings = [f for f in iam_audit.audit(hub.stack) if f.function == "OpsApiFunction"]
+    findings = [f for f in iam_audit.audit(hub.stack) if f.function in ("OpsApiFunction", "OpsNotifierFunction")]
     assert findings == []
     called = {c for f, calls in hub.stack.aws_calls.items() if f == "OpsApiFunction" for c in calls}
     assert {c.operation for c in called} >= {"SendTaskSuccess", "SendTaskFailure", "StartExecution", "UpdateItem"}
+    notified = {c.operation for f, calls in hub.stack.aws_calls.items() if f == "OpsNotifierFunction" for c in calls}
+    assert notified >= {"PutEvents", "Publish", "PutItem"}
