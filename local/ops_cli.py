@@ -64,6 +64,9 @@ def _parser() -> argparse.ArgumentParser:
     show = commands.add_parser("show", help="one exception: payload, comments, audit trail")
     show.add_argument("exception_id")
     show.set_defaults(run=_show)
+    notices = commands.add_parser("notifications", help="what operators were told (opened, overdue, failed, DLQ)")
+    notices.add_argument("--days", type=int, default=1)
+    notices.set_defaults(run=_notifications)
     run = commands.add_parser("run", help="a run's status, exceptions and audit trail")
     run.add_argument("correlation_id")
     run.set_defaults(run=_run)
@@ -208,6 +211,18 @@ def _run(args: argparse.Namespace) -> int:
     return _print(args, run, lambda: print(f"{run['correlation_id']}: {run['workflow']} {run['status']} at "
                                            f"{run['step'] or '-'} ({len(run['exceptions'])} exceptions, "
                                            f"{len(run['audit'])} operator actions)"))
+
+
+def _notifications(args: argparse.Namespace) -> int:
+    found = _client(args).get("/notifications", days=args.days)
+
+    def table() -> None:
+        for n in found:
+            print(f"{n['at'][:19]}  {n['type']:22} {n['owner']:16} {n['exception_id']:28} "
+                  f"{n['business_ids'].get('business_key', n['correlation_id'])}")
+        print(f"({len(found)} notification{'s' * (len(found) != 1)})")
+
+    return _print(args, found, table)
 
 
 # --- acting -----------------------------------------------------------------------------------------------

@@ -73,4 +73,6 @@ def test_an_operators_day_from_the_command_line(running_stack):  # noqa: F811
     detail = json.loads(ops(workdir, "--json", "show", approval["exception_id"]).stdout)
     assert detail["status"] == "resolved" and detail["audit"][0]["note"] == "CFO ok"
     one_line_error(ops(workdir, "show", "no-such-exception"), 1, "NotFound")
+    notices = ops(workdir, "notifications")
+    assert notices.returncode == 0 and "hub.exception.opened" in notices.stdout and "deal-desk" in notices.stdout
     one_line_error(ops(workdir, "abandon", quality["exception_id"]), 2, "--reason")
