@@ -3,7 +3,6 @@ only the gateway, the embedded Cognito user pool and the ops function are exerci
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
@@ -33,10 +32,3 @@ def tokens(stack) -> dict[str, dict]:
     client = stack.physical("OpsUserPoolClient")
     return {role: sign_in(client, user["email"], user["password"], region=REGION, endpoint_url=stack.aws.url)
             for role, user in dev_users().items()}
-
-
-def operations() -> list[tuple[str, str]]:
-    """(method, path) of every operation of the committed OpenAPI document: a new route is covered as it is added."""
-    document = json.loads((ROOT / "openapi" / "ops-v1.json").read_text())
-    return sorted((method.upper(), path.removeprefix("/ops/v1")) for path, item in document["paths"].items()
-                  for method in item)

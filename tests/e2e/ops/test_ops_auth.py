@@ -15,8 +15,7 @@ import pytest
 import requests
 from joserfc import jwt
 from joserfc.jwk import RSAKey
-
-from conftest import operations
+from ops_operations import operations
 
 pytestmark = [pytest.mark.e2e]
 ACTING = [op for op in operations() if op[0] != "GET"]

@@ -217,6 +217,25 @@ def test_operators_are_notified_of_an_opened_exception_and_of_a_failed_run(hub, 
     assert found["hub.workflow.failed"]["owner"] == "integration-ops"
 
 
+def test_an_approval_nobody_gives_is_escalated_and_expired_not_left_open(hub, ops):
+    # Given a deal waiting for approval (the stack's approval timeout is 4 s) that nobody acts on
+    deal = Deal("OpsSilent")
+    send_deal(hub, deal, Non_Standard_Terms__c="true")
+    summary = find(hub, ops, deal, "approval")
+    assert hub.execution("activation", deal.opportunity_id, timeout=30)["status"] == "FAILED"
+    # Then the approval is no longer actionable, its owner was told it went overdue, and the failure is open
+    detail = ops.get(f"/exceptions/{summary['exception_id']}")
+    assert detail["status"] == "resolved" and detail["resolution"].startswith("expired") and detail["actions"] == []
+    assert [e["kind"] for e in ops.get("/exceptions", status="open", business_id=deal.opportunity_id)] == [
+        "activation_failed"]
+
+    def overdue() -> dict | None:
+        return next((n for n in ops.get("/notifications") if n["type"] == "hub.exception.overdue"
+                     and n["exception_id"] == summary["exception_id"]), None)
+
+    assert hub.stack.wait_until(overdue, timeout=20, interval=0.3)["owner"] == "deal-desk"
+
+
 def test_the_ops_functions_called_only_what_their_template_policies_allow(hub, ops):
     """Last in the module: every AWS call the operator API and the notifier made above, against their IAM roles."""
     from local import iam_audit

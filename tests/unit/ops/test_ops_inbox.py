@@ -113,3 +113,22 @@ def test_a_fix_is_a_diff_with_the_master_of_each_field():
 def test_a_retry_is_a_new_run_id_each_time():
     assert retries.next_run_id("contract:salesforce:006A") == ("contract:salesforce:006A:retry1", 1)
     assert retries.next_run_id("contract:salesforce:006A:retry1") == ("contract:salesforce:006A:retry2", 2)
+
+
+def test_a_run_that_stops_waiting_expires_its_open_waits_and_escalates_a_timed_out_one(tables, monkeypatch):
+    from erphub.workflows.actions import outcome
+    from erphub.workflows.run import Run
+
+    monkeypatch.setattr(outcome, "_emit", lambda run, status, **fields: {"status": status, **fields})
+    waiting = open_one("approval", task_token="token-1")
+    failed_before = open_one("activation_failed", correlation_id="other-run")
+    run = Run.model_validate({"action": "outcome.failed", "workflow": "activation", "state": {
+        "correlation_id": "contract:salesforce:006A", "event": EVENT,
+        "error": {"Error": "States.Timeout", "Cause": "no decision"}}})
+    outcome.failed(run)
+    expired = ExceptionStore().get(waiting)
+    assert expired["status"] == "resolved" and expired["resolution"].startswith("expired: the run stopped waiting")
+    assert expired["overdue_at"] and expired["resolved_by"] == "hub"
+    assert ExceptionStore().get(failed_before)["status"] == "open"
+    still_open = inbox.listing(inbox.Filters(status="open"))
+    assert [v.kind for v in still_open if v.correlation_id == "contract:salesforce:006A"] == ["activation_failed"]

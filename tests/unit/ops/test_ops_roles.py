@@ -6,8 +6,8 @@ import json
 from pathlib import Path
 
 import pytest
+from ops_api_events import Context, api_event
 
-from conftest import Context, api_event
 from erphub.operations.api import create_app
 from erphub.operations.roles import groups_of
 

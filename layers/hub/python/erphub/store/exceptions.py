@@ -76,6 +76,17 @@ class ExceptionStore:
                      "resolved_at = :t, closed_at = :t, note = :note, outcome = :out "
                      "REMOVE claim_action, claimed_by, claimed_at", values, condition="#s = :acting")
 
+    def expire(self, exception_id: str, resolution: str) -> bool:
+        """The workflow stopped waiting on this open exception (it timed out or failed): nobody can act on it any
+        more. False if it was not open."""
+        try:
+            self._update(exception_id, "SET #s = :r, resolution = :res, resolved_by = :by, resolved_at = :t, "
+                         "closed_at = :t", {":r": RESOLVED, ":res": resolution, ":by": "hub", ":t": now(),
+                                            ":open": OPEN}, condition="#s = :open")
+        except Conflict:
+            return False
+        return True
+
     def assign(self, exception_id: str, owner: str) -> None:
         self._update(exception_id, "SET #o = :o, assigned_at = :t", {":o": owner, ":t": now()},
                      names={"#o": "owner"}, condition="attribute_exists(pk)")
