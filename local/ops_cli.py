@@ -17,7 +17,7 @@ from typing import Any, NoReturn
 
 from local.ops_client import OpsClient, OpsError, Session, sign_in
 
-ACTIONS = ("approve", "reject", "resume", "retry")  # each: ID [--note]
+ACTIONS = ("approve", "reject", "resume", "retry", "acknowledge")  # each: ID [--note]
 COLUMNS = [("exception_id", 28), ("kind", 20), ("status", 8), ("owner", 16), ("age", 6), ("business", 30),
            ("reason", 60)]
 

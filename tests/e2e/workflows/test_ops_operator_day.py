@@ -72,6 +72,19 @@ def test_approve_continues_the_activation_once_and_keeps_the_note(hub, ops):
     assert assert_audited(ops, summary["exception_id"], "approve", "CFO ok in #deals")["note"] == "CFO ok in #deals"
 
 
+def test_acknowledging_an_approval_keeps_it_open_and_is_audited(hub, ops):
+    deal = Deal("OpsAck")
+    send_deal(hub, deal, Amount="350000.0")
+    summary = find(hub, ops, deal, "approval")
+    acknowledged = ops.post(f"/exceptions/{summary['exception_id']}/acknowledge", {"note": "CFO reviewing"})
+    assert acknowledged["status"] == "open"
+    detail = ops.get(f"/exceptions/{summary['exception_id']}")
+    assert detail["status"] == "open" and [a["action"] for a in detail["audit"]] == ["acknowledge"]
+    ops.post(f"/exceptions/{summary['exception_id']}/approve", {"note": "ok"})
+    assert hub.execution("activation", deal.opportunity_id)["status"] == "SUCCEEDED"
+    assert len(subscriptions(hub, deal)) == 2
+
+
 def test_reject_fails_the_activation_with_the_note_kept(hub, ops):
     deal = Deal("OpsNo")
     send_deal(hub, deal, Amount="350000.0")
@@ -243,6 +256,7 @@ def test_the_ops_functions_called_only_what_their_template_policies_allow(hub, o
     findings = [f for f in iam_audit.audit(hub.stack) if f.function in ("OpsApiFunction", "OpsNotifierFunction")]
     assert findings == []
     called = {c for f, calls in hub.stack.aws_calls.items() if f == "OpsApiFunction" for c in calls}
-    assert {c.operation for c in called} >= {"SendTaskSuccess", "SendTaskFailure", "StartExecution", "UpdateItem"}
+    assert {c.operation for c in called} >= {"SendTaskSuccess", "SendTaskFailure", "SendTaskHeartbeat",
+                                             "StartExecution", "UpdateItem"}
     notified = {c.operation for f, calls in hub.stack.aws_calls.items() if f == "OpsNotifierFunction" for c in calls}
     assert notified >= {"PutEvents", "Publish", "PutItem"}

@@ -153,6 +153,22 @@ def choose_customer(exception_id: str, customer_id: str, by: str, note: str = ""
     return act(exception_id, "choose", by, note, perform)
 
 
+def acknowledge(exception_id: str, *, by: str, note: str = "") -> dict[str, Any]:
+    """An approver has seen the request and needs time: a heartbeat keeps the approval wait from timing out at its
+    heartbeat interval (ApprovalHeartbeatSeconds); the exception stays open. Audited."""
+    store = ExceptionStore()
+    exception = store.get(exception_id)
+    if exception["status"] != "open":
+        raise Conflict(f"exception {exception_id} is {exception['status']}", system="hub", record=exception_id)
+    try:
+        aws.client("stepfunctions").send_task_heartbeat(taskToken=_token(exception))
+    except ClientError as exc:
+        _raise_for(exc, exception)
+    audit_id = audit.record(by, "acknowledge", exception, exception, note=note)
+    return {"exception_id": exception_id, "action": "acknowledge", "status": exception["status"],
+            "resolution": "", "outcome": {}, "audit_id": audit_id}
+
+
 def abandon(exception_id: str, reason: str, *, by: str) -> dict[str, Any]:
     """Give up: a waiting run fails into its compensation (OperatorAbandoned); a run already ended stays as it is."""
     def perform(exception: dict[str, Any]) -> tuple[str, dict[str, Any]]:

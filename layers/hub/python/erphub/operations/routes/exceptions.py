@@ -74,6 +74,11 @@ def reject(exception_id: str, request: Annotated[Note, Body()]) -> ActionResult:
     return _result(operator.decide(exception_id, False, by=actor(router), note=request.note))
 
 
+@router.post("/exceptions/<exception_id>/acknowledge", summary="Seen, deciding: keeps the approval wait alive")
+def acknowledge(exception_id: str, request: Annotated[Note, Body()]) -> ActionResult:
+    return _result(operator.acknowledge(exception_id, by=actor(router), note=request.note))
+
+
 @router.post("/exceptions/<exception_id>/fix", summary="Correct the waiting deal's data; recorded as a diff")
 def fix(exception_id: str, request: Annotated[FixRequest, Body()]) -> ActionResult:
     return _result(operator.fix_deal(exception_id, request.changes, by=actor(router), note=request.note))
