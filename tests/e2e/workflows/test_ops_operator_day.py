@@ -6,8 +6,17 @@ business object, nothing orphaned) and in the audit trail."""
 from __future__ import annotations
 
 import pytest
-from deals import Deal
-from flows import billing_customers, correlation, erp_customers, sales_orders, seed_crm, send_deal, subscriptions
+from deals import Deal, annual_deal_items
+from flows import (
+    activate,
+    billing_customers,
+    correlation,
+    erp_customers,
+    sales_orders,
+    seed_crm,
+    send_deal,
+    subscriptions,
+)
 
 from local.cognito_authorizer import dev_users
 from local.ops_client import OpsClient, OpsError, sign_in
@@ -155,6 +164,27 @@ def test_resume_after_an_erp_outage_books_once(hub, ops):
     assert len(sales_orders(hub, deal)) == 2 and len(erp_customers(hub, deal)) == 2
     assert len(subscriptions(hub, deal)) == 2
     assert_audited(ops, summary["exception_id"], "resume", "NetSuite back at 10:02")
+
+
+def test_resume_after_aligning_billing_renews_once(hub, ops):
+    # Given an activated customer whose renewal adds a product billing does not have yet
+    deal, _ = activate(hub, "OpsRenew")
+    renewal_id = f"{deal.opportunity_id}R"
+    items = [*annual_deal_items(), {"sku": "SSO", "name": "SSO", "quantity": 1, "unit_price": "5000",
+                                    "legal_entity_id": "LE-US"}]
+    send_deal(hub, deal, Id=renewal_id, Type="Renewal", Previous_Opportunity__c=deal.opportunity_id,
+              Term_Start__c="2025-06-01", Term_End__c="2026-05-31", Line_Items__c=items,
+              LastModifiedDate="2025-05-15T10:00:00.000Z")
+    summary = hub.stack.wait_until(lambda: next(iter(ops.get("/exceptions", kind="billing_alignment", status="open",
+                                                             business_id=renewal_id)), None), timeout=30, interval=0.2)
+    assert summary["owner"] == "billing-ops" and "SSO is renewed but not billed" in summary["reason"]
+    # When the operator resumes it (billing aligned by RevOps)
+    ops.post(f"/exceptions/{summary['exception_id']}/resume", {"note": "SSO price added in Stripe"})
+    # Then the renewal completes once: one renewal order per entity, still one subscription per entity
+    assert hub.execution("renewal", renewal_id, 1)["status"] == "SUCCEEDED"
+    assert len([o for o in hub.records("netsuite", "salesOrder") if o.get("otherRefNum") == renewal_id]) == 2
+    assert len(subscriptions(hub, deal)) == 2
+    assert_audited(ops, summary["exception_id"], "resume", "SSO price added in Stripe")
 
 
 def test_retry_after_compensation_recreates_what_was_undone_as_a_new_run(hub, ops):
