@@ -40,6 +40,10 @@ ACTIVATION = [("IdentityAdapterFunction", "identity.resolve", "identity"),
 SQS_SAMPLES = {"ErpSequencerFunction": "sqs-erp-posting-intake.json", "ErpPosterFunction": "sqs-erp-posting.json",
                "RenewalRiskCrmFunction": "sqs-renewal-risk.json", "RenewalRiskBillingFunction": "sqs-renewal-risk.json",
                "RenewalRiskErpFunction": "sqs-renewal-risk.json"}
+# API Gateway events as the Cognito authorizer passes them (claims of a verified viewer): answered 200
+API_SAMPLES = {"OpsApiFunction": "apigateway-ops-exceptions.json"}
+# scheduled runs that answer a dict of counts
+SCHEDULE_SAMPLES = {"OpsNotifierFunction": "schedule-ops-sla-sweep.json"}
 
 
 @dataclass
@@ -136,7 +140,11 @@ class Check:
              lambda r: isinstance(r, dict) and "found" in r),
             *[(logical_id, name.removesuffix(".json"), _sample(name),
                self.failed_as_not_found if logical_id == "ErpPosterFunction" else _no_batch_failures)
-              for logical_id, name in SQS_SAMPLES.items()]]
+              for logical_id, name in SQS_SAMPLES.items()],
+            *[(logical_id, name.removesuffix(".json"), _sample(name), _status_in(200))
+              for logical_id, name in API_SAMPLES.items()],
+            *[(logical_id, name.removesuffix(".json"), _sample(name), lambda r: isinstance(r, dict) and "open" in r)
+              for logical_id, name in SCHEDULE_SAMPLES.items()]]
         with ThreadPoolExecutor(max_workers=2) as pool:
             list(pool.map(lambda sample: self.record(*sample), independent))
         # last: the execution it starts runs in the background; its Tasks are the adapters checked above

@@ -18,6 +18,11 @@ VENDOR_EXAMPLES = {"crm": "salesforce | hubspot", "billing": "stripe | chargebee
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["ops"]:  # the operator's commands have their own parser (local/ops_cli.py)
+        from local import ops_cli
+
+        return ops_cli.main(argv[1:])
     parser = argparse.ArgumentParser(prog="erphub", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
     up = commands.add_parser("up", help="start the local stack and serve until Ctrl-C")
@@ -42,6 +47,8 @@ def main(argv: list[str] | None = None) -> int:
     smoke = commands.add_parser("smoke", help="check a deployed stack: one signed test webhook per configured source")
     smoke.add_argument("--stack", required=True, help="the CloudFormation stack name (e.g. erphub-dev)")
     smoke.add_argument("--region", help="AWS region (default: the AWS CLI's configuration)")
+    commands.add_parser("ops", help="operate the hub over the operator API: exceptions, approve, fix, retry... "
+                        "(erphub ops --help)")
     sweep = commands.add_parser("sweep", help="run the outbox sweeper now on the running stack")
     sweep.add_argument("--grace", type=int, default=0, help="only items older than this many seconds (default 0)")
     args = parser.parse_args(argv)

@@ -90,6 +90,16 @@ class IdentityStore:
                 "pk": f"CONFLICT#{conflict_id}", "sk": "CONFLICT", "subject": subject, "candidates": candidates,
                 "reason": reason, "status": "open", "recorded_at": datetime.now(UTC).isoformat()}))
 
+    def close_conflict(self, conflict_id: str, chosen: str, by: str) -> None:
+        """An operator chose the customer: the conflict is resolved (once; a second close is a Conflict)."""
+        with translated(f"conflict {conflict_id}"):
+            self.ddb.update_item(
+                TableName=self.table, Key=to_item({"pk": f"CONFLICT#{conflict_id}", "sk": "CONFLICT"}),
+                UpdateExpression="SET #s = :resolved, chosen = :c, resolved_by = :by, resolved_at = :t",
+                ConditionExpression="#s = :open", ExpressionAttributeNames={"#s": "status"},
+                ExpressionAttributeValues=to_item({":resolved": "resolved", ":c": chosen, ":by": by, ":open": "open",
+                                                   ":t": datetime.now(UTC).isoformat()}))
+
     def conflict(self, conflict_id: str) -> dict[str, Any] | None:
         with translated(f"conflict {conflict_id}"):
             item = self.ddb.get_item(TableName=self.table, ConsistentRead=True,
