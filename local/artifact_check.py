@@ -41,7 +41,7 @@ SQS_SAMPLES = {"ErpSequencerFunction": "sqs-erp-posting-intake.json", "ErpPoster
                "RenewalRiskCrmFunction": "sqs-renewal-risk.json", "RenewalRiskBillingFunction": "sqs-renewal-risk.json",
                "RenewalRiskErpFunction": "sqs-renewal-risk.json"}
 # API Gateway events as the Cognito authorizer passes them (claims of a verified viewer): answered 200
-API_SAMPLES = {"OpsApiFunction": "apigateway-ops-exceptions.json"}
+API_SAMPLES = {"OpsApiFunction": "apigateway-ops-exceptions.json", "OpsConsoleFunction": "apigateway-ops-console.json"}
 # scheduled runs that answer a dict of counts
 SCHEDULE_SAMPLES = {"OpsNotifierFunction": "schedule-ops-sla-sweep.json"}
 

@@ -155,6 +155,9 @@ def _print_endpoints(stack: Any, seconds: float) -> None:
     print(f"  gateway      {e['gateway']}")
     for route in stack.wiring.routes:
         print(f"    {route.method:6} {e['gateway']}{route.path}  -> {route.function_id}")
+    if any(route.path == "/ops/console" for route in stack.wiring.routes):
+        print(f"  console      {e['gateway']}/ops/console   sign in as operator@erphub.local / Operator-dev-1234 "
+              "(local/dev-users.json)")
     print(f"  AWS (moto)   {e['aws']}   e.g. aws --endpoint-url {e['aws']} sqs list-queues")
     print(f"  sandbox      {e['sandbox'] or '(not available)'}")
     print("Provisioning report:")

@@ -5,6 +5,7 @@ A scenario: {"name": ..., "description": ..., "steps": [step, ...]} where a step
   {"post": {"path": "/some/route", "file": "...", "headers": {...}, "expect_status": 200}}
   {"wait": CHECK} (until true, "timeout" seconds, default 15)   {"expect": CHECK} (true now)
   {"note": "text"}   {"sleep": seconds}
+  {"fault": {"vendor": "netsuite", "kind": "503", "times": 1000}} (the sandbox's vendor fails)   {"clear_faults": {}}
   {"seed": {"vendor": "hubspot", "file": "local/scenarios/hubspot/records_a.json"}} (records put into the
   vendor sandbox: {"<kind>": [record, ...], ...}, e.g. the deal a HubSpot webhook names and the workflow reads)
 A step with "crm": "<vendor>" runs only when the stack's CRM (CrmVendor) is that vendor: a scenario holds the
@@ -73,18 +74,31 @@ class Runner:
     # --- steps ------------------------------------------------------------------------------------------
     def _seed(self, spec: dict[str, Any]) -> tuple[bool, str]:
         """Records straight into the vendor sandbox, through its /_sandbox control API."""
-        if not self.sandbox:
-            return False, "this stack runs without the vendor sandbox: nothing to seed"
         records = json.loads((self.root / spec["file"]).read_text(encoding="utf-8"))
         count = 0
         for kind, items in records.items():
             for item in items:
-                request = urllib.request.Request(  # noqa: S310 - the loopback sandbox
-                    f"{self.sandbox}/_sandbox/records/{spec['vendor']}/{kind}", data=json.dumps(item).encode(),
-                    method="POST", headers={"Content-Type": "application/json"})
-                with urllib.request.urlopen(request, timeout=30):  # noqa: S310 - the loopback sandbox  # nosec B310
-                    count += 1
+                self._control("POST", f"records/{spec['vendor']}/{kind}", item)
+                count += 1
         return True, f"{spec['vendor']}: {count} records from {spec['file']}"
+
+    def _fault(self, spec: dict[str, Any]) -> tuple[bool, str]:
+        """A vendor failing (e.g. {"vendor": "netsuite", "kind": "503", "times": 1000}) until clear_faults."""
+        self._control("POST", "faults", spec)
+        return True, f"{spec['vendor']} answers {spec.get('kind', '500')} from now on"
+
+    def _clear_faults(self, _spec: Any) -> tuple[bool, str]:
+        self._control("DELETE", "faults")
+        return True, "every vendor answers normally again"
+
+    def _control(self, method: str, path: str, body: Any = None) -> None:
+        if not self.sandbox:
+            raise RuntimeError("this stack runs without the vendor sandbox: it cannot be steered")
+        data = None if body is None else json.dumps(body).encode()
+        request = urllib.request.Request(f"{self.sandbox}/_sandbox/{path}", data=data, method=method,  # noqa: S310
+                                         headers={"Content-Type": "application/json"})
+        with urllib.request.urlopen(request, timeout=30):  # noqa: S310 - the loopback sandbox  # nosec B310
+            pass
 
     def _send(self, spec: dict[str, Any]) -> tuple[bool, str]:
         status, body = send(self.gateway, spec["source"], self.root / spec["file"])

@@ -45,6 +45,8 @@ class ExceptionDetail(ExceptionSummary):
     step: str = ""
     run_status: str = ""
     payload: dict[str, Any] | None = Field(default=None, description="the canonical event the run works on")
+    candidates: list[str] = Field(default_factory=list,
+                                  description="an identity conflict's customers, one of which `choose` takes")
     comments: list[Comment] = Field(default_factory=list)
     resolution: str = ""
     resolved_by: str = ""
@@ -109,6 +111,7 @@ def detail(exception_id: str) -> ExceptionDetail:
     return ExceptionDetail(
         **summary(item).model_dump(), step=run.get("step") or "", run_status=run.get("status") or "",
         payload=plain((item.get("detail") or {}).get("event")),
+        candidates=[str(c) for c in ((item.get("detail") or {}).get("identity") or {}).get("candidates") or []],
         comments=[Comment.model_validate(c) for c in item.get("comments") or []],
         resolution=item.get("resolution") or "", resolved_by=item.get("resolved_by") or "",
         resolved_at=item.get("resolved_at") or item.get("closed_at") or "", note=item.get("note") or "",
