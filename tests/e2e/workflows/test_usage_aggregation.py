@@ -44,9 +44,9 @@ def usage_deal_fields(term_start: date) -> dict[str, Any]:
 
 
 def post_usage(gateway: str, records: list[dict[str, Any]]) -> tuple[int, dict[str, Any]]:
-    request = urllib.request.Request(f"{gateway}/usage",  # noqa: S310 - the local gateway data=json.dumps({"records": records}).encode(),
-                                     method="POST", headers={"Content-Type": "application/json",
-                                                             "x-api-key": "local-product-key"})
+    body = json.dumps({"records": records}).encode()
+    headers = {"Content-Type": "application/json", "x-api-key": "local-product-key"}
+    request = urllib.request.Request(f"{gateway}/usage", data=body, method="POST", headers=headers)  # noqa: S310
     try:
         with urllib.request.urlopen(request, timeout=60) as response:  # noqa: S310 - the local gateway
             return response.status, json.loads(response.read())
@@ -135,3 +135,34 @@ def test_a_bad_batch_is_refused_whole_and_bad_records_one_by_one(hub):
                                               {"id": "y", "quantity": "-1"}])
     assert status == 200 and answer["accepted"] == 0 and answer["refused"] == 2
     assert [r["reason"].split(":")[0] for r in answer["records"]] == ["unknown_subscription", "invalid"]
+
+
+def test_a_billing_webhooks_usage_record_is_counted_once_through_the_bus(hub):
+    from erphub.canonical import EventEnvelope, EventType, UsageRecord
+    from erphub.canonical.envelope import event_id_for
+
+    # Given an activated monthly subscription with metered API calls
+    term_start = add_months(datetime.now(UTC).date().replace(day=1), -1)
+    deal = MatrixDeal("UsageBus", ROW.crm)
+    assert activate(hub, deal, **usage_deal_fields(term_start))["status"] == "SUCCEEDED"
+    subscription = subscriptions(hub, ROW, deal)["LE-US"]
+    # When billing's usage webhook (normalized as Zuora's UsageRecordCreated is) reaches the bus twice
+    recorded_at = datetime.combine(term_start, datetime.min.time(), UTC) + timedelta(days=3)
+    envelope = EventEnvelope(
+        event_id=event_id_for("zuora", f"{deal.n}-n1"), type=EventType.USAGE_RECORDED, source="zuora",
+        source_event_id=f"{deal.n}-n1", occurred_at=recorded_at, correlation_id=f"subscription:zuora:{deal.n}",
+        business_key=deal.n, data=UsageRecord(record_id=f"{deal.n}-usage-1", subscription_id=subscription["id"],
+                                              metric="api_calls", quantity=Decimal(1234), recorded_at=recorded_at))
+    entry = {"Source": "erphub", "DetailType": "billing.usage.recorded", "Detail": envelope.model_dump_json(),
+             "EventBusName": hub.stack.physical("EventBus")}
+    events = hub.stack.client("events")
+    assert events.put_events(Entries=[entry])["FailedEntryCount"] == 0
+    assert events.put_events(Entries=[entry])["FailedEntryCount"] == 0
+    # Then the rule, the usage queue and the aggregator count it into its period once
+    store = UsageStore(hub.stack.physical("UsageTable"), hub.stack.client("dynamodb"))
+    key = total_key("stripe", subscription["id"], "api_calls", term_start.isoformat())
+    total = hub.stack.wait_until(lambda: store.get(key["pk"], key["sk"]), timeout=30)
+    assert store.get(f"REC#zuora#{deal.n}-usage-1", "REC") is not None
+    hub.stack.wait_until(lambda: hub.stack.queue_depth("UsageQueue") == 0, timeout=30)
+    total = store.get(key["pk"], key["sk"])
+    assert total["quantity"] == 1234 and total["records"] == 1
