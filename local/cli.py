@@ -12,8 +12,9 @@ from pathlib import Path
 from typing import Any
 
 SCENARIOS = Path(__file__).with_name("scenarios")
-VENDOR_FLAGS = {"crm": "CrmVendor", "billing": "BillingVendor", "erp": "ErpVendor"}
-VENDOR_EXAMPLES = {"crm": "salesforce | hubspot", "billing": "stripe | chargebee", "erp": "netsuite | dynamics"}
+VENDOR_FLAGS = {"crm": "CrmVendor", "billing": "BillingVendor", "success": "SuccessVendor", "erp": "ErpVendor"}
+VENDOR_EXAMPLES = {"crm": "salesforce | hubspot", "billing": "stripe | chargebee", "success": "gainsight | totango",
+                   "erp": "netsuite | dynamics"}
 
 
 def main(argv: list[str] | None = None) -> int:
