@@ -124,11 +124,12 @@ class Metering:
         return price["id"]
 
     def report(self, subscription_id: str, metric: str, quantity: Decimal, period_end: date,
-               idempotency_key: str) -> dict[str, Any]:
+               idempotency_key: str, sku: str | None = None) -> dict[str, Any]:
         """A period's total as one meter event (`POST /v1/billing/meter_events`) on the subscription's customer,
         timestamped in the period's last second, so Stripe bills it on that period's invoice. Stripe keeps an
         event's `identifier` unique for at least 24 hours (a retried report is not counted twice) and takes
-        timestamps up to 35 days old: the usage cut-off stays below that (docs/usage.md)."""
+        timestamps up to 35 days old: the usage cut-off stays below that (docs/usage.md). The meter is the metric
+        (one meter per metric, `sku` is not needed to find it)."""
         if quantity != quantity.to_integral_value():
             raise ValidationFailed(f"stripe meter events take whole values, not {quantity}", system="stripe",
                                    record=subscription_id)

@@ -56,7 +56,7 @@ def _finish(store: UsageStore, due: dict[str, Any]) -> str:
     if total["state"] == "closed":
         reported = adapters.invoke("billing", "billing.report_usage", subscription_id=subscription, metric=metric,
                                    quantity=str(total["quantity"]), period_start=sk.removeprefix("PERIOD#"),
-                                   period_end=total["period_end"], idempotency_key=key)
+                                   period_end=total["period_end"], idempotency_key=key, sku=context["sku"])
         store.mark(pk, sk, "reported", billing_ref=str(reported.get("reference") or ""),
                    billing_customer=str(reported["customer_id"]), currency=str(reported.get("currency") or ""))
         total = store.get(pk, sk) or total

@@ -24,7 +24,8 @@ def report_usage(run: Run) -> dict[str, Any]:
         raise Permanent(f"usage reporting to {billing.system} is not built (docs/usage.md)", system=billing.system)
     result: dict[str, Any] = metering.report(
         str(run.field("subscription_id")), str(run.field("metric")), Decimal(str(run.field("quantity"))),
-        date.fromisoformat(str(run.field("period_end"))), str(run.field("idempotency_key")))
+        date.fromisoformat(str(run.field("period_end"))), str(run.field("idempotency_key")),
+        sku=run.field("sku"))
     return result
 
 
