@@ -1,7 +1,8 @@
-"""Usage aggregation end to end on the local stack: a monthly-billed deal with metered API calls is activated;
-1,000 usage records (sent in concurrent batches, some batches twice, plus one record whose period has closed)
-reach `POST /usage`; the schedule's run after the cut-off reports the period's exact total to Stripe once and
-books its overage in NetSuite once, whatever runs again afterwards. Checked by what the vendors hold."""
+"""Usage aggregation end to end on the local stack, with Stripe and with Chargebee as billing: a monthly-billed deal
+with metered API calls is activated; 1,000 usage records (sent in concurrent batches, some batches twice, plus one
+record whose period has closed) reach `POST /usage`; the schedule's run after the cut-off reports the period's exact
+total to billing once (a Stripe meter event, a Chargebee usage) and books its overage in NetSuite once, whatever
+runs again afterwards. Checked by what the vendors hold."""
 
 from __future__ import annotations
 
@@ -20,14 +21,30 @@ from erphub.connectors.base import add_months
 from erphub.store.usage import UsageStore, total_key
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
-ROW = MatrixRow("salesforce", "stripe", "gainsight", "netsuite")
+ROWS = [MatrixRow("salesforce", "stripe", "gainsight", "netsuite"), MatrixRow("salesforce", "chargebee", "gainsight",
+                                                                             "netsuite")]
 CUTOFF_HOURS = 792  # 33 days: last month's period is still open today, the month before it is closed
 INCLUDED, OVERAGE_PRICE = 1000, "0.05"
 
 
+@pytest.fixture(scope="module", params=ROWS, ids=[r.billing for r in ROWS])
+def row(request):
+    return request.param
+
+
 @pytest.fixture(scope="module")
-def stack_parameters():
-    return {**ROW.parameters(), "UsageLateCutoffHours": str(CUTOFF_HOURS)}
+def stack_parameters(row):
+    return {**row.parameters(), "UsageLateCutoffHours": str(CUTOFF_HOURS)}
+
+
+def reported(hub: Any, row: MatrixRow, subscription: dict[str, Any]) -> list[tuple[Decimal, int]]:
+    """(quantity, timestamp) of what billing was told about the subscription's metered API calls."""
+    if row.billing == "stripe":
+        return [(Decimal(e["payload"]["value"]), e["timestamp"]) for e in hub.records("stripe", "meter_event")
+                if e["payload"].get("stripe_customer_id") == subscription["customer"]
+                and e["event_name"] == "api_calls"]
+    return [(Decimal(u["quantity"]), u["usage_date"]) for u in hub.records("chargebee", "usage")
+            if u["subscription_id"] == subscription["id"] and u["item_price_id"].startswith("API-CALLS-")]
 
 
 def usage_deal_fields(term_start: date) -> dict[str, Any]:
@@ -65,15 +82,15 @@ def overage_orders(hub: Any, deal: MatrixDeal) -> list[dict[str, Any]]:
             if o.get("otherRefNum") == deal.opportunity_id and str(o.get("memo", "")).startswith("erphub usage")]
 
 
-def test_usage_aggregates_exactly_reaches_billing_once_and_books_the_overage_once(hub):
+def test_usage_aggregates_exactly_reaches_billing_once_and_books_the_overage_once(hub, row):
     # Given a monthly subscription with 1,000 API calls included, that started three months ago
     today = datetime.now(UTC).date()
     term_start = add_months(today.replace(day=1), -3)
     period_start, period_end = add_months(term_start, 2), add_months(term_start, 3)
-    deal = MatrixDeal("Usage", ROW.crm)
+    deal = MatrixDeal("Usage", row.crm)
     execution = activate(hub, deal, **usage_deal_fields(term_start))
     assert execution["status"] == "SUCCEEDED", hub.states_entered(execution["executionArn"])
-    subscription = subscriptions(hub, ROW, deal)["LE-US"]
+    subscription = subscriptions(hub, row, deal)["LE-US"]
     records = [{"id": f"{deal.n}-u{i}", "subscription_id": subscription["id"], "metric": "api_calls",
                 "quantity": str(i % 7 + 1), "recorded_at": (datetime.combine(period_start, datetime.min.time(), UTC)
                                                              + timedelta(minutes=37 * i)).isoformat()}
@@ -95,7 +112,7 @@ def test_usage_aggregates_exactly_reaches_billing_once_and_books_the_overage_onc
     refused = [r for _, a in answers for r in a["records"] if r["status"] == "refused"]
     assert [r["id"] for r in refused] == [late["id"]] and refused[0]["reason"].startswith("late")
     store = UsageStore(hub.stack.physical("UsageTable"), hub.stack.client("dynamodb"))
-    key = total_key("stripe", subscription["id"], "api_calls", period_start.isoformat())
+    key = total_key(row.billing, subscription["id"], "api_calls", period_start.isoformat())
     total = store.get(key["pk"], key["sk"])
     assert total is not None and total["quantity"] == expected and total["records"] == 1000
     assert store.get(f"LATE#product#{late['id']}", "LATE") is not None  # kept for an operator to see
@@ -105,14 +122,12 @@ def test_usage_aggregates_exactly_reaches_billing_once_and_books_the_overage_onc
     first = report(hub, after_cutoff)
     again = [report(hub, after_cutoff + timedelta(hours=h)) for h in (1, 2)]
 
-    # Then Stripe got the period's total once, on the subscription's customer, in the period's last second
+    # Then billing got the period's total once (Stripe: a meter event on the subscription's customer; Chargebee: a
+    # usage on its metered item price), in the period's last second
     assert len(first["reported"]) == 1 and first["failed"] == [], first
     assert all(run["reported"] == [] and run["failed"] == [] for run in again), again
-    events = [e for e in hub.records("stripe", "meter_event")
-              if e["payload"].get("stripe_customer_id") == subscription["customer"]]
-    assert len(events) == 1, events
-    assert events[0]["event_name"] == "api_calls" and Decimal(events[0]["payload"]["value"]) == expected
-    assert events[0]["timestamp"] == int(datetime.combine(period_end, datetime.min.time(), UTC).timestamp()) - 1
+    last_second = int(datetime.combine(period_end, datetime.min.time(), UTC).timestamp()) - 1
+    assert reported(hub, row, subscription) == [(expected, last_second)]
     # and NetSuite has one overage order, for the calls beyond the included ones, at the overage price
     orders = overage_orders(hub, deal)
     assert len(orders) == 1, orders
@@ -128,7 +143,7 @@ def test_usage_aggregates_exactly_reaches_billing_once_and_books_the_overage_onc
     assert len(overage_orders(hub, deal)) == 1
 
 
-def test_a_bad_batch_is_refused_whole_and_bad_records_one_by_one(hub):
+def test_a_bad_batch_is_refused_whole_and_bad_records_one_by_one(hub, row):
     assert post_usage(hub.gateway, [])[0] == 400
     status, answer = post_usage(hub.gateway, [{"id": "x", "subscription_id": "sub_nope", "metric": "api_calls",
                                                "quantity": "1", "recorded_at": "2026-11-03T10:00:00Z"},
@@ -137,15 +152,15 @@ def test_a_bad_batch_is_refused_whole_and_bad_records_one_by_one(hub):
     assert [r["reason"].split(":")[0] for r in answer["records"]] == ["unknown_subscription", "invalid"]
 
 
-def test_a_billing_webhooks_usage_record_is_counted_once_through_the_bus(hub):
+def test_a_billing_webhooks_usage_record_is_counted_once_through_the_bus(hub, row):
     from erphub.canonical import EventEnvelope, EventType, UsageRecord
     from erphub.canonical.envelope import event_id_for
 
     # Given an activated monthly subscription with metered API calls
     term_start = add_months(datetime.now(UTC).date().replace(day=1), -1)
-    deal = MatrixDeal("UsageBus", ROW.crm)
+    deal = MatrixDeal("UsageBus", row.crm)
     assert activate(hub, deal, **usage_deal_fields(term_start))["status"] == "SUCCEEDED"
-    subscription = subscriptions(hub, ROW, deal)["LE-US"]
+    subscription = subscriptions(hub, row, deal)["LE-US"]
     # When billing's usage webhook (normalized as Zuora's UsageRecordCreated is) reaches the bus twice
     recorded_at = datetime.combine(term_start, datetime.min.time(), UTC) + timedelta(days=3)
     envelope = EventEnvelope(
@@ -160,7 +175,7 @@ def test_a_billing_webhooks_usage_record_is_counted_once_through_the_bus(hub):
     assert events.put_events(Entries=[entry])["FailedEntryCount"] == 0
     # Then the rule, the usage queue and the aggregator count it into its period once
     store = UsageStore(hub.stack.physical("UsageTable"), hub.stack.client("dynamodb"))
-    key = total_key("stripe", subscription["id"], "api_calls", term_start.isoformat())
+    key = total_key(row.billing, subscription["id"], "api_calls", term_start.isoformat())
     total = hub.stack.wait_until(lambda: store.get(key["pk"], key["sk"]), timeout=30)
     assert store.get(f"REC#zuora#{deal.n}-usage-1", "REC") is not None
     hub.stack.wait_until(lambda: hub.stack.queue_depth("UsageQueue") == 0, timeout=30)
