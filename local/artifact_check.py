@@ -39,7 +39,7 @@ ACTIVATION = [("IdentityAdapterFunction", "identity.resolve", "identity"),
 # (SQS receives it again later) recorded as the typed NotFound the ERP adapter raised: see failed_as_not_found
 SQS_SAMPLES = {"ErpSequencerFunction": "sqs-erp-posting-intake.json", "ErpPosterFunction": "sqs-erp-posting.json",
                "RenewalRiskCrmFunction": "sqs-renewal-risk.json", "RenewalRiskBillingFunction": "sqs-renewal-risk.json",
-               "RenewalRiskErpFunction": "sqs-renewal-risk.json"}
+               "RenewalRiskErpFunction": "sqs-renewal-risk.json", "UsageAggregatorFunction": "sqs-usage-recorded.json"}
 # API Gateway events as the Cognito authorizer passes them (claims of a verified viewer): answered 200
 API_SAMPLES = {"OpsApiFunction": "apigateway-ops-exceptions.json", "OpsConsoleFunction": "apigateway-ops-console.json"}
 # scheduled runs that answer a dict of counts
@@ -138,6 +138,10 @@ class Check:
             ("PublisherFunction", "dynamodb-stream-inbox-insert", self.publish_sample(), _no_batch_failures),
             ("OutboxSweeperFunction", "schedule-outbox-sweeper", _sample("schedule-outbox-sweeper.json"),
              lambda r: isinstance(r, dict) and "found" in r),
+            # usage of a subscription the hub does not know: counted nowhere, answered as refused
+            ("UsageIngestFunction", "apigateway-usage", _sample("apigateway-usage.json"), _status_in(200)),
+            ("UsageReporterFunction", "schedule-usage-reporter", _sample("schedule-usage-reporter.json"),
+             lambda r: isinstance(r, dict) and r.get("failed") == []),
             *[(logical_id, name.removesuffix(".json"), _sample(name),
                self.failed_as_not_found if logical_id == "ErpPosterFunction" else _no_batch_failures)
               for logical_id, name in SQS_SAMPLES.items()],

@@ -12,8 +12,8 @@ from pathlib import Path
 from typing import Any
 
 SCENARIOS = Path(__file__).with_name("scenarios")
-VENDOR_FLAGS = {"crm": "CrmVendor", "billing": "BillingVendor", "erp": "ErpVendor"}
-VENDOR_EXAMPLES = {"crm": "salesforce | hubspot", "billing": "stripe | chargebee",
+VENDOR_FLAGS = {"crm": "CrmVendor", "billing": "BillingVendor", "success": "SuccessVendor", "erp": "ErpVendor"}
+VENDOR_EXAMPLES = {"crm": "salesforce | hubspot", "billing": "stripe | chargebee", "success": "gainsight | totango",
                    "erp": "netsuite | dynamics | sap | oracle"}
 
 

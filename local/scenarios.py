@@ -10,6 +10,7 @@ A scenario: {"name": ..., "description": ..., "steps": [step, ...]} where a step
   vendor sandbox: {"<kind>": [record, ...], ...}, e.g. the deal a HubSpot webhook names and the workflow reads)
 A step with "crm": "<vendor>" runs only when the stack's CRM (CrmVendor) is that vendor: a scenario holds the
 webhooks of every CRM, and the stack's configuration picks them (`erphub up --crm hubspot`).
+"success": "<vendor>" does the same for the customer-success system (`erphub up --success totango`).
 and CHECK is one of {"queue": <logical id>, "count": n} (messages waiting or in flight),
   {"table": <logical id>, "count": n, "where": {"attr": "value"}}, {"executions": <state machine id>,
   "status": "SUCCEEDED", "count": n}, {"archive": <logical id>, "count": n}.
@@ -35,6 +36,7 @@ class Runner:
         self.sandbox = sandbox  # the vendor sandbox's URL, for seed steps
         self.started = time.monotonic()
         self._crm: str | None = None
+        self._success: str | None = None
 
     def run_files(self, files: list[Path]) -> bool:
         ok = True
@@ -49,10 +51,10 @@ class Runner:
             self.out(f"   {scenario['description']}")
         for index, step in enumerate(steps, start=1):
             step = dict(step)
-            only_for = step.pop("crm", None)
+            only_for, only_success = step.pop("crm", None), step.pop("success", None)
             kind, spec = next(iter(step.items()))
-            if only_for and only_for != self.crm():
-                continue  # another CRM's webhook: this stack's CRM sends its own in a sibling step
+            if (only_for and only_for != self.crm()) or (only_success and only_success != self.success()):
+                continue  # another vendor's webhook: this stack's CRM / success system sends its own in a sibling
             try:
                 passed, detail = getattr(self, f"_{kind}")(spec)
             except Exception as exc:
@@ -70,6 +72,15 @@ class Runner:
                 FunctionName=self._physical("CrmAdapterFunction"))
             self._crm = ((config.get("Environment") or {}).get("Variables") or {}).get("CRM_VENDOR") or "salesforce"
         return self._crm
+
+    def success(self) -> str:
+        """The stack's customer-success vendor, as its success adapter is configured (SUCCESS_VENDOR)."""
+        if self._success is None:
+            config = self.client("lambda").get_function_configuration(
+                FunctionName=self._physical("SuccessAdapterFunction"))
+            self._success = ((config.get("Environment") or {}).get("Variables") or {}).get("SUCCESS_VENDOR") \
+                or "gainsight"
+        return self._success
 
     # --- steps ------------------------------------------------------------------------------------------
     def _seed(self, spec: dict[str, Any]) -> tuple[bool, str]:

@@ -6,6 +6,7 @@ Items (pk, sk):
   KEY#<kind>#<value>, CUSTOMER#<id>       exact keys (domain, tax_id); several customers under one key = ambiguous
   CONFLICT#<id>, CONFLICT                 a resolution the hub refused to guess
   CONTRACT#<id>, LINK#<system>#<kind>#<entity>   records a contract owns in other systems (subscriptions, orders)
+  LINKED#<system>#<kind>#<record id>, CONTRACT    reverse: the contract (and entity) a record was last linked to
   CONTRACT#<id>, TERMS                    the contract's terms as last applied (items, billing frequency, term)
   CUSTOMER#<id>, CONTRACT#<contract id>   the customer's contracts
 """
@@ -112,6 +113,20 @@ class IdentityStore:
             self.ddb.put_item(TableName=self.table, Item=to_item({
                 "pk": f"CONTRACT#{contract_id}", "sk": f"LINK#{system}#{kind}#{entity}", "system": system,
                 "kind": kind, "entity": entity, "record_id": record_id}))
+            # usage aggregation finds a subscription's contract (terms, entity) from the billing id alone
+            self.ddb.put_item(TableName=self.table, Item=to_item({
+                "pk": f"LINKED#{system}#{kind}#{record_id}", "sk": "CONTRACT", "contract_id": contract_id,
+                "entity": entity}))
+
+    def contract_of(self, system: str, kind: str, record_id: str) -> tuple[str, str] | None:
+        """(contract id, legal entity) a record of another system was last linked to (a renewal re-links)."""
+        with translated(f"linked {system}/{kind}/{record_id}"):
+            item = self.ddb.get_item(TableName=self.table, ConsistentRead=True, Key=to_item(
+                {"pk": f"LINKED#{system}#{kind}#{record_id}", "sk": "CONTRACT"})).get("Item")
+        if not item:
+            return None
+        values = from_item(item)
+        return values["contract_id"], values["entity"]
 
     def contract_links(self, contract_id: str) -> list[dict[str, str]]:
         items = query_partition(self.ddb, self.table, f"CONTRACT#{contract_id}", "LINK#")
