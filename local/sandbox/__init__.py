@@ -19,8 +19,19 @@ VENDORS = ("salesforce", "hubspot", "stripe", "chargebee", "zuora", "gainsight",
 
 
 def start(host: str = "127.0.0.1", port: int = 0) -> Sandbox:
-    from local.sandbox import (chargebee, dynamics, gainsight, hubspot, netsuite, oracle, salesforce, sap, stripe,
-                               totango, zuora)
+    from local.sandbox import (
+        chargebee,
+        dynamics,
+        gainsight,
+        hubspot,
+        netsuite,
+        oracle,
+        salesforce,
+        sap,
+        stripe,
+        totango,
+        zuora,
+    )
 
     vendors = [salesforce.Salesforce(), hubspot.HubSpot(), stripe.Stripe(), chargebee.Chargebee(), zuora.Zuora(),
                gainsight.Gainsight(), totango.Totango(), netsuite.NetSuite(), dynamics.Dynamics(), sap.Sap(),

@@ -65,8 +65,19 @@ def test_the_sandbox_answers_errors_in_the_vendors_shape(vendor):
 
 
 def _vendors():
-    from local.sandbox import (chargebee, dynamics, gainsight, hubspot, netsuite, oracle, salesforce, sap, stripe,
-                               totango, zuora)
+    from local.sandbox import (
+        chargebee,
+        dynamics,
+        gainsight,
+        hubspot,
+        netsuite,
+        oracle,
+        salesforce,
+        sap,
+        stripe,
+        totango,
+        zuora,
+    )
 
     return [salesforce.Salesforce(), hubspot.HubSpot(), stripe.Stripe(), chargebee.Chargebee(), zuora.Zuora(),
             gainsight.Gainsight(), totango.Totango(), netsuite.NetSuite(), dynamics.Dynamics(), sap.Sap(),
