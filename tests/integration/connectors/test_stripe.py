@@ -22,7 +22,7 @@ USAGE = UsageTerms(metric="api_calls", overage_unit_price=Decimal("0.01"))
 
 
 def metered_key(frequency: str, currency: str = "USD", usage: UsageTerms = USAGE) -> str:
-    return usage_lookup_key(SubscriptionItem(sku="usage-api", usage=usage), frequency, currency)
+    return usage_lookup_key("usage-api", usage, frequency, currency)
 
 
 def test_nested_fields_are_encoded_as_stripe_documents():

@@ -251,8 +251,7 @@ def cancel(run: Run) -> dict[str, Any]:
 @action("billing.collection")
 def collection(run: Run) -> dict[str, Any]:
     """Renewal-risk signal: a high-risk account's invoices are sent, not charged automatically."""
-    risk = run.envelope.data
-    assert isinstance(risk, RenewalRisk)
+    risk = run.data(RenewalRisk)
     billing, identity = connector("billing"), IdentityStore()
     customer = identity.customer_for({run.envelope.source: risk.account_id, **risk.external_ids})
     if customer is None:

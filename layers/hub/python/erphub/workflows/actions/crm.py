@@ -92,8 +92,7 @@ def set_status(run: Run) -> dict[str, Any]:
 @action("crm.risk")
 def renewal_risk(run: Run) -> dict[str, Any]:
     """Renewal-risk signal: risk, health and account plan on the account; a task for its owner."""
-    risk = run.envelope.data
-    assert isinstance(risk, RenewalRisk)
+    risk = run.data(RenewalRisk)
     crm, identity = connector("crm"), IdentityStore()
     customer = identity.customer_for({run.envelope.source: risk.account_id, **risk.external_ids})
     xrefs = identity.xrefs(customer) if customer else {}
