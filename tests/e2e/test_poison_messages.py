@@ -141,7 +141,7 @@ def _bus_event(vendor_event: dict) -> dict:
     """The bus event the sequencer would put on the FIFO queue for this Stripe event."""
     from datetime import UTC, datetime
 
-    from erphub.sources.base import Headers, InboundRequest
+    from erphub.sources.inbound import Headers, InboundRequest
     from erphub.sources.stripe import StripeSource
 
     raw = json.dumps(vendor_event).encode()

@@ -10,7 +10,7 @@ from urllib.parse import urlencode
 import pytest
 
 from erphub.canonical import SubscriptionItem, UsageTerms
-from erphub.connectors.forms import flatten
+from erphub.connectors.form_encoding import flatten
 from erphub.connectors.interfaces import BillingCustomer, CollectionStrategy, NewSubscription, SubscriptionChange
 from erphub.connectors.stripe import StripeBilling
 from erphub.connectors.stripe_metering import usage_lookup_key

@@ -18,7 +18,7 @@ import requests
 
 from erphub.canonical import Invoice, InvoiceLine, Subscription, SubscriptionItem
 from erphub.connectors.base import Connector, add_months
-from erphub.connectors.forms import flatten
+from erphub.connectors.form_encoding import flatten
 from erphub.connectors.http import HttpClient, VendorError, json_or_none
 from erphub.connectors.interfaces import (
     BillingCustomer,

@@ -59,7 +59,7 @@ def decide(exception_id: str, approved: bool, by: str, note: str = "") -> dict[s
 
 def choose_customer(exception_id: str, customer_id: str, by: str) -> dict[str, Any]:
     """Identity conflict: the account is linked to the chosen customer; the workflow resolves it again."""
-    from erphub.store.identity import IdentityStore
+    from erphub.store.identity_table import IdentityStore
 
     event = WorkflowStore().exception(exception_id)["detail"]["event"]
     account_id = event["data"]["account"]["account_id"]

@@ -10,10 +10,10 @@ from erphub.canonical import BillingFrequency, Contract, LegalEntity, RenewalRis
 from erphub.connectors.base import add_months
 from erphub.connectors.interfaces import BillingCustomer, CollectionStrategy, NewSubscription, SubscriptionChange
 from erphub.errors import NotFound, ValidationFailed
-from erphub.store.identity import IdentityStore
+from erphub.store.identity_table import IdentityStore
 from erphub.store.workflow_state import WorkflowStore
 from erphub.workflows.actions import action
-from erphub.workflows.reconcile import PERIODS_PER_YEAR, compare_prices, compare_renewal
+from erphub.workflows.comparisons import PERIODS_PER_YEAR, compare_prices, compare_renewal
 from erphub.workflows.run import Run, entities, items_for
 from erphub.workflows.systems import connector
 

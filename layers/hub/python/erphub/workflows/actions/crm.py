@@ -10,7 +10,7 @@ from erphub.canonical import Account, CancellationRequest, Contract, OnboardingM
 from erphub.connectors.interfaces import AccountUpdate, OwnerTask
 from erphub.errors import NotFound, Permanent
 from erphub.observability import logger
-from erphub.store.identity import IdentityStore
+from erphub.store.identity_table import IdentityStore
 from erphub.store.workflow_state import WorkflowStore
 from erphub.workflows.actions import action
 from erphub.workflows.run import Run

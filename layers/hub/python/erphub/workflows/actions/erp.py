@@ -11,7 +11,7 @@ from typing import Any
 from erphub.canonical import Contract, LegalEntity, RenewalRisk, SubscriptionItem, UsageTerms
 from erphub.connectors.interfaces import CreditMemo, ErpCustomer, Forecast, OrderLine, SalesOrder
 from erphub.errors import NotFound, ValidationFailed
-from erphub.store.identity import IdentityStore
+from erphub.store.identity_table import IdentityStore
 from erphub.store.workflow_state import WorkflowStore
 from erphub.workflows.actions import action
 from erphub.workflows.run import Run, entities, items_for

@@ -10,7 +10,7 @@ from typing import Any
 from erphub.canonical import Invoice, Payment
 from erphub.connectors.interfaces import ErpInvoice, ErpPayment, OrderLine
 from erphub.errors import NotFound
-from erphub.store.identity import IdentityStore
+from erphub.store.identity_table import IdentityStore
 from erphub.store.workflow_state import WorkflowStore
 from erphub.workflows.actions import action
 from erphub.workflows.run import Run

@@ -9,7 +9,7 @@ from typing import Any
 from erphub import mastering
 from erphub.canonical import Contract
 from erphub.connectors.interfaces import Milestone, OnboardingPlan
-from erphub.store.identity import IdentityStore
+from erphub.store.identity_table import IdentityStore
 from erphub.store.workflow_state import WorkflowStore
 from erphub.workflows.actions import action
 from erphub.workflows.run import Run, entities

@@ -11,7 +11,7 @@ from pydantic import ValidationError
 from erphub import aws
 from erphub.errors import Permanent
 from erphub.settings import get_settings
-from erphub.sources.base import SourceCredentials
+from erphub.sources.inbound import SourceCredentials
 
 
 def source_credentials(source: str) -> SourceCredentials:
