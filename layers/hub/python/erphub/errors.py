@@ -15,9 +15,6 @@ class HubError(Exception):
         self.system = system
         self.record = record
 
-    def to_dict(self) -> dict[str, str]:
-        return {"error": type(self).__name__, "message": self.reason, "system": self.system, "record": self.record}
-
 
 # --- outbound (connectors); names are matched by ASL ErrorEquals -------------------------------------
 class Transient(HubError):

@@ -35,7 +35,3 @@ def _provider() -> SecretsProvider:
 @cache
 def _provider_for(client: Any) -> SecretsProvider:
     return SecretsProvider(boto3_client=client)
-
-
-def clear_cache() -> None:
-    _provider_for.cache_clear()
