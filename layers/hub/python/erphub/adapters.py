@@ -29,7 +29,7 @@ SYSTEMS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "success": (("success.",), ("success",)),
     "erp": (("erp.",), ("erp", "erp_ledger")),
     "hub_steps": (("identity.", "quality.", "approval.", "contract.", "reconcile.", "exceptions.", "outcome."),
-            ("identity", "quality", "reconcile", "outcome")),
+                  ("identity", "quality", "reconcile", "outcome")),
 }
 ADAPTER_FUNCTION_ENV = {"crm": "CRM_ADAPTER_FUNCTION", "billing": "BILLING_ADAPTER_FUNCTION",
                         "success": "SUCCESS_ADAPTER_FUNCTION", "erp": "ERP_ADAPTER_FUNCTION"}
