@@ -30,14 +30,14 @@ RUNNER = Path(__file__).with_name("artifact_runner.py")
 LOG_LINES = 15  # of a failing function's log, printed under the summary
 SAMPLES = ROOT / "events" / "aws"
 # the activation state machine's forward Tasks that call an adapter: (function, action, ResultPath)
-ACTIVATION = [("IdentityAdapterFunction", "identity.resolve", "identity"),
+ACTIVATION = [("HubStepsFunction", "identity.resolve", "identity"),
               ("BillingAdapterFunction", "billing.activate", "billing"),
               ("SuccessAdapterFunction", "success.onboard", "result"),
               ("ErpAdapterFunction", "erp.book", "result"),
               ("CrmAdapterFunction", "crm.activate_account", "crm")]
-# the Stripe sample's customer is not one the hub activated, so the poster's right answer is a failed message
+# the Stripe sample's customer is not one the hub activated, so ERP posting's right answer is a failed message
 # (SQS receives it again later) recorded as the typed NotFound the ERP adapter raised: see failed_as_not_found
-SQS_SAMPLES = {"ErpSequencerFunction": "sqs-erp-posting-intake.json", "ErpPosterFunction": "sqs-erp-posting.json",
+SQS_SAMPLES = {"ErpSequencerFunction": "sqs-erp-posting-intake.json", "ErpPostingFunction": "sqs-erp-posting.json",
                "RenewalRiskCrmFunction": "sqs-renewal-risk.json", "RenewalRiskBillingFunction": "sqs-renewal-risk.json",
                "RenewalRiskErpFunction": "sqs-renewal-risk.json", "UsageAggregatorFunction": "sqs-usage-recorded.json"}
 # API Gateway events as the Cognito authorizer passes them (claims of a verified viewer): answered 200
@@ -118,7 +118,7 @@ class Check:
         ok = bool(result.get("ok")) and bool(accept(response))
         status = (_describe(response) if result.get("ok") else
                   f"{result.get('phase')} failed: {result.get('errorType')}: {result.get('errorMessage')}")
-        if ok and logical_id == "ErpPosterFunction":
+        if ok and logical_id == "ErpPostingFunction":
             status += " (as expected: NotFound recorded, the invoice's customer is not activated in the hub yet)"
         self.outcomes.append(Outcome(logical_id, sample, ok, status, round(time.monotonic() - started, 2),
                                      result.get("import_seconds"), () if ok else tuple(result.get("log", ()))))
@@ -143,7 +143,7 @@ class Check:
             ("UsageReporterFunction", "schedule-usage-reporter", _sample("schedule-usage-reporter.json"),
              lambda r: isinstance(r, dict) and r.get("failed") == []),
             *[(logical_id, name.removesuffix(".json"), _sample(name),
-               self.failed_as_not_found if logical_id == "ErpPosterFunction" else _no_batch_failures)
+               self.failed_as_not_found if logical_id == "ErpPostingFunction" else _no_batch_failures)
               for logical_id, name in SQS_SAMPLES.items()],
             *[(logical_id, name.removesuffix(".json"), _sample(name), _status_in(200))
               for logical_id, name in API_SAMPLES.items()],
@@ -157,7 +157,7 @@ class Check:
         return self.outcomes
 
     def failed_as_not_found(self, response: Any) -> bool:
-        """The poster's one message failed (SQS receives it again later) and its failure record says why: the
+        """ERP posting's one message failed (SQS receives it again later) and its failure record says why: the
         typed NotFound the ERP adapter raised (the consumers record each failure, erphub.consuming)."""
         if not (isinstance(response, dict) and len(response.get("batchItemFailures") or []) == 1):
             return False

@@ -30,7 +30,7 @@ ROOT = Path(__file__).resolve().parent.parent
 MACHINES = ROOT / "statemachines"
 POLICY = MACHINES / "policy.yaml"
 # adapter -> its ARN, as the DefinitionSubstitutions of template.yaml fill it in
-ADAPTERS = {"hub": "${HubAdapterArn}", "crm": "${CrmAdapterArn}", "billing": "${BillingAdapterArn}",
+ADAPTERS = {"hub_steps": "${HubStepsArn}", "crm": "${CrmAdapterArn}", "billing": "${BillingAdapterArn}",
             "success": "${SuccessAdapterArn}", "erp": "${ErpAdapterArn}"}
 WAIT_RESOURCE = "arn:aws:states:::lambda:invoke.waitForTaskToken"
 WAIT_ACTION = "exceptions.wait"
@@ -100,7 +100,7 @@ def _task(state: dict[str, Any], on_error: str, workflow: str, policy: dict[str,
         asl["Parameters"] = {"action": action, "workflow": workflow, **state.get("with", {}), "state.$": "$"}
     else:
         asl["Resource"] = WAIT_RESOURCE
-        asl["Parameters"] = {"FunctionName": ADAPTERS["hub"], "Payload": {
+        asl["Parameters"] = {"FunctionName": ADAPTERS["hub_steps"], "Payload": {
             "action": WAIT_ACTION, "workflow": workflow, "kind": state["wait"], **state.get("with", {}),
             "task_token.$": "$$.Task.Token", "state.$": "$"}}
     asl.update({k: v for k, v in state.items() if k[0].isupper() and k not in ("Comment", "Next", "End")})

@@ -69,7 +69,7 @@ def api_event(source: str, body: bytes) -> dict[str, Any]:
 
 def _canonical(source: str, body: bytes) -> tuple[str, Any]:
     from erphub.sources import get_source
-    from erphub.sources.base import Headers, InboundRequest
+    from erphub.sources.inbound import Headers, InboundRequest
 
     request = InboundRequest(method="POST", url=f"https://example/webhooks/{source}", headers=Headers({}),
                              body=body, received_at=datetime.now(UTC))

@@ -1,16 +1,9 @@
 """System API for the CRM (Salesforce or HubSpot, by CRM_VENDOR).
 
 Called by the state machines (and the signal consumers) with {"action": ..., "workflow": ..., "state": ...};
-typed errors propagate, so ASL Retry/Catch match them by class name.
+typed errors propagate, so ASL Retry/Catch match them by class name. The handler is erphub.adapters'.
 """
 
-from aws_lambda_powertools.utilities.typing import LambdaContext
+from erphub.adapters import lambda_handler_for
 
-from erphub import adapters
-from erphub.observability import logger, tracer
-
-
-@logger.inject_lambda_context
-@tracer.capture_lambda_handler(capture_response=False)
-def lambda_handler(event: dict, context: LambdaContext) -> dict:
-    return adapters.handle("crm", event)
+lambda_handler = lambda_handler_for("crm")

@@ -1,30 +1,9 @@
 """Renewal-risk signal -> ERP forecast assumption (renewal probability follows the risk).
 
-One of three independent consumers of success.renewal_risk.changed, each on its own queue with a DLQ.
+One of three independent consumers of success.renewal_risk.changed, each on its own queue with a DLQ; the
+handler is erphub.signals'.
 """
 
-import json
+from erphub.signals import lambda_handler_for
 
-from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType
-from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
-from aws_lambda_powertools.utilities.typing import LambdaContext
-
-from erphub import consuming, signals
-from erphub.observability import logger, metrics
-
-# one ERP adapter call may take up to the adapter's timeout: never start one with less time than that
-ADAPTER_CALL_RESERVE_SECONDS = 65
-
-
-def react(record: SQSRecord) -> dict:
-    return signals.renewal_risk("erp", json.loads(record.body))
-
-
-consumer = consuming.Consumer("renewal_risk_erp", react, BatchProcessor(event_type=EventType.SQS),
-                              time_reserve_seconds=ADAPTER_CALL_RESERVE_SECONDS)
-
-
-@logger.inject_lambda_context
-@metrics.log_metrics
-def lambda_handler(event: dict, context: LambdaContext) -> dict:
-    return consumer(event, context)
+lambda_handler = lambda_handler_for("erp")

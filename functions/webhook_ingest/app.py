@@ -5,7 +5,7 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from erphub.errors import IngestRejected
-from erphub.ingest import http, service
+from erphub.ingest import api_gateway, service
 from erphub.observability import logger, metrics, tracer
 
 app = APIGatewayRestResolver()
@@ -13,7 +13,7 @@ app = APIGatewayRestResolver()
 
 @app.post("/webhooks/<source>")
 def receive(source: str) -> Response:
-    delivery = service.receive(source, http.inbound_request(app.current_event))
+    delivery = service.receive(source, api_gateway.inbound_request(app.current_event))
     if delivery.ack_body is not None:
         return Response(status_code=200, content_type=delivery.ack_content_type, body=delivery.ack_body)
     return Response(status_code=202, content_type="application/json", body=delivery.body())

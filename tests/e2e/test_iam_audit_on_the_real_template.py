@@ -30,13 +30,13 @@ def test_the_functions_call_only_what_their_template_policies_allow():
 
         [activation] = stack.wait_until(activation_finished, timeout=30, interval=0.1)
         assert activation["status"] == "SUCCEEDED"
-        stack.wait_until(lambda: "ErpPosterFunction" in stack.aws_calls, timeout=10)
+        stack.wait_until(lambda: "ErpPostingFunction" in stack.aws_calls, timeout=10)
         stack.invoke("OutboxSweeperFunction", {"grace_seconds": 0})
         # Then the calls of every function on those paths were recorded
         made = stack.aws_calls
-        assert {"WebhookIngestFunction", "PublisherFunction", "WorkflowStarterFunction", "IdentityAdapterFunction",
+        assert {"WebhookIngestFunction", "PublisherFunction", "WorkflowStarterFunction", "HubStepsFunction",
                 "CrmAdapterFunction", "BillingAdapterFunction", "SuccessAdapterFunction", "ErpAdapterFunction",
-                "ErpSequencerFunction", "ErpPosterFunction", "OutboxSweeperFunction"} <= made.keys()
+                "ErpSequencerFunction", "ErpPostingFunction", "OutboxSweeperFunction"} <= made.keys()
         # And the template's policies allow every one of them
         findings = iam_audit.audit(stack)
         assert findings == [], "\n".join(map(str, findings))

@@ -58,7 +58,7 @@ def test_an_invoice_the_erp_cannot_take_is_dead_lettered_with_its_reason_after_f
     started = time.monotonic()
     receipt = webhooks.post(stack.endpoints["gateway"], "stripe", webhooks.sample("stripe/invoice.paid.json")).json()
     assert receipt["status"] == "accepted"
-    # When the poster keeps failing it, it is moved to the ERP posting DLQ after the queue's maxReceiveCount
+    # When ERP posting keeps failing it, it is moved to the ERP posting DLQ after the queue's maxReceiveCount
     [message] = _dead_letters(stack, "ErpPostingDLQ", 1)
     held = time.monotonic() - started
     # Then the DLQ message is the original event, with why it failed
@@ -91,7 +91,7 @@ def test_a_malformed_message_is_dead_lettered_at_once_and_its_group_goes_on(stac
     event = json.loads(webhooks.fresh("stripe", webhooks.sample("stripe/invoice.paid.json"))[0])
     second = sqs.send_message(QueueUrl=queue, MessageBody=json.dumps(_bus_event(event)), MessageGroupId=group,
                               MessageDeduplicationId=uuid.uuid4().hex)["MessageId"]
-    # When the poster receives them, the malformed one goes to the DLQ on its first receive (retrying the same
+    # When ERP posting receives them, the malformed one goes to the DLQ on its first receive (retrying the same
     # bytes cannot help), with its reason
     queue_name = queue.rsplit("/", 1)[-1]
     failure = stack.wait_until(lambda: _dead_lettered(stack, queue_name, bad), timeout=20, interval=0.1)
@@ -108,8 +108,8 @@ def test_a_malformed_message_is_dead_lettered_at_once_and_its_group_goes_on(stac
 def test_the_consumers_aws_calls_are_allowed_by_their_template_policies(stack):
     # the failure path calls SQS (GetQueueUrl, GetQueueAttributes, ChangeMessageVisibility, SendMessage to
     # the DLQ) and DynamoDB (the failure record, the exception): all granted in template.yaml
-    made = {f: calls for f, calls in stack.aws_calls.items() if f in ("ErpPosterFunction", "ErpSequencerFunction")}
-    assert {"ErpPosterFunction", "ErpSequencerFunction"} <= made.keys()
+    made = {f: calls for f, calls in stack.aws_calls.items() if f in ("ErpPostingFunction", "ErpSequencerFunction")}
+    assert {"ErpPostingFunction", "ErpSequencerFunction"} <= made.keys()
     findings = iam_audit.audit(stack, made)
     assert findings == [], "\n".join(map(str, findings))
 
@@ -141,7 +141,7 @@ def _bus_event(vendor_event: dict) -> dict:
     """The bus event the sequencer would put on the FIFO queue for this Stripe event."""
     from datetime import UTC, datetime
 
-    from erphub.sources.base import Headers, InboundRequest
+    from erphub.sources.inbound import Headers, InboundRequest
     from erphub.sources.stripe import StripeSource
 
     raw = json.dumps(vendor_event).encode()

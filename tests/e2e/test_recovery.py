@@ -100,7 +100,7 @@ def end_state(stack, deal: Deal) -> dict[str, int]:
 def corrected_contract(deal: Deal):
     """The canonical contract of the deal as a mapped outbound message gives it: what the operator supplies."""
     from erphub.operations.quarantine import CorrectedEvent
-    from erphub.sources.base import Headers, InboundRequest
+    from erphub.sources.inbound import Headers, InboundRequest
     from erphub.sources.salesforce import source
 
     request = InboundRequest(method="POST", url="", headers=Headers({}), body=deal.outbound_message(),

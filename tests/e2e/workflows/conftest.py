@@ -73,7 +73,7 @@ class Hub:
         return WorkflowStore(self.stack.physical("WorkflowTable"), self.stack.client("dynamodb"))
 
     def identity(self) -> Any:
-        from erphub.store.identity import IdentityStore
+        from erphub.store.identity_table import IdentityStore
 
         return IdentityStore(self.stack.physical("IdentityTable"), self.stack.client("dynamodb"))
 

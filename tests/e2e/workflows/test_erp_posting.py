@@ -72,7 +72,7 @@ def test_a_payment_whose_invoice_is_not_in_the_erp_yet_fails_and_then_posts(hub)
 def _request(raw: bytes):
     from datetime import UTC, datetime
 
-    from erphub.sources.base import Headers, InboundRequest
+    from erphub.sources.inbound import Headers, InboundRequest
 
     return InboundRequest(method="POST", url="http://localhost/webhooks/stripe", headers=Headers({}), body=raw,
                           received_at=datetime.now(UTC))

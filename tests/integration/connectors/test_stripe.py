@@ -10,7 +10,7 @@ from urllib.parse import urlencode
 import pytest
 
 from erphub.canonical import SubscriptionItem, UsageTerms
-from erphub.connectors.forms import flatten
+from erphub.connectors.form_encoding import flatten
 from erphub.connectors.interfaces import BillingCustomer, CollectionStrategy, NewSubscription, SubscriptionChange
 from erphub.connectors.stripe import StripeBilling
 from erphub.connectors.stripe_metering import usage_lookup_key
@@ -22,7 +22,7 @@ USAGE = UsageTerms(metric="api_calls", overage_unit_price=Decimal("0.01"))
 
 
 def metered_key(frequency: str, currency: str = "USD", usage: UsageTerms = USAGE) -> str:
-    return usage_lookup_key(SubscriptionItem(sku="usage-api", usage=usage), frequency, currency)
+    return usage_lookup_key("usage-api", usage, frequency, currency)
 
 
 def test_nested_fields_are_encoded_as_stripe_documents():

@@ -17,7 +17,7 @@ from tests import webhooks
 from erphub import publishing
 from erphub.settings import Settings
 from erphub.sources import get_source
-from erphub.sources.base import Headers, InboundRequest
+from erphub.sources.inbound import Headers, InboundRequest
 from erphub.store import inbox, raw_bodies
 
 pytestmark = pytest.mark.integration

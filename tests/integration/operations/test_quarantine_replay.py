@@ -37,8 +37,8 @@ def quarantine(stack) -> str:
 def corrected_deal(deal_id: str):
     """The canonical closed-won contract a mapped HubSpot delivery gives, for this deal (what an operator types)."""
     from erphub.operations.quarantine import CorrectedEvent
-    from erphub.sources.base import Headers, InboundRequest
     from erphub.sources.hubspot import source
+    from erphub.sources.inbound import Headers, InboundRequest
 
     request = InboundRequest(method="POST", url="", headers=Headers({}), received_at=datetime.now(UTC),
                              body=webhooks.sample("hubspot/deal.closedwon.json"))

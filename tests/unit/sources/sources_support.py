@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from pathlib import Path
 
-from erphub.sources.base import Headers, InboundRequest, SourceCredentials
+from erphub.sources.inbound import Headers, InboundRequest, SourceCredentials
 
 EVENTS = Path(__file__).resolve().parents[3] / "events"
 NOW = datetime(2024, 6, 1, 12, 0, 0, tzinfo=UTC)

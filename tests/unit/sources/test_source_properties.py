@@ -22,7 +22,7 @@ from sources_support import NOW, inbound, sample
 from erphub import publishing
 from erphub.errors import IngestRejected
 from erphub.ingest import service
-from erphub.sources.base import SourceCredentials
+from erphub.sources.inbound import SourceCredentials
 from erphub.store import inbox
 from local import signing
 from local.webhooks import credentials_for

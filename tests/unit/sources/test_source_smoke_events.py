@@ -7,7 +7,7 @@ import pytest
 from sources_support import inbound
 
 from erphub.sources import get_source
-from erphub.sources.base import SourceCredentials
+from erphub.sources.inbound import SourceCredentials
 from local import signing, smoke
 from local.webhooks import credentials_for
 

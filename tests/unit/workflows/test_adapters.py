@@ -1,10 +1,10 @@
-"""Adapter dispatch and the ERP poster's ordering, without AWS."""
+"""Adapter dispatch and the order of ERP posting, without AWS."""
 
 import json
 
 import pytest
 
-from erphub import adapters, signals
+from erphub import adapters, erp_posting
 from erphub.errors import Permanent
 
 
@@ -26,7 +26,7 @@ def record(detail_type, n):
 def test_within_a_batch_invoices_go_before_payments_and_the_order_is_otherwise_kept():
     batch = [record("billing.payment.succeeded", 1), record("billing.invoice.finalized", 2),
              record("billing.payment.failed", 3), record("billing.invoice.paid", 4)]
-    assert [r["messageId"] for r in signals.invoices_first(batch)] == ["2", "4", "1", "3"]
+    assert [r["messageId"] for r in erp_posting.invoices_first(batch)] == ["2", "4", "1", "3"]
 
 
 def test_an_adapters_typed_error_comes_back_as_itself(monkeypatch):

@@ -4,7 +4,7 @@ import pytest
 
 from erphub.connectors.interfaces import RecordRef
 from erphub.errors import NotFound
-from erphub.store.identity import IdentityStore
+from erphub.store.identity_table import IdentityStore
 from erphub.workflows.actions import crm as crm_actions
 from erphub.workflows.run import Run
 

@@ -1,8 +1,8 @@
 """Identity resolution: by cross-reference, then exact keys; two candidates make a conflict, never a guess."""
 
 from erphub.canonical import Account, LegalEntity
-from erphub.identity import normalized_keys, resolve
-from erphub.store.identity import IdentityStore
+from erphub.identity_resolution import normalized_keys, resolve
+from erphub.store.identity_table import IdentityStore
 
 
 def account(account_id="001A", **kw):

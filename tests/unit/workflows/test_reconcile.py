@@ -4,7 +4,7 @@ from datetime import date
 from decimal import Decimal
 
 from erphub.canonical import Account, Contract, Subscription, SubscriptionItem
-from erphub.workflows.reconcile import compare_books, compare_renewal
+from erphub.workflows.comparisons import compare_books, compare_renewal
 
 
 def books(**entities):

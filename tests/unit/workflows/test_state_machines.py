@@ -14,7 +14,7 @@ from local.cfn_yaml import load_template
 
 ROOT = Path(__file__).resolve().parents[3]
 FILES = sorted((ROOT / "statemachines").glob("*.asl.json"))
-ADAPTER_BY_ARN = {"${HubAdapterArn}": "hub", "${CrmAdapterArn}": "crm", "${BillingAdapterArn}": "billing",
+ADAPTER_BY_ARN = {"${HubStepsArn}": "hub_steps", "${CrmAdapterArn}": "crm", "${BillingAdapterArn}": "billing",
                   "${SuccessAdapterArn}": "success", "${ErpAdapterArn}": "erp"}
 for _prefixes, modules in SYSTEMS.values():
     for module in modules:

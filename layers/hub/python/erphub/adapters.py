@@ -1,4 +1,6 @@
-"""The system APIs (DESIGN.md rule 8): one adapter Lambda per external system dispatches named actions.
+"""The system APIs (DESIGN.md rule 8): one adapter Lambda per external system dispatches named actions, and
+the hub's own steps (identity, data quality, approval, contract, reconciliation, exceptions, outcomes) are
+served the same way by the hub-steps Lambda. Each function's handler is `lambda_handler_for(system)`.
 
 A state machine Task calls an adapter with {"action": ..., "workflow": ..., "state": $}; the adapter runs the
 action and returns its result. Errors propagate as the typed errors whose class names ASL Retry/Catch match.
@@ -11,20 +13,23 @@ from __future__ import annotations
 import importlib
 import json
 import os
+from collections.abc import Callable
 from typing import Any
+
+from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from erphub import errors
 from erphub.errors import HubError, Permanent, Transient
-from erphub.observability import logger
+from erphub.observability import logger, tracer
 
 # adapter -> the action prefixes it serves, and the modules that define them
 SYSTEMS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "crm": (("crm.",), ("crm",)),
     "billing": (("billing.",), ("billing", "usage")),
     "success": (("success.",), ("success",)),
-    "erp": (("erp.",), ("erp", "erp_posting", "usage")),
-    "hub": (("identity.", "quality.", "approval.", "contract.", "reconcile.", "exceptions.", "outcome."),
-            ("identity", "quality", "reconcile", "outcome")),
+    "erp": (("erp.",), ("erp", "erp_ledger", "usage")),
+    "hub_steps": (("identity.", "quality.", "approval.", "contract.", "reconcile.", "exceptions.", "outcome."),
+                  ("identity", "quality", "reconcile", "outcome")),
 }
 ADAPTER_FUNCTION_ENV = {"crm": "CRM_ADAPTER_FUNCTION", "billing": "BILLING_ADAPTER_FUNCTION",
                         "success": "SUCCESS_ADAPTER_FUNCTION", "erp": "ERP_ADAPTER_FUNCTION"}
@@ -49,6 +54,19 @@ def handle(system: str, event: dict[str, Any]) -> dict[str, Any]:
     logger.info("action", extra={"action": run.action, "workflow": run.workflow,
                                  "correlation_id": run.state.get("correlation_id")})
     return REGISTRY[run.action](run)
+
+
+def lambda_handler_for(system: str) -> Callable[[dict, LambdaContext], dict]:
+    """The handler of one system's adapter Lambda: only the system differs between them."""
+    if system not in SYSTEMS:
+        raise Permanent(f"no adapter for {system!r}", system=system)
+
+    @logger.inject_lambda_context
+    @tracer.capture_lambda_handler(capture_response=False)
+    def lambda_handler(event: dict, context: LambdaContext) -> dict:
+        return handle(system, event)
+
+    return lambda_handler
 
 
 def invoke(system: str, action: str, **fields: Any) -> dict[str, Any]:

@@ -16,6 +16,7 @@ class HubError(Exception):
         self.record = record
 
     def to_dict(self) -> dict[str, str]:
+        """The error as the APIs answer it (the operator API's error body)."""
         return {"error": type(self).__name__, "message": self.reason, "system": self.system, "record": self.record}
 
 

@@ -68,7 +68,3 @@ def get_settings() -> Settings:
 @lru_cache(maxsize=32)
 def _settings_for(snapshot: tuple[tuple[str, str], ...]) -> Settings:
     return Settings.from_environ(dict(snapshot))
-
-
-def reset_settings() -> None:
-    _settings_for.cache_clear()

@@ -17,9 +17,6 @@ from pydantic import BaseModel, Field
 from erphub import aws
 from erphub.errors import Permanent
 
-SYSTEMS = ("salesforce", "hubspot", "stripe", "chargebee", "zuora", "gainsight", "totango", "netsuite", "dynamics",
-           "sap", "oracle")
-
 
 class ConnectorConfig(BaseModel):
     """Where one vendor lives and how patiently we talk to it."""

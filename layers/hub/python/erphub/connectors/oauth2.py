@@ -40,15 +40,14 @@ class ClientCredentialsToken:
     def token(self) -> str:
         with self._lock:
             if self._token is None or time.monotonic() >= self._expires_at:
-                self._fetch()
-            assert self._token is not None
+                return self._fetch()
             return self._token
 
     def invalidate(self) -> None:
         with self._lock:
             self._token = None
 
-    def _fetch(self) -> None:
+    def _fetch(self) -> str:
         body = self.client.json("POST", self.token_url, data={"grant_type": "client_credentials", **self.form},
                                 idempotency_key="token")  # asking for a token twice is harmless
         if not isinstance(body, dict) or not body.get("access_token"):
@@ -57,3 +56,4 @@ class ClientCredentialsToken:
         self._token = str(body["access_token"])
         self._expires_at = time.monotonic() + max(0.0, lifetime - self.skew)
         self.instance_url = body.get("instance_url") or self.instance_url
+        return self._token

@@ -18,7 +18,7 @@ import requests
 
 from erphub.canonical import Invoice, InvoiceLine, Subscription, SubscriptionItem
 from erphub.connectors.base import Connector, add_months
-from erphub.connectors.forms import flatten
+from erphub.connectors.form_encoding import flatten
 from erphub.connectors.http import HttpClient, VendorError, json_or_none
 from erphub.connectors.interfaces import (
     BillingCustomer,
@@ -148,7 +148,7 @@ class StripeBilling(Connector):
     # --- subscriptions -----------------------------------------------------------------------------
     def _item(self, item: SubscriptionItem, frequency: str, currency: str) -> dict[str, Any]:
         if item.usage is not None:  # a metered price of the contract's terms, billed on usage: no quantity
-            return {"price": self.metering.price_id(item, frequency, currency)}
+            return {"price": self.metering.price_id(item, item.usage, frequency, currency)}
         return {"price": self.price_id(item.sku, frequency), "quantity": item.quantity}
 
     def _reprice(self, existing: dict[str, Any], sku: str, frequency: str, currency: str) -> str:
@@ -156,7 +156,7 @@ class StripeBilling(Connector):
         usage = terms_of(existing["price"])
         if usage is None:
             return self.price_id(sku, frequency)
-        return self.metering.price_id(SubscriptionItem(sku=sku, usage=usage), frequency, currency)
+        return self.metering.price_id(SubscriptionItem(sku=sku, usage=usage), usage, frequency, currency)
 
     def create_subscription(self, request: NewSubscription, *, idempotency_key: str) -> RecordRef:
         params: dict[str, Any] = {

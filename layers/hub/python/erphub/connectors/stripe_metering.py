@@ -27,13 +27,11 @@ METER_CUSTOMER_KEY = "stripe_customer_id"  # Stripe's default payload keys for m
 METER_VALUE_KEY = "value"
 
 
-def usage_lookup_key(item: SubscriptionItem, frequency: str, currency: str) -> str:
+def usage_lookup_key(sku: str, usage: UsageTerms, frequency: str, currency: str) -> str:
     """`<sku>_<digest of the terms>`: the SKU stays readable before the last underscore, as for catalog prices."""
-    usage = item.usage
-    assert usage is not None
     terms = "|".join(str(part) for part in (usage.metric, usage.unit, usage.included_quantity,
                                             usage.overage_unit_price, currency.upper(), frequency))
-    return f"{item.sku}_usage{hashlib.sha256(terms.encode()).hexdigest()[:12]}"
+    return f"{sku}_usage{hashlib.sha256(terms.encode()).hexdigest()[:12]}"
 
 
 def minor_units(amount: Decimal, currency: str) -> str:
@@ -94,15 +92,14 @@ class Metering:
             self._meters[metric] = found
         return self._meters[metric]
 
-    def price_id(self, item: SubscriptionItem, frequency: str, currency: str) -> str:
-        """The metered price for an item's usage terms in one currency and billing interval."""
-        usage = item.usage
-        assert usage is not None
+    def price_id(self, item: SubscriptionItem, usage: UsageTerms, frequency: str, currency: str) -> str:
+        """The metered price for an item's usage terms (`usage`, which the caller has) in one currency and
+        billing interval."""
         if usage.period and usage.period != frequency:
             raise ValidationFailed(f"usage {usage.metric} is measured {usage.period} on a {frequency} subscription: "
                                    "Stripe bills every price of a subscription on one interval",
                                    system="stripe", record=item.sku)
-        key = usage_lookup_key(item, frequency, currency)
+        key = usage_lookup_key(item.sku, usage, frequency, currency)
         if key in self.stripe._prices:
             return self.stripe._prices[key]
         found = self.stripe._get("/v1/prices", [("lookup_keys[]", key), ("active", "true")]).get("data") or []

@@ -11,12 +11,12 @@ from pydantic import ValidationError
 from erphub import publishing
 from erphub.canonical import correlation_id_for, event_id_for
 from erphub.errors import BadEnvelope, PayloadTooLarge, Unmappable
-from erphub.ingest.credentials import source_credentials
 from erphub.ingest.receipts import Delivery, Receipt
+from erphub.ingest.webhook_secrets import source_credentials
 from erphub.observability import logger, metrics
 from erphub.settings import get_settings
 from erphub.sources import get_source
-from erphub.sources.base import InboundRequest, Source, VendorEvent
+from erphub.sources.inbound import InboundRequest, Source, VendorEvent
 from erphub.store import inbox, raw_bodies
 from erphub.store.inbox import ACCEPTED, IGNORED, QUARANTINED, InboxItem
 

@@ -26,7 +26,7 @@ from erphub.ingest.service import MAX_KEY_CHARS
 from erphub.observability import logger, metrics
 from erphub.operations import actor_name
 from erphub.sources import get_source
-from erphub.sources.base import Headers, InboundRequest
+from erphub.sources.inbound import Headers, InboundRequest
 from erphub.store import inbox, raw_bodies
 from erphub.store import quarantine as store
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from importlib import import_module
 
 from erphub.errors import UnknownSource
-from erphub.sources.base import Source
+from erphub.sources.inbound import Source
 
 # name -> module; imported on first use so a function that serves one source loads only that vendor's code
 _MODULES = {

@@ -16,7 +16,7 @@ from pydantic import ValidationError
 from erphub.canonical import BillingFrequency, EventEnvelope, EventType, event_id_for
 from erphub.errors import AuthenticationFailed, Unmappable
 from erphub.sources import safe_json
-from erphub.sources.base import InboundRequest, SourceCredentials, any_equal, equal
+from erphub.sources.inbound import InboundRequest, SourceCredentials, any_equal, equal
 
 # ISO 4217 currencies without minor units, as Stripe and Chargebee document them
 ZERO_DECIMAL = frozenset({"BIF", "CLP", "DJF", "GNF", "JPY", "KMF", "KRW", "MGA", "PYG", "RWF", "UGX", "VND",

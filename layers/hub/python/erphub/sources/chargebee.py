@@ -32,7 +32,7 @@ from erphub.canonical import (
 )
 from erphub.errors import BadEnvelope
 from erphub.sources import _common as c
-from erphub.sources.base import InboundRequest, SourceCredentials, VendorEvent
+from erphub.sources.inbound import InboundRequest, SourceCredentials, VendorEvent
 
 NAME = "chargebee"
 CORRELATION_KEY = "erphub_correlation_id"

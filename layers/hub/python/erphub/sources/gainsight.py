@@ -35,7 +35,7 @@ from erphub.canonical import (
 )
 from erphub.errors import AuthenticationFailed, BadEnvelope
 from erphub.sources import _common as c
-from erphub.sources.base import InboundRequest, SourceCredentials, VendorEvent, any_equal
+from erphub.sources.inbound import InboundRequest, SourceCredentials, VendorEvent, any_equal
 
 NAME = "gainsight"
 TOKEN_HEADER = "X-Gainsight-Token"  # noqa: S105 - a header name, not a secret

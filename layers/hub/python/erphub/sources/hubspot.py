@@ -38,7 +38,7 @@ from typing import Any
 from erphub.canonical import Account, Contract, EventEnvelope, EventType, correlation_id_for
 from erphub.errors import AuthenticationFailed, BadEnvelope, Unmappable
 from erphub.sources import _common as c
-from erphub.sources.base import InboundRequest, SourceCredentials, VendorEvent, any_equal
+from erphub.sources.inbound import InboundRequest, SourceCredentials, VendorEvent, any_equal
 
 NAME = "hubspot"
 MAX_AGE_MS = 5 * 60 * 1000

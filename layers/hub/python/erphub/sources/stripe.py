@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Any
 
 from erphub.canonical import (
@@ -31,11 +31,12 @@ from erphub.canonical import (
 )
 from erphub.errors import AuthenticationFailed, BadEnvelope
 from erphub.sources import _common as c
-from erphub.sources.base import InboundRequest, SourceCredentials, VendorEvent, any_equal
+from erphub.sources.inbound import InboundRequest, SourceCredentials, VendorEvent, any_equal
 
 NAME = "stripe"
 TOLERANCE_SECONDS = 300
 CORRELATION_KEY = "erphub_correlation_id"
+EPOCH = datetime.fromtimestamp(0, tz=UTC)  # an event without its `created` time
 
 _SUBSCRIPTION_TYPES = {
     "customer.subscription.created": EventType.SUBSCRIPTION_CREATED,
@@ -93,8 +94,7 @@ class StripeSource:
     @c.mapping_guard(NAME)
     def normalize(self, event: VendorEvent) -> EventEnvelope | None:
         obj: dict[str, Any] = event.payload["data"]["object"]
-        occurred_at = c.from_epoch(event.payload.get("created")) or c.from_epoch(0)
-        assert occurred_at is not None
+        occurred_at = c.from_epoch(event.payload.get("created")) or EPOCH
         if event.vendor_type in _SUBSCRIPTION_TYPES:
             data: Any = _subscription(obj, event.vendor_event_id)
             customer, correlation = data.customer_id, _correlation(obj, "subscription", obj.get("id"))

@@ -43,7 +43,7 @@ from erphub.canonical import (
 )
 from erphub.errors import AuthenticationFailed, BadEnvelope
 from erphub.sources import _common as c
-from erphub.sources.base import InboundRequest, SourceCredentials, VendorEvent, any_equal
+from erphub.sources.inbound import InboundRequest, SourceCredentials, VendorEvent, any_equal
 
 NAME = "zuora"
 SIGNATURE_HEADER = "X-Zuora-Signature"

@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from erphub.canonical import SubscriptionItem
 from erphub.observability import logger, metrics
-from erphub.store.identity import IdentityStore
+from erphub.store.identity_table import IdentityStore
 from erphub.store.usage import UsageStore, total_key
 from erphub.usage.periods import cutoff, period_of
 from erphub.workflows.systems import vendor

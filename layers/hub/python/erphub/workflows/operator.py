@@ -130,7 +130,7 @@ def fix_deal(exception_id: str, changes: dict[str, Any], *, by: str = "operator"
 def choose_customer(exception_id: str, customer_id: str, by: str, note: str = "") -> dict[str, Any]:
     """Identity conflict: the account is linked to the chosen customer, the conflict record closed, and the
     workflow resolves the identity again."""
-    from erphub.store.identity import IdentityStore
+    from erphub.store.identity_table import IdentityStore
 
     def perform(exception: dict[str, Any]) -> tuple[str, dict[str, Any]]:
         event = exception["detail"]["event"]

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from functools import cached_property
-from typing import Any
+from typing import Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from erphub.canonical import Contract, EventEnvelope, LegalEntity, SubscriptionItem
+from erphub.errors import Permanent
 from erphub.store import raw_bodies
+
+Data = TypeVar("Data")
 
 
 class Run(BaseModel):
@@ -28,11 +31,19 @@ class Run(BaseModel):
     def envelope(self) -> EventEnvelope:
         return EventEnvelope.model_validate(raw_bodies.resolve_event(self.state["event"]))
 
+    def data(self, kind: type[Data]) -> Data:
+        """The event's business object, which this action can only take as a `kind`: a run started by another
+        kind of event is a wiring error that no retry mends."""
+        data = self.envelope.data
+        if not isinstance(data, kind):
+            raise Permanent(f"{self.action} needs a {kind.__name__}, got {data.kind}", system="hub",
+                            record=self.envelope.event_id)
+        return data
+
     @property
     def contract(self) -> Contract:
         """The deal; for an amendment, the contract as amended (its lines applied to the terms in force)."""
-        data = self.envelope.data
-        assert isinstance(data, Contract), f"{self.action} needs a contract, got {data.kind}"
+        data = self.data(Contract)
         terms = self.result("identity").get("terms")
         return amended(data, terms) if self.workflow == "amendment" and terms else data
 

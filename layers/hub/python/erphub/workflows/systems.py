@@ -37,7 +37,3 @@ def connector(kind: str) -> Any:
         module, cls = path.split(":")
         _connectors[key] = getattr(importlib.import_module(f"erphub.connectors.{module}"), cls)()
     return _connectors[key]
-
-
-def reset_connectors() -> None:
-    _connectors.clear()

@@ -16,7 +16,7 @@ from urllib.parse import parse_qs, urlsplit
 from erphub.canonical import EventEnvelope
 from erphub.errors import AuthenticationFailed
 from erphub.sources import _common as c
-from erphub.sources.base import InboundRequest, SourceCredentials, VendorEvent, any_equal
+from erphub.sources.inbound import InboundRequest, SourceCredentials, VendorEvent, any_equal
 from erphub.sources.salesforce import mapping, soap
 
 NAME = "salesforce"

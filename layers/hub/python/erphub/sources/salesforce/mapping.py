@@ -35,7 +35,7 @@ from erphub.canonical import Account, Contract, EventEnvelope, EventType, LegalE
 from erphub.canonical import correlation_id_for as correlation
 from erphub.errors import Unmappable
 from erphub.sources import _common as c
-from erphub.sources.base import VendorEvent
+from erphub.sources.inbound import VendorEvent
 
 NAME = "salesforce"
 CLOSED_WON, CLOSED_LOST = "Closed Won", "Closed Lost"

@@ -20,7 +20,6 @@ from erphub.errors import BadEnvelope
 
 SOAP_NS = "http://schemas.xmlsoap.org/soap/envelope/"
 OUTBOUND_NS = "http://soap.sforce.com/2005/09/outbound"
-SOBJECT_NS = "urn:sobject.enterprise.soap.sforce.com"
 XSI_NS = "http://www.w3.org/2001/XMLSchema-instance"
 MAX_NOTIFICATIONS = 100
 

@@ -10,10 +10,10 @@ from erphub.canonical import BillingFrequency, Contract, LegalEntity, RenewalRis
 from erphub.connectors.base import add_months
 from erphub.connectors.interfaces import BillingCustomer, CollectionStrategy, NewSubscription, SubscriptionChange
 from erphub.errors import NotFound, ValidationFailed
-from erphub.store.identity import IdentityStore
+from erphub.store.identity_table import IdentityStore
 from erphub.store.workflow_state import WorkflowStore
 from erphub.workflows.actions import action
-from erphub.workflows.reconcile import PERIODS_PER_YEAR, compare_prices, compare_renewal
+from erphub.workflows.comparisons import PERIODS_PER_YEAR, compare_prices, compare_renewal
 from erphub.workflows.run import Run, entities, items_for
 from erphub.workflows.systems import connector
 
@@ -251,8 +251,7 @@ def cancel(run: Run) -> dict[str, Any]:
 @action("billing.collection")
 def collection(run: Run) -> dict[str, Any]:
     """Renewal-risk signal: a high-risk account's invoices are sent, not charged automatically."""
-    risk = run.envelope.data
-    assert isinstance(risk, RenewalRisk)
+    risk = run.data(RenewalRisk)
     billing, identity = connector("billing"), IdentityStore()
     customer = identity.customer_for({run.envelope.source: risk.account_id, **risk.external_ids})
     if customer is None:

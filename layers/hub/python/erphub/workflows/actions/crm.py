@@ -10,7 +10,7 @@ from erphub.canonical import Account, CancellationRequest, Contract, OnboardingM
 from erphub.connectors.interfaces import AccountUpdate, OwnerTask
 from erphub.errors import NotFound, Permanent
 from erphub.observability import logger
-from erphub.store.identity import IdentityStore
+from erphub.store.identity_table import IdentityStore
 from erphub.store.workflow_state import WorkflowStore
 from erphub.workflows.actions import action
 from erphub.workflows.run import Run
@@ -92,8 +92,7 @@ def set_status(run: Run) -> dict[str, Any]:
 @action("crm.risk")
 def renewal_risk(run: Run) -> dict[str, Any]:
     """Renewal-risk signal: risk, health and account plan on the account; a task for its owner."""
-    risk = run.envelope.data
-    assert isinstance(risk, RenewalRisk)
+    risk = run.data(RenewalRisk)
     crm, identity = connector("crm"), IdentityStore()
     customer = identity.customer_for({run.envelope.source: risk.account_id, **risk.external_ids})
     xrefs = identity.xrefs(customer) if customer else {}

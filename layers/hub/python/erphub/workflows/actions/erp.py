@@ -1,5 +1,6 @@
 """ERP adapter actions: customers per subsidiary, sales orders (billing schedule, tax code, revenue dates),
-amendments, renewal orders, closing, credit memos, and the invoice/payment postings from the FIFO queue."""
+amendments, renewal orders, closing, credit memos, and the forecast assumption of a renewal-risk signal (the
+invoice and payment postings are in erp_ledger)."""
 
 from __future__ import annotations
 
@@ -7,10 +8,10 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from erphub.canonical import Contract, LegalEntity, SubscriptionItem
-from erphub.connectors.interfaces import CreditMemo, ErpCustomer, OrderLine, SalesOrder
-from erphub.errors import ValidationFailed
-from erphub.store.identity import IdentityStore
+from erphub.canonical import Contract, LegalEntity, RenewalRisk, SubscriptionItem, UsageTerms
+from erphub.connectors.interfaces import CreditMemo, ErpCustomer, Forecast, OrderLine, SalesOrder
+from erphub.errors import NotFound, ValidationFailed
+from erphub.store.identity_table import IdentityStore
 from erphub.store.workflow_state import WorkflowStore
 from erphub.workflows.actions import action
 from erphub.workflows.run import Run, entities, items_for
@@ -18,6 +19,7 @@ from erphub.workflows.systems import connector, vendor
 
 BILLING_SCHEDULES = {"monthly": "Monthly In Advance", "quarterly": "Quarterly In Advance",
                      "semiannual": "Semiannual In Advance", "annual": "Annual In Advance"}
+RISK_PROBABILITY = {"low": Decimal("0.9"), "medium": Decimal("0.6"), "high": Decimal("0.3")}
 
 
 def customer_key(account_id: str, entity_id: str) -> str:
@@ -41,9 +43,7 @@ def _rate(item: SubscriptionItem, entity: LegalEntity, contract: Contract, price
     return Decimal(prices[item.sku])
 
 
-def _overage(item: SubscriptionItem, contract: Contract) -> str:
-    usage = item.usage
-    assert usage is not None
+def _overage(usage: UsageTerms, contract: Contract) -> str:
     period = usage.period or contract.billing_frequency or "annual"
     return (f"overage {usage.metric}: {usage.included_quantity} {usage.unit} included per {period} period, then "
             f"{usage.overage_unit_price} per {usage.unit}, billed in arrears")
@@ -55,7 +55,7 @@ def order_lines(contract: Contract, entity: LegalEntity, prices: dict[str, str] 
     tax_code = f"{entity.country}-STD" if entity.country else None
     return [OrderLine(sku=i.sku, quantity=i.quantity if i.usage is None else Decimal(0),
                       rate=_rate(i, entity, contract, prices),
-                      description=_overage(i, contract) if i.usage else i.name,
+                      description=_overage(i.usage, contract) if i.usage else i.name,
                       tax_code=tax_code, rev_rec_start=contract.term_start, rev_rec_end=contract.term_end)
             for i in items_for(contract, entity.entity_id)]
 
@@ -191,3 +191,31 @@ def credit_memo(run: Run) -> dict[str, Any]:
         WorkflowStore().record_created(run.correlation_id, erp.system, "credit_memo", entity_id, memos[entity_id],
                                        order=order_id)
     return {"credit_memos": memos, "unused_share": str(share)}
+
+
+@action("erp.forecast")
+def forecast(run: Run) -> dict[str, Any]:
+    """Renewal-risk signal: the renewal's forecast probability follows the risk, per ERP customer."""
+    risk = run.data(RenewalRisk)
+    identity, erp = IdentityStore(), connector("erp")
+    customer_id = identity.customer_for({run.envelope.source: risk.account_id, **risk.external_ids})
+    if customer_id is None:
+        raise NotFound(f"no customer for {risk.account_id}", system="erp", record=risk.account_id)
+    contracts = identity.customer_contracts(customer_id)
+    terms = identity.terms(contracts[-1]) if contracts else {}
+    when = risk.renewal_date or (date.fromisoformat(terms["term_end"]) if terms.get("term_end") else date.today())
+    period = f"{when.year}-Q{(when.month - 1) // 3 + 1}"
+    updated = {}
+    for key, erp_id in identity.xrefs(customer_id).items():
+        if key.split("/")[0] != erp.system:
+            continue
+        entity = key.split("/", 1)[1] if "/" in key else "-"
+        value = sum((Decimal(str(i.get("quantity") or 0)) * Decimal(str(i.get("unit_price") or 0))
+                     for i in terms.get("items") or [] if i.get("legal_entity_id") in (None, entity)), Decimal(0))
+        ref = erp.update_forecast(Forecast(external_id=f"{erp_id}:{period}", customer_external_id=erp_id,
+                                           period=period, amount=value, currency=terms.get("currency") or "USD",
+                                           probability=RISK_PROBABILITY[risk.risk_level]))
+        updated[erp_id] = ref.external_id or ref.id
+    result = {"forecasts": updated, "period": period}
+    WorkflowStore().record_signal(run.correlation_id, "renewal_risk", erp.system, result)
+    return result

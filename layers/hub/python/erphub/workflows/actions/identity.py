@@ -6,8 +6,8 @@ from typing import Any
 
 from erphub.canonical import CancellationRequest, Contract
 from erphub.errors import NotFound
-from erphub.identity import resolve
-from erphub.store.identity import IdentityStore
+from erphub.identity_resolution import resolve
+from erphub.store.identity_table import IdentityStore
 from erphub.workflows.actions import action
 from erphub.workflows.run import Run
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from erphub.workflows.actions import action
-from erphub.workflows.reconcile import compare_books
+from erphub.workflows.comparisons import compare_books
 from erphub.workflows.run import Run
 
 

@@ -9,7 +9,7 @@ from typing import Any
 from erphub import mastering
 from erphub.canonical import Contract
 from erphub.connectors.interfaces import Milestone, OnboardingPlan
-from erphub.store.identity import IdentityStore
+from erphub.store.identity_table import IdentityStore
 from erphub.store.workflow_state import WorkflowStore
 from erphub.workflows.actions import action
 from erphub.workflows.run import Run, entities
@@ -51,9 +51,9 @@ def usage_terms(contract: Contract) -> str:
     first = entities(contract)[0]
     currencies = {e.entity_id: e.currency or contract.currency for e in entities(contract)}
     terms = []
-    for item in sorted((i for i in contract.items if i.usage), key=lambda i: (i.legal_entity_id or "", i.sku)):
-        usage, entity = item.usage, item.legal_entity_id or first.entity_id
-        assert usage is not None
+    metered = [(i, i.usage) for i in contract.items if i.usage is not None]
+    for item, usage in sorted(metered, key=lambda pair: (pair[0].legal_entity_id or "", pair[0].sku)):
+        entity = item.legal_entity_id or first.entity_id
         terms.append(f"{entity} {item.sku} {usage.metric}: {usage.included_quantity} {usage.unit} included per "
                      f"{usage.period or contract.billing_frequency or 'annual'} period, then "
                      f"{usage.overage_unit_price} {usage.currency or currencies.get(entity) or ''} per {usage.unit}")

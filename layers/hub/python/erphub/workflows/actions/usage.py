@@ -9,7 +9,7 @@ from typing import Any
 
 from erphub.connectors.interfaces import OrderLine, SalesOrder
 from erphub.errors import NotFound, Permanent
-from erphub.store.identity import IdentityStore
+from erphub.store.identity_table import IdentityStore
 from erphub.workflows.actions import action
 from erphub.workflows.run import Run
 from erphub.workflows.systems import connector

@@ -11,7 +11,7 @@ from pydantic import ValidationError
 from erphub import aws
 from erphub.errors import Permanent
 from erphub.settings import get_settings
-from erphub.sources.base import SourceCredentials
+from erphub.sources.inbound import SourceCredentials
 
 
 def source_credentials(source: str) -> SourceCredentials:
@@ -35,7 +35,3 @@ def _provider() -> SecretsProvider:
 @cache
 def _provider_for(client: Any) -> SecretsProvider:
     return SecretsProvider(boto3_client=client)
-
-
-def clear_cache() -> None:
-    _provider_for.cache_clear()

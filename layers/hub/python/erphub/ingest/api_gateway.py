@@ -8,7 +8,7 @@ from urllib.parse import urlencode
 
 from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
 
-from erphub.sources.base import Headers, InboundRequest
+from erphub.sources.inbound import Headers, InboundRequest
 
 
 def inbound_request(event: APIGatewayProxyEvent) -> InboundRequest:

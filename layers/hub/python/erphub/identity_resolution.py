@@ -1,5 +1,6 @@
-"""Resolve an account to one hub customer: by existing cross-references first, then by exact keys (domain,
-tax id); when two candidates match, record a conflict and stop - never guess.
+"""Identity resolution (DESIGN.md rule 10): which hub customer a record from any system belongs to. An account
+resolves by existing cross-references first, then by exact keys (domain, tax id); when two candidates match,
+it records a conflict and stops - never guesses.
 
 A new customer's id is derived from the source system and its id, so resolving the same account twice
 (a retried step) finds or creates the same customer.

@@ -1,23 +1,20 @@
-"""ERP adapter actions outside the workflows: invoice and payment postings (from the FIFO queue, in order per
-customer) and the forecast assumption of a renewal-risk signal. Every posting is keyed by the billing
-record, so posting the same invoice twice (finalized, then paid) books one ERP invoice."""
+"""The ERP adapter's side of ERP posting (erphub.erp_posting sends them, in order per customer): billing's
+invoices and payments booked in the ERP. Every posting is keyed by the billing record, so posting the same
+invoice twice (finalized, then paid) books one ERP invoice."""
 
 from __future__ import annotations
 
-from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from erphub.canonical import Invoice, Payment, RenewalRisk
-from erphub.connectors.interfaces import ErpInvoice, ErpPayment, Forecast, OrderLine
+from erphub.canonical import Invoice, Payment
+from erphub.connectors.interfaces import ErpInvoice, ErpPayment, OrderLine
 from erphub.errors import NotFound
-from erphub.store.identity import IdentityStore
+from erphub.store.identity_table import IdentityStore
 from erphub.store.workflow_state import WorkflowStore
 from erphub.workflows.actions import action
 from erphub.workflows.run import Run
 from erphub.workflows.systems import connector, vendor
-
-RISK_PROBABILITY = {"low": Decimal("0.9"), "medium": Decimal("0.6"), "high": Decimal("0.3")}
 
 
 def _ledger_key(billing_system: str, invoice_id: str) -> str:
@@ -39,8 +36,7 @@ def _erp_customer(billing_system: str, billing_customer_id: str) -> str:
 
 @action("erp.post_invoice")
 def post_invoice(run: Run) -> dict[str, Any]:
-    invoice = run.envelope.data
-    assert isinstance(invoice, Invoice)
+    invoice = run.data(Invoice)
     erp, billing_system = connector("erp"), run.envelope.source
     lines = [OrderLine(sku=line.sku or "billing-charge", quantity=line.quantity or Decimal(1),
                        rate=(line.amount / (line.quantity or Decimal(1))).quantize(Decimal("0.01")),
@@ -60,8 +56,7 @@ def post_invoice(run: Run) -> dict[str, Any]:
 @action("erp.post_payment")
 def post_payment(run: Run) -> dict[str, Any]:
     """A payment whose invoice is not in the ERP yet raises NotFound: the queue retries it, in order."""
-    payment = run.envelope.data
-    assert isinstance(payment, Payment)
+    payment = run.data(Payment)
     if payment.status != "succeeded":
         return {"skipped": f"payment {payment.payment_id} {payment.status}"}
     erp, billing_system = connector("erp"), run.envelope.source
@@ -76,32 +71,3 @@ def post_payment(run: Run) -> dict[str, Any]:
         tran_date=payment.paid_at.date() if payment.paid_at else None, memo=f"{billing_system} {payment.payment_id}"),
         idempotency_key=f"posting:{billing_system}:{payment.payment_id}:erp.payment")
     return {"payment": ref.external_id or ref.id}
-
-
-@action("erp.forecast")
-def forecast(run: Run) -> dict[str, Any]:
-    """Renewal-risk signal: the renewal's forecast probability follows the risk, per ERP customer."""
-    risk = run.envelope.data
-    assert isinstance(risk, RenewalRisk)
-    identity, erp = IdentityStore(), connector("erp")
-    customer_id = identity.customer_for({run.envelope.source: risk.account_id, **risk.external_ids})
-    if customer_id is None:
-        raise NotFound(f"no customer for {risk.account_id}", system="erp", record=risk.account_id)
-    contracts = identity.customer_contracts(customer_id)
-    terms = identity.terms(contracts[-1]) if contracts else {}
-    when = risk.renewal_date or (date.fromisoformat(terms["term_end"]) if terms.get("term_end") else date.today())
-    period = f"{when.year}-Q{(when.month - 1) // 3 + 1}"
-    updated = {}
-    for key, erp_id in identity.xrefs(customer_id).items():
-        if key.split("/")[0] != erp.system:
-            continue
-        entity = key.split("/", 1)[1] if "/" in key else "-"
-        value = sum((Decimal(str(i.get("quantity") or 0)) * Decimal(str(i.get("unit_price") or 0))
-                     for i in terms.get("items") or [] if i.get("legal_entity_id") in (None, entity)), Decimal(0))
-        ref = erp.update_forecast(Forecast(external_id=f"{erp_id}:{period}", customer_external_id=erp_id,
-                                           period=period, amount=value, currency=terms.get("currency") or "USD",
-                                           probability=RISK_PROBABILITY[risk.risk_level]))
-        updated[erp_id] = ref.external_id or ref.id
-    result = {"forecasts": updated, "period": period}
-    WorkflowStore().record_signal(run.correlation_id, "renewal_risk", erp.system, result)
-    return result

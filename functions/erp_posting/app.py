@@ -12,7 +12,7 @@ from aws_lambda_powertools.utilities.batch import SqsFifoPartialProcessor
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from erphub import consuming, signals
+from erphub import consuming, erp_posting
 from erphub.observability import logger, metrics
 
 # one ERP adapter call may take up to the adapter's 60 s timeout: never start one with less time than that
@@ -20,7 +20,7 @@ ADAPTER_CALL_RESERVE_SECONDS = 65
 
 
 def post(record: SQSRecord) -> dict:
-    return signals.post_to_erp(json.loads(record.body))
+    return erp_posting.post(json.loads(record.body))
 
 
 consumer = consuming.Consumer("erp_posting", post, SqsFifoPartialProcessor(skip_group_on_error=True),
@@ -30,5 +30,5 @@ consumer = consuming.Consumer("erp_posting", post, SqsFifoPartialProcessor(skip_
 @logger.inject_lambda_context
 @metrics.log_metrics
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
-    event = {**event, "Records": signals.invoices_first(event.get("Records", []))}
+    event = {**event, "Records": erp_posting.invoices_first(event.get("Records", []))}
     return consumer(event, context)
