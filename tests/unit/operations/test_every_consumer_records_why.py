@@ -15,15 +15,25 @@ ROOT = Path(__file__).resolve().parents[3]
 def sqs_consumers() -> dict[str, Path]:
     template = Template(ROOT / "template.yaml")
     found = {}
-    for logical_id, resource in template.of_type("AWS::Serverless::Function").items():
+    functions = {lid: r for lid, r in template.resources.items() if r.get("Type") == "AWS::Serverless::Function"}
+    for logical_id, resource in functions.items():
         events = resource.get("Properties", {}).get("Events", {}) or {}
         if any(e.get("Type") == "SQS" for e in events.values()):
             found[logical_id] = ROOT / resource["Properties"]["CodeUri"] / "app.py"
     return found
 
 
+LAYER = ROOT / "layers" / "hub" / "python"
+
+
 def uses_consumer(handler: Path) -> bool:
-    for node in ast.walk(ast.parse(handler.read_text())):
+    """The handler builds a consuming.Consumer, or is one line over a layer module's handler factory that does."""
+    tree = ast.parse(handler.read_text())
+    delegates = [node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom) and node.module
+                 and any(alias.name == "lambda_handler_for" for alias in node.names)]
+    if delegates:
+        return all(uses_consumer(LAYER / (module.replace(".", "/") + ".py")) for module in delegates)
+    for node in ast.walk(tree):
         if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "Consumer" \
                 and isinstance(node.func.value, ast.Name) and node.func.value.id == "consuming":
             return True
