@@ -6,6 +6,7 @@ Items (pk, sk):
   KEY#<kind>#<value>, CUSTOMER#<id>       exact keys (domain, tax_id); several customers under one key = ambiguous
   CONFLICT#<id>, CONFLICT                 a resolution the hub refused to guess
   CONTRACT#<id>, LINK#<system>#<kind>#<entity>   records a contract owns in other systems (subscriptions, orders)
+  RECORD#<system>#<record id>, CONTRACT   the reverse: the contract a record belongs to
   CONTRACT#<id>, TERMS                    the contract's terms as last applied (items, billing frequency, term)
   CUSTOMER#<id>, CONTRACT#<contract id>   the customer's contracts
 """
@@ -102,6 +103,16 @@ class IdentityStore:
             self.ddb.put_item(TableName=self.table, Item=to_item({
                 "pk": f"CONTRACT#{contract_id}", "sk": f"LINK#{system}#{kind}#{entity}", "system": system,
                 "kind": kind, "entity": entity, "record_id": record_id}))
+            # the reverse, so a status lookup by the record's own id (an ERP order) finds its contract
+            self.ddb.put_item(TableName=self.table, Item=to_item({
+                "pk": f"RECORD#{system}#{record_id}", "sk": "CONTRACT", "contract_id": contract_id, "kind": kind,
+                "entity": entity}))
+
+    def contract_of_record(self, system: str, record_id: str) -> dict[str, Any] | None:
+        with translated(f"record {system}/{record_id}"):
+            item = self.ddb.get_item(TableName=self.table, ConsistentRead=True,
+                                     Key=to_item({"pk": f"RECORD#{system}#{record_id}", "sk": "CONTRACT"})).get("Item")
+        return from_item(item) if item else None
 
     def contract_links(self, contract_id: str) -> list[dict[str, str]]:
         items = query_partition(self.ddb, self.table, f"CONTRACT#{contract_id}", "LINK#")

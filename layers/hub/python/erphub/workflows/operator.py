@@ -53,6 +53,11 @@ def fix_deal(exception_id: str, changes: dict[str, Any]) -> dict[str, Any]:
 
 
 def decide(exception_id: str, approved: bool, by: str, note: str = "") -> dict[str, Any]:
+    exception = WorkflowStore().exception(exception_id)
+    if exception["workflow"] == "quote":  # a quote submitted through /api/v1 waits on no workflow
+        from erphub.api import quotes
+
+        return quotes.decide(exception, approved, by, note)
     decision = "approved" if approved else "rejected"
     return resume(exception_id, {"decision": decision, "by": by, "note": note}, resolution=f"{decision} by {by}")
 
