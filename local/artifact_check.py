@@ -41,6 +41,9 @@ SQS_SAMPLES = {"ErpSequencerFunction": "sqs-erp-posting-intake.json", "ErpPoster
                "RenewalRiskCrmFunction": "sqs-renewal-risk.json", "RenewalRiskBillingFunction": "sqs-renewal-risk.json",
                "RenewalRiskErpFunction": "sqs-renewal-risk.json"}
 
+# API functions checked with a request of their own API (besides the webhook ingest's signed samples)
+API_SAMPLES = {"SyncApiFunction": "apigateway-api-v1-accounts-validate.json"}
+
 
 @dataclass
 class Outcome:
@@ -136,7 +139,9 @@ class Check:
              lambda r: isinstance(r, dict) and "found" in r),
             *[(logical_id, name.removesuffix(".json"), _sample(name),
                self.failed_as_not_found if logical_id == "ErpPosterFunction" else _no_batch_failures)
-              for logical_id, name in SQS_SAMPLES.items()]]
+              for logical_id, name in SQS_SAMPLES.items()],
+            *[(logical_id, name.removesuffix(".json"), _sample(name), _status_in(200))
+              for logical_id, name in API_SAMPLES.items()]]
         with ThreadPoolExecutor(max_workers=2) as pool:
             list(pool.map(lambda sample: self.record(*sample), independent))
         # last: the execution it starts runs in the background; its Tasks are the adapters checked above

@@ -15,52 +15,52 @@ app.configure_openapi(title=document.TITLE, version=document.VERSION, descriptio
                       security_schemes=document.security_schemes(), security=document.SECURITY)
 
 
-@app.post("/api/v1/accounts/validate", responses=document.GATEWAY_ANSWERS)
+@app.post("/api/v1/accounts/validate", responses=document.answers(v1.AccountValidation, document.GATEWAY_ANSWERS))
 def validate_account(account: v1.AccountInput) -> v1.AccountValidation:
     return accounts.validate(account)
 
 
-@app.post("/api/v1/quotes/price", responses=document.VENDOR)
+@app.post("/api/v1/quotes/price", responses=document.answers(v1.PricedQuote, document.VENDOR))
 def price_quote(quote: v1.QuoteInput) -> v1.PricedQuote:
     return pricing.price(quote)
 
 
-@app.post("/api/v1/quotes", responses=document.QUOTE)
+@app.post("/api/v1/quotes", responses=document.answers(v1.QuoteStatus, document.QUOTE))
 def submit_quote(quote: v1.QuoteSubmission) -> v1.QuoteStatus:
     return quotes.submit(quote)
 
 
-@app.get("/api/v1/quotes/<quote_id>", responses=document.LOOKUP)
+@app.get("/api/v1/quotes/<quote_id>", responses=document.answers(v1.QuoteStatus, document.LOOKUP))
 def quote_status(quote_id: str) -> v1.QuoteStatus:
     return quotes.status(quote_id)
 
 
-@app.post("/api/v1/tax/calculate", responses=document.VENDOR)
+@app.post("/api/v1/tax/calculate", responses=document.answers(v1.TaxCalculation, document.VENDOR))
 def calculate_tax(request: v1.TaxRequest) -> v1.TaxCalculation:
     return tax.calculate(request)
 
 
-@app.get("/api/v1/customers/<record_id>", responses=document.LOOKUP)
+@app.get("/api/v1/customers/<record_id>", responses=document.answers(v1.StatusLookup, document.LOOKUP))
 def customer_status(record_id: str) -> v1.StatusLookup:
     return status.customer(record_id)
 
 
-@app.get("/api/v1/contracts/<record_id>", responses=document.LOOKUP)
+@app.get("/api/v1/contracts/<record_id>", responses=document.answers(v1.StatusLookup, document.LOOKUP))
 def contract_status(record_id: str) -> v1.StatusLookup:
     return status.contract(record_id)
 
 
-@app.get("/api/v1/orders/<record_id>", responses=document.LOOKUP)
+@app.get("/api/v1/orders/<record_id>", responses=document.answers(v1.StatusLookup, document.LOOKUP))
 def order_status(record_id: str) -> v1.StatusLookup:
     return status.order(record_id)
 
 
-@app.get("/api/v1/invoices/<record_id>", responses=document.LOOKUP)
+@app.get("/api/v1/invoices/<record_id>", responses=document.answers(v1.StatusLookup, document.LOOKUP))
 def invoice_status(record_id: str) -> v1.StatusLookup:
     return status.invoice(record_id)
 
 
-@app.get("/api/v1/workflows/<record_id>", responses=document.LOOKUP)
+@app.get("/api/v1/workflows/<record_id>", responses=document.answers(v1.StatusLookup, document.LOOKUP))
 def workflow_status(record_id: str) -> v1.StatusLookup:
     return status.workflow(record_id)
 

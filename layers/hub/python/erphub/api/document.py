@@ -34,3 +34,8 @@ def security_schemes() -> dict[str, Any]:
     from aws_lambda_powertools.event_handler.openapi.models import APIKey, APIKeyIn
 
     return {"apiKey": APIKey(name="x-api-key", in_=APIKeyIn.header, description="the consumer's API Gateway key")}
+
+
+def answers(model: type, errors: dict[int, dict[str, Any]]) -> dict[int, dict[str, Any]]:
+    """A route's documented answers: 200 with its model, and the errors it (or API Gateway before it) gives."""
+    return {200: {"description": "the answer", "content": {"application/json": {"model": model}}}, **errors}
