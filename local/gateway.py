@@ -44,7 +44,8 @@ class _Mounted:
 
 class Gateway:
     def __init__(self, routes: list[Route], functions: Any, port: int = 0,
-                 binary_media_types: list[str] | None = None) -> None:
+                 binary_media_types: list[str] | None = None, api_keys: Any = None) -> None:
+        self.api_keys = api_keys  # local.api_keys.ApiKeys: API keys and usage plans, as API Gateway checks them
         self.mounted = sorted((_Mounted(r) for r in routes), key=lambda m: m.rank)
         self.functions = functions
         self.port = port
@@ -91,6 +92,10 @@ class Gateway:
         route, parameters = self._find(request.method, request.path)
         if route is None:
             return _json(403, {"message": "Missing Authentication Token"}, request_id)
+        refused = self.api_keys.check(route, request.headers, request_id) if self.api_keys is not None else None
+        if refused is not None:
+            _drain(request)
+            return refused
         raw = request.get_data(cache=False)
         if len(raw) > MAX_PAYLOAD_BYTES:  # a chunked body has no Content-Length to refuse it by
             return _json(413, _TOO_LARGE, request_id)

@@ -8,7 +8,7 @@ import time
 import uuid
 from typing import Any
 
-from local.sandbox import catalog, stripe_metering, stripe_rules
+from local.sandbox import catalog, stripe_metering, stripe_rules, stripe_tax
 from local.sandbox.core import IdempotencyCache, Request, Response, Vendor, path_parts, retry_after_headers
 from local.sandbox.forms import unflatten
 from local.sandbox.stripe_rules import error
@@ -84,10 +84,11 @@ class Stripe(Vendor):
             ("subscriptions", 1, "POST"): ("subscription.update", lambda r: self.update_subscription(r, rest[0])),
             ("subscriptions", 1, "DELETE"): ("subscription.cancel", lambda r: self.cancel(rest[0])),
             ("invoices", 0, "GET"): ("invoice.list", self.list_invoices),
+            ("tax", 1, "POST"): ("tax.calculation.create", lambda r: stripe_tax.calculate(r.form())),
         }
         if resource == "customers" and rest == ["search"] and method == "GET":
             return "customer.search", self.search_customers
-        if resource == "billing" and rest != ["meters"]:
+        if (resource == "billing" and rest != ["meters"]) or (resource == "tax" and rest != ["calculations"]):
             return None
         found = table.get((resource, len(rest), method))
         if found is None:

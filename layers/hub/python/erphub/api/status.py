@@ -47,7 +47,7 @@ def contract(contract_id: str, kind: str = "contract", looked_up: str | None = N
                             legal_entity_id=None if link["entity"] == "-" else link["entity"],
                             state=states.get((link["system"], link["record_id"]))) for link in links]
     exceptions = _exceptions(correlation)
-    customer_id = identity.customer_for({crm_system(): contract_id})
+    customer_id = identity.contract_customer(contract_id)
     return StatusLookup(kind=kind, id=looked_up or contract_id, customer_id=customer_id, systems=systems,  # type: ignore[arg-type]
                         workflow=run, workflows=[run] if run else [], open_exceptions=exceptions,
                         state=_state(run, exceptions))

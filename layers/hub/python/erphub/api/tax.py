@@ -65,7 +65,7 @@ def _billing(request: TaxRequest, groups: dict[str | None, list[int]]) -> tuple[
                                f"BILLING_VENDOR is {billing.system}", system=billing.system)
     by_sku = tax_codes()["stripe_by_sku"]
     address = request.ship_to.model_dump(exclude_none=True)
-    tax_ids = [{"type": "eu_vat", "value": request.customer_tax_id}] if request.customer_tax_id else []
+    tax_ids = _tax_ids(request.customer_tax_id, request.ship_to.country)
     taxed, references = [], []
     for entity, indexes in groups.items():
         lines = [{"reference": f"line-{i}", "amount": request.lines[i].amount, "quantity": request.lines[i].quantity,
@@ -83,6 +83,17 @@ def _billing(request: TaxRequest, groups: dict[str | None, list[int]]) -> tuple[
                                    tax_code=answer["tax_code"] or sent["tax_code"], tax_amount=answer["tax"],
                                    rate_percent=rate))
     return sorted(taxed, key=lambda t: t.line), ",".join(r for r in references if r) or None
+
+
+# Stripe's tax id type by the customer's country (its enum has many more); an unmapped country sends no tax id
+TAX_ID_TYPES = {"GB": "gb_vat", "US": "us_ein", "CH": "ch_vat", "NO": "no_vat", "AU": "au_abn"}
+EU = {"AT", "BE", "BG", "CY", "CZ", "DE", "DK", "EE", "ES", "FI", "FR", "GR", "HR", "HU", "IE", "IT", "LT", "LU", "LV",
+      "MT", "NL", "PL", "PT", "RO", "SE", "SI", "SK"}
+
+
+def _tax_ids(tax_id: str | None, country: str) -> list[dict[str, str]]:
+    kind = "eu_vat" if country in EU else TAX_ID_TYPES.get(country)
+    return [{"type": kind, "value": tax_id}] if tax_id and kind else []
 
 
 def _totals(lines: list[TaxedLine], currency: str) -> list[TaxTotal]:
