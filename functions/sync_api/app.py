@@ -5,7 +5,7 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValida
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from erphub.api import accounts, document, errors, pricing, quotes, status, tax
+from erphub.api import accounts, document, errors, media, pricing, quotes, status, tax
 from erphub.api import models as v1
 from erphub.errors import HubError
 from erphub.observability import logger, metrics, tracer
@@ -15,7 +15,7 @@ app.configure_openapi(title=document.TITLE, version=document.VERSION, descriptio
                       security_schemes=document.security_schemes(), security=document.SECURITY)
 
 
-@app.post("/api/v1/accounts/validate", responses=document.answers(v1.AccountValidation, document.GATEWAY_ANSWERS))
+@app.post("/api/v1/accounts/validate", responses=document.answers(v1.AccountValidation, document.BODY))
 def validate_account(account: v1.AccountInput) -> v1.AccountValidation:
     return accounts.validate(account)
 
@@ -72,6 +72,12 @@ def refuse(exc: HubError) -> Response:
     return _error(code, type(exc).__name__, exc.reason, name)
 
 
+@app.not_found
+def no_route(_: Exception) -> Response:
+    """A path API Gateway routed here that the resolver cannot read (e.g. an id it cannot match)."""
+    return _error(404, "NotFound", f"no such record: {app.current_event.path}", "not_found")
+
+
 @app.exception_handler(RequestValidationError)
 def invalid(exc: RequestValidationError) -> Response:
     problems = "; ".join(f"{'.'.join(str(p) for p in e.get('loc', ()))}: {e.get('msg')}" for e in exc.errors()[:10])
@@ -87,4 +93,4 @@ def _error(status_code: int, error: str, message: str, code: str) -> Response:
 @metrics.log_metrics(capture_cold_start_metric=True)
 @tracer.capture_lambda_handler(capture_response=False)
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
-    return app.resolve(event, context)
+    return media.refuse_unsupported(event) or app.resolve(event, context)

@@ -8,7 +8,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StringConstraints
 
 from erphub.canonical import BillingFrequency, LegalEntity
 
@@ -80,7 +80,7 @@ class UsageInput(Request):
 class QuoteLine(Request):
     sku: Text
     quantity: Annotated[Decimal, Field(gt=0, max_digits=12, decimal_places=4)] = Decimal(1)
-    term_months: Annotated[int, Field(ge=1, le=120)] = 12
+    term_months: Annotated[StrictInt, Field(ge=1, le=120)] = 12
     billing_frequency: BillingFrequency = BillingFrequency.ANNUAL
     usage: UsageInput | None = None
     currency: Currency | None = Field(default=None, description="the quote's currency if omitted")
@@ -131,7 +131,7 @@ class PricedQuote(Answer):
 class QuoteSubmission(QuoteInput):
     quote_id: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.:-]{1,80}$")]
     account: AccountInput
-    non_standard_terms: bool = False
+    non_standard_terms: StrictBool = False
 
 
 class QuoteStatus(Answer):
