@@ -23,8 +23,11 @@ PERIOD_SECONDS = {"DAY": 86400, "WEEK": 7 * 86400, "MONTH": 30 * 86400}
 QUOTA_RETRY_AFTER = "3600"  # the template's QUOTA_EXCEEDED gateway response says the same
 
 
-@dataclass
+@dataclass(frozen=True)
 class UsagePlan:
+    """A usage plan's limits; they apply per API key across every route of the plan's API (`api`)."""
+
+    api: str = ""
     rate: float | None = None  # requests per second; None = not throttled by the plan
     burst: int | None = None
     quota: int | None = None
@@ -44,7 +47,7 @@ class ApiKeys:
     plans: dict[tuple[str, str], UsagePlan]  # (function id, event name) of a route that needs a key -> its plan
     keys: dict[str, str] = field(default_factory=dict)  # key value -> key id
     clock: Any = time.monotonic
-    _buckets: dict[tuple[int, str], _Bucket] = field(default_factory=dict)
+    _buckets: dict[tuple[str, str], _Bucket] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     @classmethod
@@ -68,7 +71,7 @@ class ApiKeys:
         if key_id is None:
             return _answer(401, "Unauthorized", "a valid API key is required in the x-api-key header",
                            "api_key_invalid", request_id, [("WWW-Authenticate", 'ApiKey header="x-api-key"')])
-        refused = self._spend(id(plan), key_id, plan)
+        refused = self._spend(key_id, plan)
         if refused is None:
             return None
         code, retry_after = refused
@@ -84,10 +87,10 @@ class ApiKeys:
                 found = key_id
         return found
 
-    def _spend(self, plan_id: int, key_id: str, plan: UsagePlan) -> tuple[str, str] | None:
+    def _spend(self, key_id: str, plan: UsagePlan) -> tuple[str, str] | None:
         now = self.clock()
         with self._lock:
-            bucket = self._buckets.setdefault((plan_id, key_id), _Bucket(float(plan.burst or 0), now))
+            bucket = self._buckets.setdefault((plan.api, key_id), _Bucket(float(plan.burst or 0), now))
             if plan.quota is not None:
                 window = int(datetime.now(UTC).timestamp()) // PERIOD_SECONDS.get(plan.period, 86400)
                 if bucket.window != window:
@@ -114,7 +117,7 @@ def _plan_of(template: Any, event: dict[str, Any]) -> UsagePlan | None:
         return None
     usage = template.resolve((api.get("Auth") or {}).get("UsagePlan") or {})
     throttle, quota = usage.get("Throttle") or {}, usage.get("Quota") or {}
-    return UsagePlan(rate=_number(throttle.get("RateLimit")), burst=_int(throttle.get("BurstLimit")),
+    return UsagePlan(api=api_id or "", rate=_number(throttle.get("RateLimit")), burst=_int(throttle.get("BurstLimit")),
                      quota=_int(quota.get("Limit")), period=str(quota.get("Period") or "DAY").upper())
 
 

@@ -4,6 +4,7 @@ approval and its result, tax through Stripe Tax, and status lookups of an activa
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 
 import pytest
@@ -168,3 +169,26 @@ def test_status_lookups_of_an_activated_deal(hub, two_customers):
     # and an unknown record is a 404 in the error contract
     status, _, missing = call(hub.gateway, "GET", "/api/v1/invoices/in_does_not_exist")
     assert status == 404 and missing["code"] == "not_found" and missing["error"] == "NotFound"
+
+
+def test_without_a_valid_api_key_the_gateway_answers_401_and_the_function_never_runs(hub):
+    for key in (None, "not-a-key"):
+        status, headers, answer = call(hub.gateway, "GET", "/api/v1/workflows/anything", key=key)
+        assert status == 401 and answer["code"] == "api_key_invalid" and answer["error"] == "Unauthorized"
+        assert headers.get("WWW-Authenticate") == 'ApiKey header="x-api-key"'
+
+
+def test_over_the_usage_plan_rate_a_consumer_gets_429_with_retry_after(hub):
+    # Given another consumer's key (the plan allows 10/s with a burst of 20 per key)
+    other = "local-dev-api-key-billing-admin-000002"
+    # When it sends 80 requests 16 at a time (faster than 10/s on any machine)
+    with ThreadPoolExecutor(max_workers=16) as pool:
+        answers = list(pool.map(lambda _: call(hub.gateway, "GET", "/api/v1/workflows/nothing-here", key=other),
+                                range(80)))
+    refused = [(s, h, a) for s, h, a in answers if s == 429]
+    # Then some are over the limit, answered 429 with Retry-After in the error contract; the rest reach the API
+    assert refused and all(s == 404 for s, _, _ in answers if s != 429)
+    status, headers, answer = refused[0]
+    assert int(headers["Retry-After"]) >= 1 and answer["code"] == "rate_limited"
+    # and the limit is per consumer: the tests' own key still gets through
+    assert call(hub.gateway, "GET", "/api/v1/workflows/nothing-here")[0] == 404
