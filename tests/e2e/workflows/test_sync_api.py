@@ -192,3 +192,15 @@ def test_over_the_usage_plan_rate_a_consumer_gets_429_with_retry_after(hub):
     assert int(headers["Retry-After"]) >= 1 and answer["code"] == "rate_limited"
     # and the limit is per consumer: the tests' own key still gets through
     assert call(hub.gateway, "GET", "/api/v1/workflows/nothing-here")[0] == 404
+
+
+def test_a_vendor_outage_is_a_typed_503_at_once_not_a_hang(hub):
+    # Given Stripe Tax failing
+    hub.sandbox.faults.inject("stripe", "tax.calculation.create", kind="500", times=3)
+    request = {"currency": "EUR", "ship_to": {"country": "DE"}, "lines": [{"sku": "SSO", "amount": "110"}]}
+    status, _, answer = call(hub.gateway, "POST", "/api/v1/tax/calculate", request)
+    # Then the client gets 503 in the error contract after one attempt (a person waits: no in-call retries)
+    assert status == 503 and answer["code"] == "vendor_unavailable" and answer["correlation_id"]
+    assert call(hub.gateway, "POST", "/api/v1/tax/calculate", request)[0] == 503  # the second injected failure
+    assert call(hub.gateway, "POST", "/api/v1/tax/calculate", request)[0] == 503  # the third
+    assert call(hub.gateway, "POST", "/api/v1/tax/calculate", request)[0] == 200  # Stripe is back
