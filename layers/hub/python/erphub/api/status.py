@@ -98,7 +98,7 @@ def _workflow(correlation_id: str) -> WorkflowState | None:
 
 def _exceptions(correlation_id: str) -> list[OpenException]:
     return [OpenException(exception_id=e["exception_id"], kind=e["kind"], reason=e["reason"], opened_at=e["opened_at"])
-            for e in WorkflowStore().exceptions(correlation_id)]
+            for e in WorkflowStore().open_exceptions_of(correlation_id)]
 
 
 def _state(run: WorkflowState | None, exceptions: list[OpenException]) -> str:
