@@ -26,7 +26,8 @@ def calculate(form: list[tuple[str, str]]) -> Response:
     if not isinstance(lines, list) or not lines:
         return error(400, "invalid_request_error", "Missing required param: line_items.", "parameter_missing",
                      "line_items")
-    address = ((params.get("customer_details") or {}).get("address") or {})
+    details = params.get("customer_details") or {}
+    address = details.get("address") or {}
     country = address.get("country")
     if not country:
         return error(400, "invalid_request_error", "Missing required param: customer_details[address][country].",
@@ -40,9 +41,9 @@ def calculate(form: list[tuple[str, str]]) -> Response:
     calculation: dict[str, Any] = {
         "id": calc_id, "object": "tax.calculation", "amount_total": taxable + tax, "currency": params["currency"],
         "customer": params.get("customer"),
-        "customer_details": {"address": address, "address_source": (params.get("customer_details") or {}).get(
-            "address_source"), "ip_address": None, "tax_ids": (params.get("customer_details") or {}).get("tax_ids") or [],
-            "taxability_override": "none"},
+        "customer_details": {"address": address, "address_source": details.get("address_source"),
+                             "ip_address": None, "tax_ids": details.get("tax_ids") or [],
+                             "taxability_override": "none"},
         "expires_at": now + EXPIRES_SECONDS, "livemode": False, "ship_from_details": None, "shipping_cost": None,
         "tax_amount_exclusive": tax, "tax_amount_inclusive": 0, "tax_date": now,
         "tax_breakdown": [{"amount": tax, "inclusive": False, "taxable_amount": taxable,

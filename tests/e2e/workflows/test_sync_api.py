@@ -188,7 +188,7 @@ def test_over_the_usage_plan_rate_a_consumer_gets_429_with_retry_after(hub):
     refused = [(s, h, a) for s, h, a in answers if s == 429]
     # Then some are over the limit, answered 429 with Retry-After in the error contract; the rest reach the API
     assert refused and all(s == 404 for s, _, _ in answers if s != 429)
-    status, headers, answer = refused[0]
+    _, headers, answer = refused[0]
     assert int(headers["Retry-After"]) >= 1 and answer["code"] == "rate_limited"
     # and the limit is per consumer: the tests' own key still gets through
     assert call(hub.gateway, "GET", "/api/v1/workflows/nothing-here")[0] == 404

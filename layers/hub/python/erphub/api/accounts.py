@@ -36,8 +36,8 @@ def billed_entities(account: Account, currency: str | None) -> list[LegalEntity]
 def validate(given: AccountInput) -> AccountValidation:
     account = canonical_account(given)
     found = resolver.resolve(account, crm_system(), ReadOnlyIdentity())
-    violations = [RuleViolation(rule=v.rule, field=v.field.removeprefix("account."), message=v.message)
-                  for v in quality.account_violations(account, given.currency, billed_entities(account, given.currency))]
+    rules = quality.account_violations(account, given.currency, billed_entities(account, given.currency))
+    violations = [RuleViolation(rule=v.rule, field=v.field.removeprefix("account."), message=v.message) for v in rules]
     if found.status == "conflict":
         conflict = IdentityConflict(candidates=found.candidates, reason=found.reason or "")
         return AccountValidation(valid=False, resolution="conflict", conflicts=[conflict], violations=violations)

@@ -9,9 +9,10 @@ from erphub.api.models import ErrorBody
 
 TITLE = "erphub synchronous API"
 VERSION = "1.0.0"
-DESCRIPTION = ("Account validation, quote pricing and approval, tax calculation and status lookups across CRM, billing, "
-               "customer success and ERP. Every route needs an API key (x-api-key) of a usage plan; see docs/api.md.")
-SECURITY = [{"apiKey": []}]
+DESCRIPTION = ("Account validation, quote pricing and approval, tax calculation and status lookups across CRM, "
+               "billing, customer success and ERP. Every route needs an API key (x-api-key) of a usage plan; "
+               "see docs/api.md.")
+SECURITY: list[dict[str, list[str]]] = [{"apiKey": []}]
 
 
 def _error(description: str) -> dict[str, Any]:
@@ -37,6 +38,6 @@ def security_schemes() -> dict[str, Any]:
     return {"apiKey": APIKey(name="x-api-key", in_=APIKeyIn.header, description="the consumer's API Gateway key")}
 
 
-def answers(model: type, errors: dict[int, dict[str, Any]]) -> dict[int, dict[str, Any]]:
+def answers(model: type, errors: dict[int, dict[str, Any]]) -> dict[int, Any]:
     """A route's documented answers: 200 with its model, and the errors it (or API Gateway before it) gives."""
     return {200: {"description": "the answer", "content": {"application/json": {"model": model}}}, **errors}

@@ -8,8 +8,8 @@ from collections import defaultdict
 from decimal import Decimal
 
 from erphub.api import price_book
-from erphub.canonical import SubscriptionItem
 from erphub.api.models import Overage, PricedLine, PricedQuote, QuoteInput, QuoteLine, Total
+from erphub.canonical import SubscriptionItem
 from erphub.workflows.actions import quality
 
 PERIOD_MONTHS = {"monthly": 1, "quarterly": 3, "semiannual": 6, "annual": 12}
@@ -63,9 +63,10 @@ def _entity_reasons(entity_id: str | None, currency: str, entities: dict) -> lis
     entity = entities.get(entity_id)
     if entities and entity is None:
         return [f"legal entity {entity_id} is not one of the account's"]
-    booked_in = quality.subsidiary_currencies().get((entity.subsidiary if entity else None) or "")
+    subsidiary = entity.subsidiary if entity is not None else None
+    booked_in = quality.subsidiary_currencies().get(subsidiary or "")
     if booked_in and booked_in != currency:
-        return [f"legal entity {entity_id} books in {booked_in} (subsidiary {entity.subsidiary}), "
+        return [f"legal entity {entity_id} books in {booked_in} (subsidiary {subsidiary}), "
                 f"the line is priced in {currency}"]
     return []
 

@@ -28,7 +28,8 @@ def customer(customer_id: str) -> StatusLookup:
     if not xrefs and not contracts:
         raise NotFound(f"no customer {customer_id}", system="hub", record=customer_id)
     systems = [SystemRecord(system=key.split("/")[0], kind="customer", id=value,
-                            legal_entity_id=key.split("/", 1)[1] if "/" in key else None) for key, value in xrefs.items()]
+                            legal_entity_id=key.split("/", 1)[1] if "/" in key else None)
+               for key, value in xrefs.items()]
     runs = [run for c in contracts if (run := _workflow(contract_correlation(c)))]
     exceptions = [e for c in contracts for e in _exceptions(contract_correlation(c))]
     return StatusLookup(kind="customer", id=customer_id, customer_id=customer_id, systems=systems, workflows=runs,
@@ -48,7 +49,7 @@ def contract(contract_id: str, kind: str = "contract", looked_up: str | None = N
                             state=states.get((link["system"], link["record_id"]))) for link in links]
     exceptions = _exceptions(correlation)
     customer_id = identity.contract_customer(contract_id)
-    return StatusLookup(kind=kind, id=looked_up or contract_id, customer_id=customer_id, systems=systems,  # type: ignore[arg-type]
+    return StatusLookup(kind=kind, id=looked_up or contract_id, customer_id=customer_id, systems=systems,
                         workflow=run, workflows=[run] if run else [], open_exceptions=exceptions,
                         state=_state(run, exceptions))
 

@@ -32,7 +32,8 @@ class QuoteStore:
             self.ddb.put_item(TableName=self.table, Item=to_item(item),
                               ConditionExpression="attribute_not_exists(pk) OR #s IN (:fix, :pending)",
                               ExpressionAttributeNames={"#s": "state"},
-                              ExpressionAttributeValues=to_item({":fix": "needs_fixes", ":pending": "pending_approval"}))
+                              ExpressionAttributeValues=to_item({":fix": "needs_fixes",
+                                                                 ":pending": "pending_approval"}))
 
     def decide(self, quote_id: str, state: str, by: str, note: str) -> None:
         with translated(f"QUOTE#{quote_id}"):
