@@ -204,3 +204,14 @@ def test_a_vendor_outage_is_a_typed_503_at_once_not_a_hang(hub):
     assert call(hub.gateway, "POST", "/api/v1/tax/calculate", request)[0] == 503  # the second injected failure
     assert call(hub.gateway, "POST", "/api/v1/tax/calculate", request)[0] == 503  # the third
     assert call(hub.gateway, "POST", "/api/v1/tax/calculate", request)[0] == 200  # Stripe is back
+
+
+def test_the_api_function_calls_only_what_its_template_policy_allows(hub, two_customers):
+    from local import iam_audit
+
+    # Given every test above drove the API (lookups, validation, quotes, tax) - run them first in this module
+    made = {"SyncApiFunction": hub.stack.aws_calls.get("SyncApiFunction", set())}
+    operations = {f"{c.service}:{c.operation}" for c in made["SyncApiFunction"]}
+    assert {"dynamodb:GetItem", "dynamodb:Query", "dynamodb:PutItem", "secretsmanager:GetSecretValue"} <= operations
+    # Then its role (least privilege: reads, and puts on the workflow table only) allows each of them
+    assert iam_audit.audit(hub.stack, made) == []
