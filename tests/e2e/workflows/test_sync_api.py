@@ -107,6 +107,9 @@ def test_a_quote_over_the_threshold_waits_for_approval_and_get_returns_the_decis
     assert status == 200, answer
     assert answer["state"] == "pending_approval" and Decimal(answer["amount"]) == Decimal("240000.00")
     assert "over 200000" in answer["reasons"][0]
+    # and the same submission again (a client's retry) is the same quote, not a second approval request
+    assert call(hub.gateway, "POST", "/api/v1/quotes", quote)[2]["exception_id"] == answer["exception_id"]
+    assert len([e for e in hub.store().exceptions(f"quote:{quote['quote_id']}")]) == 1
     # When an operator approves it (the same operator call that decides a deal)
     hub.operator().decide(answer["exception_id"], approved=True, by="cfo@acme-saas.example")
     # Then GET returns the result
