@@ -79,6 +79,12 @@ class ApiKeys:
                    else "over the usage plan rate for this API key")
         return _answer(429, "TooManyRequests", message, code, request_id, [("Retry-After", retry_after)])
 
+    def identify(self, route: Any, headers: Any, event: dict[str, Any]) -> None:
+        """As API Gateway does for a method that requires a key: the key and its id in requestContext.identity."""
+        if (route.function_id, route.event_name) in self.plans:
+            value = headers.get("x-api-key") or ""
+            event["requestContext"]["identity"].update(apiKey=value, apiKeyId=self.key_id(value))
+
     def key_id(self, value: str) -> str | None:
         """The id of a known key, compared in constant time."""
         found = None

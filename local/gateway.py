@@ -100,6 +100,8 @@ class Gateway:
         if len(raw) > MAX_PAYLOAD_BYTES:  # a chunked body has no Content-Length to refuse it by
             return _json(413, _TOO_LARGE, request_id)
         event = self._event(request, raw, route, parameters, request_id)
+        if self.api_keys is not None:
+            self.api_keys.identify(route, request.headers, event)
         result = self.functions.invoke(route.function_id, event)
         if result.failed:
             return _json(502, {"message": "Internal server error"}, request_id)

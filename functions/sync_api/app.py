@@ -93,4 +93,6 @@ def _error(status_code: int, error: str, message: str, code: str) -> Response:
 @metrics.log_metrics(capture_cold_start_metric=True)
 @tracer.capture_lambda_handler(capture_response=False)
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
+    # which consumer asked: the id of its API key, as API Gateway passes it (logs per consumer)
+    logger.append_keys(consumer=((event.get("requestContext") or {}).get("identity") or {}).get("apiKeyId"))
     return media.refuse_unsupported(event) or app.resolve(event, context)

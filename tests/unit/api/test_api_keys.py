@@ -70,6 +70,13 @@ def test_the_limits_apply_per_key_across_every_route_of_the_api():
     assert api.check(ROUTE, {"x-api-key": "secret-key"}, "r")[0] == 429
 
 
+def test_the_handler_sees_the_key_and_its_id_as_api_gateway_passes_them():
+    api = keys(UsagePlan(rate=10, burst=10), Clock())
+    event = {"requestContext": {"identity": {"apiKey": None, "apiKeyId": None}}}
+    api.identify(ROUTE, {"x-api-key": "secret-key"}, event)
+    assert event["requestContext"]["identity"] == {"apiKey": "secret-key", "apiKeyId": "k1"}
+
+
 def test_a_route_without_api_key_required_is_not_checked():
     api = keys(UsagePlan(rate=1, burst=1), Clock())
     webhook = SimpleNamespace(function_id="WebhookIngestFunction", event_name="Webhook")
