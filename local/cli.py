@@ -13,7 +13,8 @@ from typing import Any
 
 SCENARIOS = Path(__file__).with_name("scenarios")
 VENDOR_FLAGS = {"crm": "CrmVendor", "billing": "BillingVendor", "erp": "ErpVendor"}
-VENDOR_EXAMPLES = {"crm": "salesforce | hubspot", "billing": "stripe | chargebee", "erp": "netsuite | dynamics"}
+VENDOR_EXAMPLES = {"crm": "salesforce | hubspot", "billing": "stripe | chargebee",
+                   "erp": "netsuite | dynamics | sap | oracle"}
 
 
 def main(argv: list[str] | None = None) -> int:

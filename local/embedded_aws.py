@@ -35,10 +35,11 @@ class EmbeddedAws:
 
         logging.getLogger("werkzeug").setLevel(logging.ERROR)  # one line per request is noise here
 
-        from local import moto_dynamodb, moto_lambda
+        from local import moto_dynamodb, moto_lambda, moto_replay
 
         moto_lambda.install()
         moto_dynamodb.install()  # transactions atomic under the threaded server (see the module)
+        moto_replay.install()  # archive replays honour their time window and rules, as on AWS
         self.server = ThreadedMotoServer(ip_address="127.0.0.1", port=self.requested_port, verbose=False)
         self.server.start()
         port = self.server.get_host_and_port()[1]

@@ -1,4 +1,5 @@
-"""System API for the ERP (NetSuite or Dynamics 365, by ERP_VENDOR); its reserved concurrency is the ERP's budget.
+"""System API for the ERP (NetSuite, Dynamics 365, SAP S/4HANA Cloud or Oracle Fusion, by ERP_VENDOR); its reserved
+concurrency is the ERP's budget.
 
 Called by the state machines (and the signal consumers) with {"action": ..., "workflow": ..., "state": ...};
 typed errors propagate, so ASL Retry/Catch match them by class name.

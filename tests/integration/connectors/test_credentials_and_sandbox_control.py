@@ -46,13 +46,16 @@ def test_connectors_satisfy_their_interfaces():
     from erphub.connectors.dynamics import DynamicsErp
     from erphub.connectors.gainsight import GainsightSuccess
     from erphub.connectors.hubspot import HubSpotCrm
+    from erphub.connectors.oracle import OracleErp
     from erphub.connectors.salesforce import SalesforceCrm
+    from erphub.connectors.sap import SapErp
     from erphub.connectors.stripe import StripeBilling
 
     config = ConnectorConfig(system="x", base_url="http://x")
     for cls, interface in [(SalesforceCrm, CrmSystem), (HubSpotCrm, CrmSystem), (StripeBilling, BillingSystem),
                            (ChargebeeBilling, BillingSystem), (GainsightSuccess, SuccessSystem),
-                           (NetSuiteErp, ErpSystem), (DynamicsErp, ErpSystem)]:
+                           (NetSuiteErp, ErpSystem), (DynamicsErp, ErpSystem), (SapErp, ErpSystem),
+                           (OracleErp, ErpSystem)]:
         assert isinstance(cls(config, credentials={}), interface), cls.__name__
 
 

@@ -81,3 +81,12 @@ def add_months(day: date, months: int) -> date:
     year, month = divmod(day.month - 1 + months, 12)
     last = calendar.monthrange(day.year + year, month + 1)[1]
     return day.replace(year=day.year + year, month=month + 1, day=min(day.day, last))
+
+
+def short_key(value: str, max_length: int) -> str:
+    """A key fitted into a vendor field of max_length: kept if it fits, else a prefix plus a digest (distinct keys
+    stay distinct; the same key always gives the same value, so a lookup finds what an earlier call created)."""
+    if len(value) <= max_length:
+        return value
+    digest = hashlib.sha256(value.encode()).hexdigest()[:10]
+    return f"{value[: max_length - 11]}~{digest}"

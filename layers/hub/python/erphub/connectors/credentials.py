@@ -17,7 +17,8 @@ from pydantic import BaseModel, Field
 from erphub import aws
 from erphub.errors import Permanent
 
-SYSTEMS = ("salesforce", "hubspot", "stripe", "chargebee", "zuora", "gainsight", "netsuite", "dynamics")
+SYSTEMS = ("salesforce", "hubspot", "stripe", "chargebee", "zuora", "gainsight", "netsuite", "dynamics", "sap",
+           "oracle")
 
 
 class ConnectorConfig(BaseModel):

@@ -19,6 +19,7 @@ from erphub.errors import Transient
 from erphub.settings import get_settings
 
 ACCEPTED, IGNORED, QUARANTINED, PUBLISHED = "accepted", "ignored", "quarantined", "published"
+LOOKUP_QUARANTINED = "quarantined"
 # DynamoDB's limits (https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/ServiceQuotas.html):
 # an item holds at most 400 KB; a partition key at most 2048 bytes; TransactWriteItems takes at most 100
 # actions and 4 MB in all
@@ -72,10 +73,21 @@ class InboxItem:
         if self.status == ACCEPTED:
             item["event"] = {"S": self.event_json}
             item["unpublished"] = {"S": "1"}
+        if lookup := lookup_key(self.status, self.business_key):
+            item["lookup"] = {"S": lookup}
         if self.status != QUARANTINED:  # quarantined items wait for repair; they never expire on their own
             expires = self.received_at + timedelta(days=ttl_days)
             item["expires_at"] = {"N": str(int(expires.timestamp()))}
         return item
+
+
+def lookup_key(status: str, business_key: str) -> str:
+    """The item's key in the sparse `lookup` index: "quarantined" (the operators' repair list), or
+    "business#<key>" (a deal's or contract's run history); "" keeps it out of the index."""
+    if status == QUARANTINED:
+        return LOOKUP_QUARANTINED
+    key = f"business#{business_key}" if business_key else ""
+    return key if len(key.encode("utf-8", "surrogatepass")) <= MAX_KEY_BYTES else ""
 
 
 def inbox_key(source: str, source_event_id: str) -> str:
@@ -209,7 +221,8 @@ def mark_unpublishable(key: str, reason: str) -> bool:
         aws.client("dynamodb").update_item(
             TableName=get_settings().inbox_table,
             Key={"pk": {"S": key}},
-            UpdateExpression="SET #s = :quarantined, #r = :reason REMOVE unpublished, expires_at",
+            UpdateExpression="SET #s = :quarantined, #r = :reason, lookup = :quarantined "
+                             "REMOVE unpublished, expires_at",
             ConditionExpression="#s = :accepted",
             ExpressionAttributeNames={"#s": "status", "#r": "reason"},
             ExpressionAttributeValues={":quarantined": {"S": QUARANTINED}, ":accepted": {"S": ACCEPTED},

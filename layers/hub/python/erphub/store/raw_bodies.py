@@ -62,6 +62,15 @@ def resolve_event(detail: dict[str, Any]) -> dict[str, Any]:
     return event
 
 
+def read(uri: str) -> bytes:
+    """The body a `raw_ref` (s3://bucket/key) names: an operator repairing a quarantined webhook needs it."""
+    bucket, _, key = uri.removeprefix("s3://").partition("/")
+    try:
+        return bytes(aws.client("s3").get_object(Bucket=bucket, Key=key)["Body"].read())
+    except ClientError as exc:
+        raise Transient("could not read a claim-checked body", system="s3", record=key) from exc
+
+
 def _put(key: str, body: bytes, content_type: str) -> str:
     bucket = get_settings().raw_bucket
     try:

@@ -14,7 +14,8 @@ VENDORS: dict[str, dict[str, str]] = {
     "billing": {"stripe": "stripe:StripeBilling", "chargebee": "chargebee:ChargebeeBilling",
                 "zuora": "zuora:ZuoraBilling"},
     "success": {"gainsight": "gainsight:GainsightSuccess"},
-    "erp": {"netsuite": "netsuite:NetSuiteErp", "dynamics": "dynamics:DynamicsErp"},
+    "erp": {"netsuite": "netsuite:NetSuiteErp", "dynamics": "dynamics:DynamicsErp", "sap": "sap:SapErp",
+            "oracle": "oracle:OracleErp"},
 }
 DEFAULTS = {"crm": "salesforce", "billing": "stripe", "success": "gainsight", "erp": "netsuite"}
 _connectors: dict[tuple[str, ...], Any] = {}

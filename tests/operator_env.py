@@ -1,0 +1,41 @@
+"""The environment the operator API's function gets from the template, built from the running local stack.
+
+That function lives in another branch; here the variables come from the same template, DEAD_LETTER_QUEUES included:
+every queue the template names as a dead-letter target (RedrivePolicy, DeadLetterConfig, OnFailure).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+MACHINES = {"ACTIVATION": "CustomerActivationStateMachine", "AMENDMENT": "SubscriptionAmendmentStateMachine",
+            "RENEWAL": "RenewalStateMachine", "CANCELLATION": "CancellationStateMachine"}
+
+
+def dead_letter_targets(value: Any) -> set[str]:
+    """ARNs the template names as dead-letter targets: RedrivePolicy, DeadLetterConfig, OnFailure destinations."""
+    found: set[str] = set()
+    if isinstance(value, dict):
+        for key, inner in value.items():
+            if key == "deadLetterTargetArn" and isinstance(inner, str):
+                found.add(inner)
+            elif key in ("DeadLetterConfig", "OnFailure") and isinstance(inner, dict):
+                found |= {v for k, v in inner.items() if k in ("Arn", "Destination") and isinstance(v, str)}
+            found |= dead_letter_targets(inner)
+    elif isinstance(value, list):
+        for inner in value:
+            found |= dead_letter_targets(inner)
+    return found
+
+
+def operator_environment(stack: Any) -> dict[str, str]:
+    template = stack.template
+    targets = set().union(*(dead_letter_targets(template.props(lid)) for lid in template.active()))
+    dlqs = [stack.physical(lid) for lid in template.of_type("AWS::SQS::Queue")
+            if stack.physical(lid, "Arn") in targets]
+    env = {"AWS_ENDPOINT_URL": stack.aws.url, "INBOX_TABLE": stack.physical("InboxTable"),
+           "RAW_BUCKET": stack.physical("RawBodyBucket"), "EVENT_BUS_NAME": stack.physical("EventBus"),
+           "WORKFLOW_TABLE": stack.physical("WorkflowTable"), "IDENTITY_TABLE": stack.physical("IdentityTable"),
+           "EVENT_ARCHIVE_NAME": template.props("EventArchive")["ArchiveName"],
+           "DEAD_LETTER_QUEUES": ",".join(sorted(dlqs))}
+    return env | {f"STATE_MACHINE_{k}": stack.physical(v) for k, v in MACHINES.items()}
