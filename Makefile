@@ -11,7 +11,7 @@ SCAN := $(TOOLS)/scan/bin
 # offline of any AWS account: a region, no profile, no telemetry
 SAM_ENV := env -u AWS_PROFILE AWS_DEFAULT_REGION=us-east-1 AWS_REGION=us-east-1 SAM_CLI_TELEMETRY=0
 
-.PHONY: setup run up demo test unit integration e2e lint artifact schemas openapi bench clean
+.PHONY: setup run up demo test unit integration e2e lint artifact browser schemas openapi bench clean
 
 $(STAMP): requirements-dev.lock pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "erphub needs Python 3.11+"'
@@ -38,7 +38,7 @@ up: setup
 demo: setup
 	$(BIN)/erphub demo
 
-test: lint artifact  ## every test: lint (template, code, types, scanners), the built artifact, unit, integration, e2e
+test: lint artifact browser  ## every test: lint (template, code, types, scanners), the built artifact, unit, integration, e2e
 	$(BIN)/python -m pytest -n 2 --dist loadfile -q
 
 unit: setup
@@ -47,7 +47,7 @@ unit: setup
 integration: setup
 	$(BIN)/python -m pytest -q tests/integration
 
-e2e: setup
+e2e: setup browser
 	$(BIN)/python -m pytest -q tests/e2e
 
 lint: setup $(TOOLS)/sam/.installed $(TOOLS)/scan/.installed
@@ -58,13 +58,16 @@ lint: setup $(TOOLS)/sam/.installed $(TOOLS)/scan/.installed
 	$(SCAN)/checkov --config-file .checkov.yaml -f template.yaml
 	$(SCAN)/bandit -q -r layers/hub/python functions local --severity-level medium
 
+browser:  ## Debian's chromium for the console's browser tests (Playwright drives it; no browser can be downloaded)
+	command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium >/dev/null)
+
 artifact: setup  ## build the layer and functions as sam build does; import and invoke each handler from the build
 	$(BIN)/python -m local.artifact
 
 schemas: setup  ## regenerate schemas/ from the canonical models
 	$(BIN)/python -m local.schemas
 
-openapi: setup  ## regenerate openapi/api-v1.json from the sync_api function's routes and models
+openapi: setup  ## regenerate openapi/*.json (the operator API's and /api/v1's) from their code
 	$(BIN)/python -m local.openapi
 
 asl: setup  ## regenerate statemachines/*.asl.json from statemachines/<workflow>.yaml and policy.yaml

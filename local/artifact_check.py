@@ -39,10 +39,13 @@ ACTIVATION = [("IdentityAdapterFunction", "identity.resolve", "identity"),
 # (SQS receives it again later) recorded as the typed NotFound the ERP adapter raised: see failed_as_not_found
 SQS_SAMPLES = {"ErpSequencerFunction": "sqs-erp-posting-intake.json", "ErpPosterFunction": "sqs-erp-posting.json",
                "RenewalRiskCrmFunction": "sqs-renewal-risk.json", "RenewalRiskBillingFunction": "sqs-renewal-risk.json",
-               "RenewalRiskErpFunction": "sqs-renewal-risk.json"}
+               "RenewalRiskErpFunction": "sqs-renewal-risk.json", "UsageAggregatorFunction": "sqs-usage-recorded.json"}
+# API Gateway events as the Cognito authorizer passes them (claims of a verified viewer): answered 200
+API_SAMPLES = {"OpsApiFunction": "apigateway-ops-exceptions.json", "OpsConsoleFunction": "apigateway-ops-console.json",
+               "SyncApiFunction": "apigateway-api-v1-accounts-validate.json"}
+# scheduled runs that answer a dict of counts
+SCHEDULE_SAMPLES = {"OpsNotifierFunction": "schedule-ops-sla-sweep.json"}
 
-# API functions checked with a request of their own API (besides the webhook ingest's signed samples)
-API_SAMPLES = {"SyncApiFunction": "apigateway-api-v1-accounts-validate.json"}
 
 
 @dataclass
@@ -137,11 +140,17 @@ class Check:
             ("PublisherFunction", "dynamodb-stream-inbox-insert", self.publish_sample(), _no_batch_failures),
             ("OutboxSweeperFunction", "schedule-outbox-sweeper", _sample("schedule-outbox-sweeper.json"),
              lambda r: isinstance(r, dict) and "found" in r),
+            # usage of a subscription the hub does not know: counted nowhere, answered as refused
+            ("UsageIngestFunction", "apigateway-usage", _sample("apigateway-usage.json"), _status_in(200)),
+            ("UsageReporterFunction", "schedule-usage-reporter", _sample("schedule-usage-reporter.json"),
+             lambda r: isinstance(r, dict) and r.get("failed") == []),
             *[(logical_id, name.removesuffix(".json"), _sample(name),
                self.failed_as_not_found if logical_id == "ErpPosterFunction" else _no_batch_failures)
               for logical_id, name in SQS_SAMPLES.items()],
             *[(logical_id, name.removesuffix(".json"), _sample(name), _status_in(200))
-              for logical_id, name in API_SAMPLES.items()]]
+              for logical_id, name in API_SAMPLES.items()],
+            *[(logical_id, name.removesuffix(".json"), _sample(name), lambda r: isinstance(r, dict) and "open" in r)
+              for logical_id, name in SCHEDULE_SAMPLES.items()]]
         with ThreadPoolExecutor(max_workers=2) as pool:
             list(pool.map(lambda sample: self.record(*sample), independent))
         # last: the execution it starts runs in the background; its Tasks are the adapters checked above

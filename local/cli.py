@@ -12,12 +12,17 @@ from pathlib import Path
 from typing import Any
 
 SCENARIOS = Path(__file__).with_name("scenarios")
-VENDOR_FLAGS = {"crm": "CrmVendor", "billing": "BillingVendor", "erp": "ErpVendor"}
-VENDOR_EXAMPLES = {"crm": "salesforce | hubspot", "billing": "stripe | chargebee",
+VENDOR_FLAGS = {"crm": "CrmVendor", "billing": "BillingVendor", "success": "SuccessVendor", "erp": "ErpVendor"}
+VENDOR_EXAMPLES = {"crm": "salesforce | hubspot", "billing": "stripe | chargebee", "success": "gainsight | totango",
                    "erp": "netsuite | dynamics | sap | oracle"}
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["ops"]:  # the operator's commands have their own parser (local/ops_cli.py)
+        from local import ops_cli
+
+        return ops_cli.main(argv[1:])
     parser = argparse.ArgumentParser(prog="erphub", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
     up = commands.add_parser("up", help="start the local stack and serve until Ctrl-C")
@@ -42,6 +47,8 @@ def main(argv: list[str] | None = None) -> int:
     smoke = commands.add_parser("smoke", help="check a deployed stack: one signed test webhook per configured source")
     smoke.add_argument("--stack", required=True, help="the CloudFormation stack name (e.g. erphub-dev)")
     smoke.add_argument("--region", help="AWS region (default: the AWS CLI's configuration)")
+    commands.add_parser("ops", help="operate the hub over the operator API: exceptions, approve, fix, retry... "
+                        "(erphub ops --help)")
     sweep = commands.add_parser("sweep", help="run the outbox sweeper now on the running stack")
     sweep.add_argument("--grace", type=int, default=0, help="only items older than this many seconds (default 0)")
     args = parser.parse_args(argv)
@@ -148,6 +155,9 @@ def _print_endpoints(stack: Any, seconds: float) -> None:
     print(f"  gateway      {e['gateway']}")
     for route in stack.wiring.routes:
         print(f"    {route.method:6} {e['gateway']}{route.path}  -> {route.function_id}")
+    if any(route.path == "/ops/console" for route in stack.wiring.routes):
+        print(f"  console      {e['gateway']}/ops/console   sign in as operator@erphub.local / Operator-dev-1234 "
+              "(local/dev-users.json)")
     print(f"  AWS (moto)   {e['aws']}   e.g. aws --endpoint-url {e['aws']} sqs list-queues")
     print(f"  sandbox      {e['sandbox'] or '(not available)'}")
     print("Provisioning report:")

@@ -44,7 +44,9 @@ class _Mounted:
 
 class Gateway:
     def __init__(self, routes: list[Route], functions: Any, port: int = 0,
-                 binary_media_types: list[str] | None = None, api_keys: Any = None) -> None:
+                 binary_media_types: list[str] | None = None, authorize: Any = None,
+                 api_keys: Any = None) -> None:
+        self.authorize = authorize  # local/cognito_authorizer.py: the routes' Cognito authorizers
         self.api_keys = api_keys  # local.api_keys.ApiKeys: API keys and usage plans, as API Gateway checks them
         self.mounted = sorted((_Mounted(r) for r in routes), key=lambda m: m.rank)
         self.functions = functions
@@ -102,6 +104,15 @@ class Gateway:
         event = self._event(request, raw, route, parameters, request_id)
         if self.api_keys is not None:
             self.api_keys.identify(route, request.headers, event)
+        if self.authorize is not None:
+            from local.cognito_authorizer import Denied
+
+            try:
+                context = self.authorize(route, request.headers)
+            except Denied:
+                return _json(401, {"message": "Unauthorized"}, request_id)
+            if context is not None:
+                event["requestContext"]["authorizer"] = context
         result = self.functions.invoke(route.function_id, event)
         if result.failed:
             return _json(502, {"message": "Internal server error"}, request_id)
@@ -189,8 +200,8 @@ def _request_line_and_headers_bytes(request: Any) -> int:
                                                         for _, v in request.headers.items())
 
 
-_ERROR_TYPES = {403: "MissingAuthenticationTokenException", 413: "RequestTooLargeException",
-                400: "BadRequestException"}
+_ERROR_TYPES = {401: "UnauthorizedException", 403: "MissingAuthenticationTokenException",
+                413: "RequestTooLargeException", 400: "BadRequestException"}
 
 
 def _json(status: int, body: dict[str, Any], request_id: str) -> tuple[int, list[tuple[str, str]], bytes]:

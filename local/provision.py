@@ -19,7 +19,8 @@ SKIP_REASONS = {
     "AWS::Lambda::Permission": "IAM is not enforced locally",
     "AWS::SQS::QueuePolicy": "IAM is not enforced locally",
     "AWS::Events::EventBusPolicy": "IAM is not enforced locally",
-    "AWS::Serverless::Api": "served by the local HTTP gateway (stage settings, auth and throttling not emulated)",
+    "AWS::Serverless::Api": "served by the local HTTP gateway (Cognito authorizers enforced; stage settings and "
+                            "throttling not)",
     "AWS::ApiGateway::": "served by the local HTTP gateway (stage settings, auth and throttling not emulated)",
     "AWS::CloudWatch::": "alarms and dashboards are not emulated",
     "AWS::KMS::": "encryption is not emulated",
@@ -34,13 +35,13 @@ class Provisioner:
         self.dev_secrets = _read_dev_secrets(dev_secrets)
 
     def run(self) -> Wiring:
-        from local import provision_compute, provision_events
+        from local import cognito_authorizer, provision_compute, provision_events
 
         creators = {
             "AWS::DynamoDB::Table": self.table, "AWS::Serverless::SimpleTable": self.simple_table,
             "AWS::SQS::Queue": self.queue, "AWS::SecretsManager::Secret": self.secret,
             "AWS::S3::Bucket": self.bucket, "AWS::Logs::LogGroup": self.log_group, "AWS::SNS::Topic": self.topic,
-            **provision_events.creators(self), **provision_compute.creators(self),
+            **provision_events.creators(self), **provision_compute.creators(self), **cognito_authorizer.creators(self),
         }
         for logical_id, resource in self.t.active().items():
             resource_type = resource.get("Type", "")

@@ -5,10 +5,12 @@ A scenario: {"name": ..., "description": ..., "steps": [step, ...]} where a step
   {"post": {"path": "/some/route", "file": "...", "headers": {...}, "expect_status": 200}}
   {"wait": CHECK} (until true, "timeout" seconds, default 15)   {"expect": CHECK} (true now)
   {"note": "text"}   {"sleep": seconds}
+  {"fault": {"vendor": "netsuite", "kind": "503", "times": 1000}} (the sandbox's vendor fails)   {"clear_faults": {}}
   {"seed": {"vendor": "hubspot", "file": "local/scenarios/hubspot/records_a.json"}} (records put into the
   vendor sandbox: {"<kind>": [record, ...], ...}, e.g. the deal a HubSpot webhook names and the workflow reads)
 A step with "crm": "<vendor>" runs only when the stack's CRM (CrmVendor) is that vendor: a scenario holds the
 webhooks of every CRM, and the stack's configuration picks them (`erphub up --crm hubspot`).
+"success": "<vendor>" does the same for the customer-success system (`erphub up --success totango`).
 and CHECK is one of {"queue": <logical id>, "count": n} (messages waiting or in flight),
   {"table": <logical id>, "count": n, "where": {"attr": "value"}}, {"executions": <state machine id>,
   "status": "SUCCEEDED", "count": n}, {"archive": <logical id>, "count": n}.
@@ -34,6 +36,7 @@ class Runner:
         self.sandbox = sandbox  # the vendor sandbox's URL, for seed steps
         self.started = time.monotonic()
         self._crm: str | None = None
+        self._success: str | None = None
 
     def run_files(self, files: list[Path]) -> bool:
         ok = True
@@ -48,10 +51,10 @@ class Runner:
             self.out(f"   {scenario['description']}")
         for index, step in enumerate(steps, start=1):
             step = dict(step)
-            only_for = step.pop("crm", None)
+            only_for, only_success = step.pop("crm", None), step.pop("success", None)
             kind, spec = next(iter(step.items()))
-            if only_for and only_for != self.crm():
-                continue  # another CRM's webhook: this stack's CRM sends its own in a sibling step
+            if (only_for and only_for != self.crm()) or (only_success and only_success != self.success()):
+                continue  # another vendor's webhook: this stack's CRM / success system sends its own in a sibling
             try:
                 passed, detail = getattr(self, f"_{kind}")(spec)
             except Exception as exc:
@@ -70,21 +73,43 @@ class Runner:
             self._crm = ((config.get("Environment") or {}).get("Variables") or {}).get("CRM_VENDOR") or "salesforce"
         return self._crm
 
+    def success(self) -> str:
+        """The stack's customer-success vendor, as its success adapter is configured (SUCCESS_VENDOR)."""
+        if self._success is None:
+            config = self.client("lambda").get_function_configuration(
+                FunctionName=self._physical("SuccessAdapterFunction"))
+            self._success = ((config.get("Environment") or {}).get("Variables") or {}).get("SUCCESS_VENDOR") \
+                or "gainsight"
+        return self._success
+
     # --- steps ------------------------------------------------------------------------------------------
     def _seed(self, spec: dict[str, Any]) -> tuple[bool, str]:
         """Records straight into the vendor sandbox, through its /_sandbox control API."""
-        if not self.sandbox:
-            return False, "this stack runs without the vendor sandbox: nothing to seed"
         records = json.loads((self.root / spec["file"]).read_text(encoding="utf-8"))
         count = 0
         for kind, items in records.items():
             for item in items:
-                request = urllib.request.Request(  # noqa: S310 - the loopback sandbox
-                    f"{self.sandbox}/_sandbox/records/{spec['vendor']}/{kind}", data=json.dumps(item).encode(),
-                    method="POST", headers={"Content-Type": "application/json"})
-                with urllib.request.urlopen(request, timeout=30):  # noqa: S310 - the loopback sandbox  # nosec B310
-                    count += 1
+                self._control("POST", f"records/{spec['vendor']}/{kind}", item)
+                count += 1
         return True, f"{spec['vendor']}: {count} records from {spec['file']}"
+
+    def _fault(self, spec: dict[str, Any]) -> tuple[bool, str]:
+        """A vendor failing (e.g. {"vendor": "netsuite", "kind": "503", "times": 1000}) until clear_faults."""
+        self._control("POST", "faults", spec)
+        return True, f"{spec['vendor']} answers {spec.get('kind', '500')} from now on"
+
+    def _clear_faults(self, _spec: Any) -> tuple[bool, str]:
+        self._control("DELETE", "faults")
+        return True, "every vendor answers normally again"
+
+    def _control(self, method: str, path: str, body: Any = None) -> None:
+        if not self.sandbox:
+            raise RuntimeError("this stack runs without the vendor sandbox: it cannot be steered")
+        data = None if body is None else json.dumps(body).encode()
+        request = urllib.request.Request(f"{self.sandbox}/_sandbox/{path}", data=data, method=method,  # noqa: S310
+                                         headers={"Content-Type": "application/json"})
+        with urllib.request.urlopen(request, timeout=30):  # noqa: S310 - the loopback sandbox  # nosec B310
+            pass
 
     def _send(self, spec: dict[str, Any]) -> tuple[bool, str]:
         status, body = send(self.gateway, spec["source"], self.root / spec["file"])

@@ -139,6 +139,11 @@ def _gainsight(body: bytes, creds: dict[str, Any], secret: str, url: str, method
     return {"Content-Type": JSON, "X-Gainsight-Token": secret}, body
 
 
+def _totango(body: bytes, creds: dict[str, Any], secret: str, url: str, method: str, now: float,
+             options: dict[str, Any]) -> tuple[Headers, bytes]:
+    return {"Content-Type": JSON, "X-Totango-Token": secret}, body
+
+
 _SIGNERS: dict[str, Callable[..., tuple[Headers, bytes]]] = {
     "stripe": _stripe,
     "hubspot": _hubspot,
@@ -146,6 +151,7 @@ _SIGNERS: dict[str, Callable[..., tuple[Headers, bytes]]] = {
     "chargebee": _chargebee,
     "zuora": _zuora,
     "gainsight": _gainsight,
+    "totango": _totango,
 }
 
 SOURCES = tuple(sorted(_SIGNERS))  # every source a webhook can be signed for: what `erphub send` and smoke accept

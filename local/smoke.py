@@ -111,6 +111,10 @@ def smoke_event(source: str, run_id: str, now: datetime) -> SmokeEvent:
         event_id = f"erphub-smoke-{run_id}"
         return SmokeEvent(_json({"eventId": event_id, "eventType": "erphub_smoke_test", "occurredAt": stamp,
                                  "company": {"gsid": "erphub-smoke"}}), event_id)
+    if source == "totango":
+        event_id = f"erphub-smoke-{run_id}"
+        return SmokeEvent(_json({"eventId": event_id, "eventType": "erphub_smoke_test", "occurredAt": stamp,
+                                 "account": {"id": "erphub_smoke"}}), event_id)
     raise ValueError(f"no smoke event for source {source!r}")
 
 

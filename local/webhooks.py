@@ -68,7 +68,7 @@ def with_vendor_id(source: str, body: bytes, new_id: str) -> bytes:
     if source == "hubspot":
         for index, event in enumerate(document):
             event["eventId"] = new_id + str(index) if len(new_id) > 100 else int(new_id[:12], 16) + index
-    elif source == "gainsight":
+    elif source in ("gainsight", "totango"):
         document["eventId"] = new_id
     else:  # stripe, chargebee
         document["id"] = f"evt_{new_id}" if source == "stripe" else f"ev_{new_id}"

@@ -14,15 +14,28 @@ from typing import Any
 from local.sandbox.core import Fault, Faults, Request, Response
 from local.sandbox.server import Sandbox
 
-VENDORS = ("salesforce", "hubspot", "stripe", "chargebee", "zuora", "gainsight", "netsuite", "dynamics", "sap",
-           "oracle")
+VENDORS = ("salesforce", "hubspot", "stripe", "chargebee", "zuora", "gainsight", "totango", "netsuite",
+           "dynamics", "sap", "oracle")
 
 
 def start(host: str = "127.0.0.1", port: int = 0) -> Sandbox:
-    from local.sandbox import chargebee, dynamics, gainsight, hubspot, netsuite, oracle, salesforce, sap, stripe, zuora
+    from local.sandbox import (
+        chargebee,
+        dynamics,
+        gainsight,
+        hubspot,
+        netsuite,
+        oracle,
+        salesforce,
+        sap,
+        stripe,
+        totango,
+        zuora,
+    )
 
     vendors = [salesforce.Salesforce(), hubspot.HubSpot(), stripe.Stripe(), chargebee.Chargebee(), zuora.Zuora(),
-               gainsight.Gainsight(), netsuite.NetSuite(), dynamics.Dynamics(), sap.Sap(), oracle.Oracle()]
+               gainsight.Gainsight(), totango.Totango(), netsuite.NetSuite(), dynamics.Dynamics(), sap.Sap(),
+               oracle.Oracle()]
     return Sandbox(vendors, host, port).start()
 
 

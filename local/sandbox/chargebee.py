@@ -10,7 +10,7 @@ import time
 from datetime import UTC, datetime
 from typing import Any
 
-from local.sandbox import catalog
+from local.sandbox import catalog, chargebee_usage
 from local.sandbox.core import IdempotencyCache, Request, Response, Vendor, path_parts, retry_after_headers
 
 ITEM_PRICE = re.compile(r"^(.+)-([A-Z]{3})-(Monthly|Yearly|Every-3-months|Every-6-months)$")
@@ -106,7 +106,9 @@ class Chargebee(Vendor):
                       ("subscriptions", "update_for_items"): ("subscription.update",
                                                               lambda r: self.update_subscription(r, rest[1])),
                       ("subscriptions", "cancel_for_items"): ("subscription.cancel",
-                                                              lambda r: self.cancel(r, rest[1]))}
+                                                              lambda r: self.cancel(r, rest[1])),
+                      ("subscriptions", "usages"): ("usage.create",
+                                                    lambda r: chargebee_usage.create_usage(self, r, rest[1]))}
             found = action.get((rest[0], rest[2]))
         if found is None:
             return None

@@ -88,9 +88,13 @@ class Stripe(Vendor):
         }
         if resource == "customers" and rest == ["search"] and method == "GET":
             return "customer.search", self.search_customers
-        if (resource == "billing" and rest != ["meters"]) or (resource == "tax" and rest != ["calculations"]):
+        found: tuple[str, Any] | None
+        if resource == "billing" and rest == ["meter_events"] and method == "POST":
+            found = ("meter_event.create", lambda r: stripe_metering.create_meter_event(self, r.form()))
+        elif (resource == "billing" and rest != ["meters"]) or (resource == "tax" and rest != ["calculations"]):
             return None
-        found = table.get((resource, len(rest), method))
+        else:
+            found = table.get((resource, len(rest), method))
         if found is None:
             return None
         operation, handler = found

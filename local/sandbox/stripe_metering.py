@@ -101,3 +101,39 @@ def create_price(vendor: Vendor, pairs: list[tuple[str, str]]) -> Response:
         price = _price(params)
         vendor.table("price")[key or price["id"]] = price
     return Response(200, price)
+
+
+METER_EVENT_MAX_AGE_SECONDS, METER_EVENT_MAX_AHEAD_SECONDS = 35 * 86400, 300
+
+
+def create_meter_event(vendor: Vendor, pairs: list[tuple[str, str]]) -> Response:
+    """A meter event: the meter must be active and the customer must exist (Stripe reports both later, in meter
+    error reports; refused here at once), the timestamp within the past 35 days or 5 minutes ahead, and an
+    identifier already seen is not counted again (Stripe keeps them unique for at least 24 hours)."""
+    params = unflatten(pairs)
+    name, payload = str(params.get("event_name") or ""), params.get("payload") or {}
+    now = int(time.time())
+    moment = int(params.get("timestamp") or now)
+    if not now - METER_EVENT_MAX_AGE_SECONDS <= moment <= now + METER_EVENT_MAX_AHEAD_SECONDS:
+        return invalid("Timestamp must be within the past 35 calendar days or up to 5 minutes in the future.",
+                       "timestamp")
+    with vendor.lock:
+        meter = next((m for m in vendor.table("meter").values()
+                      if m["event_name"] == name and m["status"] == "active"), None)
+        if meter is None:
+            return invalid(f"No active meter with event_name `{name}`.", "event_name")
+        customer = payload.get(meter["customer_mapping"]["event_payload_key"])
+        if customer not in vendor.table("customer"):
+            return error(400, "invalid_request_error", f"No such customer: '{customer}'", "resource_missing",
+                         "payload")
+        value = str(payload.get(meter["value_settings"]["event_payload_key"]) or "")
+        if not value.isdigit():
+            return invalid("The meter event value must be a whole number.", "payload")
+        identifier = str(params.get("identifier") or f"evt_{uuid.uuid4().hex}")
+        seen = vendor.table("meter_event").get(identifier)
+        if seen is not None:
+            return Response(200, {k: v for k, v in seen.items() if k != "meter"})
+        event = {"object": "billing.meter_event", "created": now, "event_name": name, "identifier": identifier,
+                 "livemode": False, "payload": payload, "timestamp": moment, "meter": meter["id"]}
+        vendor.table("meter_event")[identifier] = event
+    return Response(200, {k: v for k, v in event.items() if k != "meter"})

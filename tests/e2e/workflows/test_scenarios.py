@@ -17,7 +17,8 @@ ACCOUNT, CONTRACT = "0015g00000AbCdEAAZ", "0065g00000XyZ1AAA"
 def test_the_demo_scenarios_run_and_leave_the_books_a_finance_team_expects(hub):
     lines: list[str] = []
     resources = dict(hub.stack.template.physical.items())
-    runner = Runner(hub.gateway, hub.stack.client, resources, root=ROOT, out=lines.append)
+    runner = Runner(hub.gateway, hub.stack.client, resources, root=ROOT, out=lines.append,
+                    sandbox=hub.stack.endpoints["sandbox"])
     assert runner.run_files(scenario_files(ROOT / "local" / "scenarios")), "\n".join(lines)
     # one Stripe subscription per legal entity, amended (150 US seats, analytics in Germany), cancelling at period end
     subs = [s for s in hub.records("stripe", "subscription") if s["metadata"].get("contract_id") == CONTRACT]
@@ -35,3 +36,17 @@ def test_the_demo_scenarios_run_and_leave_the_books_a_finance_team_expects(hub):
                  if f["externalId"].startswith(ACCOUNT)]
     assert len(forecasts) == 2
     assert len([c for c in hub.records("gainsight", "Company") if c.get("Crm_Account_Id__gc") == ACCOUNT]) == 1
+
+
+def test_the_demo_leaves_one_open_exception_of_each_kind_for_the_operators(hub):
+    """Scenario f populates the operators' inbox (the console and `erphub ops` have something to show)."""
+    from erphub.operations.inbox import Filters, listing
+
+    lines: list[str] = []
+    runner = Runner(hub.gateway, hub.stack.client, dict(hub.stack.template.physical.items()), root=ROOT,
+                    out=lines.append, sandbox=hub.stack.endpoints["sandbox"])
+    assert runner.run_files([ROOT / "local" / "scenarios" / "f_operators_inbox.json"]), "\n".join(lines)
+    opened = sorted(e.kind for e in listing(Filters(status="open")))
+    assert opened == ["activation_failed", "approval", "data_quality", "erp_outage", "identity_conflict"], opened
+    assert runner.run_files([ROOT / "local" / "scenarios" / "f_operators_inbox.json"])  # a second run: no change
+    assert sorted(e.kind for e in listing(Filters(status="open"))) == opened

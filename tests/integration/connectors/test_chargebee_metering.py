@@ -59,3 +59,21 @@ def test_the_sandbox_refuses_tiers_on_a_licensed_item_price(connect):
             ("subscription_items[item_price_id][0]", "PLATFORM-ENT-EUR-Yearly"),
             ("item_tiers[item_price_id][0]", "PLATFORM-ENT-EUR-Yearly"), ("item_tiers[starting_unit][0]", "1"),
             ("item_tiers[price_in_decimal][0]", "1")], "k", customer)
+
+
+def test_a_closed_usage_period_is_one_chargebee_usage_even_when_reported_twice(sandbox, connect):
+    from datetime import date
+
+    # Given a subscription with a metered API-calls item price (usage terms as item tiers)
+    billing = connect(ChargebeeBilling)
+    subscription_id = _subscribe(billing)
+    # When a period's total is reported, and reported again (a retried report)
+    first = billing.metering.report(subscription_id, "api_calls", Decimal(12345), date(2026, 12, 1),
+                                    "usage:chargebee:x:api_calls:2026-11-01", sku="API-CALLS")
+    again = billing.metering.report(subscription_id, "api_calls", Decimal(12345), date(2026, 12, 1),
+                                    "usage:chargebee:x:api_calls:2026-11-01", sku="API-CALLS")
+    # Then Chargebee holds one usage on the metered item price, dated in the period's last second
+    [usage] = sandbox.records("chargebee", "usage")
+    assert usage["quantity"] == "12345" and usage["item_price_id"] == "API-CALLS-EUR-Yearly"
+    assert usage["usage_date"] == 1796083200 - 1 and first == again and sandbox.violations == []
+    assert first["currency"] == "EUR"

@@ -65,7 +65,20 @@ def test_the_sandbox_answers_errors_in_the_vendors_shape(vendor):
 
 
 def _vendors():
-    from local.sandbox import chargebee, dynamics, gainsight, hubspot, netsuite, oracle, salesforce, sap, stripe, zuora
+    from local.sandbox import (
+        chargebee,
+        dynamics,
+        gainsight,
+        hubspot,
+        netsuite,
+        oracle,
+        salesforce,
+        sap,
+        stripe,
+        totango,
+        zuora,
+    )
 
     return [salesforce.Salesforce(), hubspot.HubSpot(), stripe.Stripe(), chargebee.Chargebee(), zuora.Zuora(),
-            gainsight.Gainsight(), netsuite.NetSuite(), dynamics.Dynamics(), sap.Sap(), oracle.Oracle()]
+            gainsight.Gainsight(), totango.Totango(), netsuite.NetSuite(), dynamics.Dynamics(), sap.Sap(),
+            oracle.Oracle()]

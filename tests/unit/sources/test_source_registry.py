@@ -12,7 +12,8 @@ def test_every_source_is_registered_under_its_path_segment():
     # When each is looked up by name
     sources = {name: get_source(name) for name in SOURCE_NAMES}
     # Then each answers to its own name
-    assert set(SOURCE_NAMES) == {"stripe", "hubspot", "salesforce", "chargebee", "zuora", "gainsight"}
+    assert set(SOURCE_NAMES) == {"stripe", "hubspot", "salesforce", "chargebee", "zuora", "gainsight",
+                                 "totango"}
     assert all(source.name == name for name, source in sources.items())
 
 

@@ -55,10 +55,10 @@ def contract(contract_id: str, kind: str = "contract", looked_up: str | None = N
 
 
 def order(order_id: str) -> StatusLookup:
-    found = IdentityStore().contract_of_record(vendor("erp"), order_id)
+    found = IdentityStore().contract_of(vendor("erp"), "sales_order", order_id)
     if found is None:
         raise NotFound(f"no order {order_id} in {vendor('erp')}", system="hub", record=order_id)
-    return contract(found["contract_id"], kind="order", looked_up=order_id)
+    return contract(found[0], kind="order", looked_up=order_id)
 
 
 def invoice(invoice_id: str) -> StatusLookup:

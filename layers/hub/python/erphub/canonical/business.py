@@ -179,6 +179,7 @@ class Payment(Model):
 
 class UsageRecord(Model):
     kind: Literal["usage"] = "usage"
+    record_id: str | None = Field(default=None, description="the vendor's usage-record id: usage is counted once by it")
     subscription_id: str | None = None
     customer_id: str | None = None
     metric: str

@@ -89,6 +89,12 @@ def _ts(value: int | None) -> date | None:
 class ChargebeeBilling(Connector):
     system = "chargebee"
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        from erphub.connectors.chargebee_metering import ChargebeeMetering
+
+        self.metering = ChargebeeMetering(self)  # closed usage periods (erphub.usage.report)
+
     def make_client(self) -> HttpClient:
         self.secret("api_key")
         return self.client(auth=lambda *_: {"Authorization": requests.auth._basic_auth_str(self.secret("api_key")[0],

@@ -17,8 +17,8 @@ from pydantic import BaseModel, Field
 from erphub import aws
 from erphub.errors import Permanent
 
-SYSTEMS = ("salesforce", "hubspot", "stripe", "chargebee", "zuora", "gainsight", "netsuite", "dynamics", "sap",
-           "oracle")
+SYSTEMS = ("salesforce", "hubspot", "stripe", "chargebee", "zuora", "gainsight", "totango", "netsuite", "dynamics",
+           "sap", "oracle")
 
 
 class ConnectorConfig(BaseModel):

@@ -10,10 +10,12 @@ price's metadata: the connector reads them back (reconciliation, a change of bil
 from __future__ import annotations
 
 import hashlib
+from datetime import UTC, date, datetime, time
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from erphub.canonical import SubscriptionItem, UsageTerms
+from erphub.connectors.base import external_key
 from erphub.errors import ValidationFailed
 
 if TYPE_CHECKING:
@@ -120,3 +122,24 @@ class Metering:
         price = self.stripe._post("/v1/prices", params, f"erphub:price:{key}", f"price/{key}")
         self.stripe._prices[key] = price["id"]
         return price["id"]
+
+    def report(self, subscription_id: str, metric: str, quantity: Decimal, period_end: date,
+               idempotency_key: str, sku: str | None = None) -> dict[str, Any]:
+        """A period's total as one meter event (`POST /v1/billing/meter_events`) on the subscription's customer,
+        timestamped in the period's last second, so Stripe bills it on that period's invoice. Stripe keeps an
+        event's `identifier` unique for at least 24 hours (a retried report is not counted twice) and takes
+        timestamps up to 35 days old: the usage cut-off stays below that (docs/usage.md). The meter is the metric
+        (one meter per metric, `sku` is not needed to find it)."""
+        if quantity != quantity.to_integral_value():
+            raise ValidationFailed(f"stripe meter events take whole values, not {quantity}", system="stripe",
+                                   record=subscription_id)
+        subscription = self.stripe._get(f"/v1/subscriptions/{subscription_id}", record=subscription_id)
+        customer = str(subscription["customer"])
+        moment = int(datetime.combine(period_end, time(0), tzinfo=UTC).timestamp()) - 1
+        identifier = external_key(idempotency_key, 100)
+        event = self.stripe._post("/v1/billing/meter_events", {
+            "event_name": metric, "identifier": identifier, "timestamp": moment,
+            "payload": {METER_CUSTOMER_KEY: customer, METER_VALUE_KEY: str(int(quantity))}},
+            idempotency_key, f"meter_event/{identifier}")
+        return {"customer_id": customer, "currency": str(subscription.get("currency") or "").upper(),
+                "reference": event.get("identifier") or identifier}

@@ -1,5 +1,7 @@
-"""What an operator does to recover and to look back: plain functions with typed inputs and outputs that the
-operator API exposes (and audits: every acting function takes the acting operator's name and returns what it did).
+"""The operator API's library: the exceptions inbox, operator actions, the audit trail, roles, and the
+Powertools routers the ops_api function mounts (routes/); and what an operator does to recover and to look
+back: plain functions with typed inputs and outputs that the operator API exposes (and audits: every acting
+function takes the acting operator's name and returns what it did).
 
 - quarantine: list quarantined webhooks, repair (re-normalize or corrected canonical fields) and replay once
 - dlqs: every DLQ with depth, oldest age and why each message failed; redrive one or all; purge (confirmed)

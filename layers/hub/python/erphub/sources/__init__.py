@@ -15,6 +15,7 @@ _MODULES = {
     "chargebee": "erphub.sources.chargebee",
     "zuora": "erphub.sources.zuora",
     "gainsight": "erphub.sources.gainsight",
+    "totango": "erphub.sources.totango",
 }
 SOURCE_NAMES: tuple[str, ...] = tuple(_MODULES)
 

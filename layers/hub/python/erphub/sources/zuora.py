@@ -111,6 +111,7 @@ class ZuoraSource:
         elif kind == EventType.USAGE_RECORDED:
             usage = c.require(body.get("usage"), "usage", NAME, record)
             data = UsageRecord(
+                record_id=usage.get("id"),
                 subscription_id=usage.get("subscriptionNumber") or subscription.get("subscriptionNumber"),
                 customer_id=customer, metric=c.require(usage.get("uom"), "usage.uom", NAME, record),
                 quantity=c.decimal(usage.get("quantity"), field="usage.quantity", system=NAME),

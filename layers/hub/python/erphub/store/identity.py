@@ -6,7 +6,7 @@ Items (pk, sk):
   KEY#<kind>#<value>, CUSTOMER#<id>       exact keys (domain, tax_id); several customers under one key = ambiguous
   CONFLICT#<id>, CONFLICT                 a resolution the hub refused to guess
   CONTRACT#<id>, LINK#<system>#<kind>#<entity>   records a contract owns in other systems (subscriptions, orders)
-  RECORD#<system>#<record id>, CONTRACT   the reverse: the contract a record belongs to
+  LINKED#<system>#<kind>#<record id>, CONTRACT    reverse: the contract (and entity) a record was last linked to
   CONTRACT#<id>, TERMS                    the contract's terms as last applied (items, billing frequency, term)
   CUSTOMER#<id>, CONTRACT#<contract id>   the customer's contracts
 """
@@ -91,6 +91,16 @@ class IdentityStore:
                 "pk": f"CONFLICT#{conflict_id}", "sk": "CONFLICT", "subject": subject, "candidates": candidates,
                 "reason": reason, "status": "open", "recorded_at": datetime.now(UTC).isoformat()}))
 
+    def close_conflict(self, conflict_id: str, chosen: str, by: str) -> None:
+        """An operator chose the customer: the conflict is resolved (once; a second close is a Conflict)."""
+        with translated(f"conflict {conflict_id}"):
+            self.ddb.update_item(
+                TableName=self.table, Key=to_item({"pk": f"CONFLICT#{conflict_id}", "sk": "CONFLICT"}),
+                UpdateExpression="SET #s = :resolved, chosen = :c, resolved_by = :by, resolved_at = :t",
+                ConditionExpression="#s = :open", ExpressionAttributeNames={"#s": "status"},
+                ExpressionAttributeValues=to_item({":resolved": "resolved", ":c": chosen, ":by": by, ":open": "open",
+                                                   ":t": datetime.now(UTC).isoformat()}))
+
     def conflict(self, conflict_id: str) -> dict[str, Any] | None:
         with translated(f"conflict {conflict_id}"):
             item = self.ddb.get_item(TableName=self.table, ConsistentRead=True,
@@ -103,16 +113,20 @@ class IdentityStore:
             self.ddb.put_item(TableName=self.table, Item=to_item({
                 "pk": f"CONTRACT#{contract_id}", "sk": f"LINK#{system}#{kind}#{entity}", "system": system,
                 "kind": kind, "entity": entity, "record_id": record_id}))
-            # the reverse, so a status lookup by the record's own id (an ERP order) finds its contract
+            # usage aggregation finds a subscription's contract (terms, entity) from the billing id alone
             self.ddb.put_item(TableName=self.table, Item=to_item({
-                "pk": f"RECORD#{system}#{record_id}", "sk": "CONTRACT", "contract_id": contract_id, "kind": kind,
+                "pk": f"LINKED#{system}#{kind}#{record_id}", "sk": "CONTRACT", "contract_id": contract_id,
                 "entity": entity}))
 
-    def contract_of_record(self, system: str, record_id: str) -> dict[str, Any] | None:
-        with translated(f"record {system}/{record_id}"):
-            item = self.ddb.get_item(TableName=self.table, ConsistentRead=True,
-                                     Key=to_item({"pk": f"RECORD#{system}#{record_id}", "sk": "CONTRACT"})).get("Item")
-        return from_item(item) if item else None
+    def contract_of(self, system: str, kind: str, record_id: str) -> tuple[str, str] | None:
+        """(contract id, legal entity) a record of another system was last linked to (a renewal re-links)."""
+        with translated(f"linked {system}/{kind}/{record_id}"):
+            item = self.ddb.get_item(TableName=self.table, ConsistentRead=True, Key=to_item(
+                {"pk": f"LINKED#{system}#{kind}#{record_id}", "sk": "CONTRACT"})).get("Item")
+        if not item:
+            return None
+        values = from_item(item)
+        return values["contract_id"], values["entity"]
 
     def contract_links(self, contract_id: str) -> list[dict[str, str]]:
         items = query_partition(self.ddb, self.table, f"CONTRACT#{contract_id}", "LINK#")

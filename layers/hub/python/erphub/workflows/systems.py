@@ -1,5 +1,5 @@
 """Which vendor plays each kind of system, chosen by environment (CRM_VENDOR=salesforce, BILLING_VENDOR=stripe,
-SUCCESS_VENDOR=gainsight, ERP_VENDOR=netsuite), and one connector per vendor configuration per process."""
+SUCCESS_VENDOR=gainsight|totango, ERP_VENDOR=netsuite), and one connector per vendor configuration per process."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ VENDORS: dict[str, dict[str, str]] = {
     "crm": {"salesforce": "salesforce:SalesforceCrm", "hubspot": "hubspot:HubSpotCrm"},
     "billing": {"stripe": "stripe:StripeBilling", "chargebee": "chargebee:ChargebeeBilling",
                 "zuora": "zuora:ZuoraBilling"},
-    "success": {"gainsight": "gainsight:GainsightSuccess"},
+    "success": {"gainsight": "gainsight:GainsightSuccess", "totango": "totango:TotangoSuccess"},
     "erp": {"netsuite": "netsuite:NetSuiteErp", "dynamics": "dynamics:DynamicsErp", "sap": "sap:SapErp",
             "oracle": "oracle:OracleErp"},
 }

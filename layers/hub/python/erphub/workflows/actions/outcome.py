@@ -16,6 +16,8 @@ from erphub.store.workflow_state import COMPLETED, FAILED, REFUSED, WAITING, Wor
 from erphub.workflows.actions import action
 from erphub.workflows.run import Run
 
+ABANDONED = "OperatorAbandoned"  # the error an operator's abandon sends to a waiting run (workflows/operator.py)
+
 
 def describe_error(error: Any) -> tuple[str, str]:
     """A Catch's {"Error", "Cause"} -> (error name, readable message); Lambda causes are JSON."""
@@ -45,6 +47,8 @@ def wait_for_operator(run: Run) -> dict[str, Any]:
         reason = "renewal lacking billing alignment: " + "; ".join(run.result("alignment").get("differences") or [])
     store = WorkflowStore()
     detail = {"error": name, "event": run.state.get("event")}
+    if kind == "identity_conflict":  # the candidates and the conflict record the operator's choice closes
+        detail["identity"] = run.result("identity")
     exception_id = store.open_exception(run.correlation_id, run.workflow, kind, reason,
                                         task_token=run.field("task_token"), detail=detail)
     store.record_status(run.correlation_id, run.workflow, WAITING, reason=f"{kind}: {reason}")
@@ -109,7 +113,25 @@ def failed(run: Run) -> dict[str, Any]:
     step = (store.status(run.correlation_id) or {}).get("step")
     compensated = [f"{r['system']}:{r['kind']}:{r['record_id']}" for r in store.created(run.correlation_id)
                    if r.get("state") not in (None, "created")]
+    _expire_waits(run, name, reason)
+    if name == ABANDONED:  # an operator gave the run up: the abandoned exception already says so, none is opened
+        return _emit(run, FAILED, reason=reason, failed_step=step, compensated=compensated)
     exception_id = store.open_exception(run.correlation_id, run.workflow, f"{run.workflow}_failed",
                                         f"{reason} (at {step}; undone: {', '.join(compensated) or 'nothing'})",
                                         detail={"error": name, "event": run.state.get("event")})
     return _emit(run, FAILED, reason=reason, failed_step=step, compensated=compensated, exception_id=exception_id)
+
+
+def _expire_waits(run: Run, error: str, reason: str) -> None:
+    """The run no longer waits on its open exceptions (a wait timed out, or the run failed past it): they are
+    closed as expired, a timed-out one escalated first (overdue: its owner is told), so the inbox shows no
+    exception whose action could reach nothing."""
+    from erphub.store.exceptions import ExceptionStore
+
+    store = ExceptionStore()
+    for waiting in WorkflowStore().exceptions(run.correlation_id):
+        if not waiting.get("task_token"):
+            continue
+        if error == "States.Timeout" or error.endswith("TimedOut"):  # ApprovalTimedOut: the wait's on_timeout
+            store.mark_overdue(waiting["exception_id"])
+        store.expire(waiting["exception_id"], f"expired: the run stopped waiting ({reason})")

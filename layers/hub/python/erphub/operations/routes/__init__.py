@@ -1,0 +1,14 @@
+"""One Powertools Router per topic of the operator API; erphub.operations.api includes each under /ops/v1."""
+
+from __future__ import annotations
+
+from aws_lambda_powertools.event_handler.api_gateway import Router
+
+from erphub.operations.roles import Principal
+
+
+def actor(router: Router) -> str:
+    """The verified caller the role rule put in the context (api.role_rule)."""
+    principal = router.context.get("principal")
+    assert isinstance(principal, Principal), "the role rule runs before every route"
+    return principal.name

@@ -1,0 +1,209 @@
+"""The operator console in a real browser (Debian's chromium, headless, driven by Playwright) against the local
+stack: sign in as a dev user, find the exception in the inbox, open it, act with the page's own forms, see it
+resolved — then check the vendor sandbox's end state and the audit trail through the API. A screenshot of
+each page is kept under test-output/console/."""
+
+from __future__ import annotations
+
+import re
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from deals import Deal
+from flows import erp_customers, sales_orders, seed_crm, send_deal, subscriptions
+from playwright.sync_api import sync_playwright
+
+from local.cognito_authorizer import dev_users
+from local.ops_client import OpsClient, sign_in
+from local.template import REGION
+
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
+SHOTS = Path(__file__).resolve().parents[3] / "test-output" / "console"
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[object]:
+    executable = shutil.which("chromium")
+    if executable is None:
+        pytest.fail("Debian's chromium is not installed: `make browser` installs it (no browser can be downloaded)")
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as driver:
+        launched = driver.chromium.launch(executable_path=executable, args=["--no-sandbox"])
+        yield launched
+        launched.close()
+
+
+@pytest.fixture(scope="module")
+def api(stack) -> OpsClient:
+    user = dev_users()["operator"]
+    tokens = sign_in(stack.physical("OpsUserPoolClient"), user["email"], user["password"], region=REGION,
+                     endpoint_url=stack.aws.url)
+    return OpsClient(stack.endpoints["gateway"] + "/ops/v1", tokens["IdToken"])
+
+
+def signed_in(browser, stack, role: str):
+    page = browser.new_page()
+    page.set_default_timeout(30_000)
+    page.goto(stack.endpoints["gateway"] + "/ops/console")
+    user = dev_users()[role]
+    page.fill("input[name=username]", user["email"])
+    page.fill("input[name=password]", user["password"])
+    page.click("form#login button[type=submit]")
+    page.wait_for_selector("h1:text('Exceptions')")
+    assert user["email"] in page.text_content("#who")
+    return page
+
+
+@pytest.fixture
+def page(browser, stack, hub):
+    opened = signed_in(browser, stack, "operator")
+    yield opened
+    opened.close()
+
+
+def open_exception(hub, api: OpsClient, page, deal: Deal, kind: str, shot: str, timeout: float = 30) -> str:
+    """Wait until the workflow opened the exception, then find it in the inbox by the deal's id and open it."""
+    hub.stack.wait_until(lambda: api.get("/exceptions", kind=kind, status="open", business_id=deal.opportunity_id),
+                         timeout=timeout, interval=0.2)
+    page.goto(page.url.split("#")[0] + "#/exceptions")
+    page.select_option("form#filters select[name=kind]", kind)
+    page.fill("form#filters input[name=business_id]", deal.opportunity_id)
+    page.click("form#filters button[type=submit]")
+    row = page.wait_for_selector("table#exceptions tbody tr")
+    assert len(page.query_selector_all("table#exceptions tbody tr")) == 1
+    page.screenshot(path=str(SHOTS / f"{shot}-inbox.png"), full_page=True)
+    exception_id = row.get_attribute("data-exception-id")
+    row.query_selector("a").click()
+    page.wait_for_selector("h1[data-status=open]")
+    page.screenshot(path=str(SHOTS / f"{shot}-exception.png"), full_page=True)
+    return exception_id
+
+
+def act(page, action: str, shot: str, note: str = "", **fields: str) -> str:
+    form = f"form.action[data-action={action}]"
+    for name, value in fields.items():
+        selector = f"{form} [name={name}]"
+        if page.eval_on_selector(selector, "e => e.tagName") == "SELECT":
+            page.select_option(selector, value)
+        else:
+            page.fill(selector, value)
+    page.fill(f"{form} textarea[name=note]", note)
+    page.click(f"{form} button[type=submit]")
+    page.wait_for_selector("h1[data-status=resolved]")
+    page.screenshot(path=str(SHOTS / f"{shot}-done.png"), full_page=True)
+    return page.text_content("#flash")
+
+
+def audited(api: OpsClient, exception_id: str, action: str) -> dict:
+    detail = api.get(f"/exceptions/{exception_id}")
+    [entry] = [e for e in detail["audit"] if e["action"] == action]
+    assert entry["actor"] == dev_users()["operator"]["email"] and entry["after"]["status"] == "resolved"
+    return entry
+
+
+def test_approve_in_the_browser_activates_once(hub, api, page):
+    deal = Deal("WebBig")
+    send_deal(hub, deal, Amount="350000.0")
+    exception_id = open_exception(hub, api, page, deal, "approval", "approve")
+    assert "over 200000" in page.text_content("dl.facts")
+    assert act(page, "approve", "approve", note="CFO ok").startswith("approve: ")
+    assert hub.execution("activation", deal.opportunity_id)["status"] == "SUCCEEDED"
+    assert len(subscriptions(hub, deal)) == 2 and len(sales_orders(hub, deal)) == 2
+    assert audited(api, exception_id, "approve")["note"] == "CFO ok"
+    assert page.query_selector_all("form.action") == []  # resolved: nothing left to do
+
+
+def test_a_data_fix_in_the_browser_reaches_the_erp_and_shows_its_diff(hub, api, page):
+    deal = Deal("WebTax")
+    deal.entities[1]["tax_id"] = None
+    send_deal(hub, deal)
+    exception_id = open_exception(hub, api, page, deal, "data_quality", "fix")
+    act(page, "fix", "fix", note="from the order form", path="account.legal_entities[1].tax_id", value="DE123456789")
+    outcome = page.text_content("#outcome")
+    assert '"account.legal_entities[1].tax_id"' in outcome and '"DE123456789"' in outcome and '"crm"' in outcome
+    assert hub.execution("activation", deal.opportunity_id)["status"] == "SUCCEEDED"
+    assert {c.get("vatRegNumber") for c in erp_customers(hub, deal)} >= {"DE123456789"}
+    assert len(erp_customers(hub, deal)) == 2 and len(subscriptions(hub, deal)) == 2
+    audited(api, exception_id, "fix")
+
+
+def test_choosing_the_customer_in_the_browser_closes_the_conflict(hub, api, page):
+    first, second = Deal("WebFirst"), Deal("WebSecond")
+    for known in (first, second):
+        seed_crm(hub, known)
+        send_deal(hub, known)
+        assert hub.execution("activation", known.opportunity_id)["status"] == "SUCCEEDED"
+    deal = Deal("WebMerged")
+    deal.entities[0]["tax_id"], deal.entities[1]["tax_id"] = first.entities[0]["tax_id"], second.entities[1]["tax_id"]
+    send_deal(hub, deal)
+    exception_id = open_exception(hub, api, page, deal, "identity_conflict", "choose")
+    chosen = hub.identity().customer_by_xref("salesforce", first.account_id)
+    offered = page.eval_on_selector_all("form.action[data-action=choose] option", "os => os.map(o => o.value)")
+    assert chosen in offered and len(offered) == 2  # the conflict's two candidates
+    act(page, "choose", "choose", customer_id=chosen)
+    conflict_id = api.get(f"/exceptions/{exception_id}")["outcome"]["conflict_id"]
+    assert hub.identity().conflict(conflict_id)["status"] == "resolved"
+    assert hub.execution("activation", deal.opportunity_id)["status"] == "SUCCEEDED"
+    audited(api, exception_id, "choose")
+
+
+def test_resume_in_the_browser_after_an_erp_outage_books_once(hub, api, page):
+    hub.sandbox.faults.inject("netsuite", None, kind="503", times=1000)
+    deal = Deal("WebErpDown")
+    send_deal(hub, deal)
+    exception_id = open_exception(hub, api, page, deal, "erp_outage", "resume", timeout=60)
+    hub.sandbox.faults.clear()
+    act(page, "resume", "resume", note="NetSuite is back")
+    assert hub.execution("activation", deal.opportunity_id)["status"] == "SUCCEEDED"
+    assert len(sales_orders(hub, deal)) == 2 and len(erp_customers(hub, deal)) == 2
+    audited(api, exception_id, "resume")
+
+
+def test_retry_after_compensation_in_the_browser_recreates_what_was_undone(hub, api, page):
+    hub.sandbox.faults.inject("gainsight", None, kind="503", times=1000)
+    deal = Deal("WebRetry")
+    send_deal(hub, deal)
+    assert hub.execution("activation", deal.opportunity_id, timeout=60)["status"] == "FAILED"
+    exception_id = open_exception(hub, api, page, deal, "activation_failed", "retry")
+    hub.sandbox.faults.clear()
+    act(page, "retry", "retry", note="Gainsight fixed")
+    assert re.search(r":retry1", page.text_content("#outcome"))
+    assert hub.execution("activation", deal.opportunity_id, version="1-retry1", timeout=60)["status"] == "SUCCEEDED"
+    assert len([s for s in subscriptions(hub, deal) if s["status"] != "canceled"]) == 2
+    page.click("dl.facts a")  # the run it touched, with the audit entry
+    page.wait_for_selector("h1[data-status=failed]")
+    assert "retry" in page.text_content("table.audit")
+    page.screenshot(path=str(SHOTS / "retry-run.png"), full_page=True)
+    audited(api, exception_id, "retry")
+
+
+def test_a_viewer_reads_but_is_offered_no_action(browser, stack, hub, api):
+    deal = Deal("WebViewer")
+    send_deal(hub, deal, Amount="350000.0")
+    hub.stack.wait_until(lambda: api.get("/exceptions", kind="approval", business_id=deal.opportunity_id),
+                         timeout=30, interval=0.2)
+    viewer = signed_in(browser, stack, "viewer")
+    try:
+        viewer.goto(viewer.url.split("#")[0] + f"#/exceptions?business_id={deal.opportunity_id}")
+        viewer.wait_for_selector("table#exceptions tbody tr a").click()
+        viewer.wait_for_selector("p.readonly")
+        assert viewer.query_selector_all("form.action") == []
+        viewer.screenshot(path=str(SHOTS / "viewer-exception.png"), full_page=True)
+    finally:
+        viewer.close()
+
+
+def test_a_wrong_password_is_refused_on_the_login_page(browser, stack):
+    page = browser.new_page()
+    try:
+        page.goto(stack.endpoints["gateway"] + "/ops/console")
+        page.fill("input[name=username]", dev_users()["operator"]["email"])
+        page.fill("input[name=password]", "not-the-password")
+        page.click("form#login button[type=submit]")
+        page.wait_for_selector("#flash.error")
+        assert page.query_selector("form#login") is not None
+        page.screenshot(path=str(SHOTS / "login-refused.png"), full_page=True)
+    finally:
+        page.close()
