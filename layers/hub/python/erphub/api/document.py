@@ -26,7 +26,8 @@ GATEWAY_ANSWERS: dict[int, dict[str, Any]] = {
           "headers": {"Retry-After": {"description": "seconds", "schema": {"type": "integer"}}}},
     422: _error("the request does not match the schema"),
 }
-BODY = {**GATEWAY_ANSWERS, 415: _error("the body is not application/json")}
+BODY = {**GATEWAY_ANSWERS, 400: _error("the body is not UTF-8 encoded JSON"),
+        415: _error("the body is not application/json")}
 LOOKUP = {**GATEWAY_ANSWERS, 404: _error("no such record in the hub")}
 VENDOR = {**BODY, 502: _error("a vendor refused the request"), 503: _error("a vendor is unavailable")}
 QUOTE = {**VENDOR, 409: _error("the quote was decided already: submit changes as a new quote")}
