@@ -67,7 +67,7 @@ artifact: setup  ## build the layer and functions as sam build does; import and 
 schemas: setup  ## regenerate schemas/ from the canonical models
 	$(BIN)/python -m local.schemas
 
-openapi: setup  ## regenerate openapi/ops-v1.json from the operator API's code
+openapi: setup  ## regenerate openapi/*.json (the operator API's and /api/v1's) from their code
 	$(BIN)/python -m local.openapi
 
 asl: setup  ## regenerate statemachines/*.asl.json from statemachines/<workflow>.yaml and policy.yaml

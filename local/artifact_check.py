@@ -41,9 +41,11 @@ SQS_SAMPLES = {"ErpSequencerFunction": "sqs-erp-posting-intake.json", "ErpPostin
                "RenewalRiskCrmFunction": "sqs-renewal-risk.json", "RenewalRiskBillingFunction": "sqs-renewal-risk.json",
                "RenewalRiskErpFunction": "sqs-renewal-risk.json", "UsageAggregatorFunction": "sqs-usage-recorded.json"}
 # API Gateway events as the Cognito authorizer passes them (claims of a verified viewer): answered 200
-API_SAMPLES = {"OpsApiFunction": "apigateway-ops-exceptions.json", "OpsConsoleFunction": "apigateway-ops-console.json"}
+API_SAMPLES = {"OpsApiFunction": "apigateway-ops-exceptions.json", "OpsConsoleFunction": "apigateway-ops-console.json",
+               "SyncApiFunction": "apigateway-api-v1-accounts-validate.json"}
 # scheduled runs that answer a dict of counts
 SCHEDULE_SAMPLES = {"OpsNotifierFunction": "schedule-ops-sla-sweep.json"}
+
 
 
 @dataclass

@@ -39,6 +39,9 @@ def main() -> int:
         "sqs-erp-posting.json": fifo_event(sqs_event("stripe", stripe_body, "erp-posting.fifo")),
         "sqs-renewal-risk.json": sqs_event("gainsight", gainsight_risk, "renewal-risk"),
         "stepfunctions-activation-task.json": task_event("salesforce", salesforce_body),
+        "apigateway-api-v1-accounts-validate.json": api_v1_event(
+            "/api/v1/accounts/validate", {"name": "Acme GmbH", "domain": "acme.example", "currency": "EUR",
+                                          "tax_id": "DE123456789"}),
     }
     for name, event in files.items():
         (OUT / name).write_text(json.dumps(event, indent=2) + "\n", encoding="utf-8")
@@ -64,6 +67,24 @@ def api_event(source: str, body: bytes) -> dict[str, Any]:
                            "domainName": f"abc123.execute-api.{REGION}.amazonaws.com",
                            "identity": {"sourceIp": "54.187.174.169"}},
         "body": base64.b64encode(body).decode(), "isBase64Encoded": True,
+    }
+
+
+def api_v1_event(path: str, body: dict[str, Any]) -> dict[str, Any]:
+    """A /api/v1 request as API Gateway hands it over once the API key was accepted (identity.apiKeyId set)."""
+    headers = {"Content-Type": "application/json", "Host": f"abc123.execute-api.{REGION}.amazonaws.com",
+               "x-api-key": "local-sample-key", "X-Forwarded-Proto": "https"}
+    return {
+        "resource": path, "path": path, "httpMethod": "POST", "headers": headers,
+        "multiValueHeaders": {k: [v] for k, v in headers.items()}, "queryStringParameters": None,
+        "multiValueQueryStringParameters": None, "pathParameters": None, "stageVariables": None,
+        "requestContext": {"resourcePath": path, "httpMethod": "POST", "stage": "local", "path": f"/local{path}",
+                           "requestId": str(uuid.uuid4()), "requestTimeEpoch": int(time.time() * 1000),
+                           "accountId": ACCOUNT, "apiId": "abc123",
+                           "domainName": f"abc123.execute-api.{REGION}.amazonaws.com",
+                           "identity": {"sourceIp": "54.187.174.169", "apiKey": "local-sample-key",
+                                        "apiKeyId": "k1sample"}},
+        "body": json.dumps(body), "isBase64Encoded": False,
     }
 
 

@@ -44,8 +44,10 @@ class _Mounted:
 
 class Gateway:
     def __init__(self, routes: list[Route], functions: Any, port: int = 0,
-                 binary_media_types: list[str] | None = None, authorize: Any = None) -> None:
+                 binary_media_types: list[str] | None = None, authorize: Any = None,
+                 api_keys: Any = None) -> None:
         self.authorize = authorize  # local/cognito_authorizer.py: the routes' Cognito authorizers
+        self.api_keys = api_keys  # local.api_keys.ApiKeys: API keys and usage plans, as API Gateway checks them
         self.mounted = sorted((_Mounted(r) for r in routes), key=lambda m: m.rank)
         self.functions = functions
         self.port = port
@@ -92,10 +94,16 @@ class Gateway:
         route, parameters = self._find(request.method, request.path)
         if route is None:
             return _json(403, {"message": "Missing Authentication Token"}, request_id)
+        refused = self.api_keys.check(route, request.headers, request_id) if self.api_keys is not None else None
+        if refused is not None:
+            _drain(request)
+            return refused
         raw = request.get_data(cache=False)
         if len(raw) > MAX_PAYLOAD_BYTES:  # a chunked body has no Content-Length to refuse it by
             return _json(413, _TOO_LARGE, request_id)
         event = self._event(request, raw, route, parameters, request_id)
+        if self.api_keys is not None:
+            self.api_keys.identify(route, request.headers, event)
         if self.authorize is not None:
             from local.cognito_authorizer import Denied
 

@@ -81,12 +81,14 @@ class LocalStack:
         return list(self.wiring.functions)
 
     def _start_runtime(self) -> None:
+        from local.api_keys import ApiKeys
         from local.cognito_authorizer import gateway_check
         from local.gateway import Gateway
         from local.pollers import Pollers
         from local.schedules import Scheduler
 
-        gateway = Gateway(self.wiring.routes, self.functions, port=self.port, authorize=gateway_check(self))
+        gateway = Gateway(self.wiring.routes, self.functions, port=self.port, authorize=gateway_check(self),
+                          api_keys=ApiKeys.from_template(self.template))
         self.gateway_url = gateway.start()
         self._parts.append(gateway)
         pollers = Pollers(self, self.wiring)

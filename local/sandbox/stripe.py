@@ -8,7 +8,7 @@ import time
 import uuid
 from typing import Any
 
-from local.sandbox import catalog, stripe_metering, stripe_rules
+from local.sandbox import catalog, stripe_metering, stripe_rules, stripe_tax
 from local.sandbox.core import IdempotencyCache, Request, Response, Vendor, path_parts, retry_after_headers
 from local.sandbox.forms import unflatten
 from local.sandbox.stripe_rules import error
@@ -84,13 +84,14 @@ class Stripe(Vendor):
             ("subscriptions", 1, "POST"): ("subscription.update", lambda r: self.update_subscription(r, rest[0])),
             ("subscriptions", 1, "DELETE"): ("subscription.cancel", lambda r: self.cancel(rest[0])),
             ("invoices", 0, "GET"): ("invoice.list", self.list_invoices),
+            ("tax", 1, "POST"): ("tax.calculation.create", lambda r: stripe_tax.calculate(r.form())),
         }
         if resource == "customers" and rest == ["search"] and method == "GET":
             return "customer.search", self.search_customers
         found: tuple[str, Any] | None
         if resource == "billing" and rest == ["meter_events"] and method == "POST":
             found = ("meter_event.create", lambda r: stripe_metering.create_meter_event(self, r.form()))
-        elif resource == "billing" and rest != ["meters"]:
+        elif (resource == "billing" and rest != ["meters"]) or (resource == "tax" and rest != ["calculations"]):
             return None
         else:
             found = table.get((resource, len(rest), method))

@@ -135,7 +135,8 @@ class IdentityStore:
     def put_terms(self, contract_id: str, customer_id: str, terms: dict[str, Any]) -> None:
         with translated(f"contract {contract_id}"):
             self.ddb.put_item(TableName=self.table, Item=to_item(
-                {"pk": f"CONTRACT#{contract_id}", "sk": "TERMS", "terms": json.dumps(terms, default=str)}))
+                {"pk": f"CONTRACT#{contract_id}", "sk": "TERMS", "terms": json.dumps(terms, default=str),
+                 "customer_id": customer_id}))
             self.ddb.put_item(TableName=self.table, Item=to_item(
                 {"pk": f"CUSTOMER#{customer_id}", "sk": f"CONTRACT#{contract_id}", "contract_id": contract_id}))
 
@@ -144,6 +145,13 @@ class IdentityStore:
             item = self.ddb.get_item(TableName=self.table, ConsistentRead=True,
                                      Key=to_item({"pk": f"CONTRACT#{contract_id}", "sk": "TERMS"})).get("Item")
         return json.loads(from_item(item)["terms"]) if item else {}
+
+    def contract_customer(self, contract_id: str) -> str | None:
+        """The hub customer whose contract it is (recorded with its terms)."""
+        with translated(f"contract {contract_id}"):
+            item = self.ddb.get_item(TableName=self.table, ConsistentRead=True,
+                                     Key=to_item({"pk": f"CONTRACT#{contract_id}", "sk": "TERMS"})).get("Item")
+        return from_item(item).get("customer_id") if item else None
 
     def customer_contracts(self, customer_id: str) -> list[str]:
         return [i["contract_id"] for i in query_partition(self.ddb, self.table, f"CUSTOMER#{customer_id}", "CONTRACT#")]

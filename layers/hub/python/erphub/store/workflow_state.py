@@ -7,6 +7,7 @@ Items (pk, sk):
   RUN#<correlation id>, SIGNAL#<signal>#<system>    how a system reacted to a signal (renewal risk)
   CONTRACT#<contract id>, APPLIED             the newest contract version applied (stale amendments are refused)
   EXC#<exception id>, EXC                      an exception for an operator, with the task token its workflow waits on
+  RUN#<correlation id>, EXC#<exception id>     the run's pointer to it (its exceptions without a scan)
   FAIL#<queue>, MSG#<message id>               why a queue message failed (store/failures.py)
 """
 
@@ -110,7 +111,15 @@ class WorkflowStore:
         self._put({"pk": f"EXC#{exception_id}", "sk": "EXC", "exception_id": exception_id,
                    "correlation_id": correlation_id, "workflow": workflow, "kind": kind, "reason": reason,
                    "task_token": task_token, "detail": detail, "status": "open", "opened_at": _now()})
+        # a pointer under the run, so the exceptions of one run are a query, not a scan (status lookups)
+        self._put({"pk": f"RUN#{correlation_id}", "sk": f"EXC#{exception_id}", "exception_id": exception_id})
         return exception_id
+
+    def open_exceptions_of(self, correlation_id: str) -> list[dict[str, Any]]:
+        """The open exceptions of one run (newest last), through the run's pointers."""
+        pointers = query_partition(self.ddb, self.table, f"RUN#{correlation_id}", "EXC#")
+        found = [e for p in pointers if (e := self._get(f"EXC#{p['exception_id']}", "EXC")) and e["status"] == "open"]
+        return sorted(found, key=lambda e: e["opened_at"])
 
     def exception(self, exception_id: str) -> dict[str, Any]:
         item = self._get(f"EXC#{exception_id}", "EXC")

@@ -101,6 +101,11 @@ def resume(exception_id: str, output: dict[str, Any] | None = None, *, by: str =
 
 
 def decide(exception_id: str, approved: bool, by: str, note: str = "") -> dict[str, Any]:
+    exception = WorkflowStore().exception(exception_id)
+    if exception["workflow"] == "quote":  # a quote submitted through /api/v1 waits on no workflow
+        from erphub.api import quotes
+
+        return quotes.decide(exception, approved, by, note)
     decision = "approved" if approved else "rejected"
 
     def perform(exception: dict[str, Any]) -> tuple[str, dict[str, Any]]:

@@ -19,6 +19,7 @@ VENDORS: dict[str, dict[str, str]] = {
 }
 DEFAULTS = {"crm": "salesforce", "billing": "stripe", "success": "gainsight", "erp": "netsuite"}
 _connectors: dict[tuple[str, ...], Any] = {}
+_CLIENT_OPTIONS = ("CONNECT_TIMEOUT_SECONDS", "TIMEOUT_SECONDS", "MAX_ATTEMPTS", "MAX_RETRY_WAIT_SECONDS")
 
 
 def vendor(kind: str) -> str:
@@ -32,7 +33,11 @@ def connector(kind: str) -> Any:
     if path is None:
         raise Permanent(f"{kind.upper()}_VENDOR={name} is not a supported {kind} system", system=name)
     prefix = name.upper()
-    key = (kind, name, os.environ.get(f"{prefix}_BASE_URL", ""), os.environ.get(f"{prefix}_SECRET_NAME", ""))
+    # the client options are part of a connector's configuration: the sync API's one quick attempt and a
+    # workflow adapter's patient retries are two connectors (the local stack runs both in one process)
+    options = tuple(os.environ.get(f"CONNECTOR_{o}", "") for o in _CLIENT_OPTIONS)
+    key = (kind, name, os.environ.get(f"{prefix}_BASE_URL", ""), os.environ.get(f"{prefix}_SECRET_NAME", ""),
+           os.environ.get(f"{prefix}_TIMEOUT_SECONDS", ""), *options)
     if key not in _connectors:
         module, cls = path.split(":")
         _connectors[key] = getattr(importlib.import_module(f"erphub.connectors.{module}"), cls)()

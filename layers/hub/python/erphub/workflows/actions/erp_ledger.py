@@ -17,7 +17,7 @@ from erphub.workflows.run import Run
 from erphub.workflows.systems import connector, vendor
 
 
-def _ledger_key(billing_system: str, invoice_id: str) -> str:
+def ledger_key(billing_system: str, invoice_id: str) -> str:
     return f"posting:{billing_system}:{invoice_id}"
 
 
@@ -47,8 +47,8 @@ def post_invoice(run: Run) -> dict[str, Any]:
         customer_external_id=customer, currency=invoice.currency, lines=lines,
         tran_date=invoice.issued_at.date() if invoice.issued_at else None,
         due_date=invoice.due_at.date() if invoice.due_at else None, memo=f"{billing_system} {invoice.number or ''}"),
-        idempotency_key=f"{_ledger_key(billing_system, invoice.invoice_id)}:erp.invoice")
-    WorkflowStore().record_created(_ledger_key(billing_system, invoice.invoice_id), erp.system, "invoice",
+        idempotency_key=f"{ledger_key(billing_system, invoice.invoice_id)}:erp.invoice")
+    WorkflowStore().record_created(ledger_key(billing_system, invoice.invoice_id), erp.system, "invoice",
                                    invoice.invoice_id, ref.external_id or ref.id, customer=customer)
     return {"invoice": ref.external_id or ref.id}
 
@@ -60,7 +60,7 @@ def post_payment(run: Run) -> dict[str, Any]:
     if payment.status != "succeeded":
         return {"skipped": f"payment {payment.payment_id} {payment.status}"}
     erp, billing_system = connector("erp"), run.envelope.source
-    posted = WorkflowStore().created(_ledger_key(billing_system, payment.invoice_id or "-"), "invoice")
+    posted = WorkflowStore().created(ledger_key(billing_system, payment.invoice_id or "-"), "invoice")
     if payment.invoice_id and not posted:
         raise NotFound(f"invoice {payment.invoice_id} of payment {payment.payment_id} is not in the ERP yet",
                        system="erp", record=payment.payment_id)

@@ -7,8 +7,9 @@ from __future__ import annotations
 
 import os
 from decimal import Decimal
-from typing import Any
+from typing import Any, NamedTuple
 
+from erphub.canonical import Account, Contract, LegalEntity, SubscriptionItem
 from erphub.store.workflow_state import WorkflowStore
 from erphub.workflows.actions import action
 from erphub.workflows.run import Run, entities
@@ -25,36 +26,69 @@ def subsidiary_currencies() -> dict[str, str]:
     return {sub.strip(): cur.strip().upper() for sub, cur in pairs}
 
 
+class Violation(NamedTuple):
+    """A data-quality rule a deal fails: the rule, the field it is about and what an operator must fix."""
+
+    rule: str
+    field: str
+    message: str
+
+
+def account_violations(account: Account, currency: str | None, contract_entities: list[LegalEntity]) -> list[Violation]:
+    """The rules about who is billed: every legal entity has a tax id and bills in its subsidiary's currency."""
+    issues = [] if currency else [Violation("currency_required", "currency", "the deal has no currency")]
+    for i, entity in enumerate(contract_entities):
+        where = f"account.legal_entities[{i}]" if account.legal_entities else "account"
+        if not entity.tax_id:
+            issues.append(Violation("tax_id_required", f"{where}.tax_id",
+                                    f"legal entity {entity.entity_id} ({entity.name}) has no tax id"))
+        booked_in = subsidiary_currencies().get(entity.subsidiary or "")
+        billed_in = entity.currency or currency
+        if booked_in and billed_in and billed_in != booked_in:
+            issues.append(Violation("currency_matches_subsidiary", f"{where}.currency",
+                                    f"legal entity {entity.entity_id} bills in {billed_in}, its subsidiary "
+                                    f"{entity.subsidiary} books in {booked_in}"))
+    return issues
+
+
+def item_violations(items: list[SubscriptionItem]) -> list[Violation]:
+    """The rules about what is sold: at least one line, every SKU in the sellable catalog."""
+    known = catalog()
+    issues = [Violation("known_product", f"items[{i}].sku", f"unknown product {item.sku}")
+              for i, item in enumerate(items) if known and item.sku not in known]
+    if not items:
+        issues.append(Violation("line_items_required", "items", "the deal has no line items"))
+    return issues
+
+
+def violations(contract: Contract) -> list[Violation]:
+    """Every data-quality rule the deal fails (the activation's gate and the synchronous API use this)."""
+    return (account_violations(contract.account, contract.currency, entities(contract))
+            + item_violations(list(contract.items)))
+
+
+def approval_reasons(contract: Contract) -> list[str]:
+    """Why a deal needs an approver: over APPROVAL_THRESHOLD, or non-standard terms; empty = no approval."""
+    reasons = []
+    threshold = Decimal(os.environ.get("APPROVAL_THRESHOLD", "500000"))
+    if contract.amount is not None and contract.amount > threshold:
+        reasons.append(f"deal value {contract.amount} {contract.currency} is over {threshold}")
+    if contract.non_standard_terms:
+        reasons.append("non-standard terms")
+    return reasons
+
+
 @action("quality.check")
 def check_quality(run: Run) -> dict[str, Any]:
     """Missing tax id, unknown product, currency mismatch -> issues an operator must fix before billing."""
-    contract, issues = run.contract, []
-    if not contract.currency:
-        issues.append("the deal has no currency")
-    for entity in entities(contract):
-        if not entity.tax_id:
-            issues.append(f"legal entity {entity.entity_id} ({entity.name}) has no tax id")
-        booked_in = subsidiary_currencies().get(entity.subsidiary or "")
-        currency = entity.currency or contract.currency
-        if booked_in and currency and currency != booked_in:
-            issues.append(f"legal entity {entity.entity_id} bills in {currency}, its subsidiary {entity.subsidiary} "
-                          f"books in {booked_in}")
-    known = catalog()
-    issues += [f"unknown product {item.sku}" for item in contract.items if known and item.sku not in known]
-    if not contract.items:
-        issues.append("the deal has no line items")
+    issues = [v.message for v in violations(run.contract)]
     return {"ok": not issues, "issues": issues}
 
 
 @action("approval.evaluate")
 def evaluate_approval(run: Run) -> dict[str, Any]:
     """Deals above APPROVAL_THRESHOLD or with non-standard terms need an approver (within the timeout)."""
-    contract, reasons = run.contract, []
-    threshold = Decimal(os.environ.get("APPROVAL_THRESHOLD", "500000"))
-    if contract.amount is not None and contract.amount > threshold:
-        reasons.append(f"deal value {contract.amount} {contract.currency} is over {threshold}")
-    if contract.non_standard_terms:
-        reasons.append("non-standard terms")
+    reasons = approval_reasons(run.contract)
     timeout = int(os.environ.get("APPROVAL_TIMEOUT_SECONDS", "259200"))
     heartbeat = int(os.environ.get("APPROVAL_HEARTBEAT_SECONDS", "0")) or timeout
     return {"required": bool(reasons), "reasons": reasons, "timeout_seconds": timeout,
