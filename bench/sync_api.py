@@ -26,7 +26,7 @@ BUDGET_MS = 300.0
 
 
 def seed(stack: Any, customers: int) -> list[dict[str, str]]:
-    from erphub.store.identity import IdentityStore
+    from erphub.store.identity_table import IdentityStore
     from erphub.store.workflow_state import COMPLETED, WorkflowStore
 
     identity = IdentityStore(stack.physical("IdentityTable"), stack.client("dynamodb"))

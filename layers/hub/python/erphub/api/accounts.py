@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import os
 
+from erphub import identity_resolution as resolver
 from erphub.api.identity_view import ReadOnlyIdentity
 from erphub.api.models import AccountInput, AccountValidation, IdentityConflict, RuleViolation
 from erphub.canonical import Account, LegalEntity
-from erphub.identity import resolver
 from erphub.workflows.actions import quality
 
 

@@ -3,7 +3,7 @@ record conflicts (that is the activation's job, which owns the consequences)."""
 
 from __future__ import annotations
 
-from erphub.store.identity import IdentityStore
+from erphub.store.identity_table import IdentityStore
 
 
 class ReadOnlyIdentity:

@@ -9,9 +9,9 @@ from typing import Any
 from erphub.api.accounts import crm_system
 from erphub.api.models import OpenException, StatusLookup, SystemRecord, WorkflowState
 from erphub.errors import NotFound
-from erphub.store.identity import IdentityStore
+from erphub.store.identity_table import IdentityStore
 from erphub.store.workflow_state import WorkflowStore
-from erphub.workflows.actions.erp_posting import ledger_key as posting_key
+from erphub.workflows.actions.erp_ledger import ledger_key as posting_key
 from erphub.workflows.systems import vendor
 
 

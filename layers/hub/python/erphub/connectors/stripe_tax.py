@@ -15,7 +15,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from erphub.connectors.forms import flatten
+from erphub.connectors.form_encoding import flatten
 from erphub.connectors.stripe import ZERO_DECIMAL, StripeBilling, to_major
 
 SAAS_BUSINESS_USE = "txcd_10103001"
