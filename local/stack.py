@@ -63,6 +63,7 @@ class LocalStack:
             self.wiring = Provisioner(self.template, self.aws).run()
             self._start_sandbox()
             self.functions = Functions(self._specs(), self.aws.url)
+            self._parts.append(_Exited(self.functions.shared_environment()))
             moto_lambda.set_dispatcher(self.functions.dispatch)
             self._keep_state()  # before the pollers: the inbox stream then publishes restored accepted items
             if self.runtime:
@@ -265,6 +266,17 @@ class LocalStack:
         return self.client("stepfunctions").start_execution(
             stateMachineArn=self.physical(state_machine_id), name=name or uuid.uuid4().hex,
             input=json.dumps(payload))["executionArn"]
+
+
+class _Exited:
+    """A context manager entered now and exited with the stack's other parts."""
+
+    def __init__(self, context: Any) -> None:
+        self.context = context
+        context.__enter__()
+
+    def stop(self) -> None:
+        self.context.__exit__(None, None, None)
 
 
 def _finished(description: dict[str, Any]) -> dict[str, Any] | None:

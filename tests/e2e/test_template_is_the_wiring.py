@@ -30,9 +30,10 @@ EXTRA = """
             Method: GET
 """
 
-HANDLER = '''import json, os
+HANDLER = '''import json
+from erphub.settings import get_settings
 def lambda_handler(event, context):
-    return {"statusCode": 200, "body": json.dumps({"greeting": os.environ["GREETING"],
+    return {"statusCode": 200, "body": json.dumps({"greeting": get_settings().environment["GREETING"],
                                                    "name": event["pathParameters"]["name"]})}
 '''
 

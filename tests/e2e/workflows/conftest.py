@@ -100,16 +100,11 @@ def stack(stack_parameters):
 
 
 @pytest.fixture
-def hub(stack, monkeypatch):
+def hub(stack, hub_settings):
     # the operator API (a library call) reaches the local stack's AWS as the CLI would
-    monkeypatch.setenv("AWS_ENDPOINT_URL", stack.aws.url)
-    monkeypatch.setenv("WORKFLOW_TABLE", stack.physical("WorkflowTable"))
-    monkeypatch.setenv("IDENTITY_TABLE", stack.physical("IdentityTable"))
-    from erphub import aws
-
-    aws.reset_clients()
+    hub_settings(AWS_ENDPOINT_URL=stack.aws.url, WORKFLOW_TABLE=stack.physical("WorkflowTable"),
+                 IDENTITY_TABLE=stack.physical("IdentityTable"))
     stack.sandbox.faults.clear()
     yield Hub(stack)
     stack.sandbox.faults.clear()
     stack.sandbox.limit_concurrency("netsuite", None)
-    aws.reset_clients()

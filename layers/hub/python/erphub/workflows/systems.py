@@ -1,13 +1,14 @@
 """Which vendor plays each kind of system, chosen by environment (CRM_VENDOR=salesforce, BILLING_VENDOR=stripe,
-SUCCESS_VENDOR=gainsight, ERP_VENDOR=netsuite), and one connector per vendor configuration per process."""
+SUCCESS_VENDOR=gainsight, ERP_VENDOR=netsuite), and one connector per vendor, kept with the settings it was
+configured from (once per process on Lambda)."""
 
 from __future__ import annotations
 
 import importlib
-import os
 from typing import Any
 
 from erphub.errors import Permanent
+from erphub.settings import get_settings
 
 VENDORS: dict[str, dict[str, str]] = {
     "crm": {"salesforce": "salesforce:SalesforceCrm", "hubspot": "hubspot:HubSpotCrm"},
@@ -17,11 +18,10 @@ VENDORS: dict[str, dict[str, str]] = {
     "erp": {"netsuite": "netsuite:NetSuiteErp", "dynamics": "dynamics:DynamicsErp"},
 }
 DEFAULTS = {"crm": "salesforce", "billing": "stripe", "success": "gainsight", "erp": "netsuite"}
-_connectors: dict[tuple[str, ...], Any] = {}
 
 
 def vendor(kind: str) -> str:
-    return os.environ.get(f"{kind.upper()}_VENDOR") or DEFAULTS[kind]
+    return str(getattr(get_settings(), f"{kind}_vendor")) or DEFAULTS[kind]
 
 
 def connector(kind: str) -> Any:
@@ -30,13 +30,6 @@ def connector(kind: str) -> Any:
     path = VENDORS[kind].get(name)
     if path is None:
         raise Permanent(f"{kind.upper()}_VENDOR={name} is not a supported {kind} system", system=name)
-    prefix = name.upper()
-    key = (kind, name, os.environ.get(f"{prefix}_BASE_URL", ""), os.environ.get(f"{prefix}_SECRET_NAME", ""))
-    if key not in _connectors:
-        module, cls = path.split(":")
-        _connectors[key] = getattr(importlib.import_module(f"erphub.connectors.{module}"), cls)()
-    return _connectors[key]
-
-
-def reset_connectors() -> None:
-    _connectors.clear()
+    module, cls = path.split(":")
+    return get_settings().resource(("connector", kind, name),
+                                   lambda: getattr(importlib.import_module(f"erphub.connectors.{module}"), cls)())
