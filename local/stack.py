@@ -1,4 +1,4 @@
-"""LocalStack: the whole template on one machine, in one process — for `erphub up` and for tests."""
+"""HubStack: the whole template on one machine, in one process — for `erphub up` and for tests."""
 
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ class FunctionError(Exception):
         self.error = error
 
 
-class LocalStack:
+class HubStack:
     def __init__(self, template_path: str | Path = "template.yaml", parameter_overrides: dict[str, str] | None = None,
                  env_name: str = "local", port: int = 0, aws_port: int = 0, stack_name: str | None = None,
                  schedule_speedup: float = 1.0, sandbox: bool = True, preload: bool = True,
@@ -164,7 +164,7 @@ class LocalStack:
         self.aws.stop()
         log_context.uninstall_streams()
 
-    def __enter__(self) -> LocalStack:
+    def __enter__(self) -> HubStack:
         self.start()
         return self
 
@@ -181,7 +181,7 @@ class LocalStack:
 
     @property
     def aws_calls(self) -> dict[str, set[Any]]:
-        """{function logical id: the AwsCalls its code made} (local.aws_calls; audited by local.iam_audit)."""
+        """{function logical id: the AwsCalls its code made} (local.aws_calls; audited by tools.iam_audit)."""
         from local import aws_calls
 
         return aws_calls.recorded()

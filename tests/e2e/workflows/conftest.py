@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from local.stack import LocalStack
+from local.stack import HubStack
 
 ROOT = Path(__file__).resolve().parents[3]
 OVERRIDES = {"ApprovalThreshold": "200000", "ApprovalTimeoutSeconds": "4", "ApprovalHeartbeatSeconds": "4"}
@@ -22,7 +22,7 @@ MACHINES = {"activation": "CustomerActivationStateMachine", "amendment": "Subscr
 class Hub:
     """What a test drives and reads: the gateway, executions, the workflow table, the sandbox."""
 
-    def __init__(self, stack: LocalStack) -> None:
+    def __init__(self, stack: HubStack) -> None:
         self.stack, self.sandbox = stack, stack.sandbox
         self.gateway = stack.endpoints["gateway"]
         self.sfn = stack.client("stepfunctions")
@@ -95,7 +95,7 @@ def stack_parameters() -> dict[str, str]:
 
 @pytest.fixture(scope="module")  # one stack per module: see tests/integration/runtime/conftest.py
 def stack(stack_parameters):
-    with LocalStack(ROOT / "template.yaml", parameter_overrides={**OVERRIDES, **stack_parameters}) as running:
+    with HubStack(ROOT / "template.yaml", parameter_overrides={**OVERRIDES, **stack_parameters}) as running:
         yield running
 
 
