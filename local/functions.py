@@ -83,15 +83,15 @@ class LambdaContext:
         return max(0, int((self._deadline - time.monotonic()) * 1000))
 
 
-def _settings_class() -> Any:
+def _settings_module() -> Any:
     """erphub.settings from the functions' layer (the module their handlers import), else from this repository's
     layer: the stack gives every function its configuration through it, even a function without the layer."""
     try:
-        from erphub.settings import Settings
+        from erphub import settings
     except ModuleNotFoundError:
         sys.path.append(str(HUB_LAYER))
-        from erphub.settings import Settings
-    return Settings
+        from erphub import settings
+    return settings
 
 
 class Function:
@@ -99,7 +99,9 @@ class Function:
         self.spec = spec
         self.environment = self._environment(endpoint_url)
         self._put_layers_on_path()
-        self.settings = _settings_class().from_env(self.environment)
+        settings = _settings_module()
+        self.settings = settings.Settings.from_env(self.environment)
+        self._installed = settings.invocation_settings
         self._handler: Any = None
         self.concurrency = ReservedConcurrency(spec.name, spec.reserved)
         self.invocations = 0
@@ -131,11 +133,9 @@ class Function:
     @contextlib.contextmanager
     def _running(self) -> Iterator[None]:
         """Around a cold start or an invocation: this function's settings, its own logging and metrics state."""
-        from erphub.settings import invocation_settings
-
         running = current_function.set(self.spec.logical_id)
         try:
-            with invocation_settings(self.settings), log_context.invocation():
+            with self._installed(self.settings), log_context.invocation():
                 yield
         finally:
             current_function.reset(running)
