@@ -22,6 +22,7 @@ import traceback
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -98,10 +99,6 @@ class Function:
     def __init__(self, spec: FunctionSpec, endpoint_url: str) -> None:
         self.spec = spec
         self.environment = self._environment(endpoint_url)
-        self._put_layers_on_path()
-        settings = _settings_module()
-        self.settings = settings.Settings.from_env(self.environment)
-        self._installed = settings.invocation_settings
         self._handler: Any = None
         self.concurrency = ReservedConcurrency(spec.name, spec.reserved)
         self.invocations = 0
@@ -124,23 +121,34 @@ class Function:
                     self._handler = self._import()
         return self._handler
 
-    def _put_layers_on_path(self) -> None:
+    @cached_property
+    def _settings(self) -> tuple[Any, Any]:
+        """The function's environment parsed into its own Settings, on its cold start (pydantic is imported then
+        anyway, not while the stack starts), and the context manager that installs them."""
         with _IMPORT_LOCK:
             for layer in reversed(self.spec.layers):
                 if str(layer) not in sys.path:
                     sys.path.insert(0, str(layer))
+            module = _settings_module()
+            return module.Settings.from_env(self.environment), module.invocation_settings
+
+    @property
+    def settings(self) -> Any:
+        return self._settings[0]
 
     @contextlib.contextmanager
     def _running(self) -> Iterator[None]:
         """Around a cold start or an invocation: this function's settings, its own logging and metrics state."""
+        settings, installed = self._settings
         running = current_function.set(self.spec.logical_id)
         try:
-            with self._installed(self.settings), log_context.invocation():
+            with installed(settings), log_context.invocation():
                 yield
         finally:
             current_function.reset(running)
 
     def _import(self) -> Any:
+        self._settings  # noqa: B018 - first: the layers go on sys.path before the function's own directory
         spec = self.spec
         module_path, _, func_name = spec.handler.rpartition(".")
         file = spec.code_dir / (module_path.replace(".", "/") + ".py")
