@@ -172,7 +172,7 @@ def invocation_settings(settings: Settings) -> Iterator[Settings]:
 
 @contextlib.contextmanager
 def use_settings(settings: Settings | None = None) -> Iterator[Settings]:
-    """Tests: the process's settings are `settings` (every thread sees them), then parsed afresh on next use."""
+    """Tests: the process's settings are `settings` (every thread sees them), then what they were before."""
     global _process
     with _process_lock:
         previous, _process = _process, settings or Settings()
