@@ -21,9 +21,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from local import aws_events
 from local.embedded_aws import FAKE_CREDENTIALS
 from local.functions import FunctionSpec
+from tools import aws_events
 from tools.artifact import ROOT, Unit
 
 RUNNER = Path(__file__).with_name("artifact_runner.py")
