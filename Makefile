@@ -56,22 +56,22 @@ lint: setup $(TOOLS)/sam/.installed $(TOOLS)/scan/.installed
 	$(SAM_ENV) $(SAM) validate --lint --template template.yaml
 	$(BIN)/mypy
 	$(SCAN)/checkov --config-file .checkov.yaml -f template.yaml
-	$(SCAN)/bandit -q -r layers/hub/python functions local --severity-level medium
+	$(SCAN)/bandit -q -r layers/hub/python functions local tools --severity-level medium
 
 browser:  ## Debian's chromium for the console's browser tests (Playwright drives it; no browser can be downloaded)
 	command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium >/dev/null)
 
 artifact: setup  ## build the layer and functions as sam build does; import and invoke each handler from the build
-	$(BIN)/python -m local.artifact
+	$(BIN)/python -m tools.artifact
 
 schemas: setup  ## regenerate schemas/ from the canonical models
-	$(BIN)/python -m local.schemas
+	$(BIN)/python -m tools.schemas
 
 openapi: setup  ## regenerate openapi/*.json (the operator API's and /api/v1's) from their code
-	$(BIN)/python -m local.openapi
+	$(BIN)/python -m tools.openapi
 
 asl: setup  ## regenerate statemachines/*.asl.json from statemachines/<workflow>.yaml and policy.yaml
-	$(BIN)/python -m local.asl
+	$(BIN)/python -m tools.asl
 
 bench: setup
 	$(BIN)/python bench/ingest.py

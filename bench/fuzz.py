@@ -191,11 +191,11 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--workers", type=int, default=8)
     args = parser.parse_args()
-    from local.stack import LocalStack
+    from local.stack import HubStack
 
     # the handlers' log lines and metrics (stdout, as in Lambda) would bury the figures
     with open(os.devnull, "w") as quiet, contextlib.redirect_stdout(quiet), \
-            LocalStack(ROOT / "template.yaml", sandbox=False) as stack:
+            HubStack(ROOT / "template.yaml", sandbox=False) as stack:
         hold_consumers(stack)
         report = campaign(stack.endpoints["gateway"], inbox_reader(stack), args.requests, args.seed, args.workers)
     print("\n".join(report.lines()))

@@ -82,12 +82,12 @@ def main() -> None:
 
     from tests import webhooks
 
-    from local.stack import LocalStack
+    from local.stack import HubStack
 
     counter = CallCounter()
     sample = webhooks.sample("stripe/invoice.paid.json")
     # resources and functions only: no pollers competing for the two cores while the handler is timed
-    with LocalStack(ROOT / "template.yaml", sandbox=False, preload=False, runtime=False) as stack:
+    with HubStack(ROOT / "template.yaml", sandbox=False, preload=False, runtime=False) as stack:
 
         def one() -> tuple[float, list[str]]:
             body, _ = webhooks.fresh("stripe", sample)
@@ -117,10 +117,10 @@ def end_to_end(count: int) -> None:
     """Webhook over HTTP -> canonical event on its queue, one at a time (the queue's consumers are held)."""
     from tests import webhooks
 
-    from local.stack import LocalStack
+    from local.stack import HubStack
 
     sample = webhooks.sample("gainsight/renewal_risk_changed.json")
-    with LocalStack(ROOT / "template.yaml", sandbox=False) as stack:
+    with HubStack(ROOT / "template.yaml", sandbox=False) as stack:
         stack.pause_consumers("RenewalRiskQueue")
         sqs, url = stack.client("sqs"), stack.physical("RenewalRiskQueue")
         gateway, samples = stack.endpoints["gateway"], []

@@ -22,8 +22,8 @@ REAL_TEMPLATE = ROOT / "template.yaml"
 _CHILD = """
 import sys, time
 sys.path[:0] = [{layer!r}, {root!r}]
-from local.stack import LocalStack
-stack = LocalStack({template!r}, sandbox={sandbox})
+from local.stack import HubStack
+stack = HubStack({template!r}, sandbox={sandbox})
 stack.start()
 print(time.monotonic() - {started}, flush=True)
 stack.stop()
@@ -45,10 +45,10 @@ def time_to_ready(template: Path, runs: int, sandbox: bool) -> list[float]:
 def latency(requests: int, budget_seconds: float) -> list[float]:
     """POST /enqueue (handler sends to a queue) -> SQS source -> consumer handler -> output queue, in ms."""
     sys.path[:0] = [str(ROOT / "layers" / "hub" / "python"), str(ROOT)]
-    from local.stack import LocalStack
+    from local.stack import HubStack
 
     figures: list[float] = []
-    with LocalStack(TEMPLATE, sandbox=False) as stack:
+    with HubStack(TEMPLATE, sandbox=False) as stack:
         sqs, output = stack.client("sqs"), stack.physical("OutputQueue")
         url = stack.endpoints["gateway"] + "/enqueue"
         deadline = time.monotonic() + budget_seconds

@@ -81,10 +81,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--requests", type=int, default=100)
     args = parser.parse_args(argv)
     sys.path[:0] = [str(ROOT / "layers" / "hub" / "python"), str(ROOT)]
-    from local.stack import LocalStack
+    from local.stack import HubStack
 
     overrides = {"SyncApiRateLimit": "10000", "SyncApiBurstLimit": "10000"}
-    with LocalStack(ROOT / "template.yaml", parameter_overrides=overrides) as stack:
+    with HubStack(ROOT / "template.yaml", parameter_overrides=overrides) as stack:
         gateway = stack.endpoints["gateway"]
         seeded = seed(stack, args.customers)
         picks = [seeded[i % len(seeded)] for i in range(args.requests)]

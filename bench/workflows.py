@@ -59,7 +59,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from deals import Deal, post
 
-    from local.stack import LocalStack
+    from local.stack import HubStack
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--deals", type=int, default=20)
@@ -67,7 +67,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--erp-latency", type=float, default=0.2, help="seconds the ERP sandbox adds per request")
     args = parser.parse_args(argv)
     n = args.erp_concurrency
-    with LocalStack(ROOT / "template.yaml", parameter_overrides={"ErpConcurrency": str(n)}) as stack:
+    with HubStack(ROOT / "template.yaml", parameter_overrides={"ErpConcurrency": str(n)}) as stack:
         sandbox, sfn = stack.sandbox, stack.client("stepfunctions")
         sandbox.limit_concurrency("netsuite", n)
         if args.erp_latency:

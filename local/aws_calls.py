@@ -3,7 +3,7 @@
 botocore is hooked once (`BaseClient._make_api_call`, which every client method, paginator, waiter and
 Powertools provider goes through). A call counts when it is made inside an invocation or a cold start
 (`local.functions.current_function` is set); calls of the stack itself and of tests are not recorded, nor
-those of threads a handler starts itself (they begin with an empty context, as for the environment).
+those of threads a handler starts itself (they begin with an empty context, as for the settings).
 """
 
 from __future__ import annotations

@@ -100,11 +100,11 @@ def _silence_stdout() -> None:
 
 def _up(args: argparse.Namespace) -> int:
     from local import endpoints
-    from local.stack import LocalStack
+    from local.stack import HubStack
 
     started = time.monotonic()
     vendors = {parameter: getattr(args, flag) for flag, parameter in VENDOR_FLAGS.items() if getattr(args, flag)}
-    stack = LocalStack(args.template, parameter_overrides=vendors or None, env_name=args.env, port=args.port,
+    stack = HubStack(args.template, parameter_overrides=vendors or None, env_name=args.env, port=args.port,
                        state_dir=args.state)
     try:  # Ctrl-C is how a user stops it, at any moment (starting, printing, in the demo): a clean exit
         stack.start()
@@ -132,7 +132,7 @@ def _up(args: argparse.Namespace) -> int:
 
 def _print_iam_audit(stack: Any) -> None:
     """IAM is not enforced locally: say which calls the functions made that their template policies do not allow."""
-    from local import iam_audit
+    from tools import iam_audit
 
     try:
         print(iam_audit.report(stack), flush=True)
@@ -229,17 +229,17 @@ def _demo(args: argparse.Namespace) -> int:
         ok = _run_demo(running["gateway"], endpoints.session(running["aws"]), running["resources"], files,
                        running.get("sandbox"))
         return 0 if ok else 1
-    from local.stack import LocalStack
+    from local.stack import HubStack
 
     print("No running stack: starting a temporary one")
-    with LocalStack(args.template) as stack:
+    with HubStack(args.template) as stack:
         ok = _run_demo(stack.endpoints["gateway"], stack.client, _resources(stack), files,
                        stack.endpoints.get("sandbox"))
     return 0 if ok else 1
 
 
 def _smoke(args: argparse.Namespace) -> int:
-    from local import smoke
+    from tools import smoke
 
     try:
         return smoke.run(smoke.aws_clients(args.region), args.stack)

@@ -1,24 +1,36 @@
 """The in-process "Lambda": each function of the template, its handler imported from its CodeUri like a cold
-start, invoked with its own environment, a LambdaContext, its reserved concurrency and Lambda's error shape."""
+start, invoked with its own configuration, a LambdaContext, its reserved concurrency and Lambda's error shape.
+
+Several functions share this process, so a function's environment cannot be os.environ: the function's
+environment (as Lambda would set it) is parsed into its own `erphub.settings.Settings` once, and each cold start
+and invocation runs with those settings installed (`invocation_settings`, a ContextVar on the invoking thread).
+What every function of the template has in common (endpoint, region, credentials, the Globals' Powertools
+variables) is also the process environment while the stack runs (`shared_environment`), for the libraries
+that read os.environ themselves (Powertools, moto's Step Functions interpreter)."""
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
 import importlib.util
 import json
+import os
 import sys
 import threading
 import time
 import traceback
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from local import environ
+from local import log_context
 from local.concurrency import ReservedConcurrency
 from local.embedded_aws import FAKE_CREDENTIALS
 
+HUB_LAYER = Path(__file__).resolve().parent.parent / "layers" / "hub" / "python"
 _IMPORT_LOCK = threading.RLock()  # sys.path and sys.modules are process-global
 # the logical id of the function whose code runs in this context (its cold start or an invocation)
 current_function: contextvars.ContextVar[str | None] = contextvars.ContextVar("current_function", default=None)
@@ -72,6 +84,17 @@ class LambdaContext:
         return max(0, int((self._deadline - time.monotonic()) * 1000))
 
 
+def _settings_module() -> Any:
+    """erphub.settings from the functions' layer (the module their handlers import), else from this repository's
+    layer: the stack gives every function its configuration through it, even a function without the layer."""
+    try:
+        from erphub import settings
+    except ModuleNotFoundError:
+        sys.path.append(str(HUB_LAYER))
+        from erphub import settings
+    return settings
+
+
 class Function:
     def __init__(self, spec: FunctionSpec, endpoint_url: str) -> None:
         self.spec = spec
@@ -82,7 +105,7 @@ class Function:
 
     def _environment(self, endpoint_url: str) -> dict[str, str]:
         spec = self.spec
-        base = {k: v for k, v in environ.process_environ().items() if not k.startswith(("AWS_", "MOTO_"))}
+        base = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "MOTO_"))}
         runtime = {"AWS_LAMBDA_FUNCTION_NAME": spec.name, "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
                    "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(spec.memory), "AWS_EXECUTION_ENV": "AWS_Lambda_python_local",
                    "AWS_LAMBDA_LOG_GROUP_NAME": f"/aws/lambda/{spec.name}", "LAMBDA_TASK_ROOT": str(spec.code_dir),
@@ -98,29 +121,51 @@ class Function:
                     self._handler = self._import()
         return self._handler
 
+    @cached_property
+    def _settings(self) -> tuple[Any, Any]:
+        """The function's environment parsed into its own Settings, on its cold start (pydantic is imported then
+        anyway, not while the stack starts), and the context manager that installs them."""
+        with _IMPORT_LOCK:
+            for layer in reversed(self.spec.layers):
+                if str(layer) not in sys.path:
+                    sys.path.insert(0, str(layer))
+            module = _settings_module()
+            return module.Settings.from_env(self.environment), module.invocation_settings
+
+    @property
+    def settings(self) -> Any:
+        return self._settings[0]
+
+    @contextlib.contextmanager
+    def _running(self) -> Iterator[None]:
+        """Around a cold start or an invocation: this function's settings, its own logging and metrics state."""
+        settings, installed = self._settings
+        running = current_function.set(self.spec.logical_id)
+        try:
+            with installed(settings), log_context.invocation():
+                yield
+        finally:
+            current_function.reset(running)
+
     def _import(self) -> Any:
+        self._settings  # noqa: B018 - first: the layers go on sys.path before the function's own directory
         spec = self.spec
         module_path, _, func_name = spec.handler.rpartition(".")
         file = spec.code_dir / (module_path.replace(".", "/") + ".py")
-        for layer in reversed(spec.layers):
-            if str(layer) not in sys.path:
-                sys.path.insert(0, str(layer))
         module_name = f"_local_fn_{spec.logical_id}_{module_path.replace('/', '_').replace('.', '_')}"
         import_spec = importlib.util.spec_from_file_location(module_name, file)
         if import_spec is None or import_spec.loader is None:
             raise ImportError(f"cannot import handler {spec.handler} of {spec.logical_id} from {file}")
         module = importlib.util.module_from_spec(import_spec)
         sys.path.insert(0, str(spec.code_dir))  # sibling modules of app.py, as in the Lambda task root
-        running = current_function.set(spec.logical_id)
         try:
-            with environ.function_environment(self.environment):
+            with self._running():
                 sys.modules[module_name] = module
                 import_spec.loader.exec_module(module)
         except BaseException:
             sys.modules.pop(module_name, None)
             raise
         finally:
-            current_function.reset(running)
             sys.path.remove(str(spec.code_dir))
         return getattr(module, func_name)
 
@@ -135,12 +180,8 @@ class Function:
         context = LambdaContext(self.spec)
         try:
             handler = self.handler()
-            running = current_function.set(self.spec.logical_id)
-            try:
-                with environ.function_environment(self.environment):
-                    result = handler(event, context)
-            finally:
-                current_function.reset(running)
+            with self._running():
+                result = handler(event, context)
             return Invocation(json.loads(json.dumps(result)) if result is not None else None)
         except Exception as exc:
             # as the Lambda runtime does, the error goes to the function's log before it is returned
@@ -160,6 +201,23 @@ class Functions:
         for fn in self.by_id.values():
             for key in (fn.spec.logical_id, fn.spec.name, fn.spec.arn):
                 self._lookup[key] = fn
+
+    @contextlib.contextmanager
+    def shared_environment(self) -> Iterator[dict[str, str]]:
+        """The variables every function has with the same value, set in os.environ while the stack runs (for
+        libraries that read it themselves), then put back as they were."""
+        environments = [fn.environment for fn in self.by_id.values()]
+        shared = dict(set.intersection(*(set(env.items()) for env in environments))) if environments else {}
+        previous = {name: os.environ.get(name) for name in shared}
+        os.environ.update(shared)
+        try:
+            yield shared
+        finally:
+            for name, value in previous.items():
+                if value is None:
+                    os.environ.pop(name, None)
+                else:
+                    os.environ[name] = value
 
     def get(self, name_or_arn: str) -> Function:
         key = name_or_arn.removesuffix(":$LATEST")

@@ -13,7 +13,7 @@ The same holds for the REST resolver: `ApiGatewayResolver.resolve` stores the re
 
 `install()` makes those attributes per invocation (a data descriptor backed by a ContextVar: an invocation
 starts from a copy of the state the object had outside any invocation, i.e. after its construction) and
-makes stdout/stderr write whole lines. `invocation()` opens the scope; local/environ.py opens one around
+makes stdout/stderr write whole lines. `invocation()` opens the scope; local/functions.py opens one around
 every handler call and cold start. The Lambda code is unchanged and does not know (DESIGN rule 14).
 Threads a handler starts itself run outside any scope and share the state, as before.
 """

@@ -1,4 +1,4 @@
-"""LocalStack: the whole template on one machine, in one process — for `erphub up` and for tests."""
+"""HubStack: the whole template on one machine, in one process — for `erphub up` and for tests."""
 
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ class FunctionError(Exception):
         self.error = error
 
 
-class LocalStack:
+class HubStack:
     def __init__(self, template_path: str | Path = "template.yaml", parameter_overrides: dict[str, str] | None = None,
                  env_name: str = "local", port: int = 0, aws_port: int = 0, stack_name: str | None = None,
                  schedule_speedup: float = 1.0, sandbox: bool = True, preload: bool = True,
@@ -63,6 +63,7 @@ class LocalStack:
             self.wiring = Provisioner(self.template, self.aws).run()
             self._start_sandbox()
             self.functions = Functions(self._specs(), self.aws.url)
+            self._parts.append(_Exited(self.functions.shared_environment()))
             moto_lambda.set_dispatcher(self.functions.dispatch)
             self._keep_state()  # before the pollers: the inbox stream then publishes restored accepted items
             if self.runtime:
@@ -166,7 +167,7 @@ class LocalStack:
         self.aws.stop()
         log_context.uninstall_streams()
 
-    def __enter__(self) -> LocalStack:
+    def __enter__(self) -> HubStack:
         self.start()
         return self
 
@@ -183,7 +184,7 @@ class LocalStack:
 
     @property
     def aws_calls(self) -> dict[str, set[Any]]:
-        """{function logical id: the AwsCalls its code made} (local.aws_calls; audited by local.iam_audit)."""
+        """{function logical id: the AwsCalls its code made} (local.aws_calls; audited by tools.iam_audit)."""
         from local import aws_calls
 
         return aws_calls.recorded()
@@ -268,6 +269,17 @@ class LocalStack:
         return self.client("stepfunctions").start_execution(
             stateMachineArn=self.physical(state_machine_id), name=name or uuid.uuid4().hex,
             input=json.dumps(payload))["executionArn"]
+
+
+class _Exited:
+    """A context manager entered now and exited with the stack's other parts."""
+
+    def __init__(self, context: Any) -> None:
+        self.context = context
+        context.__enter__()
+
+    def stop(self) -> None:
+        self.context.__exit__(None, None, None)
 
 
 def _finished(description: dict[str, Any]) -> dict[str, Any] | None:

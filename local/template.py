@@ -50,6 +50,12 @@ def parse_overrides(raw: str | list[str] | dict[str, str]) -> dict[str, str]:
     return result
 
 
+def preprocess(document: dict[str, Any]) -> dict[str, Any]:
+    """The one place the loaded template is rewritten before anything reads it (e.g. the expansion of
+    AWS::LanguageExtensions' Fn::ForEach, which CloudFormation does before the SAM transform); nothing yet."""
+    return document
+
+
 def _merge_global(global_value: Any, own_value: Any) -> Any:
     """SAM's rules: maps merge (the resource wins), lists are additive (globals first), scalars: resource wins."""
     if isinstance(global_value, dict) and isinstance(own_value, dict):
@@ -67,7 +73,7 @@ class Template:
                  env_name: str = "local", stack_name: str | None = None) -> None:
         self.path = Path(path).resolve()
         self.root = self.path.parent
-        self.doc = load_template(self.path)
+        self.doc = preprocess(load_template(self.path))
         config_overrides, config_stack = read_samconfig(self.root, env_name)
         self.stack_name = stack_name or config_stack or self.root.name or "local"
         self.region, self.account_id = REGION, ACCOUNT_ID

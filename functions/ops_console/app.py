@@ -4,9 +4,10 @@ Cognito themselves and call /ops/v1 with the user's ID token, so the console can
 not let that user do."""
 
 import json
-import os
 import re
 from pathlib import Path
+
+from erphub.settings import get_settings
 
 STATIC = Path(__file__).parent / "static"
 TYPES = {"app.js": "text/javascript; charset=utf-8", "style.css": "text/css; charset=utf-8"}
@@ -25,9 +26,11 @@ def lambda_handler(event: dict, context: object) -> dict:
 
 def sign_in_settings() -> dict[str, str]:
     """Cognito's public app client and the endpoint the browser signs in at (the embedded AWS locally)."""
-    region = os.environ.get("AWS_REGION", "us-east-1")
-    endpoint = os.environ.get("AWS_ENDPOINT_URL") or f"https://cognito-idp.{region}.amazonaws.com/"
-    return {"client_id": os.environ["OPS_USER_POOL_CLIENT_ID"], "region": region, "cognito_endpoint": endpoint}
+    settings = get_settings()
+    region = settings.aws_region or "us-east-1"
+    endpoint = settings.aws_endpoint_url or f"https://cognito-idp.{region}.amazonaws.com/"
+    return {"client_id": settings.environment.get("OPS_USER_POOL_CLIENT_ID", ""), "region": region,
+            "cognito_endpoint": endpoint}
 
 
 def _index(event: dict) -> str:
@@ -44,7 +47,7 @@ def _attribute(text: str) -> str:
 
 
 def _answer(status: int, content_type: str, body: str) -> dict:
-    endpoint = sign_in_settings()["cognito_endpoint"] if "OPS_USER_POOL_CLIENT_ID" in os.environ else ""
+    endpoint = sign_in_settings()["cognito_endpoint"]
     return {"statusCode": status, "body": body, "headers": {
         "Content-Type": content_type, "Cache-Control": "no-store", "X-Content-Type-Options": "nosniff",
         "Referrer-Policy": "no-referrer", "X-Frame-Options": "DENY",

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from local.stack import LocalStack
+from local.stack import HubStack
 from local.webhooks import post
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
@@ -36,7 +36,7 @@ PROMPT = 60  # seconds after the last answer by which every event must be on the
 def stack():
     # schedules slowed 100x: the outbox sweeper never runs here, so whatever reaches the bus came through the
     # stream, and a sweeper racing the stream cannot publish an event twice
-    with LocalStack(ROOT / "template.yaml", sandbox=False, schedule_speedup=0.01) as running:
+    with HubStack(ROOT / "template.yaml", sandbox=False, schedule_speedup=0.01) as running:
         yield running
 
 
@@ -69,7 +69,7 @@ def _batches() -> list[list[int]]:
     return [list(range(max(0, s - OVERLAP), min(EVENTS, s + BATCH - OVERLAP))) for s in starts]
 
 
-def _observe_bus(stack: LocalStack) -> str:
+def _observe_bus(stack: HubStack) -> str:
     """A queue behind a catch-all rule of the hub's bus: every event put on the bus lands there once."""
     sqs, events = stack.client("sqs"), stack.client("events")
     url = sqs.create_queue(QueueName="stress-bus-observer")["QueueUrl"]
@@ -116,7 +116,7 @@ def _acknowledged(responses: list[tuple[int, str]]) -> dict[str, str]:
     return acknowledged
 
 
-def _inbox_keys(stack: LocalStack, prefix: str = "hubspot#") -> dict[str, str]:
+def _inbox_keys(stack: HubStack, prefix: str = "hubspot#") -> dict[str, str]:
     """event_id -> inbox key of every item of a source in the inbox."""
     pages = stack.client("dynamodb").get_paginator("scan").paginate(
         TableName=stack.physical("InboxTable"), ProjectionExpression="pk, event_id")

@@ -6,8 +6,8 @@ from pathlib import Path
 import pytest
 from tests import webhooks
 
-from local import iam_audit
-from local.stack import LocalStack
+from local.stack import HubStack
+from tools import iam_audit
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -15,7 +15,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_the_functions_call_only_what_their_template_policies_allow():
-    with LocalStack(ROOT / "template.yaml", sandbox=True) as stack:
+    with HubStack(ROOT / "template.yaml", sandbox=True) as stack:
         gateway = stack.endpoints["gateway"]
         # Given the real template's stack, driven as the vendors drive it: a paid invoice and a closed-won deal
         assert webhooks.post(gateway, "stripe", webhooks.sample("stripe/invoice.paid.json")).status_code == 202

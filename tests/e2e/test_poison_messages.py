@@ -10,8 +10,9 @@ from pathlib import Path
 import pytest
 from tests import webhooks
 
-from local import cli, endpoints, iam_audit
-from local.stack import LocalStack
+from local import cli, endpoints
+from local.stack import HubStack
+from tools import iam_audit
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -21,7 +22,7 @@ RETRY_DELAY = 1  # seconds, doubling per receive: 1, 2, 4 before the ERP posting
 
 @pytest.fixture(scope="module")
 def stack():
-    with LocalStack(ROOT / "template.yaml", sandbox=True,  # the ERP configured, so its adapter gets to NotFound
+    with HubStack(ROOT / "template.yaml", sandbox=True,  # the ERP configured, so its adapter gets to NotFound
                     parameter_overrides={"QueueRetryDelaySeconds": str(RETRY_DELAY)}) as running:
         yield running
 

@@ -16,7 +16,7 @@ from tests.e2e.workflows.deals import Deal
 from tests.operator_env import operator_environment
 
 from local import webhooks
-from local.stack import LocalStack
+from local.stack import HubStack
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -28,25 +28,17 @@ ACTOR = "ana@example.com"
 
 @pytest.fixture(scope="module")
 def stack():
-    with LocalStack(ROOT / "template.yaml", parameter_overrides=OVERRIDES) as running:
+    with HubStack(ROOT / "template.yaml", parameter_overrides=OVERRIDES) as running:
         yield running
 
 
 @pytest.fixture
-def ops(stack, monkeypatch):
+def ops(stack, hub_settings):
     """The operations layer with the operator function's environment, pointed at this stack."""
-    from erphub import aws
-    from erphub.settings import reset_settings
-
-    for name, value in operator_environment(stack).items():
-        monkeypatch.setenv(name, value)
-    aws.reset_clients()
-    reset_settings()
+    hub_settings(**operator_environment(stack))
     stack.sandbox.faults.clear()
     yield stack
     stack.sandbox.faults.clear()
-    aws.reset_clients()
-    reset_settings()
 
 
 def send_deal(stack, deal: Deal, **fields) -> str:

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from local import smoke
-from local.stack import LocalStack
+from local.stack import HubStack
+from tools import smoke
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -22,7 +22,7 @@ VENDORS = {"CrmVendor": "salesforce", "BillingVendor": "stripe", "SuccessVendor"
 
 @pytest.fixture(scope="module")
 def local_stack():
-    with LocalStack(ROOT / "template.yaml", sandbox=False) as running:
+    with HubStack(ROOT / "template.yaml", sandbox=False) as running:
         yield running
 
 

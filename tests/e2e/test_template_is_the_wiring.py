@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from local.stack import LocalStack
+from local.stack import HubStack
 
 pytestmark = pytest.mark.e2e
 
@@ -30,9 +30,10 @@ EXTRA = """
             Method: GET
 """
 
-HANDLER = '''import json, os
+HANDLER = '''import json
+from erphub.settings import get_settings
 def lambda_handler(event, context):
-    return {"statusCode": 200, "body": json.dumps({"greeting": os.environ["GREETING"],
+    return {"statusCode": 200, "body": json.dumps({"greeting": get_settings().environment["GREETING"],
                                                    "name": event["pathParameters"]["name"]})}
 '''
 
@@ -49,7 +50,7 @@ def test_a_route_added_to_the_template_is_served(tmp_path):
     (tmp_path / "template.yaml").write_text(
         (tmp_path / "template.yaml").read_text().replace("CodeUri: functions/ping/", f"CodeUri: {handler_dir}/"))
     # When the local stack runs that template
-    with LocalStack(tmp_path / "template.yaml", sandbox=False, preload=False) as stack:
+    with HubStack(tmp_path / "template.yaml", sandbox=False, preload=False) as stack:
         response = requests.get(f"{stack.endpoints['gateway']}/ping/ada", timeout=10)
     # Then the new route answers from the new handler, with the environment the template gives it
     assert response.status_code == 200

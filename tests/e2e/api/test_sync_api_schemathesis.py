@@ -18,7 +18,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from local.stack import LocalStack
+from local.stack import HubStack
 
 pytestmark = pytest.mark.e2e
 
@@ -31,7 +31,7 @@ CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,
 @pytest.fixture(scope="module")
 def api_stack():
     # the usage plan would throttle a fuzzer at 10/s: this stack's plan allows it (throttling has its own tests)
-    with LocalStack(ROOT / "template.yaml", parameter_overrides={
+    with HubStack(ROOT / "template.yaml", parameter_overrides={
             "SyncApiRateLimit": "10000", "SyncApiBurstLimit": "10000"}) as running:
         yield running
 

@@ -8,7 +8,7 @@ import os
 
 import pytest
 
-from local import smoke
+from tools import smoke
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

@@ -8,14 +8,14 @@ from pathlib import Path
 import pytest
 from bench.fuzz import hold_consumers, inbox_reader
 
-from local.stack import LocalStack
+from local.stack import HubStack
 
 ROOT = Path(__file__).resolve().parents[3]
 
 
 @pytest.fixture(scope="module")
 def stack():
-    with LocalStack(ROOT / "template.yaml", sandbox=False) as running:
+    with HubStack(ROOT / "template.yaml", sandbox=False) as running:
         hold_consumers(running)
         yield running
 

@@ -9,7 +9,7 @@ import pytest
 
 from local.cognito_authorizer import dev_users
 from local.ops_client import sign_in
-from local.stack import LocalStack
+from local.stack import HubStack
 from local.template import REGION
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -17,7 +17,7 @@ ROOT = Path(__file__).resolve().parents[3]
 
 @pytest.fixture(scope="module")
 def stack():
-    with LocalStack(ROOT / "template.yaml", sandbox=False) as running:
+    with HubStack(ROOT / "template.yaml", sandbox=False) as running:
         yield running
 
 

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from local.stack import LocalStack
+from local.stack import HubStack
 
 ROOT = Path(__file__).resolve().parents[3]
 OVERRIDES = {"ApprovalThreshold": "200000", "ApprovalTimeoutSeconds": "4", "ApprovalHeartbeatSeconds": "4"}
@@ -22,7 +22,7 @@ MACHINES = {"activation": "CustomerActivationStateMachine", "amendment": "Subscr
 class Hub:
     """What a test drives and reads: the gateway, executions, the workflow table, the sandbox."""
 
-    def __init__(self, stack: LocalStack) -> None:
+    def __init__(self, stack: HubStack) -> None:
         self.stack, self.sandbox = stack, stack.sandbox
         self.gateway = stack.endpoints["gateway"]
         self.sfn = stack.client("stepfunctions")
@@ -95,21 +95,16 @@ def stack_parameters() -> dict[str, str]:
 
 @pytest.fixture(scope="module")  # one stack per module: see tests/integration/runtime/conftest.py
 def stack(stack_parameters):
-    with LocalStack(ROOT / "template.yaml", parameter_overrides={**OVERRIDES, **stack_parameters}) as running:
+    with HubStack(ROOT / "template.yaml", parameter_overrides={**OVERRIDES, **stack_parameters}) as running:
         yield running
 
 
 @pytest.fixture
-def hub(stack, monkeypatch):
+def hub(stack, hub_settings):
     # the operator API (a library call) reaches the local stack's AWS as the CLI would
-    monkeypatch.setenv("AWS_ENDPOINT_URL", stack.aws.url)
-    monkeypatch.setenv("WORKFLOW_TABLE", stack.physical("WorkflowTable"))
-    monkeypatch.setenv("IDENTITY_TABLE", stack.physical("IdentityTable"))
-    from erphub import aws
-
-    aws.reset_clients()
+    hub_settings(AWS_ENDPOINT_URL=stack.aws.url, WORKFLOW_TABLE=stack.physical("WorkflowTable"),
+                 IDENTITY_TABLE=stack.physical("IdentityTable"))
     stack.sandbox.faults.clear()
     yield Hub(stack)
     stack.sandbox.faults.clear()
     stack.sandbox.limit_concurrency("netsuite", None)
-    aws.reset_clients()

@@ -281,7 +281,7 @@ def test_an_approval_nobody_gives_is_escalated_and_expired_not_left_open(hub, op
 
 def test_the_ops_functions_called_only_what_their_template_policies_allow(hub, ops):
     """Last in the module: every AWS call the operator API and the notifier made above, against their IAM roles."""
-    from local import iam_audit
+    from tools import iam_audit
 
     findings = [f for f in iam_audit.audit(hub.stack) if f.function in ("OpsApiFunction", "OpsNotifierFunction")]
     assert findings == []

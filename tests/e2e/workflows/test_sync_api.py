@@ -210,7 +210,7 @@ def test_a_vendor_outage_is_a_typed_503_at_once_not_a_hang(hub):
 
 
 def test_the_api_function_calls_only_what_its_template_policy_allows(hub, two_customers):
-    from local import iam_audit
+    from tools import iam_audit
 
     # Given every test above drove the API (lookups, validation, quotes, tax) - run them first in this module
     made = {"SyncApiFunction": hub.stack.aws_calls.get("SyncApiFunction", set())}

@@ -14,8 +14,7 @@ import requests
 from moto import mock_aws
 
 import local.sandbox
-from erphub import aws
-from erphub.connectors.credentials import ConnectorConfig, reset_credentials_cache
+from erphub.connectors.credentials import ConnectorConfig
 from local.sandbox import Sandbox, contracts
 
 SECRET_PREFIX = "erphub/test/connectors/"
@@ -36,19 +35,14 @@ def clean_sandbox(sandbox: Sandbox) -> Iterator[None]:
 
 
 @pytest.fixture
-def secrets(sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
-    """Every vendor's sandbox credentials stored as its connector secret; the environment points at the sandbox."""
-    for name, value in local.sandbox.environment(sandbox, SECRET_PREFIX).items():
-        monkeypatch.setenv(name, value)
+def secrets(sandbox: Sandbox, hub_settings: Callable[..., Any]) -> Iterator[Any]:
+    """Every vendor's sandbox credentials stored as its connector secret; the settings point at the sandbox."""
     with mock_aws():
-        aws.reset_clients()
-        reset_credentials_cache()
+        hub_settings(**local.sandbox.environment(sandbox, SECRET_PREFIX))
         client = boto3.client("secretsmanager")
         for vendor in local.sandbox.VENDORS:
             client.create_secret(Name=f"{SECRET_PREFIX}{vendor}", SecretString=json.dumps(sandbox.credentials(vendor)))
         yield client
-    aws.reset_clients()
-    reset_credentials_cache()
 
 
 @pytest.fixture

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from local.stack import LocalStack
+from local.stack import HubStack
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -15,7 +15,7 @@ OBSERVED_QUEUES = ("RenewalRiskQueue", "ErpPostingQueue")
 
 @pytest.fixture(scope="module")
 def stack():
-    with LocalStack(ROOT / "template.yaml", sandbox=False) as running:
+    with HubStack(ROOT / "template.yaml", sandbox=False) as running:
         for queue in OBSERVED_QUEUES:
             running.pause_consumers(queue)
         yield running

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from local import aws_events
+from tools import aws_events
 
 pytestmark = pytest.mark.integration
 

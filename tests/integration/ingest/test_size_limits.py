@@ -35,13 +35,8 @@ def _held_consumers(stack):
 
 
 @pytest.fixture
-def aws_of_stack(stack, monkeypatch):
-    from erphub import aws
-
-    monkeypatch.setenv("AWS_ENDPOINT_URL", stack.aws.url)
-    aws.reset_clients()
-    yield
-    aws.reset_clients()
+def aws_of_stack(stack, hub_settings):
+    hub_settings(AWS_ENDPOINT_URL=stack.aws.url)
 
 
 def renewal_risk(reason: str = "", padding: str = "") -> bytes:

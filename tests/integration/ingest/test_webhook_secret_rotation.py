@@ -10,7 +10,7 @@ from botocore.client import BaseClient
 from tests import webhooks
 
 from local.functions import current_function
-from local.stack import LocalStack
+from local.stack import HubStack
 
 pytestmark = pytest.mark.integration
 
@@ -23,7 +23,7 @@ INVOICE = "stripe/invoice.paid.json"
 @pytest.fixture(scope="module")
 def stack():
     overrides = {"SecretsMaxAgeSeconds": str(MAX_AGE)}
-    with LocalStack(ROOT / "template.yaml", parameter_overrides=overrides, sandbox=False) as running:
+    with HubStack(ROOT / "template.yaml", parameter_overrides=overrides, sandbox=False) as running:
         yield running
 
 

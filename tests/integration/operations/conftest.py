@@ -8,27 +8,19 @@ from pathlib import Path
 import pytest
 from tests.operator_env import operator_environment
 
-from local.stack import LocalStack
+from local.stack import HubStack
 
 ROOT = Path(__file__).resolve().parents[3]
 
 
 @pytest.fixture(scope="module")
 def stack():
-    with LocalStack(ROOT / "template.yaml", sandbox=False) as running:
+    with HubStack(ROOT / "template.yaml", sandbox=False) as running:
         yield running
 
 
 @pytest.fixture
-def operator(stack, monkeypatch):
+def operator(stack, hub_settings):
     """The operator function's environment, pointed at the local stack (as the CLI's in-process calls are)."""
-    from erphub import aws
-    from erphub.settings import reset_settings
-
-    for name, value in operator_environment(stack).items():
-        monkeypatch.setenv(name, value)
-    aws.reset_clients()
-    reset_settings()
-    yield stack
-    aws.reset_clients()
-    reset_settings()
+    hub_settings(**operator_environment(stack))
+    return stack

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from local.stack import LocalStack
+from local.stack import HubStack
 
 APP = Path(__file__).resolve().parent / "app"
 TEMPLATE = APP / "template.yaml"
@@ -15,7 +15,7 @@ TEMPLATE = APP / "template.yaml"
 
 @pytest.fixture(scope="module")
 def stack():
-    with LocalStack(TEMPLATE, schedule_speedup=60, sandbox=False) as running:
+    with HubStack(TEMPLATE, schedule_speedup=60, sandbox=False) as running:
         yield running
 
 

@@ -7,9 +7,9 @@ import uuid
 
 import pytest
 
-from local import iam_audit
 from local.aws_calls import AwsCall, calls_of
-from local.iam_audit import Finding, Statement
+from tools import iam_audit
+from tools.iam_audit import Finding, Statement
 
 pytestmark = pytest.mark.integration
 

@@ -22,7 +22,7 @@ def _up_with(monkeypatch, *flags: str) -> dict:
         seen.update(kwargs, template=template)
         raise StackSeen
 
-    monkeypatch.setattr("local.stack.LocalStack", stack)
+    monkeypatch.setattr("local.stack.HubStack", stack)
     with pytest.raises(StackSeen):
         cli.main(["up", *flags])
     return seen

@@ -29,11 +29,15 @@ def test_each_function_sees_its_own_environment_under_concurrency(stack):
                for r in results)
 
 
-def test_the_process_environment_is_untouched_outside_functions(stack):
+def test_the_process_environment_holds_only_what_every_function_shares(stack):
+    # a variable of one function is that function's alone; what all share (endpoint, stage) is the process's,
+    # for the libraries that read os.environ themselves (Powertools, moto's Step Functions interpreter)
     import os
 
-    assert "PROBE_VALUE" not in os.environ
-    assert os.environ.get("AWS_ENDPOINT_URL") != stack.aws.url
+    from erphub.settings import get_settings
+
+    assert "PROBE_VALUE" not in os.environ and "PROBE_VALUE" not in get_settings().environment
+    assert os.environ.get("AWS_ENDPOINT_URL") == stack.aws.url and os.environ.get("STAGE") == "test"
 
 
 def test_an_invocation_over_the_reserved_concurrency_is_throttled_at_once(stack):

@@ -24,9 +24,9 @@ INVOCATIONS = 24
 STEPS = 4
 SCRIPT = f"""
 from concurrent.futures import ThreadPoolExecutor
-from local.stack import LocalStack
+from local.stack import HubStack
 
-with LocalStack({str(TEMPLATE)!r}, sandbox=False, runtime=False, preload=False) as stack:
+with HubStack({str(TEMPLATE)!r}, sandbox=False, runtime=False, preload=False) as stack:
     def invoke(n):
         function = "LogProbeAFunction" if n % 2 == 0 else "LogProbeBFunction"
         return stack.invoke(function, {{"n": n, "correlation_id": f"corr-{{n}}", "steps": {STEPS}}})

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from local import api_compat
+from tools import api_compat
 
 pytestmark = pytest.mark.unit
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from local import api_compat, generated, openapi, schemas
+from tools import api_compat, generated, openapi, schemas
 
 pytestmark = pytest.mark.unit
 

@@ -20,9 +20,8 @@ PRICES = {("PLATFORM-PRO", "monthly", "USD"): price_book.CatalogPrice(False, Dec
 
 
 @pytest.fixture(autouse=True)
-def catalog(monkeypatch):
-    monkeypatch.setenv("PRODUCT_CATALOG", "PLATFORM-PRO,API-CALLS,SSO,ANALYTICS")
-    monkeypatch.setenv("SUBSIDIARY_CURRENCIES", "US01:USD,DE01:EUR")
+def catalog(monkeypatch, hub_settings):
+    hub_settings(PRODUCT_CATALOG="PLATFORM-PRO,API-CALLS,SSO,ANALYTICS", SUBSIDIARY_CURRENCIES="US01:USD,DE01:EUR")
     monkeypatch.setattr(price_book, "catalog_price", lambda sku, frequency, currency: PRICES.get((sku, frequency,
                                                                                                  currency)))
     monkeypatch.setattr(price_book, "connector", lambda kind: SimpleNamespace(system="stripe"))

@@ -2,7 +2,7 @@
 
 import pytest
 
-from local import schemas
+from tools import schemas
 
 pytestmark = pytest.mark.unit
 

@@ -13,10 +13,9 @@ APP = Path(__file__).resolve().parents[3] / "functions" / "ops_console" / "app.p
 
 
 @pytest.fixture
-def console(monkeypatch):
-    monkeypatch.setenv("OPS_USER_POOL_CLIENT_ID", "client-1")
-    monkeypatch.setenv("AWS_REGION", "eu-west-1")
+def console(monkeypatch, hub_settings):
     monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    hub_settings(OPS_USER_POOL_CLIENT_ID="client-1", AWS_REGION="eu-west-1")
     spec = importlib.util.spec_from_file_location("ops_console_app", APP)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
@@ -43,8 +42,8 @@ def test_sign_in_settings_name_the_regional_cognito_endpoint_on_aws(console):
                         "cognito_endpoint": "https://cognito-idp.eu-west-1.amazonaws.com/"}
 
 
-def test_sign_in_settings_follow_the_local_stacks_endpoint(console, monkeypatch):
-    monkeypatch.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:5000")
+def test_sign_in_settings_follow_the_local_stacks_endpoint(console, hub_settings):
+    hub_settings(AWS_ENDPOINT_URL="http://127.0.0.1:5000")
     answer = get(console, "/ops/console/config.json", "config.json")
     assert json.loads(answer["body"])["cognito_endpoint"] == "http://127.0.0.1:5000"
     assert "connect-src 'self' http://127.0.0.1:5000;" in answer["headers"]["Content-Security-Policy"]

@@ -39,7 +39,7 @@ def test_only_the_first_overdue_mark_and_no_other_change_is_news():
 
 
 @pytest.fixture
-def wired(tables, monkeypatch):
+def wired(tables, hub_settings):
     events, sns, sqs = aws.client("events"), aws.client("sns"), aws.client("sqs")
     events.create_event_bus(Name="hub")
     queue = sqs.create_queue(QueueName="seen")["QueueUrl"]
@@ -47,8 +47,7 @@ def wired(tables, monkeypatch):
     events.put_rule(Name="ops", EventBusName="hub", EventPattern=json.dumps({"source": [notify.SOURCE]}))
     events.put_targets(Rule="ops", EventBusName="hub", Targets=[{"Id": "q", "Arn": arn}])
     topic = sns.create_topic(Name="operators")["TopicArn"]
-    monkeypatch.setenv("EVENT_BUS_NAME", "hub")
-    monkeypatch.setenv("OPS_TOPIC_ARN", topic)
+    hub_settings(EVENT_BUS_NAME="hub", OPS_TOPIC_ARN=topic)
     return queue
 
 

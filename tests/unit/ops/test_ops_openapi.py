@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from local import generated, openapi
+from tools import generated, openapi
 
 
 def test_the_committed_openapi_document_is_what_the_code_generates():

@@ -59,13 +59,12 @@ class FakeWorkflows:
 
 
 @pytest.fixture
-def sqs(monkeypatch):
+def sqs(monkeypatch, hub_settings):
     fake = FakeSqs()
     monkeypatch.setattr(consuming.aws, "client", lambda service: fake)
     monkeypatch.setattr(consuming, "FailureStore", FakeFailures)
     monkeypatch.setattr(consuming, "WorkflowStore", FakeWorkflows)
-    monkeypatch.setenv("RETRY_DELAY_SECONDS", "15")
-    consuming._redrives.clear()
+    hub_settings(RETRY_DELAY_SECONDS="15")
     FakeFailures.recorded, FakeFailures.dead_lettered, FakeWorkflows.opened = [], [], []
     return fake
 
@@ -93,8 +92,8 @@ def _context(remaining_ms: int = 60_000):
     return SimpleNamespace(get_remaining_time_in_millis=lambda: remaining_ms)
 
 
-def test_retry_delays_grow_per_receive_are_capped_and_respect_a_rate_limit(monkeypatch):
-    monkeypatch.setenv("RETRY_DELAY_SECONDS", "15")
+def test_retry_delays_grow_per_receive_are_capped_and_respect_a_rate_limit(hub_settings):
+    hub_settings(RETRY_DELAY_SECONDS="15")
     assert [consuming.retry_delay(n) for n in (1, 2, 3, 4)] == [15, 30, 60, 120]
     assert consuming.retry_delay(12) == consuming.MAX_RETRY_DELAY_SECONDS
     assert consuming.retry_delay(1, RateLimited("slow down", retry_after=100)) == 101

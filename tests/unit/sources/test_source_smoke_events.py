@@ -8,8 +8,9 @@ from sources_support import inbound
 
 from erphub.sources import get_source
 from erphub.sources.inbound import SourceCredentials
-from local import signing, smoke
+from local import signing
 from local.webhooks import credentials_for
+from tools import smoke
 
 pytestmark = pytest.mark.unit
 

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from local import artifact, artifact_check
 from local.template import Template
+from tools import artifact, artifact_check
 
 pytestmark = pytest.mark.unit
 

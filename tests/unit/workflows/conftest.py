@@ -11,15 +11,12 @@ KEY_SCHEMA = {"AttributeDefinitions": [{"AttributeName": "pk", "AttributeType": 
 
 
 @pytest.fixture
-def tables(monkeypatch):
+def tables(hub_settings):
     from moto import mock_aws
 
-    monkeypatch.setenv("IDENTITY_TABLE", "identity")
-    monkeypatch.setenv("WORKFLOW_TABLE", "workflows")
     with mock_aws():
-        aws.reset_clients()
+        hub_settings(IDENTITY_TABLE="identity", WORKFLOW_TABLE="workflows")
         ddb = aws.client("dynamodb")
         for name in ("identity", "workflows"):
             ddb.create_table(TableName=name, **KEY_SCHEMA)
         yield ddb
-    aws.reset_clients()

@@ -29,7 +29,7 @@ def test_within_a_batch_invoices_go_before_payments_and_the_order_is_otherwise_k
     assert [r["messageId"] for r in erp_posting.invoices_first(batch)] == ["2", "4", "1", "3"]
 
 
-def test_an_adapters_typed_error_comes_back_as_itself(monkeypatch):
+def test_an_adapters_typed_error_comes_back_as_itself(monkeypatch, hub_settings):
     class FakeLambda:
         def invoke(self, **_):
             payload = json.dumps({"errorType": "NotFound", "errorMessage": "invoice in_1 is not in the ERP yet"})
@@ -38,7 +38,7 @@ def test_an_adapters_typed_error_comes_back_as_itself(monkeypatch):
     from erphub import aws
     from erphub.errors import NotFound
 
-    monkeypatch.setenv("ERP_ADAPTER_FUNCTION", "erp-adapter")
+    hub_settings(ERP_ADAPTER_FUNCTION="erp-adapter")
     monkeypatch.setattr(aws, "client", lambda service: FakeLambda())
     with pytest.raises(NotFound, match="not in the ERP yet"):
         adapters.invoke("erp", "erp.post_payment", state={})

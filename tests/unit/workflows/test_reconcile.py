@@ -35,8 +35,8 @@ def contract(**kw):
     return Contract(contract_id="k", version=2, account=Account(account_id="a", name="A"), **kw)
 
 
-def test_renewal_alignment_finds_term_items_and_price_differences(monkeypatch):
-    monkeypatch.setenv("COMPARE_PRICES", "true")
+def test_renewal_alignment_finds_term_items_and_price_differences(hub_settings):
+    hub_settings(COMPARE_PRICES="true")
     subscription = Subscription(subscription_id="s", customer_id="c", status="active",
                                 current_period_end=date(2026, 1, 1),
                                 items=[SubscriptionItem(sku="seats", quantity=Decimal(10), unit_price=Decimal(100)),

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from local import asl
+from tools import asl
 
 ROOT = Path(__file__).resolve().parents[3]
 FILES = sorted((ROOT / "statemachines").glob("*.asl.json"))

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import importlib
 import json
-import os
 from collections.abc import Callable
 from typing import Any
 
@@ -31,8 +30,6 @@ SYSTEMS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "hub_steps": (("identity.", "quality.", "approval.", "contract.", "reconcile.", "exceptions.", "outcome."),
                   ("identity", "quality", "reconcile", "outcome")),
 }
-ADAPTER_FUNCTION_ENV = {"crm": "CRM_ADAPTER_FUNCTION", "billing": "BILLING_ADAPTER_FUNCTION",
-                        "success": "SUCCESS_ADAPTER_FUNCTION", "erp": "ERP_ADAPTER_FUNCTION"}
 
 
 def handle(system: str, event: dict[str, Any]) -> dict[str, Any]:
@@ -74,10 +71,11 @@ def invoke(system: str, action: str, **fields: Any) -> dict[str, Any]:
     from botocore.exceptions import ClientError
 
     from erphub import aws
+    from erphub.settings import get_settings
 
-    function = os.environ.get(ADAPTER_FUNCTION_ENV[system], "")
+    function = str(getattr(get_settings(), f"{system}_adapter_function", ""))
     if not function:
-        raise Permanent(f"{ADAPTER_FUNCTION_ENV[system]} is not configured", system=system)
+        raise Permanent(f"{system.upper()}_ADAPTER_FUNCTION is not configured", system=system)
     try:
         response = aws.client("lambda").invoke(FunctionName=function, Payload=json.dumps(
             {"action": action, **fields}, default=str).encode())

@@ -1,26 +1,33 @@
-"""boto3 clients, made lazily and once per process (never at import time: keeps cold starts cheap).
+"""boto3 clients, made lazily (never at import time: keeps cold starts cheap) from one session per configuration.
 
-They honour AWS_ENDPOINT_URL, which is how the local stack points the same code at its embedded AWS; the
-cache is keyed by it too, so a client made under another environment is never handed out by mistake.
+Endpoint, region and credentials come from the settings (AWS_ENDPOINT_URL is how the local stack points the same
+code at its embedded AWS). The clients are kept on the settings object, so they live as long as the
+configuration they were made from: once per process on Lambda.
 """
 
 from __future__ import annotations
 
-import os
-from functools import cache
 from typing import Any
+
+from erphub.settings import Settings, get_settings
 
 
 def client(service: str) -> Any:
-    return _client(service, os.environ.get("AWS_ENDPOINT_URL"), os.environ.get("AWS_REGION"))
+    settings = get_settings()
+    return settings.resource(("aws.client", service), lambda: _session(settings).client(
+        service, endpoint_url=settings.aws_endpoint_url or None))
 
 
-@cache
-def _client(service: str, endpoint_url: str | None, region: str | None) -> Any:
-    import boto3  # imported on first use so that pure modules stay cheap to import
+def _session(settings: Settings) -> Any:
+    def make() -> Any:
+        import boto3  # imported on first use so that pure modules stay cheap to import
 
-    return boto3.session.Session().client(service)
+        region = settings.aws_region or settings.aws_default_region
+        secret, token = settings.aws_secret_access_key, settings.aws_session_token
+        if not (settings.aws_access_key_id and secret):
+            return boto3.session.Session(region_name=region)  # boto3's own credential chain
+        return boto3.session.Session(
+            aws_access_key_id=settings.aws_access_key_id, aws_secret_access_key=secret.get_secret_value(),
+            aws_session_token=token.get_secret_value() if token else None, region_name=region)
 
-
-def reset_clients() -> None:
-    _client.cache_clear()
+    return settings.resource("aws.session", make)

@@ -15,8 +15,6 @@ SQS's own redrive stays the backstop: a consumer that crashed or timed out recor
 from __future__ import annotations
 
 import json
-import os
-import threading
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -55,16 +53,12 @@ class Redrive:
     dead_letter_name: str
 
 
-_redrives: dict[tuple[str | None, str], Redrive | None] = {}
-_redrives_lock = threading.Lock()
-
-
 def redrive_of(queue_arn: str) -> Redrive | None:
-    """The queue's redrive (None without a RedrivePolicy); read once per process and queue."""
-    key = (os.environ.get("AWS_ENDPOINT_URL"), queue_arn)
-    with _redrives_lock:
-        if key in _redrives:
-            return _redrives[key]
+    """The queue's redrive (None without a RedrivePolicy); read once per process (configuration) and queue."""
+    return get_settings().resource(("consuming.redrive", queue_arn), lambda: _read_redrive(queue_arn))
+
+
+def _read_redrive(queue_arn: str) -> Redrive | None:
     sqs = aws.client("sqs")
     url = _queue_url(queue_arn)
     policy = json.loads(sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["RedrivePolicy"])
@@ -74,8 +68,6 @@ def redrive_of(queue_arn: str) -> Redrive | None:
         dead_letter_arn = policy["deadLetterTargetArn"]
         redrive = Redrive(url, int(policy["maxReceiveCount"]), _queue_url(dead_letter_arn),
                           dead_letter_arn.rsplit(":", 1)[-1])
-    with _redrives_lock:
-        _redrives[key] = redrive
     return redrive
 
 
@@ -87,7 +79,7 @@ def _queue_url(queue_arn: str) -> str:
 def retry_delay(receive_count: int, error: BaseException | None = None) -> int:
     """Seconds until a failed message is received again: RETRY_DELAY_SECONDS, doubling per receive, capped;
     never sooner than a rate limit's Retry-After."""
-    base = get_settings().queue_retry_delay_seconds
+    base = get_settings().retry_delay_seconds
     delay = min(base * 2 ** max(receive_count - 1, 0), MAX_RETRY_DELAY_SECONDS)
     if isinstance(error, RateLimited) and error.retry_after:
         delay = max(delay, min(int(error.retry_after) + 1, MAX_RETRY_DELAY_SECONDS))

@@ -1,70 +1,190 @@
-"""Configuration as a pydantic model over the environment: read once, resettable in tests."""
+"""Everything a function reads from its environment, as one pydantic-settings model, parsed once per process.
+
+On Lambda the environment is the process's: `get_settings()` parses it on first use and hands out the same
+object afterwards (no re-reading per request). Whatever is built from the configuration (boto3 clients, secrets
+caches, connectors) is kept on that object (`resource`), so it lives exactly as long as the configuration it was
+built from and no cache needs a key made of environment variables.
+
+A runner that hosts several functions in one process (the local stack) gives each invocation its function's
+settings with `invocation_settings(...)`; tests replace the process's settings with `use_settings(...)`.
+"""
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import os
-from collections.abc import Mapping
-from functools import lru_cache
+import threading
+from collections.abc import Callable, Iterator, Mapping
+from decimal import Decimal
+from typing import Any, TypeVar
 
-from pydantic import BaseModel, Field
+from pydantic import Field, PrivateAttr, SecretStr
+from pydantic_settings import BaseSettings, EnvSettingsSource, PydanticBaseSettingsSource, SettingsConfigDict
+from pydantic_settings.sources.utils import parse_env_vars
+
+T = TypeVar("T")
+_STATE_MACHINE = "STATE_MACHINE_"  # STATE_MACHINE_<FAMILY>=arn, e.g. STATE_MACHINE_ACTIVATION
 
 
-class Settings(BaseModel):
+class Settings(BaseSettings):
+    """Field names are the variables' names (case-insensitive): INBOX_TABLE -> inbox_table."""
+
+    model_config = SettingsConfigDict(extra="ignore", case_sensitive=False)
+
     stage: str = "dev"
     inbox_table: str = ""
     raw_bucket: str = ""
     event_bus_name: str = ""
+    identity_table: str = ""
+    workflow_table: str = ""
+    erp_posting_queue_url: str = ""
     source_secret_prefix: str = "erphub/dev/webhooks/"  # noqa: S105 - a name, not a secret
     secrets_max_age_seconds: int = Field(default=300, ge=0)  # a rotated secret is used within this time
     max_body_bytes: int = 1_048_576
     # an item may hold 400 KB; above this the raw body goes to S3 and the item keeps a pointer
     inline_body_limit_bytes: int = 200_000
     inbox_ttl_days: int = Field(default=14, ge=7)
-    state_machine_arns: dict[str, str] = Field(default_factory=dict)
-    erp_posting_queue_url: str = ""
     # a failed queue message comes back after this, doubling per receive (erphub.consuming)
-    queue_retry_delay_seconds: int = Field(default=15, ge=0)
+    retry_delay_seconds: int = Field(default=15, ge=0)
+    state_machine_arns: dict[str, str] = Field(default_factory=dict)
+    # which vendor plays each kind of system (erphub.workflows.systems), and the adapter functions to invoke
+    crm_vendor: str = ""
+    billing_vendor: str = ""
+    success_vendor: str = ""
+    erp_vendor: str = ""
+    crm_adapter_function: str = ""
+    billing_adapter_function: str = ""
+    success_adapter_function: str = ""
+    erp_adapter_function: str = ""
+    # the workflows' business rules (erphub.workflows.actions.quality, erphub.workflows.reconcile)
+    product_catalog: str = ""  # sellable SKUs, comma separated; empty accepts every SKU
+    subsidiary_currencies: str = ""  # US01:USD,DE01:EUR
+    approval_threshold: Decimal = Decimal("500000")
+    approval_timeout_seconds: int = 259_200
+    approval_heartbeat_seconds: int = 0
+    compare_prices: bool = False
+    # usage aggregation (erphub.usage): its table and how late a record may still count after its period ends
+    usage_table: str = ""
+    usage_late_cutoff_hours: int = Field(default=72, ge=0)
+    # the sync API's tax calculation: the billing vendor's ("billing") or the ERP's tax codes ("erp")
+    tax_engine: str = "billing"
+    # operators: the topic notifications go to (erphub.operations.notify)
+    ops_topic_arn: str = ""
+    # where and as whom AWS is reached (erphub.aws); on Lambda the runtime sets these, locally the local stack
+    aws_endpoint_url: str | None = None
+    aws_region: str | None = None
+    aws_default_region: str | None = None
+    aws_access_key_id: str | None = None
+    aws_secret_access_key: SecretStr | None = None
+    aws_session_token: SecretStr | None = None
+    # the whole environment as given: connectors read their <SYSTEM>_* family from it (erphub.connectors);
+    # never printed (it holds the credentials)
+    environment: dict[str, str] = Field(default_factory=dict, repr=False, exclude=True)
+
+    _resources: dict[Any, Any] = PrivateAttr(default_factory=dict)
+    _lock: Any = PrivateAttr(default_factory=threading.RLock)  # re-entered: a client is made from the session
 
     @classmethod
-    def from_environ(cls, env: Mapping[str, str] | None = None) -> Settings:
-        env = os.environ if env is None else env
-        raw: dict[str, object] = {
-            "stage": env.get("STAGE"),
-            "inbox_table": env.get("INBOX_TABLE"),
-            "raw_bucket": env.get("RAW_BUCKET"),
-            "event_bus_name": env.get("EVENT_BUS_NAME"),
-            "source_secret_prefix": env.get("SOURCE_SECRET_PREFIX"),
-            "secrets_max_age_seconds": env.get("SECRETS_MAX_AGE_SECONDS"),
-            "max_body_bytes": env.get("MAX_BODY_BYTES"),
-            "inline_body_limit_bytes": env.get("INLINE_BODY_LIMIT_BYTES"),
-            "inbox_ttl_days": env.get("INBOX_TTL_DAYS"),
-            "erp_posting_queue_url": env.get("ERP_POSTING_QUEUE_URL"),
-            "queue_retry_delay_seconds": env.get("RETRY_DELAY_SECONDS"),
-            "state_machine_arns": _state_machine_arns(env),
-        }
-        return cls.model_validate({k: v for k, v in raw.items() if v is not None})
+    def settings_customise_sources(cls, settings_cls: type[BaseSettings], init_settings: PydanticBaseSettingsSource,
+                                   env_settings: PydanticBaseSettingsSource,
+                                   dotenv_settings: PydanticBaseSettingsSource,
+                                   file_secret_settings: PydanticBaseSettingsSource,
+                                   ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # Lambda configures a function by its environment only: no .env files, no secrets directories
+        return init_settings, _EnvironmentVariables(settings_cls), _EnvironmentFamilies(settings_cls)
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> Settings:
+        """The settings of an environment other than this process's (a function hosted by the local stack)."""
+        token = _reading.set(env)
+        try:
+            return cls()
+        finally:
+            _reading.reset(token)
+
+    def resource(self, key: Any, make: Callable[[], T]) -> T:
+        """What is built from this configuration, built once (`make`) and kept as long as the configuration."""
+        resources = self._resources
+        if key in resources:
+            return resources[key]
+        with self._lock:
+            if key not in resources:
+                resources[key] = make()
+            return resources[key]
 
 
-def _state_machine_arns(env: Mapping[str, str]) -> dict[str, str]:
-    """STATE_MACHINE_<FAMILY>=arn variables, e.g. STATE_MACHINE_ACTIVATION."""
-    prefix = "STATE_MACHINE_"
-    return {k[len(prefix):].lower(): v for k, v in env.items() if k.startswith(prefix) and v}
+# the environment being parsed: os.environ, or the mapping `Settings.from_env` was given
+_reading: contextvars.ContextVar[Mapping[str, str] | None] = contextvars.ContextVar("settings_env", default=None)
 
 
-_KEYS = (
-    "STAGE", "INBOX_TABLE", "RAW_BUCKET", "EVENT_BUS_NAME", "SOURCE_SECRET_PREFIX", "SECRETS_MAX_AGE_SECONDS",
-    "MAX_BODY_BYTES", "INLINE_BODY_LIMIT_BYTES", "INBOX_TTL_DAYS", "ERP_POSTING_QUEUE_URL",
-    "RETRY_DELAY_SECONDS",
-)
+class _EnvironmentFamilies(PydanticBaseSettingsSource):
+    """The variables that come as families rather than one per field: STATE_MACHINE_<FAMILY>, and the whole
+    environment (for the connectors' <SYSTEM>_BASE_URL, _SECRET_NAME, _TIMEOUT_SECONDS)."""
+
+    def get_field_value(self, field: Any, field_name: str) -> tuple[Any, str, bool]:
+        return None, field_name, False  # __call__ answers for the whole model
+
+    def __call__(self) -> dict[str, Any]:
+        env = dict(_environment())
+        arns = {k[len(_STATE_MACHINE):].lower(): v for k, v in env.items() if k.startswith(_STATE_MACHINE) and v}
+        return {"state_machine_arns": arns, "environment": env}
+
+
+def _environment() -> Mapping[str, str]:
+    env = _reading.get()
+    return os.environ if env is None else env
+
+
+class _EnvironmentVariables(EnvSettingsSource):
+    """pydantic-settings' own environment source, reading the environment being parsed (`_environment`)."""
+
+    def _load_env_vars(self) -> Mapping[str, str | None]:
+        return parse_env_vars(_environment(), self.case_sensitive, self.env_ignore_empty, self.env_parse_none_str)
+
+
+_process: Settings | None = None
+_process_lock = threading.Lock()
+# set by a runner around one invocation of a function it hosts (several functions share the process)
+_invocation: contextvars.ContextVar[Settings | None] = contextvars.ContextVar("invocation_settings", default=None)
 
 
 def get_settings() -> Settings:
-    """Read once per distinct environment: in Lambda that is once; the local stack runs several functions,
-    each with its own environment, in one process, and each gets its own settings."""
-    snapshot = tuple((k, v) for k, v in sorted(os.environ.items()) if k in _KEYS or k.startswith("STATE_MACHINE_"))
-    return _settings_for(snapshot)
+    """This function's settings: the invocation's when a runner gave some, else the process's, parsed once."""
+    settings = _invocation.get()
+    if settings is not None:
+        return settings
+    if _process is None:
+        return _parse_process_settings()
+    return _process
 
 
-@lru_cache(maxsize=32)
-def _settings_for(snapshot: tuple[tuple[str, str], ...]) -> Settings:
-    return Settings.from_environ(dict(snapshot))
+def _parse_process_settings() -> Settings:
+    global _process
+    with _process_lock:
+        if _process is None:
+            _process = Settings()
+        return _process
+
+
+@contextlib.contextmanager
+def invocation_settings(settings: Settings) -> Iterator[Settings]:
+    """Around one invocation (on the invoking thread): `get_settings()` answers `settings`."""
+    token = _invocation.set(settings)
+    try:
+        yield settings
+    finally:
+        _invocation.reset(token)
+
+
+@contextlib.contextmanager
+def use_settings(settings: Settings | None = None) -> Iterator[Settings]:
+    """Tests: the process's settings are `settings` (every thread sees them), then what they were before."""
+    global _process
+    with _process_lock:
+        previous, _process = _process, settings or Settings()
+    try:
+        yield _process
+    finally:
+        with _process_lock:
+            _process = previous

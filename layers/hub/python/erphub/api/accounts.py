@@ -3,17 +3,16 @@ fails - with the resolver and the rules the activation uses, read-only."""
 
 from __future__ import annotations
 
-import os
-
 from erphub import identity_resolution as resolver
 from erphub.api.identity_view import ReadOnlyIdentity
 from erphub.api.models import AccountInput, AccountValidation, IdentityConflict, RuleViolation
 from erphub.canonical import Account, LegalEntity
+from erphub.settings import get_settings
 from erphub.workflows.actions import quality
 
 
 def crm_system() -> str:
-    return os.environ.get("CRM_VENDOR") or "salesforce"
+    return get_settings().crm_vendor or "salesforce"
 
 
 def canonical_account(given: AccountInput) -> Account:

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from collections import defaultdict
 from decimal import Decimal
 from functools import cache
@@ -15,6 +14,7 @@ from typing import Any
 
 from erphub.api.models import TaxCalculation, TaxedLine, TaxRequest, TaxTotal
 from erphub.errors import ValidationFailed
+from erphub.settings import get_settings
 from erphub.workflows.systems import connector
 
 CENT = Decimal("0.01")
@@ -26,7 +26,7 @@ def tax_codes() -> dict[str, Any]:
 
 
 def engine() -> str:
-    return os.environ.get("TAX_ENGINE") or "billing"
+    return get_settings().tax_engine or "billing"
 
 
 def calculate(request: TaxRequest) -> TaxCalculation:

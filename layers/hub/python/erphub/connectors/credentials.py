@@ -8,7 +8,6 @@ SecretsMaxAgeSeconds), default 300: a rotated secret is used within that time, w
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 from typing import Any
 
@@ -16,6 +15,7 @@ from pydantic import BaseModel, Field
 
 from erphub import aws
 from erphub.errors import Permanent
+from erphub.settings import get_settings
 
 
 class ConnectorConfig(BaseModel):
@@ -32,7 +32,7 @@ class ConnectorConfig(BaseModel):
 
     @classmethod
     def from_environ(cls, system: str, env: Mapping[str, str] | None = None) -> ConnectorConfig:
-        env = os.environ if env is None else env
+        env = get_settings().environment if env is None else env
         prefix = system.upper()
         base_url = env.get(f"{prefix}_BASE_URL")
         if not base_url:
@@ -59,19 +59,12 @@ class ConnectorConfig(BaseModel):
         }
 
 
-_providers: dict[int, Any] = {}
-
-
 def _provider() -> Any:
-    """One Powertools SecretsProvider per boto3 client (its cache lives on the provider)."""
+    """One Powertools SecretsProvider per configuration (its cache lives on the provider)."""
     from aws_lambda_powertools.utilities.parameters import SecretsProvider
 
-    client = aws.client("secretsmanager")
-    provider = _providers.get(id(client))
-    if provider is None:
-        _providers.clear()
-        provider = _providers[id(client)] = SecretsProvider(boto3_client=client)
-    return provider
+    return get_settings().resource("connectors.secrets", lambda: SecretsProvider(
+        boto3_client=aws.client("secretsmanager")))
 
 
 def load_credentials(config: ConnectorConfig, *, force: bool = False) -> dict[str, Any]:
@@ -96,6 +89,3 @@ def require(credentials: Mapping[str, Any], system: str, *keys: str) -> list[str
         raise Permanent(f"{system} secret lacks {', '.join(missing)}", system=system)
     return [str(credentials[k]) for k in keys]
 
-
-def reset_credentials_cache() -> None:
-    _providers.clear()

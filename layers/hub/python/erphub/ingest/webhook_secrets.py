@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-from functools import cache
-from typing import Any
-
 from aws_lambda_powertools.utilities.parameters import SecretsProvider
 from pydantic import ValidationError
 
@@ -28,10 +25,5 @@ def source_credentials(source: str) -> SourceCredentials:
 
 
 def _provider() -> SecretsProvider:
-    # one provider (and value cache) per Secrets Manager endpoint: the client is keyed by endpoint
-    return _provider_for(aws.client("secretsmanager"))
-
-
-@cache
-def _provider_for(client: Any) -> SecretsProvider:
-    return SecretsProvider(boto3_client=client)
+    # one provider (and value cache) per configuration
+    return get_settings().resource("ingest.secrets", lambda: SecretsProvider(boto3_client=aws.client("secretsmanager")))

@@ -15,9 +15,8 @@ DEAD_LETTER_QUEUES (comma-separated DLQ URLs) and EVENT_ARCHIVE_NAME.
 
 from __future__ import annotations
 
-import os
-
 from erphub.errors import Permanent, ValidationFailed
+from erphub.settings import get_settings
 
 _MAX_ACTOR_CHARS = 256
 
@@ -32,7 +31,7 @@ def actor_name(actor: str) -> str:
 
 def configured(variable: str) -> str:
     """A required setting of the operator function's environment."""
-    value = os.environ.get(variable, "").strip()
+    value = get_settings().environment.get(variable, "").strip()
     if not value:
         raise Permanent(f"{variable} is not configured", system="hub")
     return value

@@ -1,7 +1,7 @@
 """The operator API `/ops/v1`: one Powertools REST resolver with validation, the role rule as its one
 middleware, typed errors mapped once, and a Router per topic (routes/). A new router is one line in ROUTERS.
 
-The OpenAPI document (openapi/ops-v1.json) is generated from this resolver: `python -m local.openapi`.
+The OpenAPI document (openapi/ops-v1.json) is generated from this resolver: `python -m tools.openapi`.
 """
 
 from __future__ import annotations

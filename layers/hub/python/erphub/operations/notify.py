@@ -11,7 +11,6 @@ function that opens exceptions needs to know; `sweep_overdue` (on a schedule) ma
 from __future__ import annotations
 
 import json
-import os
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -20,6 +19,7 @@ from erphub import aws
 from erphub.errors import Transient
 from erphub.observability import logger
 from erphub.operations import inbox
+from erphub.settings import get_settings
 from erphub.store.exceptions import ExceptionStore
 from erphub.store.tables import from_item, query_partition, to_item, translated, workflow_table
 
@@ -58,11 +58,11 @@ def send(detail_type: str, exception: dict[str, Any]) -> dict[str, Any]:
               "business_ids": view.business_ids, "reason": view.reason[:1000], "opened_at": view.opened_at,
               "due_at": view.due_at, "at": datetime.now(UTC).isoformat()}
     answer = aws.client("events").put_events(Entries=[{
-        "EventBusName": os.environ.get("EVENT_BUS_NAME", ""), "Source": SOURCE, "DetailType": detail_type,
+        "EventBusName": get_settings().event_bus_name, "Source": SOURCE, "DetailType": detail_type,
         "Detail": json.dumps(detail)}])
     if answer.get("FailedEntryCount"):
         raise Transient(f"the bus refused {detail_type}", system="events", record=view.exception_id)
-    topic = os.environ.get("OPS_TOPIC_ARN", "")
+    topic = get_settings().ops_topic_arn
     if topic:
         aws.client("sns").publish(TopicArn=topic, Subject=_subject(detail_type, view)[:100],
                                   Message=json.dumps(detail, indent=2),

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -10,18 +9,18 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from erphub.errors import Conflict, Permanent, Transient
+from erphub.settings import get_settings
 
 
 def identity_table() -> str:
-    return _table("IDENTITY_TABLE")
+    return _table("IDENTITY_TABLE", get_settings().identity_table)
 
 
 def workflow_table() -> str:
-    return _table("WORKFLOW_TABLE")
+    return _table("WORKFLOW_TABLE", get_settings().workflow_table)
 
 
-def _table(variable: str) -> str:
-    name = os.environ.get(variable, "")
+def _table(variable: str, name: str) -> str:
     if not name:
         raise Permanent(f"{variable} is not configured", system="dynamodb")
     return name

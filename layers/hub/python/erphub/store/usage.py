@@ -13,7 +13,6 @@ period is open). DynamoDB numbers are exact decimals, so totals are exact under 
 
 from __future__ import annotations
 
-import os
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
@@ -22,6 +21,7 @@ from botocore.exceptions import ClientError
 
 from erphub import aws
 from erphub.errors import Permanent, Transient
+from erphub.settings import get_settings
 from erphub.store.tables import from_item, to_item, translated
 
 OPEN = "OPEN"
@@ -29,7 +29,7 @@ DUE_INDEX = "due"
 
 
 def usage_table() -> str:
-    name = os.environ.get("USAGE_TABLE", "")
+    name = get_settings().usage_table
     if not name:
         raise Permanent("USAGE_TABLE is not configured", system="dynamodb")
     return name

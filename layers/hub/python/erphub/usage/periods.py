@@ -6,11 +6,11 @@ terms' own period), as billing anchors the subscription at the term start. Bound
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
 from erphub.connectors.base import add_months
+from erphub.settings import get_settings
 
 MONTHS = {"monthly": 1, "quarterly": 3, "semiannual": 6, "annual": 12}
 DEFAULT_CUTOFF_HOURS = 72
@@ -42,4 +42,4 @@ def period_of(at: datetime, anchor: date, frequency: str) -> Period:
 
 def cutoff() -> timedelta:
     """How long after a period's end its late usage is still counted (USAGE_LATE_CUTOFF_HOURS)."""
-    return timedelta(hours=int(os.environ.get("USAGE_LATE_CUTOFF_HOURS") or DEFAULT_CUTOFF_HOURS))
+    return timedelta(hours=get_settings().usage_late_cutoff_hours)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 from datetime import UTC, datetime
 from typing import Any
 
@@ -12,6 +11,7 @@ from erphub import aws
 from erphub.canonical import EventEnvelope, WorkflowOutcome, event_id_for
 from erphub.errors import Transient
 from erphub.publishing import EVENT_SOURCE
+from erphub.settings import get_settings
 from erphub.store.workflow_state import COMPLETED, FAILED, REFUSED, WAITING, WorkflowStore
 from erphub.workflows.actions import action
 from erphub.workflows.run import Run
@@ -81,7 +81,7 @@ def _emit(run: Run, status: str, **fields: Any) -> dict[str, Any]:
                              correlation_id=run.correlation_id, business_key=str(key), version=envelope_in.version,
                              data=outcome)
     response = aws.client("events").put_events(Entries=[{
-        "EventBusName": os.environ.get("EVENT_BUS_NAME", ""), "Source": EVENT_SOURCE, "DetailType": event_type,
+        "EventBusName": get_settings().event_bus_name, "Source": EVENT_SOURCE, "DetailType": event_type,
         "Detail": envelope.model_dump_json()}])
     if response.get("FailedEntryCount"):
         raise Transient(f"the bus refused {event_type}", system="events", record=run.correlation_id)

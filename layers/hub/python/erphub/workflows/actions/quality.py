@@ -5,11 +5,10 @@ Gates answer; the state machine waits on a task token when they say so (an opera
 
 from __future__ import annotations
 
-import os
-from decimal import Decimal
 from typing import Any, NamedTuple
 
 from erphub.canonical import Account, Contract, LegalEntity, SubscriptionItem
+from erphub.settings import get_settings
 from erphub.store.workflow_state import WorkflowStore
 from erphub.workflows.actions import action
 from erphub.workflows.run import Run, entities
@@ -17,12 +16,12 @@ from erphub.workflows.run import Run, entities
 
 def catalog() -> set[str]:
     """The sellable SKUs (PRODUCT_CATALOG, comma separated); empty means every SKU is accepted."""
-    return {s.strip() for s in os.environ.get("PRODUCT_CATALOG", "").split(",") if s.strip()}
+    return {s.strip() for s in get_settings().product_catalog.split(",") if s.strip()}
 
 
 def subsidiary_currencies() -> dict[str, str]:
     """SUBSIDIARY_CURRENCIES=US01:USD,DE01:EUR - the currency each ERP subsidiary books in."""
-    pairs = (p.split(":", 1) for p in os.environ.get("SUBSIDIARY_CURRENCIES", "").split(",") if ":" in p)
+    pairs = (p.split(":", 1) for p in get_settings().subsidiary_currencies.split(",") if ":" in p)
     return {sub.strip(): cur.strip().upper() for sub, cur in pairs}
 
 
@@ -70,7 +69,7 @@ def violations(contract: Contract) -> list[Violation]:
 def approval_reasons(contract: Contract) -> list[str]:
     """Why a deal needs an approver: over APPROVAL_THRESHOLD, or non-standard terms; empty = no approval."""
     reasons = []
-    threshold = Decimal(os.environ.get("APPROVAL_THRESHOLD", "500000"))
+    threshold = get_settings().approval_threshold
     if contract.amount is not None and contract.amount > threshold:
         reasons.append(f"deal value {contract.amount} {contract.currency} is over {threshold}")
     if contract.non_standard_terms:
@@ -89,8 +88,9 @@ def check_quality(run: Run) -> dict[str, Any]:
 def evaluate_approval(run: Run) -> dict[str, Any]:
     """Deals above APPROVAL_THRESHOLD or with non-standard terms need an approver (within the timeout)."""
     reasons = approval_reasons(run.contract)
-    timeout = int(os.environ.get("APPROVAL_TIMEOUT_SECONDS", "259200"))
-    heartbeat = int(os.environ.get("APPROVAL_HEARTBEAT_SECONDS", "0")) or timeout
+    settings = get_settings()
+    timeout = settings.approval_timeout_seconds
+    heartbeat = settings.approval_heartbeat_seconds or timeout
     return {"required": bool(reasons), "reasons": reasons, "timeout_seconds": timeout,
             "heartbeat_seconds": min(heartbeat, timeout)}
 

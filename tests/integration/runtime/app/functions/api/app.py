@@ -1,6 +1,7 @@
 import base64
 import json
-import os
+
+from probe import env
 
 
 def handler(event, context):
@@ -9,7 +10,7 @@ def handler(event, context):
     if event["resource"] == "/enqueue":
         from probe import sqs
 
-        sqs().send_message(QueueUrl=os.environ["WORK_QUEUE_URL"], MessageBody=event["body"])
+        sqs().send_message(QueueUrl=env("WORK_QUEUE_URL"), MessageBody=event["body"])
         return {"statusCode": 202, "body": "{}"}
     if event["resource"] == "/echo":
         raw = base64.b64decode(event["body"]) if event["isBase64Encoded"] else event["body"].encode()
@@ -19,6 +20,6 @@ def handler(event, context):
             "pathParameters": event["pathParameters"], "query": event["multiValueQueryStringParameters"],
             "multi": event["multiValueHeaders"].get("X-Multi"), "requestId": event["requestContext"]["requestId"],
             "sourceIp": event["requestContext"]["identity"]["sourceIp"], "stage": event["requestContext"]["stage"],
-            "greeting": os.environ["GREETING"], "function": context.function_name}
+            "greeting": env("GREETING"), "function": context.function_name}
     return {"statusCode": 200, "headers": {"Content-Type": "application/json"},
             "multiValueHeaders": {"Set-Cookie": ["a=1", "b=2"]}, "body": json.dumps(body)}

@@ -1,22 +1,22 @@
-"""TEST ONLY layer: handlers report what they did on the output queue, through AWS_ENDPOINT_URL."""
+"""TEST ONLY layer: handlers report what they did on the output queue, through AWS_ENDPOINT_URL.
 
-import functools
+A function's environment is read through erphub.settings (the local stack gives each function its own
+settings; os.environ is the process's, shared by every function)."""
+
 import json
-import os
 
-import boto3
+from erphub import aws
+from erphub.settings import get_settings
 
 
-@functools.cache
-def _sqs(endpoint: str):
-    # endpoint, region and credentials come from the function's environment, as in Lambda; one client per
-    # endpoint because clients are made once per process, as handlers do
-    return boto3.session.Session().client("sqs")
+def env(name: str) -> str:
+    return get_settings().environment[name]
 
 
 def sqs():
-    return _sqs(os.environ["AWS_ENDPOINT_URL"])
+    # endpoint, region and credentials come from the function's environment, as in Lambda
+    return aws.client("sqs")
 
 
 def report(payload: dict) -> None:
-    sqs().send_message(QueueUrl=os.environ["OUTPUT_QUEUE_URL"], MessageBody=json.dumps(payload))
+    sqs().send_message(QueueUrl=env("OUTPUT_QUEUE_URL"), MessageBody=json.dumps(payload))

@@ -1,7 +1,7 @@
 """Writes the JSON Schemas of the canonical events to schemas/ (generated from the models, never by hand).
 
-    python -m local.schemas          # write
-    python -m local.schemas --check  # exit 1 if schemas/ differs from the models
+    python -m tools.schemas          # write
+    python -m tools.schemas --check  # exit 1 if schemas/ differs from the models
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import json
 import sys
 from pathlib import Path
 
-from local import generated
+from tools import generated
 
 ROOT = Path(__file__).resolve().parent.parent
 SCHEMA_DIR = ROOT / "schemas"

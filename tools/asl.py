@@ -1,8 +1,8 @@
 """Writes statemachines/*.asl.json from the compact workflow sources statemachines/<workflow>.yaml and the one
 policy every workflow shares, statemachines/policy.yaml (dev-time code: Lambda never imports it).
 
-    python -m local.asl          # write (make asl)
-    python -m local.asl --check  # exit 1 if a committed .asl.json differs from its source
+    python -m tools.asl          # write (make asl)
+    python -m tools.asl --check  # exit 1 if a committed .asl.json differs from its source
 
 A source is Amazon States Language with two shorthands for Tasks, which are the only way to write one:
   call: <adapter> <action>   the adapter Lambda runs the action; its return value lands at ResultPath
@@ -24,7 +24,7 @@ from typing import Any
 
 import yaml
 
-from local import generated
+from tools import generated
 
 ROOT = Path(__file__).resolve().parent.parent
 MACHINES = ROOT / "statemachines"

@@ -3,12 +3,12 @@
 - for the template's runtime and architecture (python3.12, arm64): wheels only, for manylinux2014_aarch64, which
   proves every requirement resolves to a wheel Lambda can load;
 - for this machine (x86_64), into .artifact/x86_64/, run by a clean python3.12 that has nothing but boto3 (what
-  the Lambda runtime ships): local.artifact_check imports and invokes every handler from there.
+  the Lambda runtime ships): tools.artifact_check imports and invokes every handler from there.
 
 Nothing of the development lock is used: a package the code needs but only the dev lock has fails the check.
 pip's own cache and a stamp per requirements file (its text, the target, the pip arguments) make repeat runs fast.
 
-    python -m local.artifact          # build both, check, print a summary; exit 1 on any failure
+    python -m tools.artifact          # build both, check, print a summary; exit 1 on any failure
 """
 
 from __future__ import annotations
@@ -140,7 +140,7 @@ def _run(command: list[str]) -> None:
 
 
 def main() -> int:
-    from local import artifact_check
+    from tools import artifact_check
 
     try:
         python = clean_python()

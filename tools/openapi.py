@@ -2,8 +2,8 @@
 the Powertools resolver of erphub.operations.api) and openapi/api-v1.json (/api/v1, the sync_api function's
 routes and the models of erphub.api.models).
 
-    python -m local.openapi          # write (make openapi)
-    python -m local.openapi --check  # exit 1 if openapi/ differs from the code
+    python -m tools.openapi          # write (make openapi)
+    python -m tools.openapi --check  # exit 1 if openapi/ differs from the code
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from local import generated
+from tools import generated
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCUMENT = ROOT / "openapi" / "ops-v1.json"

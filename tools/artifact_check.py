@@ -21,10 +21,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from local import aws_events
-from local.artifact import ROOT, Unit
 from local.embedded_aws import FAKE_CREDENTIALS
 from local.functions import FunctionSpec
+from tools import aws_events
+from tools.artifact import ROOT, Unit
 
 RUNNER = Path(__file__).with_name("artifact_runner.py")
 LOG_LINES = 15  # of a failing function's log, printed under the summary
@@ -212,12 +212,12 @@ def _describe(response: Any) -> str:
 def run(python: Path, built: Path, units: list[Unit]) -> int:
     """Start the embedded AWS, check every function, print the summary; 0 when every function passed."""
     from local import moto_lambda
-    from local.stack import LocalStack
+    from local.stack import HubStack
 
     started = time.monotonic()
     # the execution the starter starts fails at its first Task once the check is over: not worth a log line
     logging.getLogger("moto.stepfunctions.parser").setLevel(logging.CRITICAL)
-    with LocalStack(ROOT / "template.yaml", sandbox=True, runtime=False, preload=False) as stack:
+    with HubStack(ROOT / "template.yaml", sandbox=True, runtime=False, preload=False) as stack:
         check = Check(stack, python, built, units)
         moto_lambda.set_dispatcher(check.dispatch)
         outcomes = check.run()

@@ -1,6 +1,6 @@
 """Writes events/aws/*.json: AWS events of the real shapes for `sam local invoke -e` (and for reading).
 
-    python -m local.aws_events
+    python -m tools.aws_events
 
 The API Gateway events carry vendor samples signed with the local dev secrets at the time of writing
 (signatures expire: Stripe and HubSpot allow 5 minutes), so run this again right before invoking.

@@ -1,6 +1,6 @@
 """Runs ONE handler of the built artifact, as the Lambda Python runtime would, in the clean interpreter.
 
-Started by local.artifact as `python -I local/artifact_runner.py SPEC_JSON RESULT_JSON` in a python3.12 that has
+Started by tools.artifact as `python -I tools/artifact_runner.py SPEC_JSON RESULT_JSON` in a python3.12 that has
 only boto3 (what the Lambda runtime ships): standard library only here, nothing of the repo is importable
 (-I: no PYTHONPATH, no user site, no script directory). sys.path is laid out as Lambda lays it out: the
 function's code (/var/task), then each layer's python/ (/opt/python), then the runtime's own site-packages.
