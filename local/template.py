@@ -139,6 +139,10 @@ class Template:
             visit(lid, ())
         return ordered
 
+    def of_type(self, *types: str) -> dict[str, dict[str, Any]]:
+        """The active resources of these types (the local API keys read the usage plans' functions with it)."""
+        return {lid: r for lid, r in self.active().items() if r.get("Type") in types}
+
     def props(self, logical_id: str) -> dict[str, Any]:
         """The resolved Properties of one resource (resolve after what it references has been provisioned)."""
         return self.resolver.resolve(self.resources[logical_id].get("Properties", {}))
