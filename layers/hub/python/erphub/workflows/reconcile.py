@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import os
 from decimal import Decimal
 from typing import Any
 
+from erphub import business_config
 from erphub.canonical import Contract, Subscription
 
 PERIODS_PER_YEAR = {"monthly": 12, "quarterly": 4, "semiannual": 2, "annual": 1}
@@ -13,8 +13,8 @@ TOLERANCE = Decimal("0.01")  # one percent: rounding of prorations and currency 
 
 
 def compare_prices() -> bool:
-    """COMPARE_PRICES=true compares billed prices too (off where billing's catalog is not the deal's price list)."""
-    return os.environ.get("COMPARE_PRICES", "false").lower() == "true"
+    """Compare billed prices too (off where billing's catalog is not the deal's price list): business config."""
+    return business_config.current().compare_prices
 
 
 def _quantities(items: dict[str, Any]) -> dict[str, Decimal]:

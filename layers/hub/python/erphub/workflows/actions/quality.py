@@ -5,41 +5,29 @@ Gates answer; the state machine waits on a task token when they say so (an opera
 
 from __future__ import annotations
 
-import os
-from decimal import Decimal
 from typing import Any
 
+from erphub import business_config
 from erphub.store.workflow_state import WorkflowStore
 from erphub.workflows.actions import action
 from erphub.workflows.run import Run, entities
 
 
-def catalog() -> set[str]:
-    """The sellable SKUs (PRODUCT_CATALOG, comma separated); empty means every SKU is accepted."""
-    return {s.strip() for s in os.environ.get("PRODUCT_CATALOG", "").split(",") if s.strip()}
-
-
-def subsidiary_currencies() -> dict[str, str]:
-    """SUBSIDIARY_CURRENCIES=US01:USD,DE01:EUR - the currency each ERP subsidiary books in."""
-    pairs = (p.split(":", 1) for p in os.environ.get("SUBSIDIARY_CURRENCIES", "").split(",") if ":" in p)
-    return {sub.strip(): cur.strip().upper() for sub, cur in pairs}
-
-
 @action("quality.check")
 def check_quality(run: Run) -> dict[str, Any]:
     """Missing tax id, unknown product, currency mismatch -> issues an operator must fix before billing."""
-    contract, issues = run.contract, []
+    contract, issues, config = run.contract, [], business_config.current()
     if not contract.currency:
         issues.append("the deal has no currency")
     for entity in entities(contract):
         if not entity.tax_id:
             issues.append(f"legal entity {entity.entity_id} ({entity.name}) has no tax id")
-        booked_in = subsidiary_currencies().get(entity.subsidiary or "")
+        booked_in = config.subsidiary_currencies.get(entity.subsidiary or "")
         currency = entity.currency or contract.currency
         if booked_in and currency and currency != booked_in:
             issues.append(f"legal entity {entity.entity_id} bills in {currency}, its subsidiary {entity.subsidiary} "
                           f"books in {booked_in}")
-    known = catalog()
+    known = set(config.product_catalog)
     issues += [f"unknown product {item.sku}" for item in contract.items if known and item.sku not in known]
     if not contract.items:
         issues.append("the deal has no line items")
@@ -48,17 +36,15 @@ def check_quality(run: Run) -> dict[str, Any]:
 
 @action("approval.evaluate")
 def evaluate_approval(run: Run) -> dict[str, Any]:
-    """Deals above APPROVAL_THRESHOLD or with non-standard terms need an approver (within the timeout)."""
-    contract, reasons = run.contract, []
-    threshold = Decimal(os.environ.get("APPROVAL_THRESHOLD", "500000"))
+    """Deals above the approval threshold or with non-standard terms need an approver (within the timeout)."""
+    contract, reasons, policy = run.contract, [], business_config.current().approval
+    threshold = policy.threshold
     if contract.amount is not None and contract.amount > threshold:
         reasons.append(f"deal value {contract.amount} {contract.currency} is over {threshold}")
     if contract.non_standard_terms:
         reasons.append("non-standard terms")
-    timeout = int(os.environ.get("APPROVAL_TIMEOUT_SECONDS", "259200"))
-    heartbeat = int(os.environ.get("APPROVAL_HEARTBEAT_SECONDS", "0")) or timeout
-    return {"required": bool(reasons), "reasons": reasons, "timeout_seconds": timeout,
-            "heartbeat_seconds": min(heartbeat, timeout)}
+    return {"required": bool(reasons), "reasons": reasons, "timeout_seconds": policy.timeout_seconds,
+            "heartbeat_seconds": policy.heartbeat_seconds}
 
 
 @action("contract.check_version")
