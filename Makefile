@@ -11,7 +11,7 @@ SCAN := $(TOOLS)/scan/bin
 # offline of any AWS account: a region, no profile, no telemetry
 SAM_ENV := env -u AWS_PROFILE AWS_DEFAULT_REGION=us-east-1 AWS_REGION=us-east-1 SAM_CLI_TELEMETRY=0
 
-.PHONY: setup run up demo test unit integration e2e lint artifact schemas config bench clean
+.PHONY: setup run up demo test unit integration e2e lint artifact schemas template config bench clean
 
 $(STAMP): requirements-dev.lock pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "erphub needs Python 3.11+"'
@@ -64,7 +64,10 @@ artifact: setup  ## build the layer and functions as sam build does; import and 
 schemas: setup  ## regenerate schemas/ from the canonical models
 	$(BIN)/python -m local.schemas
 
-config: setup  ## validate config/business.json and copy it into template.yaml's BusinessConfigParameter
+template: setup  ## regenerate template.yaml from template.source.yaml (its loops written out)
+	$(BIN)/python -m local.template_source
+
+config: setup  ## validate config/business.json, copy it into BusinessConfigParameter, regenerate template.yaml
 	$(BIN)/python -m local.business_config
 
 asl: setup  ## regenerate statemachines/*.asl.json from statemachines/<workflow>.yaml and policy.yaml

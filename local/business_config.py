@@ -2,7 +2,7 @@
 BusinessConfigParameter holding the same document (what `sam deploy` publishes), and publish an edit to a
 deployed stack's parameter without a deploy.
 
-    python -m local.business_config            # validate the file, write its compact form into template.yaml
+    python -m local.business_config            # validate the file, copy it into template.source.yaml, regenerate
     python -m local.business_config --check    # fail if template.yaml does not hold the file's content
     python -m local.business_config publish --stage prod   # validate, then put the parameter (no deploy)
 """
@@ -19,6 +19,7 @@ from erphub.business_config import BusinessConfigInvalid, parse  # noqa: E402
 
 SOURCE = ROOT / "config" / "business.json"
 TEMPLATE = ROOT / "template.yaml"
+TEMPLATE_SOURCE = ROOT / "template.source.yaml"  # template.yaml is generated from it (local/template_source.py)
 # the template's block that holds the document verbatim: a YAML literal block under BusinessConfigParameter
 HEADER = "      Value: |  # config/business.json, verbatim (make config)\n"
 INDENT = " " * 8
@@ -97,7 +98,13 @@ def main(argv: list[str] | None = None) -> int:
                       "run `make config`")
                 return 1
             return 0
-        print("wrote template.yaml" if write_template() else "template.yaml is up to date")
+        if write_template(TEMPLATE_SOURCE):
+            from local.template_source import render
+
+            TEMPLATE.write_text(render(TEMPLATE_SOURCE.read_text()))
+            print("wrote template.source.yaml and template.yaml")
+        else:
+            print("template.yaml is up to date")
         return 0
     except BusinessConfigInvalid as exc:
         print(f"config/business.json: {exc}", file=sys.stderr)
