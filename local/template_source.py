@@ -14,6 +14,8 @@ A loop in the source (rows are a YAML list of lists, one value per name; `${Name
         Properties: {VisibilityTimeout: ${Timeout}}
       #@ end
 
+`#@#` lines are comments that stay in the source.
+
     python -m local.template_source            # write template.yaml (make template)
     python -m local.template_source --check    # fail if template.yaml is not what the source makes
 """
@@ -43,6 +45,9 @@ def render(source: str) -> str:
     while n < len(lines):
         found = FOR.match(lines[n])
         if not found:
+            if lines[n].lstrip().startswith("#@#"):  # a comment for readers of the source only
+                n += 1
+                continue
             if lines[n].lstrip().startswith("#@"):
                 raise SourceError(f"line {n + 1}: `{lines[n].strip()}` outside a loop")
             out.append(lines[n])

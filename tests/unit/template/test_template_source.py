@@ -10,7 +10,8 @@ from local.template_source import HEADER, SOURCE, TEMPLATE, SourceError, render
 
 pytestmark = pytest.mark.unit
 
-LOOP = """Resources:
+LOOP = """#@# a note for readers of the source
+Resources:
   #@ for Queue, Timeout in:
   #@   - [Activation, 180]
   #@   - [RenewalRisk, 270]
@@ -38,7 +39,7 @@ def test_a_loop_writes_its_block_once_per_row_and_leaves_other_substitutions(tmp
     assert list(resources) == ["ActivationQueue", "RenewalRiskQueue", "Other"]
     assert resources["RenewalRiskQueue"]["Properties"] == {
         "QueueName": {"Fn::Sub": "erphub-${Stage}-RenewalRisk"}, "VisibilityTimeout": 270}
-    assert path.read_text().startswith(HEADER)
+    assert path.read_text().startswith(HEADER + "Resources:")
 
 
 @pytest.mark.parametrize(("source", "problem"), [
