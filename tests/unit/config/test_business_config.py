@@ -127,3 +127,19 @@ def test_a_missing_parameter_or_name_is_a_clear_error(ssm, monkeypatch):
     monkeypatch.delenv("BUSINESS_CONFIG_PARAMETER")
     with pytest.raises(BusinessConfigInvalid, match="BUSINESS_CONFIG_PARAMETER is not set"):
         business_config.current()
+
+
+def test_publish_puts_the_validated_file_into_the_stage_parameter(tmp_path, monkeypatch, capsys):
+    from moto import mock_aws
+
+    source = tmp_path / "business.json"
+    source.write_text(edited(product_catalog=["SSO", "NEW-SKU"]))
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    with mock_aws():
+        import boto3
+
+        assert config_file.main(["publish", "--stage", "prod", "--file", str(source)]) == 0
+        assert config_file.main(["publish", "--stage", "prod", "--file", str(source)]) == 0
+        stored = boto3.client("ssm").get_parameter(Name="/erphub/prod/business-config")["Parameter"]
+    assert stored["Value"] == source.read_text() and stored["Version"] == 2
+    assert "(version 2)" in capsys.readouterr().out
