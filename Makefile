@@ -11,7 +11,7 @@ SCAN := $(TOOLS)/scan/bin
 # offline of any AWS account: a region, no profile, no telemetry
 SAM_ENV := env -u AWS_PROFILE AWS_DEFAULT_REGION=us-east-1 AWS_REGION=us-east-1 SAM_CLI_TELEMETRY=0
 
-.PHONY: setup run up demo test unit integration e2e lint artifact browser schemas openapi bench clean
+.PHONY: setup run up demo test unit integration e2e lint artifact browser schemas openapi template config bench clean
 
 $(STAMP): requirements-dev.lock pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "erphub needs Python 3.11+"'
@@ -69,6 +69,12 @@ schemas: setup  ## regenerate schemas/ from the canonical models
 
 openapi: setup  ## regenerate openapi/*.json (the operator API's and /api/v1's) from their code
 	$(BIN)/python -m tools.openapi
+
+template: setup  ## regenerate template.yaml from template.source.yaml (its loops written out)
+	$(BIN)/python -m tools.template_source
+
+config: setup  ## validate config/business.json, copy it into BusinessConfigParameter, regenerate template.yaml
+	$(BIN)/python -m tools.business_config
 
 asl: setup  ## regenerate statemachines/*.asl.json from statemachines/<workflow>.yaml and policy.yaml
 	$(BIN)/python -m tools.asl

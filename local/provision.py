@@ -41,6 +41,7 @@ class Provisioner:
             "AWS::DynamoDB::Table": self.table, "AWS::Serverless::SimpleTable": self.simple_table,
             "AWS::SQS::Queue": self.queue, "AWS::SecretsManager::Secret": self.secret,
             "AWS::S3::Bucket": self.bucket, "AWS::Logs::LogGroup": self.log_group, "AWS::SNS::Topic": self.topic,
+            "AWS::SSM::Parameter": self.parameter,
             **provision_events.creators(self), **provision_compute.creators(self), **cognito_authorizer.creators(self),
         }
         for logical_id, resource in self.t.active().items():
@@ -135,6 +136,12 @@ class Provisioner:
         if "RetentionInDays" in props:
             logs.put_retention_policy(logGroupName=name, retentionInDays=int(props["RetentionInDays"]))
         self.record(logical_id, name, Arn=f"arn:aws:logs:{self.t.region}:{self.t.account_id}:log-group:{name}:*")
+
+    def parameter(self, logical_id: str, props: dict[str, Any]) -> None:
+        name = self.t.name_for(logical_id, props.get("Name"))
+        self.aws.client("ssm").put_parameter(Name=name, Value=str(props["Value"]), Type=props.get("Type", "String"),
+                                             Overwrite=True)
+        self.record(logical_id, name, Type=props.get("Type", "String"), Value=str(props["Value"]))
 
     def topic(self, logical_id: str, props: dict[str, Any]) -> None:
         name = self.t.name_for(logical_id, props.get("TopicName"))

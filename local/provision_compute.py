@@ -172,7 +172,9 @@ def state_machine(p: Provisioner, logical_id: str, props: dict[str, Any]) -> Non
         return
     for key, value in props.get("DefinitionSubstitutions", {}).items():
         text = text.replace("${" + key + "}", str(value))
-    role = props.get("Role") or props.get("RoleArn") or f"arn:aws:iam::{p.t.account_id}:role/{ROLE_NAME}"
+    # IAM is not enforced locally: the template's role (WorkflowRole) is not created, so every state machine
+    # runs under the local execution role, as every function does
+    role = _role_arn(p)
     arn = p.aws.client("stepfunctions").create_state_machine(
         name=name, definition=text, roleArn=str(role), type=props.get("Type", "STANDARD"))["stateMachineArn"]
     p.record(logical_id, arn, name, Arn=arn, Name=name)

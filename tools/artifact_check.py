@@ -31,6 +31,9 @@ LOG_LINES = 15  # of a failing function's log, printed under the summary
 SAMPLES = ROOT / "events" / "aws"
 # the activation state machine's forward Tasks that call an adapter: (function, action, ResultPath)
 ACTIVATION = [("HubStepsFunction", "identity.resolve", "identity"),
+              # the two gates read the business configuration from its SSM parameter, as deployed
+              ("HubStepsFunction", "quality.check", "quality"),
+              ("HubStepsFunction", "approval.evaluate", "approval"),
               ("BillingAdapterFunction", "billing.activate", "billing"),
               ("SuccessAdapterFunction", "success.onboard", "result"),
               ("ErpAdapterFunction", "erp.book", "result"),

@@ -2,7 +2,7 @@
 has a list price per unit and year in each currency it is sold in, and is licensed (billed per seat) or metered
 (billed on reported usage). Nothing outside it can be billed: there is no price invented on demand.
 
-The SKUs are the sellable ones of template.yaml's ProductCatalog plus the ones the connector tests use.
+The SKUs are the sellable ones of config/business.json's product_catalog plus the ones the connector tests use.
 """
 
 from __future__ import annotations

@@ -21,14 +21,17 @@ from local.stack import HubStack
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 ROOT = Path(__file__).resolve().parents[2]
-OVERRIDES = {"ApprovalThreshold": "200000", "ApprovalTimeoutSeconds": "4", "ApprovalHeartbeatSeconds": "4",
-             "QueueRetryDelaySeconds": "1"}
+OVERRIDES = {"QueueRetryDelaySeconds": "1"}
+APPROVAL = {"threshold": "200000", "timeout_seconds": 4, "heartbeat_seconds": 4}
 ACTOR = "ana@example.com"
 
 
 @pytest.fixture(scope="module")
 def stack():
     with HubStack(ROOT / "template.yaml", parameter_overrides=OVERRIDES) as running:
+        committed = json.loads((ROOT / "config" / "business.json").read_text())
+        running.client("ssm").put_parameter(Name=running.physical("BusinessConfigParameter"), Type="String",
+                                            Value=json.dumps({**committed, "approval": APPROVAL}), Overwrite=True)
         yield running
 
 

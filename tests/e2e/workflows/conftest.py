@@ -1,11 +1,13 @@
 """One local stack of the real template.yaml (with the vendor sandbox) per workflow test module.
 
-Short waits for the tests: approval timeout, connector Retry-After cap. The state machines' own Retry
-intervals are those of the committed .asl.json files (1 s, backoff 2, 3 attempts, full jitter).
+Short waits for the tests: approval timeout (and a lower approval threshold), published into the stack's business
+configuration parameter the way an operator changes it without a deploy; connector Retry-After cap. The state
+machines' own Retry intervals are those of the committed .asl.json files (1 s, backoff 2, 3 attempts, full jitter).
 """
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +16,7 @@ import pytest
 from local.stack import HubStack
 
 ROOT = Path(__file__).resolve().parents[3]
-OVERRIDES = {"ApprovalThreshold": "200000", "ApprovalTimeoutSeconds": "4", "ApprovalHeartbeatSeconds": "4"}
+APPROVAL = {"threshold": "200000", "timeout_seconds": 4, "heartbeat_seconds": 4}
 MACHINES = {"activation": "CustomerActivationStateMachine", "amendment": "SubscriptionAmendmentStateMachine",
             "renewal": "RenewalStateMachine", "cancellation": "CancellationStateMachine"}
 
@@ -95,8 +97,17 @@ def stack_parameters() -> dict[str, str]:
 
 @pytest.fixture(scope="module")  # one stack per module: see tests/integration/runtime/conftest.py
 def stack(stack_parameters):
-    with HubStack(ROOT / "template.yaml", parameter_overrides={**OVERRIDES, **stack_parameters}) as running:
+    with HubStack(ROOT / "template.yaml", parameter_overrides=stack_parameters) as running:
+        publish_business_config(running, approval=APPROVAL)
         yield running
+
+
+def publish_business_config(stack: HubStack, **changes: Any) -> None:
+    """Change the business configuration of a running stack as `tools.business_config publish` does (no deploy);
+    the functions read it within their cache age (none has read it yet when a module starts)."""
+    committed = json.loads((ROOT / "config" / "business.json").read_text())
+    stack.client("ssm").put_parameter(Name=stack.physical("BusinessConfigParameter"), Type="String",
+                                      Value=json.dumps({**committed, **changes}), Overwrite=True)
 
 
 @pytest.fixture

@@ -7,6 +7,7 @@ from types import SimpleNamespace
 
 import pytest
 
+from erphub import business_config
 from erphub.api import price_book, pricing
 from erphub.api.models import QuoteInput
 from erphub.canonical import Account, Contract, LegalEntity, SubscriptionItem
@@ -20,11 +21,21 @@ PRICES = {("PLATFORM-PRO", "monthly", "USD"): price_book.CatalogPrice(False, Dec
 
 
 @pytest.fixture(autouse=True)
-def catalog(monkeypatch, hub_settings):
-    hub_settings(PRODUCT_CATALOG="PLATFORM-PRO,API-CALLS,SSO,ANALYTICS", SUBSIDIARY_CURRENCIES="US01:USD,DE01:EUR")
+def catalog(monkeypatch):
+    config = business_config.parse(business_config_document())
+    monkeypatch.setattr(business_config, "current", lambda: config)
     monkeypatch.setattr(price_book, "catalog_price", lambda sku, frequency, currency: PRICES.get((sku, frequency,
                                                                                                  currency)))
     monkeypatch.setattr(price_book, "connector", lambda kind: SimpleNamespace(system="stripe"))
+
+
+def business_config_document() -> str:
+    import json
+
+    return json.dumps({"product_catalog": ["PLATFORM-PRO", "API-CALLS", "SSO", "ANALYTICS"],
+                       "subsidiary_currencies": {"US01": "USD", "DE01": "EUR"},
+                       "approval": {"threshold": "500000", "timeout_seconds": 259200, "heartbeat_seconds": 86400},
+                       "compare_prices": False})
 
 
 def quote(*lines: dict, entities: list[dict] | None = None) -> QuoteInput:

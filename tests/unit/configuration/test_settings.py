@@ -12,15 +12,13 @@ pytestmark = pytest.mark.unit
 
 def test_variables_and_families_are_read_from_the_environment_given():
     # Given a function's environment as Lambda sets it
-    env = {"INBOX_TABLE": "inbox", "RETRY_DELAY_SECONDS": "3", "APPROVAL_THRESHOLD": "1000.50",
-           "COMPARE_PRICES": "true", "STATE_MACHINE_ACTIVATION": "arn:sm:activation", "STATE_MACHINE_EMPTY": "",
+    env = {"INBOX_TABLE": "inbox", "RETRY_DELAY_SECONDS": "3", "USAGE_LATE_CUTOFF_HOURS": "48",
+           "STATE_MACHINE_ACTIVATION": "arn:sm:activation", "STATE_MACHINE_EMPTY": "",
            "NETSUITE_BASE_URL": "http://erp", "AWS_SECRET_ACCESS_KEY": "very-secret"}
     # When it is parsed
     settings = Settings.from_env(env)
     # Then each variable lands in its typed field, the families are collected, and nothing of the credentials prints
-    assert (settings.inbox_table, settings.retry_delay_seconds, str(settings.approval_threshold)) == ("inbox", 3,
-                                                                                                      "1000.50")
-    assert settings.compare_prices is True
+    assert (settings.inbox_table, settings.retry_delay_seconds, settings.usage_late_cutoff_hours) == ("inbox", 3, 48)
     assert settings.state_machine_arns == {"activation": "arn:sm:activation"}
     assert settings.environment["NETSUITE_BASE_URL"] == "http://erp"
     assert "very-secret" not in repr(settings) and "very-secret" not in settings.model_dump_json()

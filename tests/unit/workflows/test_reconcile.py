@@ -2,9 +2,23 @@
 
 from datetime import date
 from decimal import Decimal
+from pathlib import Path
 
+import pytest
+
+from erphub import business_config
 from erphub.canonical import Account, Contract, Subscription, SubscriptionItem
 from erphub.workflows.comparisons import compare_books, compare_renewal
+
+SOURCE = Path(__file__).resolve().parents[3] / "config" / "business.json"
+
+
+@pytest.fixture(autouse=True)
+def committed_config(monkeypatch):
+    """The committed business configuration (prices are not compared), as the functions read it."""
+    config = business_config.parse(SOURCE.read_text())
+    monkeypatch.setattr(business_config, "current", lambda: config)
+    return config
 
 
 def books(**entities):
@@ -35,8 +49,9 @@ def contract(**kw):
     return Contract(contract_id="k", version=2, account=Account(account_id="a", name="A"), **kw)
 
 
-def test_renewal_alignment_finds_term_items_and_price_differences(hub_settings):
-    hub_settings(COMPARE_PRICES="true")
+def test_renewal_alignment_finds_term_items_and_price_differences(monkeypatch, committed_config):
+    config = committed_config.model_copy(update={"compare_prices": True})
+    monkeypatch.setattr(business_config, "current", lambda: config)
     subscription = Subscription(subscription_id="s", customer_id="c", status="active",
                                 current_period_end=date(2026, 1, 1),
                                 items=[SubscriptionItem(sku="seats", quantity=Decimal(10), unit_price=Decimal(100)),

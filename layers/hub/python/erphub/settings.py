@@ -16,7 +16,6 @@ import contextvars
 import os
 import threading
 from collections.abc import Callable, Iterator, Mapping
-from decimal import Decimal
 from typing import Any, TypeVar
 
 from pydantic import Field, PrivateAttr, SecretStr
@@ -57,13 +56,9 @@ class Settings(BaseSettings):
     billing_adapter_function: str = ""
     success_adapter_function: str = ""
     erp_adapter_function: str = ""
-    # the workflows' business rules (erphub.workflows.actions.quality, erphub.workflows.reconcile)
-    product_catalog: str = ""  # sellable SKUs, comma separated; empty accepts every SKU
-    subsidiary_currencies: str = ""  # US01:USD,DE01:EUR
-    approval_threshold: Decimal = Decimal("500000")
-    approval_timeout_seconds: int = 259_200
-    approval_heartbeat_seconds: int = 0
-    compare_prices: bool = False
+    # the business rules (catalog, currencies, approval policy) are not environment: erphub.business_config reads
+    # them at run time from the SSM parameter named here
+    business_config_parameter: str = ""
     # usage aggregation (erphub.usage): its table and how late a record may still count after its period ends
     usage_table: str = ""
     usage_late_cutoff_hours: int = Field(default=72, ge=0)

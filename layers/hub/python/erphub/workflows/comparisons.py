@@ -5,16 +5,16 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
+from erphub import business_config
 from erphub.canonical import Contract, Subscription
-from erphub.settings import get_settings
 
 PERIODS_PER_YEAR = {"monthly": 12, "quarterly": 4, "semiannual": 2, "annual": 1}
 TOLERANCE = Decimal("0.01")  # one percent: rounding of prorations and currency units
 
 
 def compare_prices() -> bool:
-    """COMPARE_PRICES=true compares billed prices too (off where billing's catalog is not the deal's price list)."""
-    return get_settings().compare_prices
+    """Compare billed prices too (off where billing's catalog is not the deal's price list): business config."""
+    return business_config.current().compare_prices
 
 
 def _quantities(items: dict[str, Any]) -> dict[str, Decimal]:

@@ -7,22 +7,21 @@ from __future__ import annotations
 
 from typing import Any, NamedTuple
 
+from erphub import business_config
 from erphub.canonical import Account, Contract, LegalEntity, SubscriptionItem
-from erphub.settings import get_settings
 from erphub.store.workflow_state import WorkflowStore
 from erphub.workflows.actions import action
 from erphub.workflows.run import Run, entities
 
 
 def catalog() -> set[str]:
-    """The sellable SKUs (PRODUCT_CATALOG, comma separated); empty means every SKU is accepted."""
-    return {s.strip() for s in get_settings().product_catalog.split(",") if s.strip()}
+    """The sellable SKUs of the business configuration; empty means every SKU is accepted."""
+    return set(business_config.current().product_catalog)
 
 
 def subsidiary_currencies() -> dict[str, str]:
-    """SUBSIDIARY_CURRENCIES=US01:USD,DE01:EUR - the currency each ERP subsidiary books in."""
-    pairs = (p.split(":", 1) for p in get_settings().subsidiary_currencies.split(",") if ":" in p)
-    return {sub.strip(): cur.strip().upper() for sub, cur in pairs}
+    """The currency each ERP subsidiary books in (business configuration), e.g. {"US01": "USD"}."""
+    return dict(business_config.current().subsidiary_currencies)
 
 
 class Violation(NamedTuple):
@@ -67,9 +66,9 @@ def violations(contract: Contract) -> list[Violation]:
 
 
 def approval_reasons(contract: Contract) -> list[str]:
-    """Why a deal needs an approver: over APPROVAL_THRESHOLD, or non-standard terms; empty = no approval."""
+    """Why a deal needs an approver: over the approval threshold, or non-standard terms; empty = no approval."""
     reasons = []
-    threshold = get_settings().approval_threshold
+    threshold = business_config.current().approval.threshold
     if contract.amount is not None and contract.amount > threshold:
         reasons.append(f"deal value {contract.amount} {contract.currency} is over {threshold}")
     if contract.non_standard_terms:
@@ -86,13 +85,10 @@ def check_quality(run: Run) -> dict[str, Any]:
 
 @action("approval.evaluate")
 def evaluate_approval(run: Run) -> dict[str, Any]:
-    """Deals above APPROVAL_THRESHOLD or with non-standard terms need an approver (within the timeout)."""
-    reasons = approval_reasons(run.contract)
-    settings = get_settings()
-    timeout = settings.approval_timeout_seconds
-    heartbeat = settings.approval_heartbeat_seconds or timeout
-    return {"required": bool(reasons), "reasons": reasons, "timeout_seconds": timeout,
-            "heartbeat_seconds": min(heartbeat, timeout)}
+    """Deals above the approval threshold or with non-standard terms need an approver (within the timeout)."""
+    reasons, policy = approval_reasons(run.contract), business_config.current().approval
+    return {"required": bool(reasons), "reasons": reasons, "timeout_seconds": policy.timeout_seconds,
+            "heartbeat_seconds": policy.heartbeat_seconds}
 
 
 @action("contract.check_version")

@@ -1,0 +1,66 @@
+"""template.yaml is generated from template.source.yaml: the committed one is what the source makes, the loops
+write each row's block, and malformed loop markup is refused with its line."""
+
+
+import pytest
+
+from local.cfn_yaml import load_template
+from tools import generated
+from tools.template_source import HEADER, SOURCE, TEMPLATE, SourceError, render
+
+pytestmark = pytest.mark.unit
+
+LOOP = """#@# a note for readers of the source
+Resources:
+  #@ for Queue, Timeout in:
+  #@   - [Activation, 180]
+  #@   - [RenewalRisk, 270]
+  #@ do
+  ${Queue}Queue:
+    Type: AWS::SQS::Queue
+    Properties:
+      QueueName: !Sub erphub-${Stage}-${Queue}
+      VisibilityTimeout: ${Timeout}
+  #@ end
+  Other:
+    Type: AWS::SNS::Topic
+"""
+
+
+def test_the_committed_template_is_what_the_source_makes():
+    # the drift test: edit template.source.yaml, then `make template`
+    assert generated.drift({TEMPLATE: render(SOURCE.read_text())}) == []
+
+
+def test_a_loop_writes_its_block_once_per_row_and_leaves_other_substitutions(tmp_path):
+    path = tmp_path / "template.yaml"
+    path.write_text(render(LOOP))
+    resources = load_template(path)["Resources"]
+    assert list(resources) == ["ActivationQueue", "RenewalRiskQueue", "Other"]
+    assert resources["RenewalRiskQueue"]["Properties"] == {
+        "QueueName": {"Fn::Sub": "erphub-${Stage}-RenewalRisk"}, "VisibilityTimeout": 270}
+    assert path.read_text().startswith(HEADER + "Resources:")
+
+
+@pytest.mark.parametrize(("source", "problem"), [
+    (LOOP.replace("  #@ end\n", ""), "has no `#@ end`"),
+    (LOOP.replace("[RenewalRisk, 270]", "[RenewalRisk]"), "each row of the loop needs 2 values"),
+    (LOOP.replace("  #@ do\n", "  ${Queue}Queue:\n  #@ do\n"), "a loop's rows are `#@` lines"),
+    (LOOP + "  #@ end\n", "outside a loop"),
+    (LOOP.replace("  #@ end\n", "  #@ for X in:\n  #@ end\n"), "loops do not nest"),
+])
+def test_malformed_loop_markup_is_refused_with_its_line(source, problem):
+    with pytest.raises(SourceError, match=problem):
+        render(source)
+
+
+def test_the_source_states_each_repeated_block_once():
+    # the queues, DLQs, DLQ alarms, state machines, function log groups and secrets are loops
+    source = SOURCE.read_text()
+    assert source.count("Type: AWS::Serverless::StateMachine") == 1
+    assert source.count("Type: AWS::CloudWatch::Alarm") == 2  # the DLQ alarms' loop, the workflow-failure alarm
+    assert source.count("Type: AWS::Logs::LogGroup") == 3  # functions' loop, API access, workflows
+    assert source.count("Type: AWS::SecretsManager::Secret") == 2
+    resources = load_template(TEMPLATE)["Resources"]
+    assert sum(r["Type"] == "AWS::SQS::Queue" for r in resources.values()) == 20
+    assert sum(r["Type"] == "AWS::CloudWatch::Alarm" for r in resources.values()) == 12
