@@ -83,16 +83,14 @@ def test_publish_refuses_a_bad_file_before_touching_aws(tmp_path, capsys):
 
 
 @pytest.fixture
-def ssm(monkeypatch):
+def ssm(hub_settings):
     from moto import mock_aws
 
-    monkeypatch.setenv("BUSINESS_CONFIG_PARAMETER", "/erphub/test/business-config")
     with mock_aws():
-        aws.reset_clients()
+        hub_settings(BUSINESS_CONFIG_PARAMETER="/erphub/test/business-config")  # clients made inside the mock
         client = aws.client("ssm")
         client.put_parameter(Name="/erphub/test/business-config", Value=edited(), Type="String")
         yield client
-    aws.reset_clients()
 
 
 def publish(ssm, document):
@@ -120,11 +118,11 @@ def test_a_bad_published_value_fails_every_read_and_applies_nothing(ssm, monkeyp
         business_config.current()
 
 
-def test_a_missing_parameter_or_name_is_a_clear_error(ssm, monkeypatch):
-    monkeypatch.setenv("BUSINESS_CONFIG_PARAMETER", "/erphub/test/nothing-here")
+def test_a_missing_parameter_or_name_is_a_clear_error(ssm, hub_settings):
+    hub_settings(BUSINESS_CONFIG_PARAMETER="/erphub/test/nothing-here")
     with pytest.raises(BusinessConfigInvalid, match="/erphub/test/nothing-here cannot be read"):
         business_config.current()
-    monkeypatch.delenv("BUSINESS_CONFIG_PARAMETER")
+    hub_settings(BUSINESS_CONFIG_PARAMETER="")
     with pytest.raises(BusinessConfigInvalid, match="BUSINESS_CONFIG_PARAMETER is not set"):
         business_config.current()
 

@@ -10,13 +10,12 @@ from pathlib import Path
 import pytest
 
 from erphub.operations import kinds
-from local.cfn_yaml import load_template
 
 ROOT = Path(__file__).resolve().parents[3]
 MACHINES = sorted((ROOT / "statemachines").glob("*.asl.json"))
-PARAMETERS = load_template(ROOT / "template.yaml")["Parameters"]
-# a wait whose timeout comes from its input: the template parameter that sets it (erphub/workflows/actions/quality.py)
-TIMEOUT_FROM_INPUT = {"$.approval.timeout_seconds": "ApprovalTimeoutSeconds"}
+BUSINESS = json.loads((ROOT / "config" / "business.json").read_text())
+# a wait whose timeout comes from its input: where the business configuration sets it (workflows/actions/quality.py)
+TIMEOUT_FROM_INPUT = {"$.approval.timeout_seconds": ("approval", "timeout_seconds")}
 
 
 def waits(states: dict) -> list[tuple[str, dict]]:
@@ -42,7 +41,8 @@ def test_every_wait_is_bounded_owned_and_escalated_before_it_gives_up(machine, n
     kind = state["Parameters"]["Payload"]["kind"]
     assert kind in kinds.known(), f"{machine}.{name}: exception kind {kind!r} has no owner/SLA in exception_kinds.json"
     if "TimeoutSecondsPath" in state:
-        timeout = int(PARAMETERS[TIMEOUT_FROM_INPUT[state["TimeoutSecondsPath"]]]["Default"])
+        section, key = TIMEOUT_FROM_INPUT[state["TimeoutSecondsPath"]]
+        timeout = int(BUSINESS[section][key])
     else:
         timeout = int(state["TimeoutSeconds"])
     assert 0 < kinds.of(kind).sla_seconds < timeout, f"{machine}.{name}: SLA not before the wait gives up"

@@ -9,7 +9,7 @@ from local.cfn_yaml import load_template
 
 pytestmark = pytest.mark.unit
 RESOURCES = load_template(Path(__file__).resolve().parents[3] / "template.yaml")["Resources"]
-ADAPTERS = {"IdentityAdapterFunction", "CrmAdapterFunction", "BillingAdapterFunction", "SuccessAdapterFunction",
+ADAPTERS = {"HubStepsFunction", "CrmAdapterFunction", "BillingAdapterFunction", "SuccessAdapterFunction",
             "ErpAdapterFunction"}
 
 
