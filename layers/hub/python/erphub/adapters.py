@@ -20,9 +20,9 @@ from erphub.observability import logger
 # adapter -> the action prefixes it serves, and the modules that define them
 SYSTEMS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "crm": (("crm.",), ("crm",)),
-    "billing": (("billing.",), ("billing", "usage")),
+    "billing": (("billing.",), ("billing", "usage", "reconcile_reads")),
     "success": (("success.",), ("success",)),
-    "erp": (("erp.",), ("erp", "erp_posting", "usage")),
+    "erp": (("erp.",), ("erp", "erp_posting", "usage", "reconcile_reads")),
     "hub": (("identity.", "quality.", "approval.", "contract.", "reconcile.", "exceptions.", "outcome."),
             ("identity", "quality", "reconcile", "outcome")),
 }
