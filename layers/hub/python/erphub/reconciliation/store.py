@@ -50,7 +50,7 @@ class ReconciliationStore:
             raise NotFound(f"no reconciliation {reconciliation_id}", system="hub", record=reconciliation_id)
         run = from_item(item)
         run["cursor"] = json.loads(run["cursor"]) if run.get("cursor") else None
-        return run
+        return {**{k: v for k, v in run.items() if k not in ("pk", "sk")}, **{c: int(run.get(c, 0)) for c in COUNTS}}
 
     def advance(self, reconciliation_id: str, cursor: dict[str, Any] | None, counts: dict[str, int]) -> None:
         """Progress after a page: its results are written first, so a run cut short redoes at most one page
