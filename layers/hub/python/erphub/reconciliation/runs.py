@@ -128,7 +128,7 @@ def open_exception(reconciliation_id: str, mismatch: Mismatch) -> str | None:
     is open opens nothing; once an operator resolved it, drift found again opens it again."""
     store = WorkflowStore()
     try:
-        if store.exception(exception_id(mismatch)).get("status") == "open":
+        if store.exception(exception_id(mismatch)).get("status") in ("open", "acting"):  # not yet resolved
             return None
     except NotFound:
         pass
