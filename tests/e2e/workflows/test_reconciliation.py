@@ -119,3 +119,27 @@ def _start(hub: Any, label: str) -> str:
     reconciliation_id = f"test-{label}"
     store.create(reconciliation_id, "test")
     return reconciliation_id
+
+
+def test_an_operator_starts_one_from_the_api_and_every_call_is_allowed_by_the_template(hub, row):
+    from local import iam_audit
+    from local.cognito_authorizer import dev_users
+    from local.ops_client import OpsClient, sign_in
+    from local.template import REGION
+
+    user = dev_users()["operator"]
+    tokens = sign_in(hub.stack.physical("OpsUserPoolClient"), user["email"], user["password"], region=REGION,
+                     endpoint_url=hub.stack.aws.url)
+    ops = OpsClient(hub.stack.endpoints["gateway"] + "/ops/v1", tokens["IdToken"])
+    # When the operator starts a reconciliation through the API (handed to the reconciler asynchronously)
+    started = ops.post("/reconciliations")
+    assert started["reconciliation_id"].startswith("ondemand-") and started["trigger"] == "operator"
+    report = hub.stack.wait_until(lambda: (r := ops.get(f"/reconciliations/{started['reconciliation_id']}"))
+                                  ["status"] == "completed" and r, timeout=60, interval=0.3)
+    # Then it reports every contract of this stack, the drifted one(s) first
+    assert report["checked"] == len(report["contracts"]) >= 2 and report["exceptions_opened"] == 0
+    assert report["contracts"][0]["outcome"] == "mismatched"
+    # And the reconciler, the adapters' reads and the API's hand-off are all allowed by their template policies
+    assert {"ReconcilerFunction", "OpsApiFunction"} <= hub.stack.aws_calls.keys()
+    findings = iam_audit.audit(hub.stack)
+    assert findings == [], "\n".join(map(str, findings))
