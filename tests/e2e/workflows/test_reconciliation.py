@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from matrix import ROWS, MatrixDeal, activate, sales_orders, subscriptions
+from matrix import ROWS, MatrixDeal, activate, cancel, renew, sales_orders, subscriptions
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 KIND = "reconciliation_mismatch"
@@ -97,6 +97,28 @@ def test_a_deal_nobody_touched_matches(hub, row):
     mine = [r for r in results if r["contract_id"] == deal.opportunity_id]
     assert [(r["outcome"], r.get("mismatches")) for r in mine] == [("matched", [])]
     assert reconciliation_exceptions(hub, deal.opportunity_id) == []
+
+
+def test_a_renewed_and_a_cancelled_contract_raise_nothing(hub, row):
+    # Given a renewed deal (its subscriptions now belong to the renewal) and one cancelled at period end (its ERP
+    # orders closed on purpose while billing runs to the end of the period)
+    renewed, ending = MatrixDeal("ReconRenewed", row.crm), MatrixDeal("ReconEnding", row.crm)
+    for deal in (renewed, ending):
+        assert activate(hub, deal)["status"] == "SUCCEEDED"
+    renewal_id, execution = renew(hub, renewed)
+    assert execution["status"] == "SUCCEEDED"
+    assert cancel(hub, ending, "at_period_end")["status"] == "SUCCEEDED"
+    # When reconciliation runs
+    report = hub.stack.invoke("ReconcilerFunction", {"reconciliation_id": _start(hub, "renewed")})
+    from erphub.reconciliation.store import ReconciliationStore
+
+    results = {r["contract_id"]: r for r in ReconciliationStore(
+        hub.stack.physical("WorkflowTable"), hub.stack.client("dynamodb")).results(report["reconciliation_id"])}
+    # Then the renewal is checked and matches; the renewed and the ending contracts are left alone
+    assert results[renewal_id]["outcome"] == "matched", results[renewal_id]
+    assert renewed.opportunity_id not in results and ending.opportunity_id not in results
+    for contract_id in (renewed.opportunity_id, renewal_id, ending.opportunity_id):
+        assert reconciliation_exceptions(hub, contract_id) == []
 
 
 def test_a_stripe_quantity_changed_behind_the_hubs_back_is_found(hub, row):

@@ -73,5 +73,6 @@ def test_unassigned_items_count_for_a_single_entity_only():
     assert contracted(terms, ["A", "B"]) == {"A": {}, "B": {}}
 
 
-def test_a_cancelled_subscription_is_not_active():
+def test_a_cancelled_subscription_or_one_ending_at_period_end_is_not_active():
     assert not is_active({"LE-US": {"status": "canceled"}}) and is_active({"LE-US": {"status": "active"}})
+    assert not is_active({"LE-US": {"status": "active", "ending": True}})

@@ -60,7 +60,9 @@ def contracted(terms: dict[str, Any], entities: list[str]) -> dict[str, dict[str
 
 
 def is_active(billing: dict[str, Any]) -> bool:
-    return any(str(e.get("status") or "").lower() not in INACTIVE for e in billing.values())
+    """A cancelled contract is not reconciled, nor one cancelled at period end: its ERP orders are closed on purpose
+    (SAP rejects, Oracle cancels their lines) while billing runs to the end of the period."""
+    return any(str(e.get("status") or "").lower() not in INACTIVE and not e.get("ending") for e in billing.values())
 
 
 def _quantities(contract_id: str, entity: str, want: dict[str, str] | None, billed: dict[str, Any],

@@ -83,25 +83,26 @@ def _page(cursor: dict[str, Any] | None) -> tuple[list[str], dict[str, Any] | No
     return ids, page.get("LastEvaluatedKey")
 
 
-def _records(identity: IdentityStore, contract_id: str, system: str, kind: str) -> dict[str, str]:
-    """The contract's records of one kind in one system, leaving out those a later contract (its renewal)
-    took over: the renewal is reconciled in its own right."""
-    found = {}
+def _records(identity: IdentityStore, contract_id: str, system: str, kind: str) -> tuple[dict[str, str], bool]:
+    """The contract's records of one kind in one system, leaving out those a later contract (its renewal) took
+    over, and whether it had any: a contract whose records were all taken over is reconciled as its renewal."""
+    found, had = {}, False
     for link in identity.contract_links(contract_id):
         if link["system"] == system and link["kind"] == kind:
+            had = True
             owner = identity.contract_of(system, kind, link["record_id"])
             if owner is None or owner[0] == contract_id:
                 found[link["entity"]] = link["record_id"]
-    return found
+    return found, had
 
 
 def check(reconciliation_id: str, contract_id: str) -> dict[str, Any]:
     """Reconcile one contract; an error reading one system is this contract's result, not the run's end."""
     identity = IdentityStore()
     terms = identity.terms(contract_id)
-    subscriptions = _records(identity, contract_id, vendor("billing"), "subscription")
-    orders = _records(identity, contract_id, vendor("erp"), "sales_order")
-    if not subscriptions and not orders:
+    subscriptions, subscribed = _records(identity, contract_id, vendor("billing"), "subscription")
+    orders, _ = _records(identity, contract_id, vendor("erp"), "sales_order")
+    if not subscriptions and (subscribed or not orders):  # renewed (its renewal is checked), or nothing linked
         return {"contract_id": contract_id, "outcome": "skipped"}
     usage = sorted(i["sku"] for i in terms.get("items") or [] if i.get("usage"))
     try:

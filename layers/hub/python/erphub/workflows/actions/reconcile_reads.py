@@ -27,7 +27,7 @@ def read_subscriptions(run: Run) -> dict[str, Any]:
         periods = PERIODS_PER_YEAR.get(str(sub.billing_frequency or "annual"), 1)
         licensed = [i for i in sub.items if i.sku not in usage and i.quantity]
         found[entity] = {
-            "status": sub.status, "billing_frequency": sub.billing_frequency,
+            "status": sub.status, "ending": sub.cancel_at_period_end, "billing_frequency": sub.billing_frequency,
             "items": {i.sku: str(i.quantity) for i in licensed},
             "metered": sorted(i.sku for i in sub.items if i.sku in usage),
             "prices": {i.sku: None if i.unit_price is None else str(Decimal(i.unit_price) * periods)
