@@ -8,7 +8,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from matrix import ROWS, MatrixDeal, activate, cancel, renew, sales_orders, subscriptions
+from matrix import ROWS, MatrixDeal, activate, amend, cancel, renew, sales_orders, subscriptions
+from test_matrix import SEATS_UP
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 KIND = "reconciliation_mismatch"
@@ -119,6 +120,20 @@ def test_a_renewed_and_a_cancelled_contract_raise_nothing(hub, row):
     assert renewed.opportunity_id not in results and ending.opportunity_id not in results
     for contract_id in (renewed.opportunity_id, renewal_id, ending.opportunity_id):
         assert reconciliation_exceptions(hub, contract_id) == []
+
+
+def test_an_amended_contract_matches_its_amended_terms(hub, row):
+    # Given a deal amended mid-term: 50 more US seats, a module added in Germany, billed quarterly from now on
+    deal = MatrixDeal("ReconAmend", row.crm)
+    assert activate(hub, deal)["status"] == "SUCCEEDED"
+    assert amend(hub, deal, 2, SEATS_UP, Billing_Frequency__c="Quarterly")["status"] == "SUCCEEDED"
+    # When reconciliation runs, then the contract matches: terms, billing and ERP all moved together
+    report = hub.stack.invoke("ReconcilerFunction", {"reconciliation_id": _start(hub, "amended")})
+    from erphub.reconciliation.store import ReconciliationStore
+
+    results = {r["contract_id"]: r for r in ReconciliationStore(
+        hub.stack.physical("WorkflowTable"), hub.stack.client("dynamodb")).results(report["reconciliation_id"])}
+    assert (results[deal.opportunity_id]["outcome"], results[deal.opportunity_id]["mismatches"]) == ("matched", [])
 
 
 def test_a_stripe_quantity_changed_behind_the_hubs_back_is_found(hub, row):
