@@ -4,6 +4,7 @@ one-line errors and a non-zero exit code (1: the API refused, 2: usage, sign-in 
 
     erphub ops login --user operator          # a dev user of the local stack (local/dev-users.json)
     erphub ops exceptions --kind approval     # the inbox;  show ID;  approve ID --note "..."
+    erphub ops reconcile                      # billing vs ERP vs contracts now, and the report
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import sys
 import time
 from typing import Any, NoReturn
 
+from local import ops_reconcile
 from local.ops_client import OpsClient, OpsError, Session, sign_in
 
 ACTIONS = ("approve", "reject", "resume", "retry", "acknowledge")  # each: ID [--note]
@@ -71,6 +73,7 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("correlation_id")
     run.set_defaults(run=_run)
     _acting_commands(commands)
+    ops_reconcile.add(commands, _client, _print)
     return parser
 
 

@@ -147,6 +147,9 @@ class Check:
             ("UsageIngestFunction", "apigateway-usage", _sample("apigateway-usage.json"), _status_in(200)),
             ("UsageReporterFunction", "schedule-usage-reporter", _sample("schedule-usage-reporter.json"),
              lambda r: isinstance(r, dict) and r.get("failed") == []),
+            # the day's reconciliation: no contracts yet, so a run that completes with nothing checked
+            ("ReconcilerFunction", "schedule-reconciliation-daily", _sample("schedule-reconciliation-daily.json"),
+             lambda r: isinstance(r, dict) and r.get("status") == "completed" and r.get("failed") == 0),
             *[(logical_id, name.removesuffix(".json"), _sample(name),
                self.failed_as_not_found if logical_id == "ErpPostingFunction" else _no_batch_failures)
               for logical_id, name in SQS_SAMPLES.items()],

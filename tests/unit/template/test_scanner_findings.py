@@ -47,7 +47,7 @@ def test_every_checkov_skip_says_why():
 def test_the_artifact_check_has_a_sample_for_every_function_of_the_template():
     functions = {u.logical_id for u in artifact.units() if not u.is_layer}
     checked = ({"WebhookIngestFunction", "PublisherFunction", "OutboxSweeperFunction", "WorkflowStarterFunction",
-                "UsageIngestFunction", "UsageReporterFunction"}
+                "UsageIngestFunction", "UsageReporterFunction", "ReconcilerFunction"}
                | set(artifact_check.SQS_SAMPLES) | set(artifact_check.API_SAMPLES)
                | set(artifact_check.SCHEDULE_SAMPLES) | {fn for fn, _, _ in artifact_check.ACTIVATION})
     assert functions == checked

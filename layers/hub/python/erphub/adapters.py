@@ -24,9 +24,9 @@ from erphub.observability import logger, tracer
 # adapter -> the action prefixes it serves, and the modules that define them
 SYSTEMS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "crm": (("crm.",), ("crm",)),
-    "billing": (("billing.",), ("billing", "usage")),
+    "billing": (("billing.",), ("billing", "usage", "reconcile_reads")),
     "success": (("success.",), ("success",)),
-    "erp": (("erp.",), ("erp", "erp_ledger", "usage")),
+    "erp": (("erp.",), ("erp", "erp_ledger", "usage", "reconcile_reads")),
     "hub_steps": (("identity.", "quality.", "approval.", "contract.", "reconcile.", "exceptions.", "outcome."),
                   ("identity", "quality", "reconcile", "outcome")),
 }

@@ -66,6 +66,9 @@ class Settings(BaseSettings):
     tax_engine: str = "billing"
     # operators: the topic notifications go to (erphub.operations.notify)
     ops_topic_arn: str = ""
+    # scheduled reconciliation (erphub.reconciliation): the function that continues a run, contracts per invocation
+    reconciler_function: str = ""
+    reconcile_budget: int = Field(default=200, ge=1)
     # where and as whom AWS is reached (erphub.aws); on Lambda the runtime sets these, locally the local stack
     aws_endpoint_url: str | None = None
     aws_region: str | None = None

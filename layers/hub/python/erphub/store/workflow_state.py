@@ -106,8 +106,7 @@ class WorkflowStore:
                        seed: str | None = None) -> str:
         """seed: what makes this exception one (default: its task token, else correlation id + kind + reason);
         opening the same exception again rewrites it rather than adding a second."""
-        seed = seed or task_token or f"{correlation_id}:{kind}:{reason}"
-        exception_id = f"{kind}-{hashlib.sha256(seed.encode()).hexdigest()[:16]}"
+        exception_id = self.exception_id_for(kind, seed or task_token or f"{correlation_id}:{kind}:{reason}")
         self._put({"pk": f"EXC#{exception_id}", "sk": "EXC", "exception_id": exception_id,
                    "correlation_id": correlation_id, "workflow": workflow, "kind": kind, "reason": reason,
                    "task_token": task_token, "detail": detail, "status": "open", "opened_at": _now()})
@@ -120,6 +119,10 @@ class WorkflowStore:
         pointers = query_partition(self.ddb, self.table, f"RUN#{correlation_id}", "EXC#")
         found = [e for p in pointers if (e := self._get(f"EXC#{p['exception_id']}", "EXC")) and e["status"] == "open"]
         return sorted(found, key=lambda e: e["opened_at"])
+
+    @staticmethod
+    def exception_id_for(kind: str, seed: str) -> str:
+        return f"{kind}-{hashlib.sha256(seed.encode()).hexdigest()[:16]}"
 
     def exception(self, exception_id: str) -> dict[str, Any]:
         item = self._get(f"EXC#{exception_id}", "EXC")
