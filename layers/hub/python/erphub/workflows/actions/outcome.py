@@ -136,6 +136,6 @@ def _expire_waits(run: Run, error: str, reason: str) -> None:
     for waiting in WorkflowStore().exceptions(run.correlation_id):
         if not waiting.get("task_token"):
             continue
-        if error == "States.Timeout" or error.endswith("TimedOut"):  # ApprovalTimedOut: the wait's on_timeout
+        if error in ("States.Timeout", "States.HeartbeatTimeout") or error.endswith("TimedOut"):  # or on_timeout's
             store.mark_overdue(waiting["exception_id"])
         store.expire(waiting["exception_id"], f"expired: the run stopped waiting ({reason})")

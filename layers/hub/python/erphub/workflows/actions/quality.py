@@ -9,6 +9,7 @@ import os
 from decimal import Decimal
 from typing import Any
 
+from erphub.operations import kinds
 from erphub.store.workflow_state import WorkflowStore
 from erphub.workflows.actions import action
 from erphub.workflows.run import Run, entities
@@ -55,10 +56,22 @@ def evaluate_approval(run: Run) -> dict[str, Any]:
         reasons.append(f"deal value {contract.amount} {contract.currency} is over {threshold}")
     if contract.non_standard_terms:
         reasons.append("non-standard terms")
-    timeout = int(os.environ.get("APPROVAL_TIMEOUT_SECONDS", "259200"))
-    heartbeat = int(os.environ.get("APPROVAL_HEARTBEAT_SECONDS", "0")) or timeout
-    return {"required": bool(reasons), "reasons": reasons, "timeout_seconds": timeout,
-            "heartbeat_seconds": min(heartbeat, timeout)}
+    return {"required": bool(reasons), "reasons": reasons, **approval_bounds()}
+
+
+def approval_bounds() -> dict[str, int]:
+    """The approval wait's TimeoutSeconds/HeartbeatSeconds (AwaitApproval reads them from $.approval): the
+    approval kind's in config/exception_kinds.json; a stage may shorten them (ApprovalTimeoutSeconds,
+    ApprovalHeartbeatSeconds; 0 keeps the kind's), never lengthen them past the owner's SLA rules."""
+    kind = kinds.of("approval")
+    timeout = _shortened(int(kind.wait_timeout_seconds or 0), "APPROVAL_TIMEOUT_SECONDS")
+    heartbeat = _shortened(int(kind.heartbeat_seconds or timeout), "APPROVAL_HEARTBEAT_SECONDS")
+    return {"timeout_seconds": timeout, "heartbeat_seconds": min(heartbeat, timeout)}
+
+
+def _shortened(configured: int, variable: str) -> int:
+    stage = int(os.environ.get(variable) or 0)
+    return min(configured, stage) if stage > 0 else configured
 
 
 @action("contract.check_version")
