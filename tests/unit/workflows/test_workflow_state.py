@@ -57,3 +57,16 @@ def test_an_exception_keeps_its_task_token_until_closed(tables):
     store.close_exception(exception_id, "fixed")
     assert store.exceptions("c1") == []
     assert store.exceptions("c1", only_open=False)[0]["resolution"] == "fixed"
+
+
+def test_a_retry_keeps_its_own_status_beside_the_contract_and_its_success_makes_the_contract_active(tables):
+    # Given an activation failed (compensated) and an operator's retry (a new run, <cid>:retry1) completed
+    store = WorkflowStore()
+    store.record_status("c1", "activation", "failed", version="1", step="success.onboard")
+    store.record_status("c1:retry1", "activation", "completed", version="1", step="outcome.completed")
+    # Then both runs keep their status, and the contract (read by either id) is active
+    assert store.run_status("c1", "activation", "1")["status"] == "failed"
+    assert store.run_status("c1:retry1", "activation", "1")["status"] == "completed"
+    for correlation_id in ("c1", "c1:retry1"):
+        view = store.status(correlation_id)
+        assert (view["state"], view["correlation_id"], len(view["runs"])) == ("active", "c1", 2)

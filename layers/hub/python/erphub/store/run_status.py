@@ -8,6 +8,7 @@ its newest completed run.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 RUNNING, WAITING, COMPLETED, FAILED, REFUSED = "running", "waiting", "completed", "failed", "refused"
@@ -17,10 +18,20 @@ IN_FORCE = {"activation": "active", "amendment": "amended", "renewal": "renewed"
 PENDING = "pending"  # no run of the contract has completed yet
 
 
-def run_key(workflow: str, version: str | int | None) -> str:
+_RETRY = re.compile(r"^(?P<first>.+):retry(?P<n>\d+)$")  # an operator's retry runs as <correlation id>:retry<n>
+
+
+def split_retry(correlation_id: str) -> tuple[str, int]:
+    """'c' -> ('c', 0); 'c:retry2' -> ('c', 2): a retry's status belongs with the contract it retries."""
+    found = _RETRY.match(correlation_id)
+    return (found["first"], int(found["n"])) if found else (correlation_id, 0)
+
+
+def run_key(workflow: str, version: str | int | None, attempt: int = 0) -> str:
     """The sort key of a run's status record: workflow + contract version name one execution (the execution
-    name is business key + version, and each workflow has its own state machine)."""
-    return f"{STATUS_PREFIX}{workflow}#{version if version not in (None, '') else '0'}"
+    name is business key + version, and each workflow has its own state machine), + the retry it is."""
+    key = f"{STATUS_PREFIX}{workflow}#{version if version not in (None, '') else '0'}"
+    return f"{key}#retry{attempt}" if attempt else key
 
 
 def _order(run: dict[str, Any]) -> str:

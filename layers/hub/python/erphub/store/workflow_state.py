@@ -28,6 +28,7 @@ from erphub.store.run_status import (  # noqa: F401 (the statuses are part of th
     WAITING,
     contract_view,
     run_key,
+    split_retry,
 )
 from erphub.store.tables import from_item, query_partition, to_item, translated, workflow_table
 
@@ -54,25 +55,32 @@ class WorkflowStore:
     # --- progress and status, one record per run ------------------------------------------------------
     def record_status(self, correlation_id: str, workflow: str, status: str, *, version: str | int | None,
                       step: str = "", reason: str = "", detail: dict[str, Any] | None = None) -> None:
-        """Update the status of one run (workflow + contract version); other runs of the contract keep theirs."""
-        key = run_key(workflow, version)
-        current = self._get(f"RUN#{correlation_id}", key) or {}
-        self._put({**current, "pk": f"RUN#{correlation_id}", "sk": key, "workflow": workflow,
+        """Update the status of one run (workflow + contract version, + retry); other runs keep theirs. A retry
+        (<correlation id>:retry<n>) keeps its status beside the contract's other runs."""
+        pk, key = self._status_key(correlation_id, workflow, version)
+        current = self._get(pk, key) or {}
+        self._put({**current, "pk": pk, "sk": key, "workflow": workflow, "correlation_id": correlation_id,
                    "version": str(version if version is not None else "0"), "status": status,
                    "step": step or current.get("step", ""), "reason": reason or None, "detail": detail,
                    "updated_at": _now(), "started_at": current.get("started_at") or _now()})
 
     def run_status(self, correlation_id: str, workflow: str, version: str | int | None) -> dict[str, Any] | None:
         """One run's status record."""
-        return self._get(f"RUN#{correlation_id}", run_key(workflow, version))
+        return self._get(*self._status_key(correlation_id, workflow, version))
 
     def runs(self, correlation_id: str) -> list[dict[str, Any]]:
-        """Every run's status record of the contract (or retry), in key order."""
-        return query_partition(self.ddb, self.table, f"RUN#{correlation_id}", STATUS_PREFIX)
+        """Every run's status record of the contract, its retries included, in key order."""
+        base, _ = split_retry(correlation_id)
+        return query_partition(self.ddb, self.table, f"RUN#{base}", STATUS_PREFIX)
 
     def status(self, correlation_id: str) -> dict[str, Any] | None:
         """The contract's view derived from its runs (run_status.contract_view)."""
-        return contract_view(correlation_id, self.runs(correlation_id))
+        return contract_view(split_retry(correlation_id)[0], self.runs(correlation_id))
+
+    @staticmethod
+    def _status_key(correlation_id: str, workflow: str, version: str | int | None) -> tuple[str, str]:
+        base, attempt = split_retry(correlation_id)
+        return f"RUN#{base}", run_key(workflow, version, attempt)
 
     # --- the ledger of created records ---------------------------------------------------------------
     def record_created(self, correlation_id: str, system: str, kind: str, key: str, record_id: str,

@@ -16,8 +16,9 @@ router = Router()
 
 
 class WorkflowRunView(BaseModel):
-    """One execution of one workflow for one contract version."""
+    """One execution of one workflow for one contract version (an operator's retry: its own correlation id)."""
 
+    correlation_id: str = ""
     workflow: str = ""
     version: str = ""
     status: str = ""
@@ -55,7 +56,8 @@ def show_run(correlation_id: str) -> RunView:
         raise NotFound(f"no run {correlation_id}", system="hub", record=correlation_id)
     status = status or {}
     return RunView(correlation_id=correlation_id, state=status.get("state") or "",
-                   **_run_fields(status).model_dump(), runs=[_run_fields(r) for r in status.get("runs") or []],
+                   **_run_fields(status).model_dump(exclude={"correlation_id"}),
+                   runs=[_run_fields(r) for r in status.get("runs") or []],
                    exceptions=exceptions, audit=inbox.plain(trail))
 
 
