@@ -9,8 +9,10 @@ A source is Amazon States Language with two shorthands for Tasks, which are the 
   wait: <exception kind>     the hub opens that exception and the run waits on the task token
 plus `with:` (more payload fields), `on_error:` (the catch-all target; default: the workflow's or branch's
 `on_error:`), `on_outage:` (where the policy's outage errors go) and `on_timeout:` (where a wait's timeout
-goes). The policy adds Resource, Parameters, Retry, Catch, the wait's TimeoutSeconds and the machine's
-TimeoutSeconds; every other key is copied as written, in order.
+goes). The policy adds Resource, Parameters, Retry, Catch and the machine's TimeoutSeconds; a wait's
+TimeoutSeconds and HeartbeatSeconds come from its kind in layers/hub/python/erphub/config/exception_kinds.json
+(`wait_timeout_seconds`, `heartbeat_seconds`), the one place an exception's owner and SLA live too; every other
+key is copied as written, in order.
 
 Calls use the plain function ARN, the one form whose result is the function's return value as is; waits use
 `arn:aws:states:::lambda:invoke.waitForTaskToken`, the only form that hands a Lambda a task token.
@@ -29,6 +31,7 @@ from tools import generated
 ROOT = Path(__file__).resolve().parent.parent
 MACHINES = ROOT / "statemachines"
 POLICY = MACHINES / "policy.yaml"
+KINDS = ROOT / "layers" / "hub" / "python" / "erphub" / "config" / "exception_kinds.json"
 # adapter -> its ARN, as the DefinitionSubstitutions of template.yaml fill it in
 ADAPTERS = {"hub_steps": "${HubStepsArn}", "crm": "${CrmAdapterArn}", "billing": "${BillingAdapterArn}",
             "success": "${SuccessAdapterArn}", "erp": "${ErpAdapterArn}"}
@@ -50,8 +53,15 @@ def load_yaml(path: Path) -> dict[str, Any]:
     return yaml.safe_load(path.read_text())
 
 
-def render(source: dict[str, Any], policy: dict[str, Any]) -> dict[str, Any]:
+def wait_kinds() -> dict[str, Any]:
+    """Exception kind -> its settings (exception_kinds.json): the waits' bounds."""
+    kinds: dict[str, Any] = json.loads(KINDS.read_text(encoding="utf-8"))["kinds"]
+    return kinds
+
+
+def render(source: dict[str, Any], policy: dict[str, Any], kinds: dict[str, Any] | None = None) -> dict[str, Any]:
     """The ASL of one workflow source."""
+    policy = {**policy, "kinds": kinds if kinds is not None else wait_kinds()}
     workflow = source["workflow"]
     machine = {"Comment": source["Comment"], "StartAt": source["StartAt"],
                "TimeoutSeconds": policy["execution_timeout_seconds"]}
@@ -104,14 +114,33 @@ def _task(state: dict[str, Any], on_error: str, workflow: str, policy: dict[str,
             "action": WAIT_ACTION, "workflow": workflow, "kind": state["wait"], **state.get("with", {}),
             "task_token.$": "$$.Task.Token", "state.$": "$"}}
     asl.update({k: v for k, v in state.items() if k[0].isupper() and k not in ("Comment", "Next", "End")})
-    if "wait" in state and "TimeoutSecondsPath" not in state:
-        timeouts = policy["wait_timeout_seconds"]
-        if state["wait"] not in timeouts:
-            raise WorkflowSourceError(f"no wait_timeout_seconds for {state['wait']!r} in policy.yaml")
-        asl["TimeoutSeconds"] = timeouts[state["wait"]]
+    if "wait" in state:
+        asl.update(_wait_bounds(state, policy["kinds"]))
     asl["Retry"] = policy["retry"]
     asl["Catch"] = _catches(state, on_error, policy)
     return {**asl, **_transition(state)}
+
+
+def _wait_bounds(state: dict[str, Any], kinds: dict[str, Any]) -> dict[str, Any]:
+    """A wait's TimeoutSeconds and (where its kind can be acknowledged) HeartbeatSeconds, from its kind. A wait
+    that reads them from its input (`TimeoutSecondsPath`, `HeartbeatSecondsPath`: the approval, whose action
+    answers its kind's values, shortened per stage) must read both its kind has."""
+    written = sorted({"TimeoutSeconds", "HeartbeatSeconds"} & set(state))
+    if written:
+        raise WorkflowSourceError(f"{written}: a wait's bounds come from its kind in exception_kinds.json")
+    kind = kinds.get(state["wait"]) or {}
+    if "wait_timeout_seconds" not in kind:
+        raise WorkflowSourceError(f"no wait_timeout_seconds for {state['wait']!r} in exception_kinds.json")
+    if "HeartbeatSecondsPath" in state and "heartbeat_seconds" not in kind:
+        raise WorkflowSourceError(f"{state['wait']!r} has no heartbeat_seconds: nothing acknowledges it")
+    if "TimeoutSecondsPath" in state:
+        if "heartbeat_seconds" in kind and "HeartbeatSecondsPath" not in state:
+            raise WorkflowSourceError("a wait with TimeoutSecondsPath reads HeartbeatSecondsPath too")
+        return {}
+    bounds = {"TimeoutSeconds": kind["wait_timeout_seconds"]}
+    if "heartbeat_seconds" in kind:
+        bounds["HeartbeatSeconds"] = kind["heartbeat_seconds"]
+    return bounds
 
 
 def _catches(state: dict[str, Any], on_error: str, policy: dict[str, Any]) -> list[dict[str, Any]]:
@@ -135,8 +164,8 @@ def _transition(state: dict[str, Any]) -> dict[str, Any]:
 
 def generate() -> dict[Path, str]:
     """Committed .asl.json path -> the text the sources make."""
-    policy = load_yaml(POLICY)
-    return {MACHINES / f"{src.stem}.asl.json": json.dumps(render(load_yaml(src), policy), indent=2) + "\n"
+    policy, kinds = load_yaml(POLICY), wait_kinds()
+    return {MACHINES / f"{src.stem}.asl.json": json.dumps(render(load_yaml(src), policy, kinds), indent=2) + "\n"
             for src in sources()}
 
 

@@ -52,7 +52,14 @@ def test_seats_up_a_module_added_and_frequency_changed_mid_term(hub):
     assert stale["status"] == "SUCCEEDED" and "RecordStaleAmendment" in hub.states_entered(stale["executionArn"])
     assert quantities(by_entity(subscriptions(hub, deal), lambda s: s["metadata"]["legal_entity_id"])["LE-US"])[
         "PLATFORM-ENT_quarterly"] == 150
-    assert "stale amendment" in hub.store().status(correlation(deal))["reason"]
+    # the stale run is refused on its own record; the contract still reads amended by its live amendment (v2)
+    store = hub.store()
+    refused = store.run_status(correlation(deal), "amendment", "1")
+    assert refused["status"] == "refused" and "stale amendment" in refused["reason"]
+    contract = store.status(correlation(deal))
+    assert (contract["state"], contract["workflow"], contract["version"], contract["status"]) == (
+        "amended", "amendment", "2", "completed")
+    assert store.run_status(correlation(deal), "activation", "1")["status"] == "completed"
 
 
 def test_billing_that_drifted_from_the_erp_raises_a_reconciliation_exception(hub):

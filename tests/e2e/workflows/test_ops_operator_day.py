@@ -206,9 +206,12 @@ def test_retry_after_compensation_recreates_what_was_undone_as_a_new_run(hub, op
     assert len(live_subscriptions(hub, deal)) == 2 and len(subscriptions(hub, deal)) == 4
     assert len(open_orders(hub, deal)) == 2
     assert len(billing_customers(hub, deal)) == 2 and len(erp_customers(hub, deal)) == 2
-    # and each run keeps its own status: the first stays failed, the retry is completed
-    assert ops.get(f"/runs/{correlation(deal)}")["status"] == "failed"
-    assert ops.get(f"/runs/{run_id}")["status"] == "completed"
+    # and each run keeps its own status: the first stays failed, the retry is completed, the contract is active
+    view = ops.get(f"/runs/{correlation(deal)}")
+    assert (view["state"], view["status"]) == ("active", "completed")
+    assert sorted((r["correlation_id"], r["status"]) for r in view["runs"]) == [
+        (correlation(deal), "failed"), (run_id, "completed")]
+    assert ops.get(f"/runs/{run_id}")["runs"] == view["runs"]
     assert_audited(ops, summary["exception_id"], "retry", "Gainsight fixed")
 
 

@@ -55,7 +55,7 @@ def test_make_config_rewrites_only_the_block(tmp_path):
     (edited(product_catalog=["SSO", "SSO"]), "SKUs listed twice"),
     (edited(product_catalog=[" SSO"]), "non-blank without surrounding spaces"),
     (edited(subsidiary_currencies={"DE01": "eur"}), "ISO 4217"),
-    (edited(approval={**GOOD["approval"], "heartbeat_seconds": 999999}), "exceeds timeout_seconds"),
+    (edited(approval={**GOOD["approval"], "timeout_seconds": 600, "heartbeat_seconds": 999999}), "exceeds timeout_seconds"),
     (edited(approval={**GOOD["approval"], "threshold": "-1"}), "approval.threshold"),
     (edited(compare_price=True), "compare_price: Extra inputs are not permitted"),
     (json.dumps({k: v for k, v in GOOD.items() if k != "approval"}), "approval: Field required"),

@@ -17,6 +17,12 @@ from erphub.workflows import operator
 EVENT = {"source": "salesforce", "business_key": "contract:salesforce:006A", "data": {
     "kind": "contract", "contract_id": "006A", "account": {"account_id": "001A", "legal_entities": [
         {"entity_id": "LE-US", "tax_id": "94-1"}, {"entity_id": "LE-DE", "tax_id": None}]}, "amount": 10}}
+# the envelope a run carries (outcome.failed reads its version: the run's status record is per workflow + version)
+RUN_EVENT = {"event_id": "e-1", "type": "crm.opportunity.closed_won", "source": "salesforce", "source_event_id": "s-1",
+             "occurred_at": "2026-01-01T00:00:00Z", "correlation_id": "contract:salesforce:006A",
+             "business_key": "contract:salesforce:006A", "version": "1", "data": {
+                 "kind": "contract", "contract_id": "006A", "version": 1,
+                 "account": {"account_id": "001A", "name": "Acme"}}}
 
 
 def open_one(kind: str = "data_quality", correlation_id: str = "contract:salesforce:006A", **kw) -> str:
@@ -123,7 +129,7 @@ def test_a_run_that_stops_waiting_expires_its_open_waits_and_escalates_a_timed_o
     waiting = open_one("approval", task_token="token-1")
     failed_before = open_one("activation_failed", correlation_id="other-run")
     run = Run.model_validate({"action": "outcome.failed", "workflow": "activation", "state": {
-        "correlation_id": "contract:salesforce:006A", "event": EVENT,
+        "correlation_id": "contract:salesforce:006A", "event": RUN_EVENT,
         "error": {"Error": "States.Timeout", "Cause": "no decision"}}})
     outcome.failed(run)
     expired = ExceptionStore().get(waiting)

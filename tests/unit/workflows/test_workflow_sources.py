@@ -93,12 +93,24 @@ def test_a_new_step_is_a_few_lines_and_gets_the_whole_policy():
     assert book["Parameters"] == {"action": "erp.book", "workflow": "w", "state.$": "$"}
     assert book["Retry"] == POLICY["retry"]
     assert [c["Next"] for c in book["Catch"]] == ["AwaitErp", "Failed"]
-    assert machine["States"]["AwaitErp"]["TimeoutSeconds"] == POLICY["wait_timeout_seconds"]["erp_outage"]
+    assert machine["States"]["AwaitErp"]["TimeoutSeconds"] == asl.wait_kinds()["erp_outage"]["wait_timeout_seconds"]
+
+
+def test_a_wait_gets_its_bounds_from_its_kind_and_a_heartbeat_only_where_its_kind_can_be_acknowledged():
+    kinds = {"slow": {"wait_timeout_seconds": 100}, "acked": {"wait_timeout_seconds": 100, "heartbeat_seconds": 10}}
+    states = {"A": {"wait": "slow", "Next": "B"}, "B": {"wait": "acked", "End": True}}
+    machine = asl.render(_source(states), POLICY, kinds)["States"]
+    assert (machine["A"]["TimeoutSeconds"], "HeartbeatSeconds" in machine["A"]) == (100, False)
+    assert (machine["B"]["TimeoutSeconds"], machine["B"]["HeartbeatSeconds"]) == (100, 10)
 
 
 @pytest.mark.parametrize("state, reason", [
     ({"Type": "Task", "Resource": "arn:aws:lambda:x", "End": True}, "`call:` or `wait:`"),
     ({"wait": "unheard_of", "End": True}, "no wait_timeout_seconds"),
+    ({"wait": "erp_outage", "TimeoutSeconds": 60, "End": True}, "bounds come from its kind"),
+    ({"wait": "erp_outage", "HeartbeatSecondsPath": "$.x", "TimeoutSecondsPath": "$.y", "End": True},
+     "nothing acknowledges it"),
+    ({"wait": "approval", "TimeoutSecondsPath": "$.y", "End": True}, "reads HeartbeatSecondsPath too"),
     ({"call": "erp erp.book", "retry": 3, "End": True}, "unknown shorthand"),
     ({"call": "erp erp.book"}, "exactly one of Next and End"),
     ({"Type": "Pass", "on_error": "Failed", "End": True}, "shorthands are for"),

@@ -5,11 +5,31 @@ from erphub.store.workflow_state import WorkflowStore
 
 def test_status_keeps_the_latest_step_and_the_start(tables):
     store = WorkflowStore()
-    store.record_status("c1", "activation", "running", step="identity.resolve")
-    store.record_status("c1", "activation", "completed", step="outcome.completed")
+    store.record_status("c1", "activation", "running", version="1", step="identity.resolve")
+    store.record_status("c1", "activation", "completed", version="1", step="outcome.completed")
     status = store.status("c1")
     assert (status["status"], status["step"], status["workflow"]) == ("completed", "outcome.completed", "activation")
-    assert status["started_at"] <= status["updated_at"]
+    assert status["started_at"] <= status["updated_at"] and status["state"] == "active"
+
+
+def test_each_run_keeps_its_own_status_and_a_late_stale_amendment_hides_no_live_run(tables):
+    # Given an activation (v1) and an amendment (v2) completed, then a stale amendment (v1 again) was refused
+    store = WorkflowStore()
+    store.record_status("c1", "activation", "completed", version="1", step="outcome.completed")
+    store.record_status("c1", "amendment", "completed", version="2", step="outcome.completed")
+    store.record_status("c1", "amendment", "refused", version="1", reason="stale amendment: version 1 is not newer")
+    # Then every run reads as it ended, and the contract reads amended by its live amendment
+    assert store.run_status("c1", "activation", "1")["status"] == "completed"
+    assert store.run_status("c1", "amendment", "1")["reason"].startswith("stale amendment")
+    status = store.status("c1")
+    assert (status["state"], status["workflow"], status["version"], status["status"]) == (
+        "amended", "amendment", "2", "completed")
+    assert [(r["workflow"], r["version"], r["status"]) for r in status["runs"]] == [
+        ("activation", "1", "completed"), ("amendment", "2", "completed"), ("amendment", "1", "refused")]
+
+
+def test_a_contract_with_no_run_has_no_status(tables):
+    assert WorkflowStore().status("nobody") is None
 
 
 def test_contract_versions_only_move_forward(tables):
@@ -37,3 +57,16 @@ def test_an_exception_keeps_its_task_token_until_closed(tables):
     store.close_exception(exception_id, "fixed")
     assert store.exceptions("c1") == []
     assert store.exceptions("c1", only_open=False)[0]["resolution"] == "fixed"
+
+
+def test_a_retry_keeps_its_own_status_beside_the_contract_and_its_success_makes_the_contract_active(tables):
+    # Given an activation failed (compensated) and an operator's retry (a new run, <cid>:retry1) completed
+    store = WorkflowStore()
+    store.record_status("c1", "activation", "failed", version="1", step="success.onboard")
+    store.record_status("c1:retry1", "activation", "completed", version="1", step="outcome.completed")
+    # Then both runs keep their status, and the contract (read by either id) is active
+    assert store.run_status("c1", "activation", "1")["status"] == "failed"
+    assert store.run_status("c1:retry1", "activation", "1")["status"] == "completed"
+    for correlation_id in ("c1", "c1:retry1"):
+        view = store.status(correlation_id)
+        assert (view["state"], view["correlation_id"], len(view["runs"])) == ("active", "c1", 2)

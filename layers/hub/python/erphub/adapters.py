@@ -47,7 +47,8 @@ def handle(system: str, event: dict[str, Any]) -> dict[str, Any]:
             and not run.action.startswith(("outcome.", "exceptions.")):
         from erphub.store.workflow_state import RUNNING, WorkflowStore
 
-        WorkflowStore().record_status(run.correlation_id, run.workflow, RUNNING, step=run.action)
+        WorkflowStore().record_status(run.correlation_id, run.workflow, RUNNING, version=run.envelope.version,
+                                      step=run.action)
     logger.info("action", extra={"action": run.action, "workflow": run.workflow,
                                  "correlation_id": run.state.get("correlation_id")})
     return REGISTRY[run.action](run)

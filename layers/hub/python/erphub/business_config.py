@@ -32,12 +32,14 @@ class Approval(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     threshold: Decimal = Field(ge=0, description="deals above this value wait for an approver")
-    timeout_seconds: int = Field(gt=0, description="how long an approval may wait")
-    heartbeat_seconds: int = Field(gt=0, description="how long an approval may go unacknowledged")
+    # the approval wait's bounds are the approval kind's (exception_kinds.json); a stage may only shorten them
+    timeout_seconds: int = Field(default=0, ge=0, description="shortens how long an approval may wait (0: the kind's)")
+    heartbeat_seconds: int = Field(default=0, ge=0,
+                                   description="shortens how long an approval may go unacknowledged (0: the kind's)")
 
     @model_validator(mode="after")
     def _heartbeat_within_timeout(self) -> Approval:
-        if self.heartbeat_seconds > self.timeout_seconds:
+        if self.timeout_seconds and self.heartbeat_seconds > self.timeout_seconds:
             raise ValueError(f"heartbeat_seconds {self.heartbeat_seconds} exceeds timeout_seconds "
                              f"{self.timeout_seconds}")
         return self

@@ -107,7 +107,7 @@ def _matches(view: ExceptionSummary, f: Filters) -> bool:
 
 def detail(exception_id: str) -> ExceptionDetail:
     item = ExceptionStore().get(exception_id)
-    run = WorkflowStore().status(item["correlation_id"]) or {}
+    run = _run_of(item)
     return ExceptionDetail(
         **summary(item).model_dump(), step=run.get("step") or "", run_status=run.get("status") or "",
         payload=plain((item.get("detail") or {}).get("event")),
@@ -116,6 +116,14 @@ def detail(exception_id: str) -> ExceptionDetail:
         resolution=item.get("resolution") or "", resolved_by=item.get("resolved_by") or "",
         resolved_at=item.get("resolved_at") or item.get("closed_at") or "", note=item.get("note") or "",
         outcome=plain(item.get("outcome") or {}), audit=plain(audit.of_exception(item)))
+
+
+def _run_of(item: dict[str, Any]) -> dict[str, Any]:
+    """The status of the run that opened the exception (its workflow + version), else the contract's view."""
+    store = WorkflowStore()
+    if item.get("version") is not None:
+        return store.run_status(item["correlation_id"], item["workflow"], item["version"]) or {}
+    return store.status(item["correlation_id"]) or {}
 
 
 def plain(value: Any) -> Any:

@@ -19,6 +19,8 @@ class Kind(BaseModel):
     owner: str
     sla_seconds: int
     actions: list[str]
+    wait_timeout_seconds: int | None = None  # a workflow waiting on it gives up after this (TimeoutSeconds)
+    heartbeat_seconds: int | None = None  # ...or when nobody acknowledged it for this long (HeartbeatSeconds)
 
 
 @cache

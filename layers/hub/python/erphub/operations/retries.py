@@ -10,7 +10,6 @@ own (the failed run keeps its "failed"), and the business key, hence the custome
 from __future__ import annotations
 
 import json
-import re
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -20,16 +19,15 @@ from erphub.canonical import EventEnvelope
 from erphub.errors import Conflict, Permanent, Transient
 from erphub.settings import get_settings
 from erphub.store import raw_bodies
+from erphub.store.run_status import split_retry
 from erphub.workflows.starter import execution_name
 
-_RETRY = re.compile(r"^(?P<first>.+):retry(?P<n>\d+)$")
 _NAME_MAX = 80
 
 
 def next_run_id(correlation_id: str) -> tuple[str, int]:
     """'c' -> ('c:retry1', 1); 'c:retry1' -> ('c:retry2', 2)."""
-    found = _RETRY.match(correlation_id)
-    first, n = (found["first"], int(found["n"])) if found else (correlation_id, 0)
+    first, n = split_retry(correlation_id)
     return f"{first}:retry{n + 1}", n + 1
 
 

@@ -226,9 +226,9 @@ def _step(event: dict[str, Any], execution: str, correlation_id: str) -> Timelin
 
 def _run_entry(item: dict[str, Any], correlation_id: str) -> TimelineEntry | None:
     sk, common = str(item["sk"]), {"correlation_id": correlation_id}
-    if sk == "STATUS":
+    if sk.startswith("STATUS#"):  # one per run (store/run_status.py)
         return TimelineEntry(at=_time(item["updated_at"]), kind="execution", system=str(item.get("workflow", "")),
-                             summary=f"{item.get('workflow')} {item.get('status')}"
+                             summary=f"{item.get('workflow')} v{item.get('version')} {item.get('status')}"
                                      + (f": {item['reason']}" if item.get("reason") else ""), **common)
     if sk.startswith("REC#"):
         state = f" ({item['state']})" if item.get("state") not in (None, "created") else ""

@@ -57,7 +57,7 @@ def _events(table: str, keys: list[str]) -> dict[str, str]:
 
 
 def run_items(correlation_id: str, limit: int) -> tuple[list[dict[str, Any]], bool]:
-    """A run's partition: STATUS, REC#..., REFUSED#..., SIGNAL#... (at most `limit` items)."""
+    """A run's partition: STATUS#<workflow>#<version>, REC#..., REFUSED#..., SIGNAL#... (at most `limit` items)."""
     return _partition(workflow_table(), f"RUN#{correlation_id}", limit)
 
 

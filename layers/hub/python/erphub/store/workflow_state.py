@@ -1,7 +1,8 @@
 """The workflow table: where each business transaction stands, what it created, and what waits on an operator.
 
 Items (pk, sk):
-  RUN#<correlation id>, STATUS                 workflow, status, step, reason, updated_at (the status lookup)
+  RUN#<correlation id>, STATUS#<workflow>#<version>  one run's workflow, version, status, step, reason, started_at,
+                                               updated_at (store/run_status.py derives the contract's view from them)
   RUN#<correlation id>, REC#<system>#<kind>#<key>   a record this run created (compensation reads these)
   RUN#<correlation id>, REFUSED#<entity>#<field>    a write refused by the system-of-record rules
   RUN#<correlation id>, SIGNAL#<signal>#<system>    how a system reacted to a signal (renewal risk)
@@ -19,9 +20,18 @@ from typing import Any
 
 from erphub import aws
 from erphub.errors import Conflict, NotFound
+from erphub.store.run_status import (  # noqa: F401 (the statuses are part of this module's interface)
+    COMPLETED,
+    FAILED,
+    REFUSED,
+    RUNNING,
+    STATUS_PREFIX,
+    WAITING,
+    contract_view,
+    run_key,
+    split_retry,
+)
 from erphub.store.tables import from_item, query_partition, to_item, translated, workflow_table
-
-RUNNING, WAITING, COMPLETED, FAILED, REFUSED = "running", "waiting", "completed", "failed", "refused"
 
 
 def _now() -> str:
@@ -43,16 +53,35 @@ class WorkflowStore:
                                      Key=to_item({"pk": pk, "sk": sk})).get("Item")
         return from_item(item) if item else None
 
-    # --- progress and status ---------------------------------------------------------------------------
-    def record_status(self, correlation_id: str, workflow: str, status: str, step: str = "",
-                      reason: str = "", detail: dict[str, Any] | None = None) -> None:
-        current = self._get(f"RUN#{correlation_id}", "STATUS") or {}
-        self._put({**current, "pk": f"RUN#{correlation_id}", "sk": "STATUS", "workflow": workflow,
-                   "status": status, "step": step or current.get("step", ""), "reason": reason or None,
-                   "detail": detail, "updated_at": _now(), "started_at": current.get("started_at") or _now()})
+    # --- progress and status, one record per run ------------------------------------------------------
+    def record_status(self, correlation_id: str, workflow: str, status: str, *, version: str | int | None,
+                      step: str = "", reason: str = "", detail: dict[str, Any] | None = None) -> None:
+        """Update the status of one run (workflow + contract version, + retry); other runs keep theirs. A retry
+        (<correlation id>:retry<n>) keeps its status beside the contract's other runs."""
+        pk, key = self._status_key(correlation_id, workflow, version)
+        current = self._get(pk, key) or {}
+        self._put({**current, "pk": pk, "sk": key, "workflow": workflow, "correlation_id": correlation_id,
+                   "version": str(version if version is not None else "0"), "status": status,
+                   "step": step or current.get("step", ""), "reason": reason or None, "detail": detail,
+                   "updated_at": _now(), "started_at": current.get("started_at") or _now()})
+
+    def run_status(self, correlation_id: str, workflow: str, version: str | int | None) -> dict[str, Any] | None:
+        """One run's status record."""
+        return self._get(*self._status_key(correlation_id, workflow, version))
+
+    def runs(self, correlation_id: str) -> list[dict[str, Any]]:
+        """Every run's status record of the contract, its retries included, in key order."""
+        base, _ = split_retry(correlation_id)
+        return query_partition(self.ddb, self.table, f"RUN#{base}", STATUS_PREFIX)
 
     def status(self, correlation_id: str) -> dict[str, Any] | None:
-        return self._get(f"RUN#{correlation_id}", "STATUS")
+        """The contract's view derived from its runs (run_status.contract_view)."""
+        return contract_view(split_retry(correlation_id)[0], self.runs(correlation_id))
+
+    @staticmethod
+    def _status_key(correlation_id: str, workflow: str, version: str | int | None) -> tuple[str, str]:
+        base, attempt = split_retry(correlation_id)
+        return f"RUN#{base}", run_key(workflow, version, attempt)
 
     # --- the ledger of created records ---------------------------------------------------------------
     def record_created(self, correlation_id: str, system: str, kind: str, key: str, record_id: str,
@@ -103,13 +132,15 @@ class WorkflowStore:
     # --- exceptions for operators ----------------------------------------------------------------------
     def open_exception(self, correlation_id: str, workflow: str, kind: str, reason: str,
                        task_token: str | None = None, detail: dict[str, Any] | None = None,
-                       seed: str | None = None) -> str:
+                       seed: str | None = None, version: str | None = None) -> str:
         """seed: what makes this exception one (default: its task token, else correlation id + kind + reason);
-        opening the same exception again rewrites it rather than adding a second."""
+        opening the same exception again rewrites it rather than adding a second. version: the contract version
+        of the run that opened it (with workflow, it names the run's status record; None outside a run)."""
         exception_id = self.exception_id_for(kind, seed or task_token or f"{correlation_id}:{kind}:{reason}")
         self._put({"pk": f"EXC#{exception_id}", "sk": "EXC", "exception_id": exception_id,
                    "correlation_id": correlation_id, "workflow": workflow, "kind": kind, "reason": reason,
-                   "task_token": task_token, "detail": detail, "status": "open", "opened_at": _now()})
+                   "task_token": task_token, "detail": detail, "status": "open", "opened_at": _now(),
+                   **({"version": str(version)} if version is not None else {})})
         # a pointer under the run, so the exceptions of one run are a query, not a scan (status lookups)
         self._put({"pk": f"RUN#{correlation_id}", "sk": f"EXC#{exception_id}", "exception_id": exception_id})
         return exception_id

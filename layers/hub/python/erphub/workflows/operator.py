@@ -63,7 +63,10 @@ def send_success(exception: dict[str, Any], output: dict[str, Any]) -> None:
         aws.client("stepfunctions").send_task_success(taskToken=token, output=json.dumps(output, default=str))
     except ClientError as exc:
         _raise_for(exc, exception)
-    WorkflowStore().record_status(exception["correlation_id"], exception["workflow"], RUNNING, reason="")
+    if "version" in exception:  # the run that waited on it runs on (exceptions opened before runs kept a version
+        # have no run record to update)
+        WorkflowStore().record_status(exception["correlation_id"], exception["workflow"], RUNNING,
+                                      version=exception["version"], reason="")
 
 
 def send_failure(exception: dict[str, Any], error: str, cause: str) -> None:

@@ -15,14 +15,33 @@ from erphub.store.workflow_state import WorkflowStore
 router = Router()
 
 
-class RunView(BaseModel):
-    correlation_id: str
+class WorkflowRunView(BaseModel):
+    """One execution of one workflow for one contract version (an operator's retry: its own correlation id)."""
+
+    correlation_id: str = ""
     workflow: str = ""
+    version: str = ""
     status: str = ""
     step: str = ""
     reason: str = ""
     started_at: str = ""
     updated_at: str = ""
+
+
+class RunView(BaseModel):
+    """The contract's (or retry's) current run at the top, its derived state, and every run."""
+
+    correlation_id: str
+    state: str = Field("", description="active, amended, renewed, cancelled (newest completed run not refused), "
+                                       "pending (none completed yet) or refused (every run refused)")
+    workflow: str = ""
+    version: str = ""
+    status: str = ""
+    step: str = ""
+    reason: str = ""
+    started_at: str = ""
+    updated_at: str = ""
+    runs: list[WorkflowRunView] = Field(default_factory=list)
     exceptions: list[inbox.ExceptionSummary] = Field(default_factory=list)
     audit: list[dict[str, Any]] = Field(default_factory=list)
 
@@ -36,10 +55,14 @@ def show_run(correlation_id: str) -> RunView:
     if status is None and not exceptions and not trail:
         raise NotFound(f"no run {correlation_id}", system="hub", record=correlation_id)
     status = status or {}
-    return RunView(correlation_id=correlation_id, workflow=status.get("workflow") or "",
-                   status=status.get("status") or "", step=status.get("step") or "",
-                   reason=status.get("reason") or "", started_at=status.get("started_at") or "",
-                   updated_at=status.get("updated_at") or "", exceptions=exceptions, audit=inbox.plain(trail))
+    return RunView(correlation_id=correlation_id, state=status.get("state") or "",
+                   **_run_fields(status).model_dump(exclude={"correlation_id"}),
+                   runs=[_run_fields(r) for r in status.get("runs") or []],
+                   exceptions=exceptions, audit=inbox.plain(trail))
+
+
+def _run_fields(record: dict[str, Any]) -> WorkflowRunView:
+    return WorkflowRunView(**{name: str(record.get(name) or "") for name in WorkflowRunView.model_fields})
 
 
 @router.get("/me", summary="Who the token belongs to and the groups it carries")

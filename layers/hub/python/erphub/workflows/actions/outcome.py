@@ -49,9 +49,10 @@ def wait_for_operator(run: Run) -> dict[str, Any]:
     detail = {"error": name, "event": run.state.get("event")}
     if kind == "identity_conflict":  # the candidates and the conflict record the operator's choice closes
         detail["identity"] = run.result("identity")
+    version = run.envelope.version
     exception_id = store.open_exception(run.correlation_id, run.workflow, kind, reason,
-                                        task_token=run.field("task_token"), detail=detail)
-    store.record_status(run.correlation_id, run.workflow, WAITING, reason=f"{kind}: {reason}")
+                                        task_token=run.field("task_token"), detail=detail, version=version)
+    store.record_status(run.correlation_id, run.workflow, WAITING, version=version, reason=f"{kind}: {reason}")
     return {"exception_id": exception_id}
 
 
@@ -59,7 +60,8 @@ def wait_for_operator(run: Run) -> dict[str, Any]:
 def raise_exception(run: Run) -> dict[str, Any]:
     kind = run.field("kind", "exception")
     reason = run.field("reason") or "; ".join(run.result("reconciliation").get("mismatches") or []) or kind
-    exception_id = WorkflowStore().open_exception(run.correlation_id, run.workflow, kind, reason)
+    exception_id = WorkflowStore().open_exception(run.correlation_id, run.workflow, kind, reason,
+                                                  version=run.envelope.version)
     return {"exception_id": exception_id, "reason": reason}
 
 
@@ -85,7 +87,8 @@ def _emit(run: Run, status: str, **fields: Any) -> dict[str, Any]:
         "Detail": envelope.model_dump_json()}])
     if response.get("FailedEntryCount"):
         raise Transient(f"the bus refused {event_type}", system="events", record=run.correlation_id)
-    store.record_status(run.correlation_id, run.workflow, status, reason=fields.get("reason") or "",
+    store.record_status(run.correlation_id, run.workflow, status, version=envelope_in.version,
+                        reason=fields.get("reason") or "",
                         detail={"event_id": envelope.event_id, "type": event_type})
     return {"event_id": envelope.event_id, "type": event_type, "status": status}
 
@@ -110,7 +113,7 @@ def failed(run: Run) -> dict[str, Any]:
     store = WorkflowStore()
     name, message = describe_error(run.state.get("error"))
     reason = run.field("reason") or (f"{name}: {message}" if name else "failed")
-    step = (store.status(run.correlation_id) or {}).get("step")
+    step = (store.run_status(run.correlation_id, run.workflow, run.envelope.version) or {}).get("step")
     compensated = [f"{r['system']}:{r['kind']}:{r['record_id']}" for r in store.created(run.correlation_id)
                    if r.get("state") not in (None, "created")]
     _expire_waits(run, name, reason)
@@ -118,7 +121,8 @@ def failed(run: Run) -> dict[str, Any]:
         return _emit(run, FAILED, reason=reason, failed_step=step, compensated=compensated)
     exception_id = store.open_exception(run.correlation_id, run.workflow, f"{run.workflow}_failed",
                                         f"{reason} (at {step}; undone: {', '.join(compensated) or 'nothing'})",
-                                        detail={"error": name, "event": run.state.get("event")})
+                                        detail={"error": name, "event": run.state.get("event")},
+                                        version=run.envelope.version)
     return _emit(run, FAILED, reason=reason, failed_step=step, compensated=compensated, exception_id=exception_id)
 
 
@@ -132,6 +136,6 @@ def _expire_waits(run: Run, error: str, reason: str) -> None:
     for waiting in WorkflowStore().exceptions(run.correlation_id):
         if not waiting.get("task_token"):
             continue
-        if error == "States.Timeout" or error.endswith("TimedOut"):  # ApprovalTimedOut: the wait's on_timeout
+        if error in ("States.Timeout", "States.HeartbeatTimeout") or error.endswith("TimedOut"):  # or on_timeout's
             store.mark_overdue(waiting["exception_id"])
         store.expire(waiting["exception_id"], f"expired: the run stopped waiting ({reason})")

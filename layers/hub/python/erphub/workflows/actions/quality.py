@@ -9,6 +9,7 @@ from typing import Any, NamedTuple
 
 from erphub import business_config
 from erphub.canonical import Account, Contract, LegalEntity, SubscriptionItem
+from erphub.operations import kinds
 from erphub.store.workflow_state import WorkflowStore
 from erphub.workflows.actions import action
 from erphub.workflows.run import Run, entities
@@ -86,9 +87,22 @@ def check_quality(run: Run) -> dict[str, Any]:
 @action("approval.evaluate")
 def evaluate_approval(run: Run) -> dict[str, Any]:
     """Deals above the approval threshold or with non-standard terms need an approver (within the timeout)."""
-    reasons, policy = approval_reasons(run.contract), business_config.current().approval
-    return {"required": bool(reasons), "reasons": reasons, "timeout_seconds": policy.timeout_seconds,
-            "heartbeat_seconds": policy.heartbeat_seconds}
+    reasons = approval_reasons(run.contract)
+    return {"required": bool(reasons), "reasons": reasons, **approval_bounds()}
+
+
+def approval_bounds() -> dict[str, int]:
+    """The approval wait's TimeoutSeconds/HeartbeatSeconds (AwaitApproval reads them from $.approval): the
+    approval kind's in config/exception_kinds.json; the business configuration's approval timeout/heartbeat may
+    shorten them (0 keeps the kind's), never lengthen them past the owner's SLA rules."""
+    kind, policy = kinds.of("approval"), business_config.current().approval
+    timeout = _shortened(int(kind.wait_timeout_seconds or 0), policy.timeout_seconds)
+    heartbeat = _shortened(int(kind.heartbeat_seconds or timeout), policy.heartbeat_seconds)
+    return {"timeout_seconds": timeout, "heartbeat_seconds": min(heartbeat, timeout)}
+
+
+def _shortened(configured: int, stage: int) -> int:
+    return min(configured, stage) if stage > 0 else configured
 
 
 @action("contract.check_version")
