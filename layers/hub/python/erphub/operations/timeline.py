@@ -181,8 +181,27 @@ def identity(scope: Scope) -> Found:
             for i in items if str(i["sk"]).startswith("XREF#") and i.get("linked_at")], truncated
 
 
+def operator_actions(scope: Scope) -> Found:
+    """The operator API's audit trail of each run: who did what, with the note and the status change."""
+    from erphub.store.audit import AuditStore
+
+    entries, truncated, store = [], False, AuditStore()
+    for correlation_id in scope.correlation_ids:
+        trail = store.of_run(correlation_id)
+        truncated |= len(trail) > MAX_RUN_ITEMS
+        for a in trail[:MAX_RUN_ITEMS]:
+            change = f" ({a['before'].get('status')} -> {a['after'].get('status')})" if a.get("before", {}).get(
+                "status") else ""
+            entries.append(TimelineEntry(
+                at=_time(a["at"]), kind="operator_action", system="operator", correlation_id=correlation_id,
+                summary=f"{a['actor']}: {a['action']}{change}" + (f": {a['note']}" if a.get("note") else ""),
+                detail={"audit_id": a.get("audit_id"), "exception_id": a.get("exception_id"),
+                        "before": a.get("before"), "after": a.get("after")}))
+    return entries, truncated
+
+
 # webhooks first: the others read the correlation ids and events it collects
-SOURCES: list[Callable[[Scope], Found]] = [webhooks, executions, run_records, exceptions, identity]
+SOURCES: list[Callable[[Scope], Found]] = [webhooks, executions, run_records, exceptions, identity, operator_actions]
 
 
 # --- helpers -----------------------------------------------------------------------------------------------
