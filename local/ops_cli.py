@@ -71,6 +71,9 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("correlation_id")
     run.set_defaults(run=_run)
     _acting_commands(commands)
+    from local.ops_cli_recovery import add_commands  # imports this module's helpers: after they are defined
+
+    add_commands(commands)
     return parser
 
 

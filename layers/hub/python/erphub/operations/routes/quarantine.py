@@ -29,26 +29,36 @@ def list_quarantined(limit: Annotated[int, Query(ge=1, le=quarantine.MAX_PAGE)] 
     return quarantine.list_quarantined(limit, next_token, source)
 
 
-@router.get("/quarantine/<key>", summary="One quarantined webhook with its headers and raw body")
-def show(key: str) -> quarantine.QuarantinedDetail:
-    return quarantine.show(key)
+@router.get("/quarantine/<source>/<source_event_id>", summary="One quarantined webhook with its headers and raw body")
+def show(source: str, source_event_id: str) -> quarantine.QuarantinedDetail:
+    return quarantine.show(key_of(source, source_event_id))
 
 
-@router.post("/quarantine/<key>/renormalize",
+@router.post("/quarantine/<source>/<source_event_id>/renormalize",
              summary="Map the stored raw body again (after a mapping fix) and replay the event once")
-def renormalize(key: str, request: Annotated[ReplayRequest, Body()]) -> quarantine.ReplayResult:
+def renormalize(source: str, source_event_id: str,
+                request: Annotated[ReplayRequest, Body()]) -> quarantine.ReplayResult:
+    key = key_of(source, source_event_id)
     before = _state(key)
     done = quarantine.renormalize(key, actor(router))
     _audit("quarantine.renormalize", before, done, request.note)
     return done
 
 
-@router.post("/quarantine/<key>/replay", summary="Replay the event built from corrected canonical fields, once")
-def replay_corrected(key: str, request: Annotated[CorrectedReplayRequest, Body()]) -> quarantine.ReplayResult:
+@router.post("/quarantine/<source>/<source_event_id>/replay",
+             summary="Replay the event built from corrected canonical fields, once")
+def replay_corrected(source: str, source_event_id: str,
+                     request: Annotated[CorrectedReplayRequest, Body()]) -> quarantine.ReplayResult:
+    key = key_of(source, source_event_id)
     before = _state(key)
     done = quarantine.replay_corrected(key, request.event, actor(router))
     _audit("quarantine.replay", before, done, request.note)
     return done
+
+
+def key_of(source: str, source_event_id: str) -> str:
+    """The inbox key <source>#<vendor event id>, addressed as two path segments ('#' cannot be in a URL path)."""
+    return f"{source}#{source_event_id}"
 
 
 def _state(key: str) -> dict[str, str]:
