@@ -197,3 +197,17 @@ def test_archive_replay_and_sweep_over_the_api_are_deduped_and_audited(stack, ap
     code, out, _ = cli("sweep", "--note", "after the bus outage")
     assert code == 0 and "\noutbox swept: " in out
     assert api("GET", "/runs/outbox").json()["audit"][-1]["action"] == "outbox.sweep"
+
+
+def test_every_call_the_operator_function_made_is_one_its_template_role_allows(stack, api):
+    # Given the recovery routes driven above (run after them: pytest keeps the module's order), and a timeline
+    assert api("GET", "/timeline/customer/no-such-customer").status_code == 200
+    assert api("GET", "/dlqs").status_code == 200
+    # Then IAM, as CloudFormation will create the role from template.yaml, allows every AWS call it made
+    from local import iam_audit
+
+    made = {"OpsApiFunction": stack.aws_calls["OpsApiFunction"]}
+    assert {c.operation for c in made["OpsApiFunction"]} >= {"ReceiveMessage", "SendMessage", "PurgeQueue",
+                                                             "StartReplay", "GetExecutionHistory", "UpdateItem"}
+    findings = iam_audit.audit(stack, made)
+    assert findings == [], "\n".join(map(str, findings))
