@@ -10,15 +10,18 @@ import json
 import re
 import uuid
 
+import console_browser
 import pytest
 from deals import Deal
 from flows import erp_customers, sales_orders, seed_crm, send_deal, subscriptions
-from test_ops_console import SHOTS, api, browser, page  # noqa: F401 - the browser, API and signed-in page fixtures
 
 from local import webhooks
 from local.cognito_authorizer import dev_users
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
+# the shared fixtures (console_browser.py), registered in this module by name
+browser, api, page = console_browser.browser, console_browser.api, console_browser.page
+SHOTS = console_browser.SHOTS
 OPERATOR = dev_users()["operator"]["email"]
 
 
@@ -27,11 +30,7 @@ def stack_parameters() -> dict[str, str]:
     return {"QueueRetryDelaySeconds": "1"}  # the ERP poster gives up after 4 receives: seconds, not minutes
 
 
-def go(page, hash_: str) -> None:  # noqa: F811
-    page.goto(page.url.split("#")[0] + hash_)
-
-
-def test_a_quarantined_deal_replayed_from_the_browser_is_activated_once(hub, api, page):  # noqa: F811
+def test_a_quarantined_deal_replayed_from_the_browser_is_activated_once(hub, api, page):
     from tests.e2e.test_recovery import corrected_contract
 
     # Given a closed-won deal Salesforce sent with broken legal entities: quarantined
@@ -74,7 +73,7 @@ def test_a_quarantined_deal_replayed_from_the_browser_is_activated_once(hub, api
     page.screenshot(path=str(SHOTS / "timeline.png"), full_page=True)
 
 
-def test_a_dead_lettered_erp_posting_redriven_from_the_browser_posts_once(hub, api, page):  # noqa: F811
+def test_a_dead_lettered_erp_posting_redriven_from_the_browser_posts_once(hub, api, page):
     from tests.e2e.test_recovery import stripe_invoice
 
     # Given an activated customer whose invoice arrives while NetSuite is down: the poster dead-letters it

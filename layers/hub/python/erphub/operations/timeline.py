@@ -2,8 +2,8 @@
 webhooks received, canonical events, workflow executions and their steps, records created in each system,
 refusals, exceptions and operator actions.
 
-Each kind of entry comes from one source function `(Scope) -> Found`; SOURCES lists them, so another record
-(e.g. the operator API's audit trail) is one more function appended there. Every read is bounded (MAX_* below)
+Each kind of entry comes from one source function `(Scope) -> Found`; SOURCES lists them (the operator API's audit
+trail is the last), so another record is one more function appended there. Every read is bounded (MAX_* below)
 and a source that hit its bound marks the timeline `truncated`; a source that failed is named in `unavailable`
 and the rest is still shown.
 
