@@ -46,13 +46,14 @@ def test_every_dead_letter_queue_of_the_stack_is_listed_with_its_source(operator
     expected = {"ActivationDLQ": "ActivationQueue", "AmendmentDLQ": "AmendmentQueue", "RenewalDLQ": "RenewalQueue",
                 "CancellationDLQ": "CancellationQueue", "RenewalRiskDLQ": "RenewalRiskQueue",
                 "RenewalRiskBillingDLQ": "RenewalRiskBillingQueue", "RenewalRiskErpDLQ": "RenewalRiskErpQueue",
-                "ErpPostingIntakeDLQ": "ErpPostingIntakeQueue", "ErpPostingDLQ": "ErpPostingQueue"}
+                "ErpPostingIntakeDLQ": "ErpPostingIntakeQueue", "ErpPostingDLQ": "ErpPostingQueue",
+                "UsageDLQ": "UsageQueue"}
     for dlq, source in expected.items():
         assert listed[queue_name(operator, dlq)].source_queues == [queue_name(operator, source)]
-    # the DLQs of the bus rules' deliveries and of the publisher's stream have no source queue
-    assert listed[queue_name(operator, "RuleDeliveryDLQ")].source_queues == []
-    assert listed[queue_name(operator, "PublisherFailureDLQ")].source_queues == []
-    assert len(listed) == len(expected) + 2 and listed[queue_name(operator, "ErpPostingDLQ")].fifo
+    # the DLQs of the bus rules' deliveries and of the publisher's and the notifier's streams have no source queue
+    no_source = ("RuleDeliveryDLQ", "PublisherFailureDLQ", "OpsNotifierFailureDLQ")
+    assert all(listed[queue_name(operator, dlq)].source_queues == [] for dlq in no_source)
+    assert len(listed) == len(expected) + len(no_source) and listed[queue_name(operator, "ErpPostingDLQ")].fifo
 
 
 def test_a_message_the_consumer_dead_lettered_shows_why_and_is_redriven_once(operator, held):
