@@ -161,11 +161,16 @@ def test_purge_needs_the_queue_name_and_is_audited(stack, api, cli):
     code, _, err = cli("purge", dlq, "--confirm", "yes")
     assert code == 1 and len(err.strip().splitlines()) == 1
     assert api("POST", "/dlqs/no-such-dlq/purge", body={"confirm": "no-such-dlq"}).status_code == 404
-    # With it, the DLQ is emptied and the purge recorded
+    # The CLI lists the DLQs; redriving an empty one moves nothing (and is still recorded)
+    code, out, _ = cli("dlq")
+    assert code == 0 and dlq in out and "dead-letter queues" in out
+    code, out, _ = cli("redrive", dlq)
+    assert code == 0 and f"{dlq}: 0 messages redriven to {stack.physical('UsageQueue').rsplit('/', 1)[-1]}" in out
+    # With the name, the DLQ is emptied and the purge recorded
     code, out, _ = cli("purge", dlq, "--confirm", dlq, "--note", "test data")
     assert code == 0 and "messages purged" in out
     trail = api("GET", f"/runs/dlq:{dlq}").json()["audit"]
-    assert [a["action"] for a in trail] == ["dlq.purge"] and trail[0]["note"] == "test data"
+    assert [a["action"] for a in trail] == ["dlq.redrive", "dlq.purge"] and trail[1]["note"] == "test data"
 
 
 def test_archive_replay_and_sweep_over_the_api_are_deduped_and_audited(stack, api, cli):
