@@ -204,6 +204,41 @@ def test_archive_replay_and_sweep_over_the_api_are_deduped_and_audited(stack, ap
     assert api("GET", "/runs/outbox").json()["audit"][-1]["action"] == "outbox.sweep"
 
 
+def test_a_dead_letter_exception_is_redriven_by_its_own_action(stack, api):
+    # Given an invoice dead-lettered while NetSuite was down: a dead_letter exception offering redrive
+    deal = Deal("HttpExcRedrive")
+    send_deal(stack, deal)
+    assert activation(stack, deal)["status"] == "SUCCEEDED"
+    customer = next(c["id"] for c in records(stack, "stripe", "customer")
+                    if str((c.get("metadata") or {}).get("erphub_key", "")) == f"{deal.account_id}:LE-US")
+    invoice_id = f"in_{uuid.uuid4().hex[:16]}"
+    stack.sandbox.faults.inject("netsuite", None, kind="503", times=100_000)
+    try:
+        assert webhooks.post(stack.endpoints["gateway"], "stripe", stripe_invoice(customer, invoice_id))[0] == 202
+        dlq = stack.physical("ErpPostingDLQ").rsplit("/", 1)[-1]
+        letter = stack.wait_until(lambda: next((m for m in api("GET", f"/dlqs/{dlq}/messages").json()["messages"]
+                                                if invoice_id in m["body"] and m["exception_id"]), None),
+                                  timeout=90, interval=0.5)
+    finally:
+        stack.sandbox.faults.clear()
+    exception_id = letter["exception_id"]
+    assert api("GET", f"/exceptions/{exception_id}").json()["actions"] == ["redrive", "abandon"]
+    # When the operator takes the exception's redrive action (a viewer may not)
+    assert api("POST", f"/exceptions/{exception_id}/redrive", "viewer", {}).status_code == 403
+    done = api("POST", f"/exceptions/{exception_id}/redrive", body={"note": "ERP back"})
+    assert done.status_code == 200 and done.json()["moved"] == 1, done.text
+    # Then that message is posted once, the exception is resolved with the action in its audit trail
+    posted = stack.wait_until(lambda: [i for i in stack.sandbox.records("netsuite", "invoice")
+                                       if invoice_id in json.dumps(i)], timeout=30, interval=0.2)
+    assert len(posted) == 1
+    detail = api("GET", f"/exceptions/{exception_id}").json()
+    assert detail["status"] == "resolved"
+    [entry] = [a for a in detail["audit"] if a["action"] == "redrive"]
+    assert entry["actor"] == OPERATOR and entry["note"] == "ERP back" and entry["after"]["status"] != "open"
+    # and a second redrive of it is refused
+    assert api("POST", f"/exceptions/{exception_id}/redrive", body={}).status_code == 409
+
+
 def test_every_call_the_operator_function_made_is_one_its_template_role_allows(stack, api):
     # Given the recovery routes driven above (run after them: pytest keeps the module's order), and a timeline
     assert api("GET", "/timeline/customer/no-such-customer").status_code == 200
