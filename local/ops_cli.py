@@ -74,6 +74,9 @@ def _parser() -> argparse.ArgumentParser:
     run.set_defaults(run=_run)
     _acting_commands(commands)
     ops_reconcile.add(commands, _client, _print)
+    from local.ops_cli_recovery import add_commands  # imports this module's helpers: after they are defined
+
+    add_commands(commands)
     return parser
 
 

@@ -10,7 +10,8 @@ from pathlib import Path
 from erphub.settings import get_settings
 
 STATIC = Path(__file__).parent / "static"
-TYPES = {"app.js": "text/javascript; charset=utf-8", "style.css": "text/css; charset=utf-8"}
+TYPES = {"app.js": "text/javascript; charset=utf-8", "recovery.js": "text/javascript; charset=utf-8",
+         "style.css": "text/css; charset=utf-8"}
 
 
 def lambda_handler(event: dict, context: object) -> dict:

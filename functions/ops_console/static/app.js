@@ -8,6 +8,7 @@ const KINDS = ["approval", "data_quality", "identity_conflict", "erp_outage", "b
   "dead_letter", "outbox_unpublishable"];
 const TOKEN = "erphub.ops.idToken";
 const state = { config: null, me: null };
+const PAGES = {};  // more pages, by the first part of the hash (recovery.js: quarantine, dlqs, timeline)
 
 class ApiError extends Error {
   constructor(status, message) { super(message); this.status = status; }
@@ -170,7 +171,7 @@ function actionForm(name, detail, build) {
     try {
       const body = extra ? extra.body(note.value) : { note: note.value };
       const result = await api("POST", `/exceptions/${encodeURIComponent(detail.exception_id)}/${extra?.path || name}`, body);
-      flash(`${name}: ${result.resolution || result.status}`, "ok");
+      flash(`${name}: ${result.resolution || result.status || `${result.moved} redriven`}`, "ok");
       await exceptionPage(detail.exception_id, result);
     } catch (error) { flash(error.message, "error"); button.disabled = false; }
   } }, h("h3", {}, name), extra ? extra.inputs : null, note, h("button", { type: "submit", name }, name));
@@ -236,6 +237,8 @@ async function exceptionPage(id, result) {
     field("Workflow step", d.step), field("Run", h("a", { href: `console#/runs/${encodeURIComponent(d.correlation_id)}` }, d.correlation_id)),
     field("Run status", d.run_status), field("Age", age(d.age_seconds)), field("Due", d.overdue ? `overdue (${d.due_at})` : d.due_at),
     field("Business ids", Object.entries(d.business_ids || {}).map(([k, v]) => `${k}: ${v}`).join(", ")),
+    d.business_ids?.business_key ? field("Timeline", h("a", { id: "timeline-link",
+      href: `console#/timeline/deal/${encodeURIComponent(d.business_ids.business_key)}` }, d.business_ids.business_key)) : null,
     field("Reason", d.reason), field("Error", d.error), d.resolution ? field("Resolution", d.resolution) : null,
     d.resolved_by ? field("Resolved by", `${d.resolved_by} at ${d.resolved_at}`) : null, d.note ? field("Note", d.note) : null);
   show(h("h1", { "data-status": d.status }, d.title || d.exception_id),
@@ -269,6 +272,7 @@ async function route() {
     document.getElementById("who").textContent = `${state.me.email || state.me.username} (${(state.me.groups || []).join(", ") || "no group"})`;
     if (parts[0] === "exceptions" && parts[1]) return await exceptionPage(parts[1]);
     if (parts[0] === "runs" && parts[1]) return await runPage(parts[1]);
+    if (PAGES[parts[0]]) return await PAGES[parts[0]](parts.slice(1), query);
     return await inboxPage(query);
   } catch (error) {
     if (error.status === 401) { flash(error.message, "error"); return loginPage(); }

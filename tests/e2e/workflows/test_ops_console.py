@@ -6,61 +6,19 @@ each page is kept under test-output/console/."""
 from __future__ import annotations
 
 import re
-import shutil
-from collections.abc import Iterator
-from pathlib import Path
 
+import console_browser
 import pytest
 from deals import Deal
 from flows import erp_customers, sales_orders, seed_crm, send_deal, subscriptions
-from playwright.sync_api import sync_playwright
 
 from local.cognito_authorizer import dev_users
-from local.ops_client import OpsClient, sign_in
-from local.template import REGION
+from local.ops_client import OpsClient
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
-SHOTS = Path(__file__).resolve().parents[3] / "test-output" / "console"
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[object]:
-    executable = shutil.which("chromium")
-    if executable is None:
-        pytest.fail("Debian's chromium is not installed: `make browser` installs it (no browser can be downloaded)")
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    with sync_playwright() as driver:
-        launched = driver.chromium.launch(executable_path=executable, args=["--no-sandbox"])
-        yield launched
-        launched.close()
-
-
-@pytest.fixture(scope="module")
-def api(stack) -> OpsClient:
-    user = dev_users()["operator"]
-    tokens = sign_in(stack.physical("OpsUserPoolClient"), user["email"], user["password"], region=REGION,
-                     endpoint_url=stack.aws.url)
-    return OpsClient(stack.endpoints["gateway"] + "/ops/v1", tokens["IdToken"])
-
-
-def signed_in(browser, stack, role: str):
-    page = browser.new_page()
-    page.set_default_timeout(30_000)
-    page.goto(stack.endpoints["gateway"] + "/ops/console")
-    user = dev_users()[role]
-    page.fill("input[name=username]", user["email"])
-    page.fill("input[name=password]", user["password"])
-    page.click("form#login button[type=submit]")
-    page.wait_for_selector("h1:text('Exceptions')")
-    assert user["email"] in page.text_content("#who")
-    return page
-
-
-@pytest.fixture
-def page(browser, stack, hub):
-    opened = signed_in(browser, stack, "operator")
-    yield opened
-    opened.close()
+# the shared fixtures (console_browser.py), registered in this module by name
+browser, api, page = console_browser.browser, console_browser.api, console_browser.page
+SHOTS, signed_in = console_browser.SHOTS, console_browser.signed_in
 
 
 def open_exception(hub, api: OpsClient, page, deal: Deal, kind: str, shot: str, timeout: float = 30) -> str:

@@ -12,7 +12,9 @@ from typing import Any
 from erphub.store.audit import AuditStore
 
 # what of an exception an audit entry keeps as before/after (not the payload or the task token)
-_SNAPSHOT = ("status", "owner", "resolution", "resolved_by", "note", "comments_count")
+_SNAPSHOT = ("status", "owner", "resolution", "resolved_by", "note", "comments_count",
+             # recovery actions (quarantine replay, DLQ redrive/purge, archive replay): what they changed
+             "reason", "depth", "state")
 
 
 def record(actor: str, action: str, before: dict[str, Any], after: dict[str, Any], *, note: str = "",

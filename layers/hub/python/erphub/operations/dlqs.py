@@ -78,6 +78,11 @@ def dead_letter_queues() -> list[DeadLetterQueue]:
     return [_describe(queue, url) for queue, url in _queues().items()]
 
 
+def depth(queue: str) -> int:
+    """Messages visible in one DLQ now (what an audit entry records before and after an action)."""
+    return _depth(_url(queue))[0]
+
+
 def messages(queue: str, limit: int = 50) -> DeadLetters:
     """Up to `limit` messages with their failure reasons (a peek: each is released again at once)."""
     url = _url(queue)

@@ -2,8 +2,8 @@
 webhooks received, canonical events, workflow executions and their steps, records created in each system,
 refusals, exceptions and operator actions.
 
-Each kind of entry comes from one source function `(Scope) -> Found`; SOURCES lists them, so another record
-(e.g. the operator API's audit trail) is one more function appended there. Every read is bounded (MAX_* below)
+Each kind of entry comes from one source function `(Scope) -> Found`; SOURCES lists them (the operator API's audit
+trail is the last), so another record is one more function appended there. Every read is bounded (MAX_* below)
 and a source that hit its bound marks the timeline `truncated`; a source that failed is named in `unavailable`
 and the rest is still shown.
 
@@ -181,8 +181,27 @@ def identity(scope: Scope) -> Found:
             for i in items if str(i["sk"]).startswith("XREF#") and i.get("linked_at")], truncated
 
 
+def operator_actions(scope: Scope) -> Found:
+    """The operator API's audit trail of each run: who did what, with the note and the status change."""
+    from erphub.store.audit import AuditStore
+
+    entries, truncated, store = [], False, AuditStore()
+    for correlation_id in scope.correlation_ids:
+        trail = store.of_run(correlation_id)
+        truncated |= len(trail) > MAX_RUN_ITEMS
+        for a in trail[:MAX_RUN_ITEMS]:
+            change = f" ({a['before'].get('status')} -> {a['after'].get('status')})" if a.get("before", {}).get(
+                "status") else ""
+            entries.append(TimelineEntry(
+                at=_time(a["at"]), kind="operator_action", system="operator", correlation_id=correlation_id,
+                summary=f"{a['actor']}: {a['action']}{change}" + (f": {a['note']}" if a.get("note") else ""),
+                detail={"audit_id": a.get("audit_id"), "exception_id": a.get("exception_id"),
+                        "before": a.get("before"), "after": a.get("after")}))
+    return entries, truncated
+
+
 # webhooks first: the others read the correlation ids and events it collects
-SOURCES: list[Callable[[Scope], Found]] = [webhooks, executions, run_records, exceptions, identity]
+SOURCES: list[Callable[[Scope], Found]] = [webhooks, executions, run_records, exceptions, identity, operator_actions]
 
 
 # --- helpers -----------------------------------------------------------------------------------------------

@@ -1,0 +1,73 @@
+"""/quarantine: verified but unmappable webhooks, with their reason and raw body; repaired and replayed once."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from aws_lambda_powertools.event_handler.api_gateway import Router
+from aws_lambda_powertools.event_handler.openapi.params import Body, Query
+from pydantic import Field
+
+from erphub.operations import audit, quarantine
+from erphub.operations.routes import StrictRequest, actor
+
+router = Router()
+
+
+class ReplayRequest(StrictRequest):
+    note: str = Field(default="", max_length=2000, description="kept in the audit trail")
+
+
+class CorrectedReplayRequest(ReplayRequest):
+    event: quarantine.CorrectedEvent = Field(description="the canonical fields; the webhook's own ids are kept")
+
+
+@router.get("/quarantine", summary="Quarantined webhooks with their reason, oldest first, one page at a time")
+def list_quarantined(limit: Annotated[int, Query(ge=1, le=quarantine.MAX_PAGE)] = 50,
+                     next_token: Annotated[str | None, Query()] = None,
+                     source: Annotated[str | None, Query()] = None) -> quarantine.QuarantinePage:
+    return quarantine.list_quarantined(limit, next_token, source)
+
+
+@router.get("/quarantine/<source>/<source_event_id>", summary="One quarantined webhook with its headers and raw body")
+def show(source: str, source_event_id: str) -> quarantine.QuarantinedDetail:
+    return quarantine.show(key_of(source, source_event_id))
+
+
+@router.post("/quarantine/<source>/<source_event_id>/renormalize",
+             summary="Map the stored raw body again (after a mapping fix) and replay the event once")
+def renormalize(source: str, source_event_id: str,
+                request: Annotated[ReplayRequest, Body()]) -> quarantine.ReplayResult:
+    key = key_of(source, source_event_id)
+    before = _state(key)
+    done = quarantine.renormalize(key, actor(router))
+    _audit("quarantine.renormalize", before, done, request.note)
+    return done
+
+
+@router.post("/quarantine/<source>/<source_event_id>/replay",
+             summary="Replay the event built from corrected canonical fields, once")
+def replay_corrected(source: str, source_event_id: str,
+                     request: Annotated[CorrectedReplayRequest, Body()]) -> quarantine.ReplayResult:
+    key = key_of(source, source_event_id)
+    before = _state(key)
+    done = quarantine.replay_corrected(key, request.event, actor(router))
+    _audit("quarantine.replay", before, done, request.note)
+    return done
+
+
+def key_of(source: str, source_event_id: str) -> str:
+    """The inbox key <source>#<vendor event id>, addressed as two path segments ('#' cannot be in a URL path)."""
+    return f"{source}#{source_event_id}"
+
+
+def _state(key: str) -> dict[str, str]:
+    found = quarantine.show(key)
+    return {"status": found.status, "reason": found.reason, "correlation_id": found.correlation_id}
+
+
+def _audit(action: str, before: dict[str, str], done: quarantine.ReplayResult, note: str) -> None:
+    # the replayed event's correlation id is the run it starts: the audit entry shows on that run and timeline
+    audit.record(done.replayed_by, action, {**before, "key": done.key},
+                 {"status": "accepted", "correlation_id": done.correlation_id}, note=note,
+                 outcome=done.model_dump(mode="json"), correlation_id=done.correlation_id)
