@@ -16,11 +16,11 @@ from aws_lambda_powertools.event_handler.openapi.models import APIKey, APIKeyIn
 from erphub.errors import Conflict, HubError, NotFound, Permanent, ValidationFailed
 from erphub.observability import logger
 from erphub.operations import roles
-from erphub.operations.routes import exceptions, notifications, runs
+from erphub.operations.routes import exceptions, kpis, notifications, runs
 
 PREFIX = "/ops/v1"
 TITLE, VERSION = "erphub operator API", "1.0.0"
-ROUTERS: list[Router] = [exceptions.router, runs.router, notifications.router]
+ROUTERS: list[Router] = [exceptions.router, runs.router, notifications.router, kpis.router]
 # the Cognito user pool authorizer reads the ID token from this header (template.yaml OpsApi)
 SECURITY_SCHEME = "CognitoIdToken"
 

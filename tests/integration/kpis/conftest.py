@@ -1,0 +1,34 @@
+"""One local stack of the real template.yaml per test module, and the environment an operator function gets
+(tests/operator_env.py)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from tests.operator_env import operator_environment
+
+from local.stack import LocalStack
+
+ROOT = Path(__file__).resolve().parents[3]
+
+
+@pytest.fixture(scope="module")
+def stack():
+    with LocalStack(ROOT / "template.yaml", sandbox=False) as running:
+        yield running
+
+
+@pytest.fixture
+def operator(stack, monkeypatch):
+    """The operator function's environment, pointed at the local stack (as the CLI's in-process calls are)."""
+    from erphub import aws
+    from erphub.settings import reset_settings
+
+    for name, value in operator_environment(stack).items():
+        monkeypatch.setenv(name, value)
+    aws.reset_clients()
+    reset_settings()
+    yield stack
+    aws.reset_clients()
+    reset_settings()
