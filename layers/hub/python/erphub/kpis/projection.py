@@ -32,14 +32,19 @@ def apply(record: dict[str, Any], store: KpiStore) -> None:
     new = record.get("dynamodb", {}).get("NewImage")
     if record.get("eventName") == "REMOVE" or not new:
         return
-    image = from_item(new)
-    old = from_item(record["dynamodb"].get("OldImage") or {})
+    image = _plain(new)
+    old = _plain(record["dynamodb"].get("OldImage") or {})
     if "sk" not in image:
         _inbox(image, old, store)
     elif str(image["pk"]).startswith("EXC#"):
         _exception(image, store)
     elif str(image["pk"]).startswith("RUN#"):
         _run(image, store)
+
+
+def _plain(image: dict[str, Any]) -> dict[str, Any]:
+    """The image without its binary attributes (a stream record carries them base64-encoded; none is needed here)."""
+    return from_item({k: v for k, v in image.items() if "B" not in v and "BS" not in v})
 
 
 def _inbox(item: dict[str, Any], old: dict[str, Any], store: KpiStore) -> None:

@@ -1,0 +1,140 @@
+"""The customer-to-cash KPIs after a scripted day on the local stack (its own stack, so every figure is exact):
+a normal activation with its invoice and payment posted, a second activation, an ERP posting stuck on a customer the
+hub does not know, a renewal out of billing alignment, an identity conflict and a quarantined webhook. The same
+figures are read from GET /ops/v1/kpis and from `erphub kpis` (readable and --json)."""
+
+from __future__ import annotations
+
+import json
+import re
+import uuid
+
+import pytest
+from deals import Deal, annual_deal_items, post
+from flows import activate, billing_customers, seed_crm, send_deal
+from test_erp_posting import stripe_event
+
+from local import cli
+from local.cognito_authorizer import dev_users
+from local.ops_client import OpsClient, sign_in
+from local.template import REGION
+
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
+
+
+@pytest.fixture(scope="module")
+def token(stack) -> str:
+    user = dev_users()["viewer"]  # reading the KPIs needs no more than a viewer
+    return sign_in(stack.physical("OpsUserPoolClient"), user["email"], user["password"], region=REGION,
+                   endpoint_url=stack.aws.url)["IdToken"]
+
+
+@pytest.fixture(scope="module")
+def ops(stack, token) -> OpsClient:
+    return OpsClient(stack.endpoints["gateway"] + "/ops/v1", token)
+
+
+def stripe(hub, name: str, customer: str, invoice_id: str, payment_id: str = "") -> None:
+    status, body = post(hub.gateway, "stripe", stripe_event(name, customer, invoice_id, payment_id))
+    assert status == 202, body
+
+
+def scripted_day(hub, ops: OpsClient) -> None:
+    # normal activations, and the first one's invoice and payment posted to the ERP
+    deal, _ = activate(hub, "KpiOne")
+    other, _ = activate(hub, "KpiTwo")
+    customer = next(c["id"] for c in billing_customers(hub, deal) if c["metadata"]["legal_entity_id"] == "LE-US")
+    invoice, payment = f"in_{uuid.uuid4().hex[:16]}", f"pi_{uuid.uuid4().hex[:16]}"
+    for name in ("invoice.finalized", "payment_intent.succeeded", "invoice.paid"):
+        stripe(hub, name, customer, invoice, payment)
+    hub.stack.wait_until(lambda: hub.store().created(f"posting:stripe:{payment}", "payment"), timeout=30)
+    # a stuck ERP posting: an invoice of a billing customer the hub never activated (the poster retries it)
+    stripe(hub, "invoice.finalized", f"cus_{uuid.uuid4().hex[:14]}", f"in_{uuid.uuid4().hex[:16]}")
+    # a renewal out of alignment: it renews a product billing does not have
+    renewal_id = f"{deal.opportunity_id}R"
+    items = [*annual_deal_items(), {"sku": "SSO", "name": "SSO", "quantity": 1, "unit_price": "5000",
+                                    "legal_entity_id": "LE-US"}]
+    send_deal(hub, deal, Id=renewal_id, Type="Renewal", Previous_Opportunity__c=deal.opportunity_id,
+              Term_Start__c="2025-06-01", Term_End__c="2026-05-31", Line_Items__c=items,
+              LastModifiedDate="2025-05-15T10:00:00.000Z")
+    # an identity conflict: a new account carrying the tax ids of both known customers
+    merged = Deal("KpiMerged")
+    merged.entities[0]["tax_id"], merged.entities[1]["tax_id"] = deal.entities[0]["tax_id"], other.entities[1]["tax_id"]
+    seed_crm(hub, merged)
+    send_deal(hub, merged)
+    # a quarantined webhook: verified, but its legal entities cannot be mapped
+    send_deal(hub, Deal("KpiBroken"), Legal_Entities__c="[{broken")
+    for kind in ("billing_alignment", "identity_conflict"):
+        hub.stack.wait_until(lambda k=kind: ops.get("/exceptions", kind=k, status="open"), timeout=30, interval=0.2)
+
+
+EXPECTED_BUSINESS = {
+    # closed-won KpiMerged waits on its identity conflict; KpiOne and KpiTwo have their sales orders
+    "orders_pending_erp_posting": 1,
+    # the unknown customer's invoice (KpiOne's was posted once, though finalized and paid both arrived)
+    "invoices_awaiting_erp_sync": 1,
+    "payments_awaiting_erp_sync": 0,
+    "renewals_lacking_billing_alignment": 1,
+    "unresolved_identity_conflicts": 1,
+    # runs: KpiOne, KpiTwo (completed), KpiMerged (waiting), the renewal (waiting); the last two needed a person
+    "manual_intervention": {"open_by_kind": {"billing_alignment": 1, "identity_conflict": 1}, "transactions": 4,
+                            "needing_intervention": 2, "share": 0.5},
+    "renewal_completion": {"ended": 0, "completed": 0, "rate": None},
+    "customer_data_quality": {"checked": 2, "passed": 2, "share": 1.0},
+}
+
+
+def assert_exact(kpis: dict) -> None:
+    business, technical = kpis["business"], kpis["technical"]
+    for name, expected in EXPECTED_BUSINESS.items():
+        actual = business[name]["count"] if isinstance(business[name], dict) and "count" in business[name] \
+            else business[name]
+        assert actual == expected, name
+    assert business["orders_pending_erp_posting"]["oldest_age_seconds"] > 0
+    assert business["invoice_posting_timeliness"]["count"] == 1
+    assert business["reconciliation"] == {"opened": 0, "resolved": 0, "open": 0, "time_to_resolve": {
+        "count": 0, "p50_seconds": None, "p95_seconds": None}}
+    # Salesforce: four deals and the renewal, one of them quarantined; Stripe: four billing events
+    assert technical["webhooks"]["salesforce"] == {"received": 5, "accepted": 4, "ignored": 0, "quarantined": 1,
+                                                   "accept_rate": 0.8, "quarantine_rate": 0.2, "refused": None}
+    assert technical["webhooks"]["stripe"]["received"] == 4 and technical["webhooks"]["stripe"]["quarantined"] == 0
+    assert technical["workflow_backlog"] == {"activation": 1, "renewal": 1}
+    # two sales orders' first postings, one invoice, one payment: all in NetSuite
+    assert list(technical["sync_latency"]) == ["netsuite"] and technical["sync_latency"]["netsuite"]["count"] == 4
+    assert technical["event_lag"]["count"] == 4 + technical["webhooks"]["stripe"]["accepted"]
+    assert sum(kpis["series"]["webhooks_quarantined"]) == 1 and sum(kpis["series"]["exceptions_opened"]) == 2
+
+
+def test_every_kpi_is_exact_in_the_api_and_the_cli(hub, ops, token, monkeypatch, capsys):
+    # Given the scripted day
+    scripted_day(hub, ops)
+
+    # When the KPIs are read over the operator API, once the projection has caught up
+    def caught_up() -> dict | None:
+        kpis = ops.get("/kpis")
+        done = kpis["technical"]["workflow_backlog"] == {"activation": 1, "renewal": 1} and \
+            kpis["business"]["manual_intervention"]["open_by_kind"] == {"billing_alignment": 1,
+                                                                        "identity_conflict": 1}
+        return kpis if done else None
+
+    kpis = hub.stack.wait_until(caught_up, timeout=30, interval=0.3)
+
+    # Then every figure is the one the day's records give
+    assert_exact(kpis)
+    assert ops.get("/kpis", window="7d")["business"]["manual_intervention"] == kpis["business"]["manual_intervention"]
+
+    # And `erphub kpis` shows the same figures, as JSON and as a table
+    monkeypatch.setenv("ERPHUB_OPS_TOKEN", token)
+    monkeypatch.setenv("ERPHUB_OPS_URL", hub.gateway + "/ops/v1")
+    capsys.readouterr()
+    assert cli.main(["kpis", "--json"]) == 0
+    assert_exact(json.loads(capsys.readouterr().out))
+    assert cli.main(["kpis"]) == 0
+    table = capsys.readouterr().out
+    for row in (r"orders pending ERP posting +1 \(oldest \d", r"invoices awaiting ERP sync +1 \(oldest",
+                r"payments awaiting ERP sync +0 \(oldest -\)", r"renewals lacking billing alignment +1\n",
+                r"unresolved identity conflicts +1\n", r"transactions needing intervention +2 of 4 \(50\.0%\)",
+                r"customer data quality +100\.0% passing \(2 of 2\)", r"renewal completion rate +- \(0 of 0\)",
+                r"webhooks salesforce +5 received: accepted 80\.0%, ignored 0, quarantined 1 \(20\.0%\)",
+                r"workflow backlog +activation 1, renewal 1\n", r"order_to_cash_cycle +the hub's records"):
+        assert re.search(row, table), row
