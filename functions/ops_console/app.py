@@ -9,7 +9,8 @@ import re
 from pathlib import Path
 
 STATIC = Path(__file__).parent / "static"
-TYPES = {"app.js": "text/javascript; charset=utf-8", "style.css": "text/css; charset=utf-8"}
+TYPES = {"app.js": "text/javascript; charset=utf-8", "style.css": "text/css; charset=utf-8",
+         "kpis.js": "text/javascript; charset=utf-8"}
 
 
 def lambda_handler(event: dict, context: object) -> dict:

@@ -1,17 +1,22 @@
 """The customer-to-cash KPIs after a scripted day on the local stack (its own stack, so every figure is exact):
 a normal activation with its invoice and payment posted, a second activation, an ERP posting stuck on a customer the
 hub does not know, a renewal out of billing alignment, an identity conflict and a quarantined webhook. The same
-figures are read from GET /ops/v1/kpis and from `erphub kpis` (readable and --json)."""
+figures are read from GET /ops/v1/kpis, from `erphub kpis` (readable and --json) and from the console's KPI page in a
+real browser (Debian's chromium), whose charts are checked against the API's series."""
 
 from __future__ import annotations
 
 import json
 import re
+import shutil
 import uuid
+from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from deals import Deal, annual_deal_items, post
 from flows import activate, billing_customers, seed_crm, send_deal
+from playwright.sync_api import sync_playwright
 from test_erp_posting import stripe_event
 
 from local import cli
@@ -20,6 +25,33 @@ from local.ops_client import OpsClient, sign_in
 from local.template import REGION
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
+SHOTS = Path(__file__).resolve().parents[3] / "test-output" / "console"
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[object]:
+    """Debian's chromium, as test_ops_console.py launches it (a test module is not imported by another: pytest
+    would collect it twice under one name)."""
+    executable = shutil.which("chromium")
+    if executable is None:
+        pytest.fail("Debian's chromium is not installed: `make browser` installs it (no browser can be downloaded)")
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as driver:
+        launched = driver.chromium.launch(executable_path=executable, args=["--no-sandbox"])
+        yield launched
+        launched.close()
+
+
+def signed_in(browser, stack, role: str):
+    page = browser.new_page()
+    page.set_default_timeout(30_000)
+    page.goto(stack.endpoints["gateway"] + "/ops/console")
+    user = dev_users()[role]
+    page.fill("input[name=username]", user["email"])
+    page.fill("input[name=password]", user["password"])
+    page.click("form#login button[type=submit]")
+    page.wait_for_selector("h1:text('Exceptions')")
+    return page
 
 
 @pytest.fixture(scope="module")
@@ -105,7 +137,7 @@ def assert_exact(kpis: dict) -> None:
     assert sum(kpis["series"]["webhooks_quarantined"]) == 1 and sum(kpis["series"]["exceptions_opened"]) == 2
 
 
-def test_every_kpi_is_exact_in_the_api_and_the_cli(hub, ops, token, monkeypatch, capsys):
+def test_every_kpi_is_exact_in_the_api_the_cli_and_the_console(hub, ops, token, monkeypatch, capsys, browser):
     # Given the scripted day
     scripted_day(hub, ops)
 
@@ -138,3 +170,42 @@ def test_every_kpi_is_exact_in_the_api_and_the_cli(hub, ops, token, monkeypatch,
                 r"webhooks salesforce +5 received: accepted 80\.0%, ignored 0, quarantined 1 \(20\.0%\)",
                 r"workflow backlog +activation 1, renewal 1\n", r"order_to_cash_cycle +the hub's records"):
         assert re.search(row, table), row
+
+    # And the console's KPI page shows them, with one chart per series drawn from the API's counts
+    page = signed_in(browser, hub.stack, "viewer")
+    try:
+        page.goto(page.url.split("#")[0] + "#/kpis")
+        page.wait_for_selector("table#kpis")
+        shown = {row.get_attribute("data-kpi"): row.text_content() for row in page.query_selector_all("#kpis tr")}
+        page.screenshot(path=str(SHOTS / "kpis-24h.png"), full_page=True)
+        assert_console(shown, page, kpis)
+        page.click("text=7 d")
+        page.wait_for_selector("h1:text('KPIs — last 7d')")
+        assert len(page.query_selector_all("svg[data-series='erp_postings'] rect.bar")) == 7
+    finally:
+        page.close()
+
+
+def assert_console(shown: dict, page, kpis: dict) -> None:
+    expected = {
+        "orders_pending_erp_posting": r"Orders pending ERP posting1 \(oldest \d+ (s|min)\)",
+        "invoices_awaiting_erp_sync": r"Invoices awaiting ERP sync1 \(oldest",
+        "payments_awaiting_erp_sync": r"Payments awaiting ERP sync0$",
+        "renewals_lacking_billing_alignment": r"billing alignment1$",
+        "unresolved_identity_conflicts": r"identity conflicts1$",
+        "open_exceptions": r"billing_alignment 1, identity_conflict 1$",
+        "manual_intervention": r"2 of 4 \(50\.0%\)$",
+        "renewal_completion": r"- \(0 of 0\)$",
+        "customer_data_quality": r"100\.0% passing \(2 of 2\)$",
+        "webhooks_salesforce": r"5 received: accepted 80\.0%, ignored 0, quarantined 1 \(20\.0%\)$",
+        "workflow_backlog": r"activation 1, renewal 1$",
+        "sync_latency_netsuite": r"\(n=4\)$",
+    }
+    for kpi, pattern in expected.items():
+        assert re.search(pattern, shown[kpi]), (kpi, shown[kpi])
+    for name, counts in kpis["series"].items():
+        if name != "bucket_starts":
+            chart = page.query_selector(f"svg[data-series='{name}']")
+            assert chart.get_attribute("data-total") == str(sum(counts)), name
+            assert len(chart.query_selector_all("rect.bar")) == 24
+    assert page.query_selector("#unavailable li[data-kpi='order_to_cash_cycle']") is not None
