@@ -125,3 +125,20 @@ def test_an_erp_record_seen_before_its_invoice_still_closes_it(operator):
     assert all(t["sk"] != "stripe:in_9" for t in kpis.pending(projection.INVOICE))
     posted = [f for f in kpis.facts(projection.POSTED, T0) if f["id"] == "invoice_sync:stripe:in_9"]
     assert [float(f["seconds"]) for f in posted] == [600.0]
+
+
+def test_a_retried_deal_posts_under_its_retry_and_an_abandoned_one_stops_waiting(operator):
+    from erphub.workflows.actions import outcome
+
+    # Given two closed-won deals waiting for their ERP sales orders
+    kpis, store = KpiStore(), WorkflowStore()
+    for deal in ("c-retried", "c-abandoned"):
+        projection.apply(inbox_record("salesforce", deal, "accepted", 60, "crm.opportunity.closed_won", {}, deal),
+                         kpis)
+    # When the first posts its order in a retry run, and an operator abandons the second's activation
+    store.record_created("c-retried:retry1", "netsuite", "sales_order", "ent-1", "SO-9")
+    store.record_status("c-abandoned", "activation", "failed", reason=f"{outcome.ABANDONED}: not a real customer")
+    # Then neither is an order pending ERP posting any more
+    assert projection.ABANDONED == outcome.ABANDONED
+    operator.wait_until(lambda: not {"c-retried", "c-abandoned"} & {t["sk"] for t in kpis.pending(projection.ORDER)},
+                        timeout=20)

@@ -8,6 +8,7 @@ an invoice, a payment that now waits for the ERP). The workflow table's stream s
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from erphub.kpis.store import KpiStore, seconds_between
@@ -20,6 +21,8 @@ ORDER, INVOICE, PAYMENT, EXCEPTION, RUN = "order_posting", "invoice_sync", "paym
 WEBHOOK, EVENT_LAG, POSTED, EXC_OPENED, EXC_RESOLVED, RUN_ENDED = (
     "webhook", "event_lag", "posted", "exception_opened", "exception_resolved", "run_ended")
 ENDED = {"completed", "failed", "refused"}
+ABANDONED = "OperatorAbandoned"  # the error an operator's abandon ends a run with (workflows/actions/outcome.py)
+_RETRY = re.compile(r":retry\d+$")
 OPEN_EXCEPTION = {"open", "acting"}
 # what an accepted event starts waiting for, and under which id its ERP record will close it
 _WAITS = {"crm.opportunity.closed_won": ORDER, "billing.invoice.finalized": INVOICE, "billing.invoice.paid": INVOICE,
@@ -83,7 +86,8 @@ def _run(item: dict[str, Any], store: KpiStore) -> None:
         _run_status(correlation_id, item, store)
     elif sk.startswith("REC#") and item.get("kind") in _ERP_KINDS and _is_erp(item):
         gauge = _ERP_KINDS[item["kind"]]
-        item_id = correlation_id if gauge == ORDER else correlation_id.removeprefix("posting:")
+        # a retry is a new run ("<first>:retry<n>", operations/retries.py) of the same deal
+        item_id = _RETRY.sub("", correlation_id) if gauge == ORDER else correlation_id.removeprefix("posting:")
         track = store.close(gauge, item_id, item["at"], system=item["system"])
         if track.get("opened_at"):
             _posted(gauge, item_id, track, store)
@@ -107,8 +111,9 @@ def _run_status(correlation_id: str, item: dict[str, Any], store: KpiStore) -> N
     started = item.get("started_at") or track.get("opened_at") or track["closed_at"]
     store.fact(RUN_ENDED, track["closed_at"], correlation_id, workflow=workflow, status=status,
                seconds=seconds_between(started, track["closed_at"]))
-    if workflow == "activation" and status == "refused":  # a refused deal is no order any more
-        store.close(ORDER, correlation_id, track["closed_at"], system="", outcome="refused")
+    given_up = status == "refused" or str(item.get("reason") or "").startswith(ABANDONED)
+    if workflow == "activation" and given_up:  # a refused or abandoned deal is no order any more
+        store.close(ORDER, _RETRY.sub("", correlation_id), track["closed_at"], system="", outcome=status)
 
 
 def _exception(item: dict[str, Any], store: KpiStore) -> None:
