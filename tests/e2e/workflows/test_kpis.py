@@ -209,3 +209,15 @@ def assert_console(shown: dict, page, kpis: dict) -> None:
             assert chart.get_attribute("data-total") == str(sum(counts)), name
             assert len(chart.query_selector_all("rect.bar")) == 24
     assert page.query_selector("#unavailable li[data-kpi='order_to_cash_cycle']") is not None
+
+
+def test_the_projector_and_the_kpi_route_called_only_what_their_template_policies_allow(hub):
+    """After the day above: every AWS call of the projector and of the operator API, against their IAM roles."""
+    from local import iam_audit
+
+    findings = [f for f in iam_audit.audit(hub.stack) if f.function in ("KpiProjectorFunction", "OpsApiFunction")]
+    assert findings == []
+    projected = {c.operation for f, calls in hub.stack.aws_calls.items() if f == "KpiProjectorFunction" for c in calls}
+    assert projected == {"UpdateItem", "PutItem"}
+    read = {c.operation for f, calls in hub.stack.aws_calls.items() if f == "OpsApiFunction" for c in calls}
+    assert "Query" in read
