@@ -52,6 +52,9 @@ def technical_rows(t: dict[str, Any]) -> list[tuple[str, str]]:
     rows.append(("event lag (received -> on the bus)", _percentiles(t["event_lag"])))
     rows.append(("workflow backlog", ", ".join(f"{k} {v}" for k, v in t["workflow_backlog"].items()) or "none"))
     rows += [(f"sync latency {system}", _percentiles(d)) for system, d in t["sync_latency"].items()]
+    retries = t["retry_volume"]
+    rows.append(("retry volume (failed queue deliveries)", f"{retries['failed_deliveries']}" + "".join(
+        f"; {queue} {n}" for queue, n in retries["by_queue"].items())))
     return rows
 
 

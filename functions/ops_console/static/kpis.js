@@ -57,6 +57,8 @@ function kpiRows(b, t) {
     ["event_lag", "Event lag (received → on the bus)", spread(t.event_lag)],
     ["workflow_backlog", "Workflow backlog", Object.entries(t.workflow_backlog).map(([k, v]) => `${k} ${v}`).join(", ") || "none"],
     ...Object.entries(t.sync_latency).map(([s, d]) => [`sync_latency_${s}`, `Sync latency ${s}`, spread(d)]),
+    ["retry_volume", "Retry volume (failed queue deliveries)", [t.retry_volume.failed_deliveries,
+      ...Object.entries(t.retry_volume.by_queue).map(([q, n]) => `${q} ${n}`)].join("; ")],
   ];
 }
 

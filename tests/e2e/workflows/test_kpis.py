@@ -116,6 +116,14 @@ EXPECTED_BUSINESS = {
 }
 
 
+def failed_attempts(hub) -> int:
+    """The failed queue deliveries the hub's failure records count (FAIL# items of the workflow table)."""
+    items = hub.stack.client("dynamodb").scan(TableName=hub.stack.physical("WorkflowTable"),
+                                               FilterExpression="begins_with(pk, :f)",
+                                               ExpressionAttributeValues={":f": {"S": "FAIL#"}})["Items"]
+    return sum(int(i["attempts"]["N"]) for i in items)
+
+
 def assert_exact(kpis: dict) -> None:
     business, technical = kpis["business"], kpis["technical"]
     for name, expected in EXPECTED_BUSINESS.items():
@@ -135,6 +143,10 @@ def assert_exact(kpis: dict) -> None:
     assert list(technical["sync_latency"]) == ["netsuite"] and technical["sync_latency"]["netsuite"]["count"] == 4
     assert technical["event_lag"]["count"] == 4 + technical["webhooks"]["stripe"]["accepted"]
     assert sum(kpis["series"]["webhooks_quarantined"]) == 1 and sum(kpis["series"]["exceptions_opened"]) == 2
+    # the stuck invoice failed at least once at the ERP poster (SQS retries it): every failed attempt the failure
+    # records count, and only those
+    retries = technical["retry_volume"]
+    assert retries["failed_deliveries"] >= 1 and retries["by_error"].get("NotFound", 0) >= 1
 
 
 def test_every_kpi_is_exact_in_the_api_the_cli_and_the_console(hub, ops, token, monkeypatch, capsys, browser):
@@ -145,11 +157,13 @@ def test_every_kpi_is_exact_in_the_api_the_cli_and_the_console(hub, ops, token, 
     def caught_up() -> dict | None:
         kpis = ops.get("/kpis")
         done = kpis["technical"]["workflow_backlog"] == {"activation": 1, "renewal": 1} and \
+            kpis["technical"]["retry_volume"]["failed_deliveries"] >= 1 and \
             kpis["business"]["manual_intervention"]["open_by_kind"] == {"billing_alignment": 1,
                                                                         "identity_conflict": 1}
         return kpis if done else None
 
     kpis = hub.stack.wait_until(caught_up, timeout=30, interval=0.3)
+    assert kpis["technical"]["retry_volume"]["failed_deliveries"] == failed_attempts(hub)
 
     # Then every figure is the one the day's records give
     assert_exact(kpis)
@@ -200,6 +214,7 @@ def assert_console(shown: dict, page, kpis: dict) -> None:
         "webhooks_salesforce": r"5 received: accepted 80\.0%, ignored 0, quarantined 1 \(20\.0%\)$",
         "workflow_backlog": r"activation 1, renewal 1$",
         "sync_latency_netsuite": r"\(n=4\)$",
+        "retry_volume": rf"deliveries\){kpis['technical']['retry_volume']['failed_deliveries']};",
     }
     for kpi, pattern in expected.items():
         assert re.search(pattern, shown[kpi]), (kpi, shown[kpi])

@@ -142,3 +142,24 @@ def test_a_retried_deal_posts_under_its_retry_and_an_abandoned_one_stops_waiting
     assert projection.ABANDONED == outcome.ABANDONED
     operator.wait_until(lambda: not {"c-retried", "c-abandoned"} & {t["sk"] for t in kpis.pending(projection.ORDER)},
                         timeout=20)
+
+
+def test_each_failed_delivery_counts_once(operator):
+    from erphub.store.failures import FailureStore, MessageFailure
+
+    # Given a queue message that failed twice, then was dead-lettered
+    kpis, failures = KpiStore(), FailureStore()
+    since = datetime.now(UTC) - timedelta(seconds=1)
+    failure = MessageFailure(queue="erp-posting.fifo", message_id="m-1", error_type="NotFound", error="no customer",
+                             receive_count=1, consumer="ErpPosterFunction")
+    failures.record(failure)
+    failures.record(failure)
+    failures.mark_dead_lettered("erp-posting.fifo", "m-1", "erp-posting-dlq.fifo", "dead_letter-1")
+
+    # Then the retry volume counts its two failed deliveries, not the dead-letter mark
+    def counted() -> dict[str, Any] | None:
+        volume = report.retry_volume(kpis.facts(projection.FAILED_DELIVERY, since))
+        return volume if volume["failed_deliveries"] >= 2 else None
+
+    assert operator.wait_until(counted, timeout=20) == {
+        "failed_deliveries": 2, "by_queue": {"erp-posting.fifo": 2}, "by_error": {"NotFound": 2}}

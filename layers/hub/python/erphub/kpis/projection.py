@@ -18,8 +18,8 @@ from erphub.workflows.systems import VENDORS
 
 # gauges (tracks) and facts, as docs/kpis.md defines them
 ORDER, INVOICE, PAYMENT, EXCEPTION, RUN = "order_posting", "invoice_sync", "payment_sync", "exception", "run"
-WEBHOOK, EVENT_LAG, POSTED, EXC_OPENED, EXC_RESOLVED, RUN_ENDED = (
-    "webhook", "event_lag", "posted", "exception_opened", "exception_resolved", "run_ended")
+WEBHOOK, EVENT_LAG, POSTED, EXC_OPENED, EXC_RESOLVED, RUN_ENDED, FAILED_DELIVERY = (
+    "webhook", "event_lag", "posted", "exception_opened", "exception_resolved", "run_ended", "failed_delivery")
 ENDED = {"completed", "failed", "refused"}
 ABANDONED = "OperatorAbandoned"  # the error an operator's abandon ends a run with (workflows/actions/outcome.py)
 _RETRY = re.compile(r":retry\d+$")
@@ -43,6 +43,8 @@ def apply(record: dict[str, Any], store: KpiStore) -> None:
         _exception(image, store)
     elif str(image["pk"]).startswith("RUN#"):
         _run(image, store)
+    elif str(image["pk"]).startswith("FAIL#"):
+        _failed_delivery(image, old, store)
 
 
 def _plain(image: dict[str, Any]) -> dict[str, Any]:
@@ -127,3 +129,13 @@ def _exception(item: dict[str, Any], store: KpiStore) -> None:
     store.close(EXCEPTION, exception_id, closed)
     store.fact(EXC_RESOLVED, closed, exception_id, **facts, resolution=item.get("resolution", ""),
                seconds=seconds_between(opened, closed))
+
+
+def _failed_delivery(item: dict[str, Any], old: dict[str, Any], store: KpiStore) -> None:
+    """A queue message's failed attempt (store/failures.py counts them): each is a delivery SQS retries (or, at the
+    end, dead-letters); keyed by the attempt's number, so a redelivered record counts it once."""
+    attempts = int(item.get("attempts") or 0)
+    if attempts <= int(old.get("attempts") or 0):
+        return  # a dead-letter mark, not a new attempt
+    store.fact(FAILED_DELIVERY, item["last_failed_at"], f"{item['queue']}:{item['message_id']}:{attempts}",
+               queue=item["queue"], consumer=item.get("consumer", ""), error_type=item.get("error_type", ""))

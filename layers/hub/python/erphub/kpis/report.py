@@ -23,7 +23,8 @@ UNAVAILABLE = {
     "webhook_refusals": "refused webhooks (401/400/404/413) leave nothing behind by design (DESIGN rule 3); they "
                         "are counted only by API Gateway's 4XX metrics, not in the hub's records",
     "api_error_rates": "vendor API calls and their errors are not recorded by the hub (no per-call record)",
-    "retry_volume": "Lambda, SQS and Step Functions retries are not recorded by the hub",
+    "workflow_task_retries": "Step Functions Task retries (Retry blocks) are not recorded by the hub; "
+                             "retry_volume counts the queue deliveries that failed and were retried",
 }
 
 
@@ -52,7 +53,8 @@ class Window:
         self.since = self.now - length
         self.store, self.name = store, window
         self.facts = {name: store.facts(name, self.since, self.now) for name in
-                      (p.WEBHOOK, p.EVENT_LAG, p.POSTED, p.EXC_OPENED, p.EXC_RESOLVED, p.RUN_ENDED)}
+                      (p.WEBHOOK, p.EVENT_LAG, p.POSTED, p.EXC_OPENED, p.EXC_RESOLVED, p.RUN_ENDED,
+                       p.FAILED_DELIVERY)}
         self.pending = {gauge: store.pending(gauge) for gauge in (p.ORDER, p.INVOICE, p.PAYMENT, p.EXCEPTION, p.RUN)}
 
     def gauge(self, gauge: str) -> dict[str, Any]:
@@ -130,7 +132,15 @@ def technical(w: Window) -> dict[str, Any]:
         "event_lag": durations(w.facts[p.EVENT_LAG]),
         "workflow_backlog": dict(sorted(Counter(r.get("workflow", "") for r in w.pending[p.RUN]).items())),
         "sync_latency": {system: durations(facts) for system, facts in sorted(sync.items())},
+        "retry_volume": retry_volume(w.facts[p.FAILED_DELIVERY]),
     }
+
+
+def retry_volume(failed: list[dict[str, Any]]) -> dict[str, Any]:
+    """Queue deliveries that failed in the window (each retried by SQS, or dead-lettered at the end)."""
+    return {"failed_deliveries": len(failed),
+            "by_queue": dict(sorted(Counter(f["queue"] for f in failed).items())),
+            "by_error": dict(sorted(Counter(f.get("error_type") or "-" for f in failed).items()))}
 
 
 def _rates(counts: Counter[str]) -> dict[str, Any]:
