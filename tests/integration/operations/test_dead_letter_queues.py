@@ -46,13 +46,15 @@ def test_every_dead_letter_queue_of_the_stack_is_listed_with_its_source(operator
     expected = {"ActivationDLQ": "ActivationQueue", "AmendmentDLQ": "AmendmentQueue", "RenewalDLQ": "RenewalQueue",
                 "CancellationDLQ": "CancellationQueue", "RenewalRiskDLQ": "RenewalRiskQueue",
                 "RenewalRiskBillingDLQ": "RenewalRiskBillingQueue", "RenewalRiskErpDLQ": "RenewalRiskErpQueue",
-                "ErpPostingIntakeDLQ": "ErpPostingIntakeQueue", "ErpPostingDLQ": "ErpPostingQueue"}
+                "ErpPostingIntakeDLQ": "ErpPostingIntakeQueue", "ErpPostingDLQ": "ErpPostingQueue",
+                "UsageDLQ": "UsageQueue"}
     for dlq, source in expected.items():
         assert listed[queue_name(operator, dlq)].source_queues == [queue_name(operator, source)]
-    # the DLQs of the bus rules' deliveries and of the publisher's stream have no source queue
-    assert listed[queue_name(operator, "RuleDeliveryDLQ")].source_queues == []
-    assert listed[queue_name(operator, "PublisherFailureDLQ")].source_queues == []
-    assert len(listed) == len(expected) + 2 and listed[queue_name(operator, "ErpPostingDLQ")].fifo
+    # the DLQs of the bus rules' deliveries and of the stream consumers have no source queue
+    unsourced = ["RuleDeliveryDLQ", "PublisherFailureDLQ", "OpsNotifierFailureDLQ", "KpiProjectorFailureDLQ"]
+    for dlq in unsourced:
+        assert listed[queue_name(operator, dlq)].source_queues == []
+    assert len(listed) == len(expected) + len(unsourced) and listed[queue_name(operator, "ErpPostingDLQ")].fifo
 
 
 def test_a_message_the_consumer_dead_lettered_shows_why_and_is_redriven_once(operator, held):
