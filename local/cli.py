@@ -23,6 +23,10 @@ def main(argv: list[str] | None = None) -> int:
         from local import ops_cli
 
         return ops_cli.main(argv[1:])
+    if argv[:1] == ["kpis"]:  # `erphub kpis` is `erphub ops kpis`: the KPIs over the operator API
+        from local import ops_cli
+
+        return ops_cli.main(argv)
     parser = argparse.ArgumentParser(prog="erphub", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
     up = commands.add_parser("up", help="start the local stack and serve until Ctrl-C")
@@ -49,6 +53,7 @@ def main(argv: list[str] | None = None) -> int:
     smoke.add_argument("--region", help="AWS region (default: the AWS CLI's configuration)")
     commands.add_parser("ops", help="operate the hub over the operator API: exceptions, approve, fix, retry... "
                         "(erphub ops --help)")
+    commands.add_parser("kpis", help="the customer-to-cash KPIs over the operator API (erphub kpis --help)")
     sweep = commands.add_parser("sweep", help="run the outbox sweeper now on the running stack")
     sweep.add_argument("--grace", type=int, default=0, help="only items older than this many seconds (default 0)")
     args = parser.parse_args(argv)

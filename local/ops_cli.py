@@ -72,12 +72,28 @@ def _parser() -> argparse.ArgumentParser:
     run = commands.add_parser("run", help="a run's status, exceptions and audit trail")
     run.add_argument("correlation_id")
     run.set_defaults(run=_run)
+    _kpis_command(commands)
     _acting_commands(commands)
     ops_reconcile.add(commands, _client, _print)
     from local.ops_cli_recovery import add_commands  # imports this module's helpers: after they are defined
 
     add_commands(commands)
     return parser
+
+
+def _kpis_command(commands: Any) -> None:
+    kpis = commands.add_parser("kpis", help="the customer-to-cash KPIs (docs/kpis.md)")
+    kpis.add_argument("--window", choices=("24h", "7d"), default="24h")
+    kpis.add_argument("--json", dest="kpis_json", action="store_true", help="print the API's JSON answer")
+    kpis.set_defaults(run=_kpis)
+
+
+def _kpis(args: argparse.Namespace) -> int:
+    from local import kpis_table
+
+    found = _client(args).get("/kpis", window=args.window)
+    args.json = args.json or args.kpis_json
+    return _print(args, found, lambda: print(kpis_table.render(found)))
 
 
 def _acting_commands(commands: Any) -> None:

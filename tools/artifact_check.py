@@ -48,6 +48,8 @@ API_SAMPLES = {"OpsApiFunction": "apigateway-ops-exceptions.json", "OpsConsoleFu
                "SyncApiFunction": "apigateway-api-v1-accounts-validate.json"}
 # scheduled runs that answer a dict of counts
 SCHEDULE_SAMPLES = {"OpsNotifierFunction": "schedule-ops-sla-sweep.json"}
+# DynamoDB stream consumers besides the publisher, given a real stream record: no batch item failures
+STREAM_SAMPLES = {"KpiProjectorFunction": "dynamodb-stream-inbox-insert.json"}
 
 
 
@@ -156,7 +158,9 @@ class Check:
             *[(logical_id, name.removesuffix(".json"), _sample(name), _status_in(200))
               for logical_id, name in API_SAMPLES.items()],
             *[(logical_id, name.removesuffix(".json"), _sample(name), lambda r: isinstance(r, dict) and "open" in r)
-              for logical_id, name in SCHEDULE_SAMPLES.items()]]
+              for logical_id, name in SCHEDULE_SAMPLES.items()],
+            *[(logical_id, name.removesuffix(".json"), _sample(name), _no_batch_failures)
+              for logical_id, name in STREAM_SAMPLES.items()]]
         with ThreadPoolExecutor(max_workers=2) as pool:
             list(pool.map(lambda sample: self.record(*sample), independent))
         # last: the execution it starts runs in the background; its Tasks are the adapters checked above

@@ -11,7 +11,7 @@ from erphub.settings import get_settings
 
 STATIC = Path(__file__).parent / "static"
 TYPES = {"app.js": "text/javascript; charset=utf-8", "recovery.js": "text/javascript; charset=utf-8",
-         "style.css": "text/css; charset=utf-8"}
+         "kpis.js": "text/javascript; charset=utf-8", "style.css": "text/css; charset=utf-8"}
 
 
 def lambda_handler(event: dict, context: object) -> dict:

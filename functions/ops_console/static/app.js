@@ -272,6 +272,7 @@ async function route() {
     document.getElementById("who").textContent = `${state.me.email || state.me.username} (${(state.me.groups || []).join(", ") || "no group"})`;
     if (parts[0] === "exceptions" && parts[1]) return await exceptionPage(parts[1]);
     if (parts[0] === "runs" && parts[1]) return await runPage(parts[1]);
+    if (parts[0] === "kpis") return await kpisPage(query);  // kpis.js
     if (PAGES[parts[0]]) return await PAGES[parts[0]](parts.slice(1), query);
     return await inboxPage(query);
   } catch (error) {

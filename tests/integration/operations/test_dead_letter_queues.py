@@ -51,7 +51,7 @@ def test_every_dead_letter_queue_of_the_stack_is_listed_with_its_source(operator
     for dlq, source in expected.items():
         assert listed[queue_name(operator, dlq)].source_queues == [queue_name(operator, source)]
     # the DLQs of the bus rules' deliveries and of the stream consumers' failures have no source queue
-    unsourced = ("RuleDeliveryDLQ", "PublisherFailureDLQ", "OpsNotifierFailureDLQ")
+    unsourced = ("RuleDeliveryDLQ", "PublisherFailureDLQ", "OpsNotifierFailureDLQ", "KpiProjectorFailureDLQ")
     assert all(listed[queue_name(operator, dlq)].source_queues == [] for dlq in unsourced)
     assert len(listed) == len(expected) + len(unsourced) and listed[queue_name(operator, "ErpPostingDLQ")].fifo
 

@@ -49,10 +49,11 @@ def test_the_artifact_check_has_a_sample_for_every_function_of_the_template():
     checked = ({"WebhookIngestFunction", "PublisherFunction", "OutboxSweeperFunction", "WorkflowStarterFunction",
                 "UsageIngestFunction", "UsageReporterFunction", "ReconcilerFunction"}
                | set(artifact_check.SQS_SAMPLES) | set(artifact_check.API_SAMPLES)
-               | set(artifact_check.SCHEDULE_SAMPLES) | {fn for fn, _, _ in artifact_check.ACTIVATION})
+               | set(artifact_check.SCHEDULE_SAMPLES) | set(artifact_check.STREAM_SAMPLES)
+               | {fn for fn, _, _ in artifact_check.ACTIVATION})
     assert functions == checked
     for name in {*artifact_check.SQS_SAMPLES.values(), *artifact_check.API_SAMPLES.values(),
-                 *artifact_check.SCHEDULE_SAMPLES.values(),
+                 *artifact_check.SCHEDULE_SAMPLES.values(), *artifact_check.STREAM_SAMPLES.values(),
                  "stepfunctions-activation-task.json"}:
         assert (artifact_check.SAMPLES / name).is_file()
 

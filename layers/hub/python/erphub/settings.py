@@ -68,6 +68,8 @@ class Settings(BaseSettings):
     ops_topic_arn: str = ""
     # scheduled reconciliation (erphub.reconciliation): the function that continues a run, contracts per invocation
     reconciler_function: str = ""
+    # the KPI projection's table (erphub.kpis)
+    kpi_table: str = ""
     reconcile_budget: int = Field(default=200, ge=1)
     # where and as whom AWS is reached (erphub.aws); on Lambda the runtime sets these, locally the local stack
     aws_endpoint_url: str | None = None

@@ -20,6 +20,7 @@ from erphub.operations.routes import (
     archive,
     dlqs,
     exceptions,
+    kpis,
     notifications,
     quarantine,
     reconciliations,
@@ -30,7 +31,8 @@ from erphub.operations.routes import (
 PREFIX = "/ops/v1"
 TITLE, VERSION = "erphub operator API", "1.0.0"
 ROUTERS: list[Router] = [exceptions.router, runs.router, notifications.router, quarantine.router, dlqs.router,
-                         archive.router, timeline.router, reconciliations.router]
+                         archive.router, timeline.router, reconciliations.router,
+                         kpis.router]
 # the Cognito user pool authorizer reads the ID token from this header (template.yaml OpsApi)
 SECURITY_SCHEME = "CognitoIdToken"
 

@@ -70,4 +70,7 @@ def post_payment(run: Run) -> dict[str, Any]:
         invoice_external_id=posted[0]["record_id"] if posted else None,
         tran_date=payment.paid_at.date() if payment.paid_at else None, memo=f"{billing_system} {payment.payment_id}"),
         idempotency_key=f"posting:{billing_system}:{payment.payment_id}:erp.payment")
+    # the ledger entry is the payment's record of sync (the KPI projection closes "payments awaiting sync" on it)
+    WorkflowStore().record_created(ledger_key(billing_system, payment.payment_id), erp.system, "payment",
+                                   payment.payment_id, ref.external_id or ref.id, customer=customer)
     return {"payment": ref.external_id or ref.id}

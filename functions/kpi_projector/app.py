@@ -1,0 +1,25 @@
+"""The KPI projection (erphub.kpis): the inbox's and the workflow table's streams -> tracked items and facts in the
+KPI table, each write idempotent, so a redelivered batch changes nothing."""
+
+from typing import Any
+
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from erphub.kpis import projection
+from erphub.kpis.store import KpiStore
+from erphub.observability import logger, tracer
+
+processor = BatchProcessor(event_type=EventType.DynamoDBStreams)
+
+
+def project_record(record: DynamoDBRecord) -> None:
+    projection.apply(record.raw_event, KpiStore())
+
+
+@logger.inject_lambda_context
+@tracer.capture_lambda_handler(capture_response=False)
+def lambda_handler(event: dict, context: LambdaContext) -> dict[str, Any]:
+    return dict(process_partial_response(event=event, record_handler=project_record, processor=processor,
+                                         context=context))
