@@ -95,10 +95,16 @@ def stack_parameters() -> dict[str, str]:
     return {}
 
 
+@pytest.fixture(scope="module")
+def business_config() -> dict[str, Any]:
+    """The business configuration a module's stack runs with, over the committed one (short approval waits)."""
+    return {"approval": APPROVAL}
+
+
 @pytest.fixture(scope="module")  # one stack per module: see tests/integration/runtime/conftest.py
-def stack(stack_parameters):
+def stack(stack_parameters, business_config):
     with HubStack(ROOT / "template.yaml", parameter_overrides=stack_parameters) as running:
-        publish_business_config(running, approval=APPROVAL)
+        publish_business_config(running, **business_config)
         yield running
 
 

@@ -15,10 +15,10 @@ ACCOUNT, CONTRACT = "0015g00000AbCdEAAZ", "0065g00000XyZ1AAA"
 
 
 @pytest.fixture(scope="module")
-def stack_parameters() -> dict[str, str]:
+def business_config() -> dict:
     """The demo's approval waits for its approver (the suite's 4 s approval timeout expired it before the inbox
     test could see it open)."""
-    return {"ApprovalTimeoutSeconds": "600", "ApprovalHeartbeatSeconds": "600"}
+    return {"approval": {"threshold": "200000", "timeout_seconds": 600, "heartbeat_seconds": 600}}
 
 
 def run_the_demo(hub) -> None:
