@@ -5,7 +5,8 @@ A scenario: {"name": ..., "description": ..., "steps": [step, ...]} where a step
   {"post": {"path": "/some/route", "file": "...", "headers": {...}, "expect_status": 200}}
   {"wait": CHECK} (until true, "timeout" seconds, default 15)   {"expect": CHECK} (true now)
   {"note": "text"}   {"sleep": seconds}
-  {"fault": {"vendor": "netsuite", "kind": "503", "times": 1000}} (the sandbox's vendor fails)   {"clear_faults": {}}
+  {"fault": {"vendor": "netsuite", "kind": "503", "times": 1000}} (the sandbox's vendor fails; "erp" / "success"
+  name the stack's ERP / customer-success vendor)   {"clear_faults": {}}
   {"seed": {"vendor": "hubspot", "file": "local/scenarios/hubspot/records_a.json"}} (records put into the
   vendor sandbox: {"<kind>": [record, ...], ...}, e.g. the deal a HubSpot webhook names and the workflow reads)
 A step with "crm": "<vendor>" runs only when the stack's CRM (CrmVendor) is that vendor: a scenario holds the
@@ -93,8 +94,16 @@ class Runner:
                 count += 1
         return True, f"{spec['vendor']}: {count} records from {spec['file']}"
 
+    def erp(self) -> str:
+        """The stack's ERP vendor, as its ERP adapter is configured (ERP_VENDOR)."""
+        config = self.client("lambda").get_function_configuration(FunctionName=self._physical("ErpAdapterFunction"))
+        return ((config.get("Environment") or {}).get("Variables") or {}).get("ERP_VENDOR") or "netsuite"
+
     def _fault(self, spec: dict[str, Any]) -> tuple[bool, str]:
-        """A vendor failing (e.g. {"vendor": "netsuite", "kind": "503", "times": 1000}) until clear_faults."""
+        """A vendor failing (e.g. {"vendor": "netsuite", "kind": "503", "times": 1000}) until clear_faults; the
+        vendor "erp" or "success" is the stack's ERP or customer-success system, whichever row it runs on."""
+        roles = {"erp": self.erp, "success": self.success}
+        spec = {**spec, "vendor": roles[spec["vendor"]]() if spec["vendor"] in roles else spec["vendor"]}
         self._control("POST", "faults", spec)
         return True, f"{spec['vendor']} answers {spec.get('kind', '500')} from now on"
 

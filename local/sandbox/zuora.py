@@ -12,7 +12,7 @@ import uuid
 from datetime import date
 from typing import Any
 
-from local.sandbox import catalog
+from local.sandbox import catalog, zuora_query
 from local.sandbox.core import IdempotencyCache, Request, Response, Vendor, path_parts, retry_after_headers
 from local.sandbox.oauth import TokenIssuer
 from local.sandbox.zuora_orders import Orders, add_months
@@ -94,6 +94,7 @@ class Zuora(Vendor):
             (["transactions", "invoices", "accounts", "*"], "GET", "invoice.list",
              lambda r: self.list_invoices(rest[3])),
             (["object", "usage"], "POST", "usage.create", self.orders.create_usage),
+            (["action", "query"], "POST", "action.query", lambda r: zuora_query.query(self, r)),
         ]
         found = next(((op, handler) for pattern, verb, op, handler in routes if verb == method and len(pattern) ==
                       len(rest) and all(p in ("*", part) for p, part in zip(pattern, rest, strict=True))), None)

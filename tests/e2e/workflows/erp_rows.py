@@ -1,15 +1,19 @@
-"""The ERP rows of the vendor matrix (issue 15): SAP S/4HANA Cloud and Oracle Fusion Cloud ERP, and how a person
-reads the deal's customers and sales orders in each (what the e2e rows and their demo run check)."""
+"""The ERP rows of the vendor matrix (issue 15): HubSpot + Stripe + Totango + SAP S/4HANA Cloud and Salesforce +
+Chargebee + Gainsight + Oracle Fusion Cloud ERP, how a person reads the deal's customers and sales orders in each
+ERP and its account in customer success, and the cancellation each row's customer success asks for (what the e2e
+rows and their demo run check)."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
-from matrix import MatrixDeal, Row
+from deals import post
+from matrix import MatrixDeal, Row, cancel
 
 from erphub.connectors.base import short_key
 
-ROWS = [Row("hubspot", "stripe", "gainsight", "sap"), Row("salesforce", "chargebee", "gainsight", "oracle")]
+ROWS = [Row("hubspot", "stripe", "totango", "sap"), Row("salesforce", "chargebee", "gainsight", "oracle")]
 
 
 # --- what the ERP holds, read as a person reads its screens --------------------------------------------------
@@ -69,3 +73,27 @@ def sold_to(row: Row, order: dict[str, Any]) -> str:
 
 def customer_number(row: Row, customer: dict[str, Any]) -> str:
     return customer["BusinessPartner"] if row.erp == "sap" else customer["PartyNumber"]
+
+
+# --- customer success: the account, and the cancellation it asks for -----------------------------------------
+def success_account(hub: Any, row: Row, deal: MatrixDeal) -> dict[str, Any]:
+    """The deal's one account in customer success (Totango: by its account id; Gainsight: the company linked to
+    the CRM account); two would fail here."""
+    if row.success == "totango":
+        [account] = [a for a in hub.records("totango", "account") if a["account_id"] == deal.account_id]
+        return dict(account)
+    [company] = [c for c in hub.records("gainsight", "Company") if c.get("Crm_Account_Id__gc") == deal.account_id]
+    return dict(company)
+
+
+def cancel_from_success(hub: Any, row: Row, deal: MatrixDeal, effective: str) -> dict[str, Any]:
+    """The row's customer success asks to cancel the contract (Totango's SuccessPlay webhook, else Gainsight's)."""
+    if row.success != "totango":
+        return cancel(hub, deal, effective)
+    body = {"eventId": f"{deal.n}-cancel", "eventType": "cancellation_requested", "occurredAt": "2024-09-02T06:00:00Z",
+            "account": {"id": deal.account_id, "name": deal.name, "crmAccountId": deal.account_id,
+                        "crmSystem": deal.crm},
+            "contractId": deal.opportunity_id, "effective": effective, "reason": "Consolidating vendors"}
+    status, text = post(hub.gateway, "totango", json.dumps(body).encode())
+    assert status == 202, text
+    return hub.latest("cancellation", deal.account_id, timeout=45)

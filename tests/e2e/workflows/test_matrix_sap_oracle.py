@@ -1,7 +1,8 @@
-"""Vendor matrix rows with the ERPs of issue 15: HubSpot + Stripe + Gainsight + SAP S/4HANA Cloud and Salesforce +
-Chargebee + Gainsight + Oracle Fusion Cloud ERP (Gainsight until Totango lands), one local stack per row. Activation,
-amendment with reconciliation, renewal, cancellation and the posting of an invoice and its payment, each checked by
-what the ERP holds at the end: one record per business object, nothing orphaned."""
+"""Vendor matrix rows with the systems of issue 15: HubSpot + Stripe + Totango + SAP S/4HANA Cloud and Salesforce +
+Chargebee + Gainsight + Oracle Fusion Cloud ERP, one local stack per row. Activation, amendment with reconciliation,
+renewal, cancellation (asked for by the row's customer success) and the posting of an invoice and its payment, each
+checked by what the ERP, billing and customer success hold at the end: one record per business object, nothing
+orphaned."""
 
 from __future__ import annotations
 
@@ -13,14 +14,24 @@ from typing import Any
 
 import pytest
 from deals import post
-from erp_rows import ROWS, all_customers, booked, closed, customer_number, erp_customers, sales_orders, sold_to
+from erp_rows import (
+    ROWS,
+    all_customers,
+    booked,
+    cancel_from_success,
+    closed,
+    customer_number,
+    erp_customers,
+    sales_orders,
+    sold_to,
+    success_account,
+)
 from matrix import (
     MatrixDeal,
     Row,
     activate,
     amend,
     billed,
-    cancel,
     crm_account,
     crm_accounts,
     crm_status,
@@ -71,6 +82,10 @@ def test_activation_books_one_customer_and_one_order_per_entity_in_its_currency(
     assert {e: o[field] for e, o in orders.items()} == {e: currency(row, s) for e, s in subs.items()} == {
         "LE-US": "USD", "LE-DE": "EUR"}
     assert crm_status(row, crm_account(hub, deal)) == "active"
+    account = success_account(hub, row, deal)  # one account in customer success, onboarding
+    if row.success == "totango":
+        assert account["attributes"]["Status"] == "Paying"
+        assert account["attributes"]["Lifecycle Stage"] == "Onboarding"
 
 
 def test_an_order_created_but_answered_503_is_not_booked_twice_when_the_step_retries(hub, row):
@@ -115,12 +130,17 @@ def test_a_renewal_books_renewal_orders_beside_the_first(hub, row):
 
 def test_a_cancellation_at_period_end_closes_every_erp_order(hub, row):
     deal = activated(hub, row, "ErpRowCancel")
-    execution = cancel(hub, deal, "at_period_end")
+    execution = cancel_from_success(hub, row, deal, "at_period_end")
     assert execution["status"] == "SUCCEEDED", hub.states_entered(execution["executionArn"])
     subs, orders = subscriptions(hub, row, deal), sales_orders(hub, row, deal)
     assert len(subs) == 2 and all(ends_at_period_end(row, s) for s in subs.values())
     assert len(orders) == 2 and all(closed(row, o) for o in orders.values()), orders
     assert crm_status(row, crm_account(hub, deal)) == "cancelled"
+    account = success_account(hub, row, deal)
+    if row.success == "totango":
+        assert account["attributes"]["Lifecycle Stage"] == "Offboarding"
+        titles = [t["title"] for t in hub.records("totango", "task") if t["account_id"] == deal.account_id]
+        assert titles.count("Offboarding") == 1
 
 
 def test_a_cancellation_now_credits_each_entity_once_and_closes_its_orders(hub, row):
@@ -129,7 +149,7 @@ def test_a_cancellation_now_credits_each_entity_once_and_closes_its_orders(hub, 
     execution = activate(hub, deal, Term_Start__c=start.isoformat(),
                          Term_End__c=(start + timedelta(days=364)).isoformat())
     assert execution["status"] == "SUCCEEDED", hub.states_entered(execution["executionArn"])
-    execution = cancel(hub, deal, "immediately")
+    execution = cancel_from_success(hub, row, deal, "immediately")
     assert execution["status"] == "SUCCEEDED", hub.states_entered(execution["executionArn"])
     numbers = {customer_number(row, c) for c in erp_customers(hub, row, deal).values()}
     if row.erp == "sap":

@@ -1,17 +1,20 @@
-"""Usage aggregation end to end on the local stack, with Stripe and with Chargebee as billing: a monthly-billed deal
-with metered API calls is activated; 1,000 usage records (sent in concurrent batches, some batches twice, plus one
-record whose period has closed) reach `POST /usage`; the schedule's run after the cut-off reports the period's exact
-total to billing once (a Stripe meter event, a Chargebee usage) and books its overage in NetSuite once, whatever
-runs again afterwards. Checked by what the vendors hold."""
+"""Usage aggregation end to end on the local stack, with Stripe, Chargebee and Zuora as billing and NetSuite or
+Dynamics 365 as the ERP: a monthly-billed deal with metered API calls is activated; 1,000 usage records (sent in
+concurrent batches, some batches twice, plus one record whose period has closed) reach `POST /usage`; the schedule's
+run after the cut-off reports the period's exact total to billing once (a Stripe meter event, a Chargebee usage, a
+Zuora usage record) and books its overage in the ERP once, whatever runs again afterwards. Checked by what the
+vendors hold."""
 
 from __future__ import annotations
 
 import json
+import re
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
+from urllib.parse import unquote
 
 import pytest
 from matrix import MatrixDeal, activate, subscriptions
@@ -21,13 +24,15 @@ from erphub.connectors.base import add_months
 from erphub.store.usage import UsageStore, total_key
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
-ROWS = [MatrixRow("salesforce", "stripe", "gainsight", "netsuite"), MatrixRow("salesforce", "chargebee", "gainsight",
-                                                                             "netsuite")]
+ROWS = [MatrixRow("salesforce", "stripe", "gainsight", "netsuite"),
+        MatrixRow("salesforce", "chargebee", "gainsight", "netsuite"),
+        MatrixRow("salesforce", "zuora", "gainsight", "netsuite"),
+        MatrixRow("salesforce", "stripe", "gainsight", "dynamics")]
 CUTOFF_HOURS = 792  # 33 days: last month's period is still open today, the month before it is closed
 INCLUDED, OVERAGE_PRICE = 1000, "0.05"
 
 
-@pytest.fixture(scope="module", params=ROWS, ids=[r.billing for r in ROWS])
+@pytest.fixture(scope="module", params=ROWS, ids=[f"{r.billing}-{r.erp}" for r in ROWS])
 def row(request):
     return request.param
 
@@ -37,8 +42,22 @@ def stack_parameters(row):
     return {**row.parameters(), "UsageLateCutoffHours": str(CUTOFF_HOURS)}
 
 
+def billing_subscription(hub: Any, row: MatrixRow, deal: MatrixDeal) -> dict[str, Any]:
+    """The US entity's subscription in billing, with `id` the one usage records name (Zuora: its number)."""
+    if row.billing != "zuora":
+        return subscriptions(hub, row, deal)["LE-US"]
+    [found] = [s for s in hub.records("zuora", "subscription") if s.get("ContractId__c") == deal.opportunity_id
+               and s.get("LegalEntityId__c") == "LE-US"]
+    return {**found, "id": found["subscriptionNumber"]}
+
+
 def reported(hub: Any, row: MatrixRow, subscription: dict[str, Any]) -> list[tuple[Decimal, int]]:
-    """(quantity, timestamp) of what billing was told about the subscription's metered API calls."""
+    """(quantity, timestamp) of what billing was told about the subscription's metered API calls (Zuora: its usage
+    date, noon UTC of the period's last day, as the timestamp of that day's last second)."""
+    if row.billing == "zuora":
+        return [(Decimal(str(u["Quantity"])), int(datetime.fromisoformat(u["StartDateTime"]).replace(
+                    hour=0).timestamp()) + 86399)
+                for u in hub.records("zuora", "usage") if u["SubscriptionNumber"] == subscription["id"]]
     if row.billing == "stripe":
         return [(Decimal(e["payload"]["value"]), e["timestamp"]) for e in hub.records("stripe", "meter_event")
                 if e["payload"].get("stripe_customer_id") == subscription["customer"]
@@ -62,7 +81,7 @@ def usage_deal_fields(term_start: date) -> dict[str, Any]:
 
 def post_usage(gateway: str, records: list[dict[str, Any]]) -> tuple[int, dict[str, Any]]:
     body = json.dumps({"records": records}).encode()
-    headers = {"Content-Type": "application/json", "x-api-key": "local-product-key"}
+    headers = {"Content-Type": "application/json", "x-api-key": "local-dev-api-key-tests-00000000000003"}
     request = urllib.request.Request(f"{gateway}/usage", data=body, method="POST", headers=headers)  # noqa: S310
     try:
         with urllib.request.urlopen(request, timeout=60) as response:  # noqa: S310 - the local gateway
@@ -77,7 +96,24 @@ def report(hub: Any, at: datetime) -> dict[str, Any]:
                                                       "time": at.strftime("%Y-%m-%dT%H:%M:%SZ"), "detail": {}})
 
 
-def overage_orders(hub: Any, deal: MatrixDeal) -> list[dict[str, Any]]:
+def _dynamics_customer(hub: Any, order: dict[str, Any]) -> str:
+    """The account number an order's customer bind names (`/accounts(accountnumber='...')`, percent-encoded)."""
+    bind = re.search(r"accountnumber='(.*)'\)$", str(order.get("customerid_account@odata.bind")))
+    return unquote(bind.group(1)).replace("''", "'") if bind else ""
+
+
+def overage_orders(hub: Any, row: MatrixRow, deal: MatrixDeal) -> list[dict[str, Any]]:
+    """The deal's overage sales orders in the ERP, with NetSuite's shape of lines (item externalId, quantity,
+    rate) and customer (entity externalId)."""
+    if row.erp == "dynamics":
+        orders = [o for o in hub.records("dynamics", "salesorders") if o.get("erphub_contractid") ==
+                  deal.opportunity_id and str(o.get("name", "")).startswith("erphub usage")]
+        lines = hub.records("dynamics", "salesorderdetails")
+        return [{"item": {"items": [{"item": {"externalId": line["erphub_sku"]}, "quantity": line["quantity"],
+                                     "rate": line["priceperunit"]} for line in lines
+                                    if str(line.get("erphub_externalid")).rsplit("-", 1)[0] == o[
+                                        "erphub_externalid"]]},
+                 "entity": {"externalId": _dynamics_customer(hub, o)}} for o in orders]
     return [o for o in hub.records("netsuite", "salesOrder")
             if o.get("otherRefNum") == deal.opportunity_id and str(o.get("memo", "")).startswith("erphub usage")]
 
@@ -90,7 +126,7 @@ def test_usage_aggregates_exactly_reaches_billing_once_and_books_the_overage_onc
     deal = MatrixDeal("Usage", row.crm)
     execution = activate(hub, deal, **usage_deal_fields(term_start))
     assert execution["status"] == "SUCCEEDED", hub.states_entered(execution["executionArn"])
-    subscription = subscriptions(hub, row, deal)["LE-US"]
+    subscription = billing_subscription(hub, row, deal)
     records = [{"id": f"{deal.n}-u{i}", "subscription_id": subscription["id"], "metric": "api_calls",
                 "quantity": str(i % 7 + 1), "recorded_at": (datetime.combine(period_start, datetime.min.time(), UTC)
                                                              + timedelta(minutes=37 * i)).isoformat()}
@@ -123,13 +159,14 @@ def test_usage_aggregates_exactly_reaches_billing_once_and_books_the_overage_onc
     again = [report(hub, after_cutoff + timedelta(hours=h)) for h in (1, 2)]
 
     # Then billing got the period's total once (Stripe: a meter event on the subscription's customer; Chargebee: a
-    # usage on its metered item price), in the period's last second
+    # usage on its metered item price; Zuora: a usage record on its usage charge), in the period's last second
+    # (Zuora: on its last day)
     assert len(first["reported"]) == 1 and first["failed"] == [], first
     assert all(run["reported"] == [] and run["failed"] == [] for run in again), again
     last_second = int(datetime.combine(period_end, datetime.min.time(), UTC).timestamp()) - 1
     assert reported(hub, row, subscription) == [(expected, last_second)]
-    # and NetSuite has one overage order, for the calls beyond the included ones, at the overage price
-    orders = overage_orders(hub, deal)
+    # and the ERP has one overage order, for the calls beyond the included ones, at the overage price
+    orders = overage_orders(hub, row, deal)
     assert len(orders) == 1, orders
     lines = orders[0]["item"]["items"]
     assert [(line["item"]["externalId"], Decimal(str(line["quantity"])), Decimal(str(line["rate"])))
@@ -140,7 +177,7 @@ def test_usage_aggregates_exactly_reaches_billing_once_and_books_the_overage_onc
     status, answer = post_usage(hub.gateway, [{**records[0], "id": f"{deal.n}-after", "quantity": "9"}])
     assert status == 200 and answer["refused"] == 1 and answer["records"][0]["reason"].startswith("late")
     assert store.get(key["pk"], key["sk"])["quantity"] == expected
-    assert len(overage_orders(hub, deal)) == 1
+    assert len(overage_orders(hub, row, deal)) == 1
 
 
 def test_a_bad_batch_is_refused_whole_and_bad_records_one_by_one(hub, row):
@@ -160,7 +197,7 @@ def test_a_billing_webhooks_usage_record_is_counted_once_through_the_bus(hub, ro
     term_start = add_months(datetime.now(UTC).date().replace(day=1), -1)
     deal = MatrixDeal("UsageBus", row.crm)
     assert activate(hub, deal, **usage_deal_fields(term_start))["status"] == "SUCCEEDED"
-    subscription = subscriptions(hub, row, deal)["LE-US"]
+    subscription = billing_subscription(hub, row, deal)
     # When billing's usage webhook (normalized as Zuora's UsageRecordCreated is) reaches the bus twice
     recorded_at = datetime.combine(term_start, datetime.min.time(), UTC) + timedelta(days=3)
     envelope = EventEnvelope(

@@ -87,6 +87,9 @@ class ZuoraBilling(Connector):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.catalog = Catalog(self)
+        from erphub.connectors.zuora_metering import ZuoraMetering  # it imports this module's refusal
+
+        self.metering = ZuoraMetering(self)  # closed usage periods (erphub.usage.report)
 
     def make_client(self) -> HttpClient:
         client_id, secret = self.secret("client_id", "client_secret")
