@@ -66,7 +66,7 @@ class ZuoraMetering:
 
     def existing(self, account: str, text: str) -> str | None:
         # ZOQL has no bind parameters; zoql_literal refuses any value outside the key characters
-        query = (f"select Id, Quantity from Usage where AccountNumber = {zoql_literal(account)}"  # noqa: S608
+        query = (f"select Id, Quantity from Usage where AccountNumber = {zoql_literal(account)}"  # noqa: S608  # nosec B608 - values pass zoql_literal
                  f" and Description = {zoql_literal(text)}")
         found = self.zuora.call("POST", "/v1/action/query", body={"queryString": query}, record=account)
         records = found.get("records") or []
