@@ -19,6 +19,7 @@ from typing import Any
 
 from erphub import aws
 from erphub.errors import Conflict, NotFound
+from erphub.observability import emit_safely
 from erphub.store.tables import from_item, query_partition, to_item, translated, workflow_table
 
 RUNNING, WAITING, COMPLETED, FAILED, REFUSED = "running", "waiting", "completed", "failed", "refused"
@@ -113,6 +114,7 @@ class WorkflowStore:
                    "task_token": task_token, "detail": detail, "status": "open", "opened_at": _now()})
         # a pointer under the run, so the exceptions of one run are a query, not a scan (status lookups)
         self._put({"pk": f"RUN#{correlation_id}", "sk": f"EXC#{exception_id}", "exception_id": exception_id})
+        emit_safely("exceptions_opened", kind=kind)  # per kind, not per workflow: the inbox is sorted by kind
         return exception_id
 
     def open_exceptions_of(self, correlation_id: str) -> list[dict[str, Any]]:

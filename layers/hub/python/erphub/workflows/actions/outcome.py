@@ -10,6 +10,7 @@ from typing import Any
 from erphub import aws
 from erphub.canonical import EventEnvelope, WorkflowOutcome, event_id_for
 from erphub.errors import Transient
+from erphub.observability import emit_safely
 from erphub.publishing import EVENT_SOURCE
 from erphub.settings import get_settings
 from erphub.store.workflow_state import COMPLETED, FAILED, REFUSED, WAITING, WorkflowStore
@@ -87,6 +88,7 @@ def _emit(run: Run, status: str, **fields: Any) -> dict[str, Any]:
         raise Transient(f"the bus refused {event_type}", system="events", record=run.correlation_id)
     store.record_status(run.correlation_id, run.workflow, status, reason=fields.get("reason") or "",
                         detail={"event_id": envelope.event_id, "type": event_type})
+    emit_safely("workflow_outcomes", workflow=run.workflow, status=status)
     return {"event_id": envelope.event_id, "type": event_type, "status": status}
 
 
