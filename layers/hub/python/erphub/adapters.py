@@ -19,7 +19,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from erphub import errors
 from erphub.errors import HubError, Permanent, Transient
-from erphub.observability import logger, tracer
+from erphub.observability import logger, trace_keys, tracer
 
 # adapter -> the action prefixes it serves, and the modules that define them
 SYSTEMS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
@@ -48,8 +48,10 @@ def handle(system: str, event: dict[str, Any]) -> dict[str, Any]:
         from erphub.store.workflow_state import RUNNING, WorkflowStore
 
         WorkflowStore().record_status(run.correlation_id, run.workflow, RUNNING, step=run.action)
-    logger.info("action", extra={"action": run.action, "workflow": run.workflow,
-                                 "correlation_id": run.state.get("correlation_id")})
+    event = run.state.get("event")
+    trace_keys(correlation_id=run.state.get("correlation_id"), workflow=run.workflow, action=run.action,
+               business_key=event.get("business_key") if isinstance(event, dict) else None)
+    logger.info("action")
     return REGISTRY[run.action](run)
 
 

@@ -54,9 +54,17 @@ def emit_safely(name: str, value: float = 1, unit: str = "Count", **dimensions: 
         logger.warning("metric not emitted", extra={"metric": name, "dimensions": dimensions})
 
 
+TRACE_KEYS = ("correlation_id", "business_key", "workflow", "action", "consumer")
+
+
 def trace_keys(**keys: str | None) -> None:
     """Put the business keys (correlation id, business key, workflow, action) on every later log line of this
-    invocation and on the X-Ray segment, so one query or filter finds everything that happened to a record."""
+    invocation and on the X-Ray segment, so one query or filter finds everything that happened to a record.
+    The previous record's keys are removed first: a batch's second message must not carry the first's ids."""
+    unknown = set(keys) - set(TRACE_KEYS)
+    if unknown:
+        raise ValueError(f"trace keys {sorted(unknown)} are not in {TRACE_KEYS}")
+    logger.remove_keys(list(TRACE_KEYS))
     present = {key: str(value) for key, value in keys.items() if value}
     logger.append_keys(**present)
     for key, value in present.items():
