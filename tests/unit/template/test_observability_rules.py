@@ -83,7 +83,7 @@ def test_the_scan_finds_the_emit_sites():
 @pytest.mark.parametrize(("where", "name", "dims"), _alarm_metrics() + _dashboard_metrics(),
                          ids=lambda v: v if isinstance(v, str) else "")
 def test_every_hub_metric_referenced_is_emitted_with_those_dimensions(where, name, dims):
-    assert _is_emitted(name, dims), f"{where}: no code emits {name} with dimensions {dims}; emitted: {EMITTED.get(name)}"
+    assert _is_emitted(name, dims), f"{where}: no code emits {name} with {dims}; emitted: {EMITTED.get(name)}"
 
 
 def test_every_state_machine_has_its_failed_and_timed_out_alarm():
@@ -105,7 +105,8 @@ def test_every_api_has_its_4xx_and_5xx_alarm():
 
 
 def test_every_webhook_source_has_a_quarantine_alarm():
-    quarantined = {d["source"] for _, name, d in _alarm_metrics() if name == "webhooks" and d.get("status") == "quarantined"}
+    quarantined = {d["source"] for _, name, d in _alarm_metrics()
+                   if name == "webhooks" and d.get("status") == "quarantined"}
     assert quarantined == set(SOURCE_NAMES)
 
 

@@ -40,6 +40,9 @@ def handle(system: str, event: dict[str, Any]) -> dict[str, Any]:
     for module in modules:
         importlib.import_module(f"erphub.workflows.actions.{module}")
     run = Run.model_validate(event)
+    trigger = run.state.get("event")  # the claim-checked event keeps its envelope's keys
+    trace_keys(correlation_id=run.state.get("correlation_id"), workflow=run.workflow, action=run.action,
+               business_key=trigger.get("business_key") if isinstance(trigger, dict) else None)
     if not run.action.startswith(prefixes) or run.action not in REGISTRY:
         raise Permanent(f"the {system} adapter has no action {run.action!r}", system=system)
     # progress: the forward step in flight (compensations, exceptions and outcomes keep the step that failed)
@@ -48,9 +51,6 @@ def handle(system: str, event: dict[str, Any]) -> dict[str, Any]:
         from erphub.store.workflow_state import RUNNING, WorkflowStore
 
         WorkflowStore().record_status(run.correlation_id, run.workflow, RUNNING, step=run.action)
-    event = run.state.get("event")
-    trace_keys(correlation_id=run.state.get("correlation_id"), workflow=run.workflow, action=run.action,
-               business_key=event.get("business_key") if isinstance(event, dict) else None)
     logger.info("action")
     return REGISTRY[run.action](run)
 
