@@ -23,7 +23,8 @@ def bus(tables, hub_settings):
     arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
     events.put_rule(Name="ops", EventBusName="hub", EventPattern=json.dumps({"source": [notify.SOURCE]}))
     events.put_targets(Rule="ops", EventBusName="hub", Targets=[{"Id": "q", "Arn": arn}])
-    hub_settings(EVENT_BUS_NAME="hub")
+    topic = aws.client("sns").create_topic(Name="operators")["TopicArn"]  # the subject names the breach
+    hub_settings(EVENT_BUS_NAME="hub", OPS_TOPIC_ARN=topic)
     return queue
 
 

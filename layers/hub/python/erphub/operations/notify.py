@@ -75,7 +75,8 @@ def send(detail_type: str, exception: dict[str, Any]) -> dict[str, Any]:
 
 def _subject(detail_type: str, view: inbox.ExceptionSummary) -> str:
     what = {OPENED: "needs you", OVERDUE: "is past its SLA", WORKFLOW_FAILED: "workflow failed",
-            DLQ_RECEIVED: "message dead-lettered"}[detail_type]
+            DLQ_RECEIVED: "message dead-lettered", sla.SLA_BREACHED: "- the workflow is past its completion SLA"}[
+        detail_type]
     return f"[erphub] {view.title} {what} ({view.owner}): {view.business_ids.get('business_key', view.correlation_id)}"
 
 
