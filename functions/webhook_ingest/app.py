@@ -6,7 +6,8 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from erphub.errors import IngestRejected
 from erphub.ingest import api_gateway, service
-from erphub.observability import logger, metrics, tracer
+from erphub.observability import emit_safely, logger, metrics, tracer
+from erphub.sources import SOURCE_NAMES
 
 app = APIGatewayRestResolver()
 
@@ -22,7 +23,9 @@ def receive(source: str) -> Response:
 @app.exception_handler(IngestRejected)
 def refuse(exc: IngestRejected) -> Response:
     logger.info("webhook refused", extra={"error": type(exc).__name__, "reason": exc.reason})
-    metrics.add_metric(name="webhook_refused", unit="Count", value=1)
+    # only a known source is a dimension value: the path segment is the caller's to choose
+    source = exc.system if exc.system in SOURCE_NAMES else "unknown"
+    emit_safely("webhooks", source=source, status="refused")
     return Response(status_code=exc.http_status, content_type="application/json",
                     body={"error": type(exc).__name__, "message": exc.reason})
 

@@ -228,7 +228,7 @@ def assert_console(shown: dict, page, kpis: dict) -> None:
 
 def test_the_projector_and_the_kpi_route_called_only_what_their_template_policies_allow(hub):
     """After the day above: every AWS call of the projector and of the operator API, against their IAM roles."""
-    from local import iam_audit
+    from tools import iam_audit
 
     findings = [f for f in iam_audit.audit(hub.stack) if f.function in ("KpiProjectorFunction", "OpsApiFunction")]
     assert findings == []

@@ -19,7 +19,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from erphub import errors
 from erphub.errors import HubError, Permanent, Transient
-from erphub.observability import logger, tracer
+from erphub.observability import logger, trace_keys, tracer
 
 # adapter -> the action prefixes it serves, and the modules that define them
 SYSTEMS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
@@ -40,6 +40,9 @@ def handle(system: str, event: dict[str, Any]) -> dict[str, Any]:
     for module in modules:
         importlib.import_module(f"erphub.workflows.actions.{module}")
     run = Run.model_validate(event)
+    trigger = run.state.get("event")  # the claim-checked event keeps its envelope's keys
+    trace_keys(correlation_id=run.state.get("correlation_id"), workflow=run.workflow, action=run.action,
+               business_key=trigger.get("business_key") if isinstance(trigger, dict) else None)
     if not run.action.startswith(prefixes) or run.action not in REGISTRY:
         raise Permanent(f"the {system} adapter has no action {run.action!r}", system=system)
     # progress: the forward step in flight (compensations, exceptions and outcomes keep the step that failed)
@@ -49,8 +52,7 @@ def handle(system: str, event: dict[str, Any]) -> dict[str, Any]:
 
         WorkflowStore().record_status(run.correlation_id, run.workflow, RUNNING, version=run.envelope.version,
                                       step=run.action)
-    logger.info("action", extra={"action": run.action, "workflow": run.workflow,
-                                 "correlation_id": run.state.get("correlation_id")})
+    logger.info("action")
     return REGISTRY[run.action](run)
 
 

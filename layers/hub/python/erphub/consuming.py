@@ -26,7 +26,7 @@ from pydantic import ValidationError
 
 from erphub import aws
 from erphub.errors import HubError, Permanent, RateLimited
-from erphub.observability import logger, metrics
+from erphub.observability import logger, metrics, trace_keys
 from erphub.settings import get_settings
 from erphub.store.failures import FailureStore, MessageFailure
 from erphub.store.workflow_state import WorkflowStore
@@ -107,6 +107,7 @@ class Consumer:
             if self.time_reserve_ms and context.get_remaining_time_in_millis() < self.time_reserve_ms:
                 delays[record.message_id] = 0
                 raise NotAttempted("too little time left in this invocation", record=record.message_id)
+            trace_keys(consumer=self.name, **_trace_of(record.body))
             try:
                 return self.handler(record)
             except Exception as exc:
@@ -197,6 +198,16 @@ def _change_visibility(queue_arn: str, entries: list[dict[str, Any]]) -> None:
     url = redrive.queue_url if redrive else _queue_url(queue_arn)
     for start in range(0, len(entries), 10):
         aws.client("sqs").change_message_visibility_batch(QueueUrl=url, Entries=entries[start:start + 10])
+
+
+def _trace_of(body: str) -> dict[str, str]:
+    """The canonical event's correlation id and business key (the consumer's name is the rest of the story),
+    for the log lines and the X-Ray annotations of this message."""
+    try:
+        detail = json.loads(body)["detail"]
+        return {key: str(detail[key]) for key in ("correlation_id", "business_key") if detail.get(key)}
+    except (ValueError, KeyError, TypeError, AttributeError):
+        return {}
 
 
 def _correlation_id(body: str) -> str:

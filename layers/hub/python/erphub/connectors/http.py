@@ -14,6 +14,7 @@ from typing import Any
 import requests
 
 from erphub.errors import Conflict, HubError, NotFound, Permanent, RateLimited, Transient, ValidationFailed
+from erphub.observability import emit_safely
 
 # Verbs a server treats as idempotent; a POST is retried only when it carries an idempotency key.
 SAFE_TO_REPEAT = frozenset({"GET", "HEAD", "PUT", "PATCH", "DELETE", "OPTIONS"})
@@ -35,6 +36,13 @@ AuthHook = Callable[[str, str, Mapping[str, Any] | None], Mapping[str, str]]
 # Called once when the server answers 401: drop the cached token (OAuth) or re-read a rotated key, so the next
 # attempt authenticates afresh. The refused request was never processed, so resending it is safe for every verb.
 Reauthenticate = Callable[[], None]
+
+
+def system_kind(vendor: str) -> str:
+    """The kind of system a vendor plays (netsuite -> erp): the `system` dimension of the adapter metrics."""
+    from erphub.workflows.systems import VENDORS
+
+    return next((kind for kind, vendors in VENDORS.items() if vendor in vendors), vendor)
 
 
 def parse_retry_after(value: str | None) -> float | None:
@@ -117,6 +125,7 @@ class HttpClient:
         self.session = session or requests.Session()
         self.reauthenticate = reauthenticate
         self.attempts = 0  # total HTTP attempts made, for tests and metrics
+        self.kind = system_kind(system)
 
     def url(self, path: str) -> str:
         return path if path.startswith(("http://", "https://")) else f"{self.base_url}/{path.lstrip('/')}"
@@ -142,7 +151,9 @@ class HttpClient:
         while True:
             attempt += 1
             self.attempts += 1
+            started = time.monotonic()
             error = self._attempt(method, url, params, json, data, headers, record, expect)
+            self._observe(started, error)
             if isinstance(error, requests.Response):
                 return error
             if getattr(error, "status", None) == 401 and self.reauthenticate is not None and not refreshed:
@@ -151,6 +162,7 @@ class HttpClient:
                 continue
             wait = self._wait_before_retry(error, attempt, repeatable)
             if wait is None:
+                emit_safely("adapter_errors", system=self.kind, kind=type(error).__name__.lower())
                 raise error
             time.sleep(wait)
 
@@ -173,6 +185,14 @@ class HttpClient:
         error = special or error_for(self.system, response, vendor, record)
         error.status = response.status_code  # type: ignore[attr-defined]
         return error
+
+    def _observe(self, started: float, outcome: requests.Response | HubError) -> None:
+        """Every attempt is a call with its latency; a 429 is also a throttle (per system kind, not vendor, so
+        the dashboard and alarms hold whichever vendor is deployed)."""
+        emit_safely("adapter_latency", (time.monotonic() - started) * 1000, "Milliseconds", system=self.kind)
+        emit_safely("adapter_calls", system=self.kind)
+        if isinstance(outcome, RateLimited):
+            emit_safely("adapter_throttled", system=self.kind)
 
     def _wait_before_retry(self, error: HubError, attempt: int, repeatable: bool) -> float | None:
         if not isinstance(error, Transient) or not repeatable or attempt >= self.max_attempts:

@@ -13,7 +13,7 @@ from erphub.canonical import correlation_id_for, event_id_for
 from erphub.errors import BadEnvelope, PayloadTooLarge, Unmappable
 from erphub.ingest.receipts import Delivery, Receipt
 from erphub.ingest.webhook_secrets import source_credentials
-from erphub.observability import logger, metrics
+from erphub.observability import emit, logger, metrics
 from erphub.settings import get_settings
 from erphub.sources import get_source
 from erphub.sources.inbound import InboundRequest, Source, VendorEvent
@@ -52,7 +52,7 @@ def receive(source_name: str, request: InboundRequest) -> Delivery:
         for i in items
     ]
     for receipt in receipts:
-        metrics.add_metric(name=f"webhook_{receipt.status}", unit="Count", value=1)
+        emit("webhooks", source=source_name, status=receipt.status)  # accepted / quarantined / duplicate
     ack = source.acknowledge(events)
     return Delivery(receipts=receipts, ack_content_type=ack[0] if ack else None, ack_body=ack[1] if ack else None)
 

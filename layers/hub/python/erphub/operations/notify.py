@@ -17,8 +17,8 @@ from typing import Any
 
 from erphub import aws
 from erphub.errors import Transient
-from erphub.observability import logger
-from erphub.operations import inbox
+from erphub.observability import emit_safely, logger
+from erphub.operations import inbox, kinds, sla
 from erphub.settings import get_settings
 from erphub.store.exceptions import ExceptionStore
 from erphub.store.tables import from_item, query_partition, to_item, translated, workflow_table
@@ -75,7 +75,8 @@ def send(detail_type: str, exception: dict[str, Any]) -> dict[str, Any]:
 
 def _subject(detail_type: str, view: inbox.ExceptionSummary) -> str:
     what = {OPENED: "needs you", OVERDUE: "is past its SLA", WORKFLOW_FAILED: "workflow failed",
-            DLQ_RECEIVED: "message dead-lettered"}[detail_type]
+            DLQ_RECEIVED: "message dead-lettered", sla.SLA_BREACHED: "- the workflow is past its completion SLA"}[
+        detail_type]
     return f"[erphub] {view.title} {what} ({view.owner}): {view.business_ids.get('business_key', view.correlation_id)}"
 
 
@@ -98,12 +99,24 @@ def recent(days: int = 1) -> list[dict[str, Any]]:
 
 
 def sweep_overdue() -> dict[str, int]:
-    """Mark every open exception past its SLA as overdue, once (the stream then notifies its owner)."""
-    store, marked, open_ = ExceptionStore(), 0, 0
+    """Mark every open exception past its SLA as overdue, once (the stream then notifies its owner); handle the
+    workflows past their completion SLA (operations.sla); publish the exception gauges the alarms read."""
+    store, marked, open_by_kind, past_sla = ExceptionStore(), 0, dict.fromkeys(_gauge_kinds(), 0), 0
     for item in store.all():
         if item.get("status") != "open":
             continue
-        open_ += 1
-        if inbox.summary(item).overdue and store.mark_overdue(item["exception_id"]):
-            marked += 1
-    return {"open": open_, "marked_overdue": marked}
+        open_by_kind[item["kind"]] = open_by_kind.get(item["kind"], 0) + 1
+        if inbox.summary(item).overdue:
+            past_sla += 1
+            marked += store.mark_overdue(item["exception_id"])
+    for kind, count in open_by_kind.items():
+        emit_safely("exceptions_open", count, kind=kind)
+    emit_safely("exceptions_past_sla", past_sla)
+    report = sla.sweep_breaches(send)
+    return {"open": sum(open_by_kind.values()), "marked_overdue": marked, "past_sla": past_sla,
+            "workflows_breached": report["breached"]}
+
+
+def _gauge_kinds() -> list[str]:
+    """The configured kinds (a zero is a data point: a graph that drops to zero, an alarm that clears)."""
+    return [kind for kind in kinds.known() if "<" not in kind]

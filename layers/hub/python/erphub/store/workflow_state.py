@@ -20,6 +20,7 @@ from typing import Any
 
 from erphub import aws
 from erphub.errors import Conflict, NotFound
+from erphub.observability import emit_safely
 from erphub.store.run_status import (  # noqa: F401 (the statuses are part of this module's interface)
     COMPLETED,
     FAILED,
@@ -143,6 +144,7 @@ class WorkflowStore:
                    **({"version": str(version)} if version is not None else {})})
         # a pointer under the run, so the exceptions of one run are a query, not a scan (status lookups)
         self._put({"pk": f"RUN#{correlation_id}", "sk": f"EXC#{exception_id}", "exception_id": exception_id})
+        emit_safely("exceptions_opened", kind=kind)  # per kind, not per workflow: the inbox is sorted by kind
         return exception_id
 
     def open_exceptions_of(self, correlation_id: str) -> list[dict[str, Any]]:

@@ -15,7 +15,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from erphub.canonical import SubscriptionItem
-from erphub.observability import logger, metrics
+from erphub.observability import emit, logger
 from erphub.store.identity_table import IdentityStore
 from erphub.store.usage import UsageStore, total_key
 from erphub.usage.periods import cutoff, period_of
@@ -99,8 +99,7 @@ def count(source: str, records: list[dict[str, Any]]) -> list[Outcome]:
             meters[key] = meter_for(identity, system, *key)
         outcomes.append(_count_one(store, source, system, record, meters[key]))
     for status in ("accepted", "duplicate", "refused"):
-        metrics.add_metric(name=f"Usage{status.capitalize()}", unit="Count",
-                           value=sum(o.status == status for o in outcomes))
+        emit("usage_records", sum(o.status == status for o in outcomes), status=status)
     return outcomes
 
 

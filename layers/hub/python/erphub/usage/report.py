@@ -16,7 +16,7 @@ from typing import Any
 
 from erphub import adapters
 from erphub.errors import HubError
-from erphub.observability import logger, metrics
+from erphub.observability import emit, logger
 from erphub.store.usage import UsageStore
 
 
@@ -43,8 +43,8 @@ def report_due(as_of: datetime | None = None) -> dict[str, Any]:
             logger.warning("usage period not finished", extra={"period": usage_key(total), "error": repr(exc)})
             store.mark(total["pk"], total["sk"], last_error=repr(exc)[:500])
             failed.append(usage_key(total))
-    metrics.add_metric(name="UsagePeriodsReported", unit="Count", value=len(done))
-    metrics.add_metric(name="UsagePeriodsFailed", unit="Count", value=len(failed))
+    emit("usage_periods", len(done), status="reported")
+    emit("usage_periods", len(failed), status="failed")
     return {"as_of": moment, "reported": done, "failed": failed}
 
 

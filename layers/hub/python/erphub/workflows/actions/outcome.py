@@ -10,6 +10,7 @@ from typing import Any
 from erphub import aws
 from erphub.canonical import EventEnvelope, WorkflowOutcome, event_id_for
 from erphub.errors import Transient
+from erphub.observability import emit_safely
 from erphub.publishing import EVENT_SOURCE
 from erphub.settings import get_settings
 from erphub.store.workflow_state import COMPLETED, FAILED, REFUSED, WAITING, WorkflowStore
@@ -90,6 +91,7 @@ def _emit(run: Run, status: str, **fields: Any) -> dict[str, Any]:
     store.record_status(run.correlation_id, run.workflow, status, version=envelope_in.version,
                         reason=fields.get("reason") or "",
                         detail={"event_id": envelope.event_id, "type": event_type})
+    emit_safely("workflow_outcomes", workflow=run.workflow, status=status)
     return {"event_id": envelope.event_id, "type": event_type, "status": status}
 
 
