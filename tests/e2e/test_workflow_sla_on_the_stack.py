@@ -21,7 +21,8 @@ def test_an_activation_past_its_sla_is_breached_once_with_the_templates_iam():
         # Given an activation that started 5 hours ago and still waits on its ERP step
         started = (datetime.now(UTC) - timedelta(hours=5)).isoformat()
         ddb.put_item(TableName=table, Item={
-            "pk": {"S": "RUN#contract:salesforce:006SLA"}, "sk": {"S": "STATUS"}, "workflow": {"S": "activation"},
+            "pk": {"S": "RUN#contract:salesforce:006SLA"}, "sk": {"S": "STATUS#activation#1"},
+            "workflow": {"S": "activation"},
             "status": {"S": "waiting"}, "step": {"S": "erp.create_sales_order"}, "started_at": {"S": started},
             "updated_at": {"S": started}})
         # When the notifier's schedule fires twice

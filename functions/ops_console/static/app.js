@@ -253,8 +253,14 @@ async function exceptionPage(id, result) {
 async function runPage(correlationId) {
   const run = await api("GET", `/runs/${encodeURIComponent(correlationId)}`);
   show(h("h1", { "data-status": run.status }, `Run ${run.correlation_id}`),
-    h("dl", { class: "facts" }, field("Workflow", run.workflow), field("Status", run.status), field("Step", run.step),
-      field("Reason", run.reason), field("Started", run.started_at), field("Updated", run.updated_at)),
+    h("dl", { class: "facts" }, field("Contract state", run.state), field("Workflow", run.workflow),
+      field("Status", run.status), field("Step", run.step), field("Reason", run.reason),
+      field("Started", run.started_at), field("Updated", run.updated_at)),
+    h("section", {}, h("h2", {}, "Runs"), h("table", { id: "runs" },
+      h("thead", {}, h("tr", {}, ["Run", "Workflow", "Version", "Status", "Step", "Updated"].map((c) => h("th", {}, c)))),
+      h("tbody", {}, (run.runs || []).map((r) => h("tr", { "data-status": r.status }, h("td", {}, r.correlation_id),
+        h("td", {}, r.workflow), h("td", {}, r.version ?? ""), h("td", {}, r.status), h("td", {}, r.step),
+        h("td", {}, r.updated_at)))))),
     h("section", {}, h("h2", {}, "Exceptions"), h("ul", {}, (run.exceptions || []).map((e) => h("li", {},
       h("a", { href: `console#/exceptions/${encodeURIComponent(e.exception_id)}` }, `${e.kind}: ${e.title || e.exception_id}`),
       ` (${e.status})`)))),

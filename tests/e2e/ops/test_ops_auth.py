@@ -23,7 +23,9 @@ READING = [op for op in operations() if op[0] == "GET"]
 # each path parameter of the document, as a value naming nothing that exists
 PLACEHOLDERS = {"exception_id": "no-such-exception", "correlation_id": "no-such-run", "queue": "no-such-dlq",
                 "source": "salesforce", "source_event_id": "no-such-event", "replay_name": "no-such-replay",
-                "subject": "deal", "subject_id": "no-such-deal"}
+                "subject": "deal", "subject_id": "no-such-deal", "reconciliation_id": "no-such-reconciliation"}
+# operations that need no record and take no body: an operator past the role rule simply starts them
+STARTS = {("POST", "/reconciliations")}
 NONE_HEADER = base64.urlsafe_b64encode(b'{"alg":"none","typ":"JWT"}').rstrip(b"=").decode()
 
 
@@ -73,7 +75,7 @@ def test_an_operator_passes_the_role_rule(api, tokens, method, path):
     response = call(api, method, path, tokens["operator"]["IdToken"], {"reason": "x", "owner": "x", "text": "x",
                                                                          "customer_id": "x", "changes": {"a": 1}})
     # past authentication and roles: the record is unknown, or (recovery routes) the body is not theirs
-    assert response.status_code in (404, 422), response.text
+    assert response.status_code in ((200,) if (method, path) in STARTS else (404, 422)), response.text
 
 
 def test_the_placeholders_cover_every_path_parameter():

@@ -51,14 +51,14 @@ INBOX = [
 
 
 def write_workflow_records(store: WorkflowStore, exceptions: ExceptionStore) -> None:
-    store.record_status("c-1", "activation", "running")
+    store.record_status("c-1", "activation", "running", version=1)
     store.record_created("c-1", "netsuite", "sales_order", "ent-1", "SO-1")
-    store.record_status("c-1", "activation", "completed")
-    store.record_status("c-2", "activation", "waiting")
+    store.record_status("c-1", "activation", "completed", version=1)
+    store.record_status("c-2", "activation", "waiting", version=1)
     store.open_exception("c-2", "activation", "identity_conflict", "two customers match")
     store.record_created("posting:stripe:in_1", "netsuite", "invoice", "in_1", "INV-1")
     for run, status in (("r-1", "waiting"), ("r-2", "completed"), ("r-3", "failed")):
-        store.record_status(run, "renewal", status)
+        store.record_status(run, "renewal", status, version=1)
     store.open_exception("r-1", "renewal", "billing_alignment", "quantity 5 vs 4")
     mismatch = store.open_exception("c-1", "amendment", "reconciliation_mismatch", "price differs")
     exceptions.claim(mismatch, "abandon", "ana")
@@ -137,7 +137,8 @@ def test_a_retried_deal_posts_under_its_retry_and_an_abandoned_one_stops_waiting
                          kpis)
     # When the first posts its order in a retry run, and an operator abandons the second's activation
     store.record_created("c-retried:retry1", "netsuite", "sales_order", "ent-1", "SO-9")
-    store.record_status("c-abandoned", "activation", "failed", reason=f"{outcome.ABANDONED}: not a real customer")
+    store.record_status("c-abandoned", "activation", "failed", version=1,
+                        reason=f"{outcome.ABANDONED}: not a real customer")
     # Then neither is an order pending ERP posting any more
     assert projection.ABANDONED == outcome.ABANDONED
     operator.wait_until(lambda: not {"c-retried", "c-abandoned"} & {t["sk"] for t in kpis.pending(projection.ORDER)},

@@ -93,9 +93,14 @@ def manual_intervention(w: Window) -> dict[str, Any]:
     runs = {f["id"] for f in w.facts[p.RUN_ENDED]} | {r["sk"] for r in w.pending[p.RUN]}
     touched = {f.get("correlation_id") for f in w.facts[p.EXC_OPENED]} | \
               {e.get("correlation_id") for e in w.pending[p.EXCEPTION]}
-    needing = len(runs & touched)
+    needing = sum(1 for run in runs if _correlation(run) in touched)
     return {"open_by_kind": dict(sorted(Counter(e.get("kind", "") for e in w.pending[p.EXCEPTION]).items())),
             "transactions": len(runs), "needing_intervention": needing, "share": _ratio(needing, len(runs))}
+
+
+def _correlation(run_id: str) -> str:
+    """A run's id is its correlation id + ":" + its status item's key (one status item per run)."""
+    return run_id.rsplit(":STATUS", 1)[0]
 
 
 def completion(w: Window, workflow: str) -> dict[str, Any]:
@@ -115,7 +120,7 @@ def data_quality(w: Window) -> dict[str, Any]:
     """Customer records checked: activations ended in the window; passing: no data-quality exception opened."""
     activations = {f["id"] for f in w.facts[p.RUN_ENDED] if f.get("workflow") == "activation"}
     failing = {f.get("correlation_id") for f in w.facts[p.EXC_OPENED] if f.get("kind") == "data_quality"}
-    passed = len(activations - failing)
+    passed = sum(1 for run in activations if _correlation(run) not in failing)
     return {"checked": len(activations), "passed": passed, "share": _ratio(passed, len(activations))}
 
 
