@@ -9,8 +9,7 @@ import json
 import pytest
 from deals import Deal
 from flows import correlation, send_deal, subscriptions
-
-from conftest import APPROVAL, ROOT, publish_business_config
+from stack_driver import APPROVAL, ROOT, publish_business_config
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 

@@ -18,7 +18,7 @@ pytestmark = pytest.mark.e2e
 @pytest.fixture(scope="module")
 def two_customers(stack):
     """Two deals activated through the real workflows (their tax ids are now keys of two hub customers)."""
-    from conftest import Hub
+    from stack_driver import Hub
 
     hub = Hub(stack)
     return activate(hub, "Alpha")[0], activate(hub, "Beta")[0]
