@@ -23,20 +23,26 @@ SHOTS, signed_in = console_browser.SHOTS, console_browser.signed_in
 
 def open_exception(hub, api: OpsClient, page, deal: Deal, kind: str, shot: str, timeout: float = 30) -> str:
     """Wait until the workflow opened the exception, then find it in the inbox by the deal's id and open it."""
-    hub.stack.wait_until(lambda: api.get("/exceptions", kind=kind, status="open", business_id=deal.opportunity_id),
-                         timeout=timeout, interval=0.2)
+    [found] = hub.stack.wait_until(lambda: api.get("/exceptions", kind=kind, status="open",
+                                                   business_id=deal.opportunity_id), timeout=timeout, interval=0.2)
     page.goto(page.url.split("#")[0] + "#/exceptions")
     page.select_option("form#filters select[name=kind]", kind)
     page.fill("form#filters input[name=business_id]", deal.opportunity_id)
     page.click("form#filters button[type=submit]")
-    row = page.wait_for_selector("table#exceptions tbody tr")
-    assert len(page.query_selector_all("table#exceptions tbody tr")) == 1
+    show_only(page, found["exception_id"])
     page.screenshot(path=str(SHOTS / f"{shot}-inbox.png"), full_page=True)
-    exception_id = row.get_attribute("data-exception-id")
-    row.query_selector("a").click()
+    page.locator("table#exceptions tbody tr a").click()
     page.wait_for_selector("h1[data-status=open]")
     page.screenshot(path=str(SHOTS / f"{shot}-exception.png"), full_page=True)
-    return exception_id
+    return found["exception_id"]
+
+
+def show_only(page, exception_id: str) -> None:
+    """Wait until the filtered inbox has replaced the page's previous table: its one row is that exception."""
+    page.wait_for_function("""id => {
+        const rows = document.querySelectorAll("table#exceptions tbody tr");
+        return rows.length === 1 && rows[0].dataset.exceptionId === id;
+    }""", arg=exception_id)
 
 
 def act(page, action: str, shot: str, note: str = "", **fields: str) -> str:
@@ -142,12 +148,13 @@ def test_retry_after_compensation_in_the_browser_recreates_what_was_undone(hub, 
 def test_a_viewer_reads_but_is_offered_no_action(browser, stack, hub, api):
     deal = Deal("WebViewer")
     send_deal(hub, deal, Amount="350000.0")
-    hub.stack.wait_until(lambda: api.get("/exceptions", kind="approval", business_id=deal.opportunity_id),
-                         timeout=30, interval=0.2)
+    [found] = hub.stack.wait_until(lambda: api.get("/exceptions", kind="approval", business_id=deal.opportunity_id),
+                                   timeout=30, interval=0.2)
     viewer = signed_in(browser, stack, "viewer")
     try:
         viewer.goto(viewer.url.split("#")[0] + f"#/exceptions?business_id={deal.opportunity_id}")
-        viewer.wait_for_selector("table#exceptions tbody tr a").click()
+        show_only(viewer, found["exception_id"])
+        viewer.locator("table#exceptions tbody tr a").click()
         viewer.wait_for_selector("p.readonly")
         assert viewer.query_selector_all("form.action") == []
         viewer.screenshot(path=str(SHOTS / "viewer-exception.png"), full_page=True)
