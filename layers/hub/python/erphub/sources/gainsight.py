@@ -21,21 +21,17 @@ Business key: the Gainsight company GSID. Correlation: the CRM account when sfdc
 
 from __future__ import annotations
 
-import hashlib
 from decimal import Decimal
 from typing import Any
 
 from erphub.canonical import (
-    CancellationRequest,
     EventEnvelope,
     EventType,
-    OnboardingMilestone,
     RenewalRisk,
-    correlation_id_for,
 )
-from erphub.errors import AuthenticationFailed, BadEnvelope
 from erphub.sources import _common as c
-from erphub.sources.inbound import InboundRequest, SourceCredentials, VendorEvent, any_equal
+from erphub.sources import success_signals as signals
+from erphub.sources.inbound import InboundRequest, SourceCredentials, VendorEvent
 
 NAME = "gainsight"
 TOKEN_HEADER = "X-Gainsight-Token"  # noqa: S105 - a header name, not a secret
@@ -52,20 +48,10 @@ class GainsightSource:
     name = NAME
 
     def verify(self, request: InboundRequest, credentials: SourceCredentials) -> None:
-        token = request.headers.get(TOKEN_HEADER, "")
-        if not token:
-            raise AuthenticationFailed(f"gainsight: no {TOKEN_HEADER} header", system=NAME)
-        if not any_equal(token, credentials.active):
-            raise AuthenticationFailed(f"gainsight: {TOKEN_HEADER} is not an active token", system=NAME)
+        signals.verify_token(request, credentials, TOKEN_HEADER, NAME)
 
     def parse(self, request: InboundRequest) -> list[VendorEvent]:
-        body = c.load_json(request.body, NAME)
-        if not isinstance(body, dict) or not body.get("eventType") or not isinstance(body.get("company"), dict):
-            raise BadEnvelope("gainsight: payload has no eventType or company object", system=NAME)
-        if not isinstance(body["eventType"], str) or not isinstance(body.get("eventId") or "", str | int):
-            raise BadEnvelope("gainsight: eventType must be a string, eventId a string or number", system=NAME)
-        event_id = body.get("eventId") or "sha256:" + hashlib.sha256(request.body).hexdigest()
-        return [VendorEvent(str(event_id), str(body["eventType"]).strip().lower(), body, request.body)]
+        return signals.parse_signal(request, NAME, "company")
 
     @c.mapping_guard(NAME)
     def normalize(self, event: VendorEvent) -> EventEnvelope | None:
@@ -90,22 +76,9 @@ class GainsightSource:
                                                 system=NAME),
                 reason=body.get("reason"), renewal_date=c.parse_date(body.get("renewalDate")),
             )
-        elif kind == EventType.ONBOARDING_MILESTONE_COMPLETED:
-            data = OnboardingMilestone(
-                account_id=gsid, external_ids=external_ids,
-                milestone=c.require(body.get("milestone"), "milestone", NAME, record),
-                completed_at=c.parse_datetime(body.get("completedAt")) or occurred_at,
-            )
         else:
-            data = CancellationRequest(
-                account_id=gsid, external_ids=external_ids, contract_id=body.get("contractId"),
-                subscription_id=body.get("subscriptionId"),
-                effective=(body.get("effective") or "at_period_end").lower(),
-                reason=body.get("reason"), requested_by=body.get("requestedBy"),
-            )
-        crm_account = external_ids.get("salesforce")
-        correlation = (correlation_id_for("account", "salesforce", crm_account) if crm_account
-                       else correlation_id_for("account", NAME, gsid))
+            data = signals.lifecycle(kind, body, gsid, external_ids, occurred_at, NAME, record)
+        correlation = signals.account_correlation("salesforce", external_ids.get("salesforce"), NAME, gsid)
         return c.envelope(
             source=NAME, vendor_event_id=record, type=kind, occurred_at=occurred_at, correlation_id=correlation,
             business_key=gsid, version=c.epoch_version(occurred_at), data=data,
@@ -116,13 +89,7 @@ class GainsightSource:
 
 
 def _risk_level(level: Any, score: Decimal | None, record: str) -> str:
-    if level:
-        mapped = _RISK.get(str(level).strip().lower())
-        if mapped:
-            return mapped
-    if score is None:
-        return c.require(None, f"riskLevel (got {level!r}) or healthScore", NAME, record)
-    return "high" if score < 50 else "medium" if score < 75 else "low"
+    return signals.risk_level(level, _RISK, score, NAME, record, "riskLevel or healthScore")
 
 
 source = GainsightSource()
