@@ -18,7 +18,8 @@ VENDORS = ("salesforce", "hubspot", "stripe", "chargebee", "zuora", "gainsight",
            "dynamics", "sap", "oracle")
 
 
-def start(host: str = "127.0.0.1", port: int = 0) -> Sandbox:
+def vendors() -> list[Any]:
+    """One fresh fake of each vendor API (imported here: the fakes load their contracts on import)."""
     from local.sandbox import (
         chargebee,
         dynamics,
@@ -33,10 +34,13 @@ def start(host: str = "127.0.0.1", port: int = 0) -> Sandbox:
         zuora,
     )
 
-    vendors = [salesforce.Salesforce(), hubspot.HubSpot(), stripe.Stripe(), chargebee.Chargebee(), zuora.Zuora(),
-               gainsight.Gainsight(), totango.Totango(), netsuite.NetSuite(), dynamics.Dynamics(), sap.Sap(),
-               oracle.Oracle()]
-    return Sandbox(vendors, host, port).start()
+    return [salesforce.Salesforce(), hubspot.HubSpot(), stripe.Stripe(), chargebee.Chargebee(), zuora.Zuora(),
+            gainsight.Gainsight(), totango.Totango(), netsuite.NetSuite(), dynamics.Dynamics(), sap.Sap(),
+            oracle.Oracle()]
+
+
+def start(host: str = "127.0.0.1", port: int = 0) -> Sandbox:
+    return Sandbox(vendors(), host, port).start()
 
 
 def environment(sandbox: Sandbox, secret_prefix: str = "erphub/local/connectors/") -> dict[str, str]:  # noqa: S107
@@ -53,4 +57,4 @@ def secrets(sandbox: Sandbox, secret_prefix: str = "erphub/local/connectors/") -
     return {f"{secret_prefix}{name}": sandbox.credentials(name) for name in VENDORS}
 
 
-__all__ = ["VENDORS", "Fault", "Faults", "Request", "Response", "Sandbox", "environment", "secrets", "start"]
+__all__ = ["VENDORS", "Fault", "Faults", "Request", "Response", "Sandbox", "environment", "secrets", "start", "vendors"]

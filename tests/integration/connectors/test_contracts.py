@@ -56,29 +56,9 @@ def test_json_bodies_and_queries_are_checked():
 
 @pytest.mark.parametrize("vendor", local.sandbox.VENDORS)
 def test_the_sandbox_answers_errors_in_the_vendors_shape(vendor):
-    sandbox_vendor = {v.name: v for v in _vendors()}[vendor]
+    sandbox_vendor = {v.name: v for v in local.sandbox.vendors()}[vendor]
     request = Request("POST", "/x", [], {}, b"", "http://sandbox/x")
     contract = contracts.load(vendor)
     for response in (sandbox_vendor.rate_limited(2), sandbox_vendor.server_error(503),
                      sandbox_vendor.not_found(request), sandbox_vendor.contract_refusal(request, ["body.x: required"])):
         assert contract.check_error(response.body) == [], (vendor, response.body)
-
-
-def _vendors():
-    from local.sandbox import (
-        chargebee,
-        dynamics,
-        gainsight,
-        hubspot,
-        netsuite,
-        oracle,
-        salesforce,
-        sap,
-        stripe,
-        totango,
-        zuora,
-    )
-
-    return [salesforce.Salesforce(), hubspot.HubSpot(), stripe.Stripe(), chargebee.Chargebee(), zuora.Zuora(),
-            gainsight.Gainsight(), totango.Totango(), netsuite.NetSuite(), dynamics.Dynamics(), sap.Sap(),
-            oracle.Oracle()]
