@@ -7,13 +7,10 @@ import json
 import pytest
 from deals import post
 from flows import activate, correlation, crm_account, sales_orders, send_deal, subscriptions
+from matrix_rows import SEATS_UP
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
-SEATS_UP = [{"sku": "PLATFORM-ENT", "name": "Platform Enterprise", "quantity": 50, "unit_price": "1200.00",
-             "legal_entity_id": "LE-US"},
-            {"sku": "ANALYTICS", "name": "Analytics module", "quantity": 20, "unit_price": "240.00",
-             "legal_entity_id": "LE-DE"}]
 
 
 def amend(hub, deal, version, items, **fields):

@@ -9,8 +9,6 @@ from pathlib import Path
 import pytest
 from matrix import (
     ROWS,
-    MatrixDeal,
-    activate,
     amend,
     billed,
     booked,
@@ -29,32 +27,15 @@ from matrix import (
     schedule,
     subscriptions,
 )
+from matrix_rows import SEATS_UP, activated, row_fixtures
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 ROOT = Path(__file__).resolve().parents[3]
 
 QUARTERLY = {"stripe": "quarterly", "chargebee": "Every-3-months"}
-SEATS_UP = [{"sku": "PLATFORM-ENT", "name": "Platform Enterprise", "quantity": 50, "unit_price": "1200.00",
-             "legal_entity_id": "LE-US"},
-            {"sku": "ANALYTICS", "name": "Analytics module", "quantity": 20, "unit_price": "240.00",
-             "legal_entity_id": "LE-DE"}]
 
 
-@pytest.fixture(scope="module", params=ROWS, ids=[r.id for r in ROWS])
-def row(request):
-    return request.param
-
-
-@pytest.fixture(scope="module")
-def stack_parameters(row):  # one stack per row: the vendors are stack parameters, as in samconfig
-    return row.parameters()
-
-
-def activated(hub, row, label):
-    deal = MatrixDeal(label, row.crm)
-    execution = activate(hub, deal)
-    assert execution["status"] == "SUCCEEDED", hub.states_entered(execution["executionArn"])
-    return deal
+row, stack_parameters = row_fixtures(ROWS)
 
 
 def test_activation_books_each_entity_once_in_its_currency(hub, row):

@@ -19,8 +19,7 @@ from matrix import (
     sales_orders,
     subscriptions,
 )
-
-from local.scenarios import Runner, scenario_files
+from matrix_rows import run_demo
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 ROOT = Path(__file__).resolve().parents[3]
@@ -38,10 +37,7 @@ def stack_parameters(row):
 
 def test_the_demo_scenarios_run_with_hubspot_webhooks_and_leave_the_books_expected(hub, row):
     # Given the stack `erphub up --crm hubspot --billing chargebee --erp dynamics` starts, When the demo runs
-    lines: list[str] = []
-    runner = Runner(hub.gateway, hub.stack.client, dict(hub.stack.template.physical.items()), root=ROOT,
-                    out=lines.append, sandbox=hub.stack.endpoints["sandbox"])
-    assert runner.run_files(scenario_files(ROOT / "local" / "scenarios")), "\n".join(lines)
+    lines = run_demo(hub)
     # Then HubSpot's webhooks drove it, and the books hold one record per business object, all closed at the end
     assert any("hubspot events/hubspot/scenario_a_deal_won.json" in line for line in lines)
     deal = MatrixDeal("Acme Robotics", row.crm)

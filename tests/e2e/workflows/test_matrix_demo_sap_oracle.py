@@ -9,8 +9,7 @@ from pathlib import Path
 import pytest
 from erp_rows import ROWS, all_customers, closed, erp_customers, sales_orders
 from matrix import MatrixDeal
-
-from local.scenarios import Runner, scenario_files
+from matrix_rows import row_fixtures, run_demo
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 ROOT = Path(__file__).resolve().parents[3]
@@ -19,22 +18,12 @@ IDS = {"hubspot": ("9812345601", "18213454561", "18213454566"),
        "salesforce": ("0015g00000AbCdEAAZ", "0065g00000XyZ1AAA", "0065g00000XyZ6AAA")}
 
 
-@pytest.fixture(scope="module", params=ROWS, ids=[r.id for r in ROWS])
-def row(request):
-    return request.param
-
-
-@pytest.fixture(scope="module")
-def stack_parameters(row):
-    return row.parameters()
+row, stack_parameters = row_fixtures(ROWS)
 
 
 def test_the_demo_runs_on_the_erp_row_and_leaves_the_erp_books_expected(hub, row):
     # Given the stack of the row, When the demo runs every scenario
-    lines: list[str] = []
-    runner = Runner(hub.gateway, hub.stack.client, dict(hub.stack.template.physical.items()), root=ROOT,
-                    out=lines.append, sandbox=hub.stack.endpoints["sandbox"])
-    assert runner.run_files(scenario_files(ROOT / "local" / "scenarios")), "\n".join(lines)
+    run_demo(hub)
     # Then the ERP holds one customer per entity and the contract's and the renewal's orders, all closed
     deal = MatrixDeal("Acme Robotics", row.crm)
     deal.account_id, deal.opportunity_id, renewal = IDS[row.crm]

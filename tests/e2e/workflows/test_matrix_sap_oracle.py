@@ -41,31 +41,13 @@ from matrix import (
     renew,
     subscriptions,
 )
+from matrix_rows import SEATS_UP, activated, row_fixtures
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 EVENTS = Path(__file__).resolve().parents[3] / "events"
-# the amendment's lines: 50 more seats in the US, the analytics module added in Germany
-SEATS_UP = [{"sku": "PLATFORM-ENT", "name": "Platform Enterprise", "quantity": 50, "unit_price": "1200.00",
-             "legal_entity_id": "LE-US"},
-            {"sku": "ANALYTICS", "name": "Analytics module", "quantity": 20, "unit_price": "240.00",
-             "legal_entity_id": "LE-DE"}]
 
 
-@pytest.fixture(scope="module", params=ROWS, ids=[r.id for r in ROWS])
-def row(request):
-    return request.param
-
-
-@pytest.fixture(scope="module")
-def stack_parameters(row):
-    return row.parameters()
-
-
-def activated(hub, row, label):
-    deal = MatrixDeal(label, row.crm)
-    execution = activate(hub, deal)
-    assert execution["status"] == "SUCCEEDED", hub.states_entered(execution["executionArn"])
-    return deal
+row, stack_parameters = row_fixtures(ROWS)
 
 
 # --- the workflows --------------------------------------------------------------------------------------------

@@ -7,8 +7,7 @@ from pathlib import Path
 
 import pytest
 from matrix import MatrixDeal, Row, closed, crm_account, crm_status, ends_at_period_end, sales_orders, subscriptions
-
-from local.scenarios import Runner, scenario_files
+from matrix_rows import run_demo
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 ROOT = Path(__file__).resolve().parents[3]
@@ -22,10 +21,7 @@ def stack_parameters():
 
 def test_the_demo_scenarios_run_with_totango_webhooks_and_leave_the_books_expected(hub):
     # Given the stack with Totango as the customer-success system, When the demo runs
-    lines: list[str] = []
-    runner = Runner(hub.gateway, hub.stack.client, dict(hub.stack.template.physical.items()), root=ROOT,
-                    out=lines.append, sandbox=hub.stack.endpoints["sandbox"])
-    assert runner.run_files(scenario_files(ROOT / "local" / "scenarios")), "\n".join(lines)
+    lines = run_demo(hub)
     # Then Totango's webhooks drove the signals, not Gainsight's
     assert any("totango events/totango/scenario_cancellation_all_contracts_hubspot_crm.json" in line
                for line in lines), lines

@@ -7,7 +7,8 @@ from __future__ import annotations
 import pytest
 from deals import TwoCurrencyDeal
 from flows import correlation, seed_crm, send_deal
-from test_changes import SEATS_UP, amend
+from matrix_rows import SEATS_UP
+from test_changes import amend
 from test_matrix_zuora import charges, zuora_subscriptions
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]

@@ -9,20 +9,13 @@ from typing import Any
 
 import pytest
 from matrix import ROWS, MatrixDeal, activate, amend, cancel, renew, sales_orders, subscriptions
-from test_matrix import SEATS_UP
+from matrix_rows import SEATS_UP, row_fixtures
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 KIND = "reconciliation_mismatch"
 
 
-@pytest.fixture(scope="module", params=ROWS, ids=[r.id for r in ROWS])
-def row(request):
-    return request.param
-
-
-@pytest.fixture(scope="module")
-def stack_parameters(row):
-    return row.parameters()
+row, stack_parameters = row_fixtures(ROWS)
 
 
 def change_erp_quantity(hub: Any, row: Any, order: dict[str, Any], sku: str, quantity: int) -> None:

@@ -8,19 +8,13 @@ from typing import Any
 import pytest
 from erp_rows import ROWS, sales_orders
 from matrix import MatrixDeal, activate
+from matrix_rows import row_fixtures
 from test_reconciliation import reconciliation_exceptions
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 
-@pytest.fixture(scope="module", params=ROWS, ids=[r.id for r in ROWS])
-def row(request):
-    return request.param
-
-
-@pytest.fixture(scope="module")
-def stack_parameters(row):
-    return row.parameters()
+row, stack_parameters = row_fixtures(ROWS)
 
 
 def change_erp_quantity(hub: Any, row: Any, order: dict[str, Any], sku: str, quantity: int) -> None:

@@ -6,8 +6,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from matrix_rows import run_demo
 
-from local.scenarios import Runner, scenario_files
+from local.scenarios import Runner
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 ROOT = Path(__file__).resolve().parents[3]
@@ -22,10 +23,7 @@ def business_config() -> dict:
 
 
 def run_the_demo(hub) -> None:
-    lines: list[str] = []
-    runner = Runner(hub.gateway, hub.stack.client, dict(hub.stack.template.physical.items()), root=ROOT,
-                    out=lines.append, sandbox=hub.stack.endpoints["sandbox"])
-    assert runner.run_files(scenario_files(ROOT / "local" / "scenarios")), "\n".join(lines)
+    run_demo(hub)
 
 
 def test_the_demo_scenarios_run_and_leave_the_books_a_finance_team_expects(hub):
