@@ -201,6 +201,14 @@ class DynamicsErp(Connector):
         return [{"sku": line.get("erphub_sku"), "quantity": line.get("quantity") or 0,
                  "rate": line.get("priceperunit") or 0} for line in order.get("order_details") or []]
 
+    def invoice_lines(self, external_id: str) -> list[dict[str, Any]]:
+        """An invoice's lines as posted (reconciliation): one read expanding its `invoice_details` navigation."""
+        invoice = self.http.json("GET", f"{API}/{key_path('invoices', external_id)}", params={
+            "$select": KEY, "$expand": "invoice_details($select=erphub_sku,quantity,priceperunit)"},
+            record=f"invoices/{external_id}") or {}
+        return [{"sku": line.get("erphub_sku"), "quantity": line.get("quantity") or 0,
+                 "rate": line.get("priceperunit") or 0} for line in invoice.get("invoice_details") or []]
+
     def get_record(self, entity_set: str, external_id: str, column: str = KEY) -> dict[str, Any]:
         return self.http.json("GET", f"{API}/{key_path(entity_set, external_id, column)}")
 
