@@ -79,4 +79,7 @@ def post_payment(run: Run) -> dict[str, Any]:
         if posted and posted[0].get("contract_id") else {}
     WorkflowStore().record_created(ledger_key(billing_system, payment.payment_id), erp.system, "payment",
                                    payment.payment_id, ref.external_id or ref.id, customer=customer, **linked)
+    if payment.invoice_id and posted:  # the invoice's own ledger lists its payments (reconciliation reads them)
+        WorkflowStore().record_created(ledger_key(billing_system, payment.invoice_id), erp.system, "invoice_payment",
+                                       payment.payment_id, ref.external_id or ref.id)
     return {"payment": ref.external_id or ref.id}

@@ -62,6 +62,7 @@ def read_invoices(run: Run) -> dict[str, Any]:
         if customer not in listed:
             listed[customer] = billing.list_invoices(customer)
         found[entity] = [{"invoice_id": i.invoice_id, "status": i.status, "total": str(i.total),
+                          "amount_paid": None if i.amount_paid is None else str(i.amount_paid),
                           "currency": i.currency, "issued_at": i.issued_at.isoformat() if i.issued_at else None}
                          for i in listed[customer] if i.subscription_id == subscription_id]
     return {"entities": found}
@@ -80,8 +81,17 @@ def read_posted_invoices(run: Run) -> dict[str, Any]:
         if not posted:
             found[invoice_id] = None
             continue
-        lines = erp.invoice_lines(posted[0]["record_id"])
-        found[invoice_id] = {"record_id": posted[0]["record_id"], "total": str(sum(
-            (Decimal(str(line["quantity"])) * Decimal(str(line["rate"])) for line in lines), Decimal(0))),
-            "units": str(sum((Decimal(str(line["quantity"])) for line in lines), Decimal(0)))}
+        found[invoice_id] = _posted_invoice(erp, posted[0]["record_id"], ledger_key(billing_system, invoice_id))
     return {"compared": True, "invoices": found}
+
+
+def _posted_invoice(erp: Any, record_id: str, ledger: str) -> dict[str, str]:
+    """The ERP invoice's total and units from its lines, and the payments the ERP holds against it (those the
+    posting ledger applied to it, each read back from the ERP)."""
+    lines = erp.invoice_lines(record_id)
+    payments = WorkflowStore().created(ledger, "invoice_payment")
+    return {"record_id": record_id,
+            "total": str(sum((Decimal(str(line["quantity"])) * Decimal(str(line["rate"])) for line in lines),
+                             Decimal(0))),
+            "units": str(sum((Decimal(str(line["quantity"])) for line in lines), Decimal(0))),
+            "paid": str(sum((erp.payment_amount(p["record_id"]) for p in payments), Decimal(0)))}
