@@ -191,7 +191,7 @@ def test_the_order_to_cash_cycle_runs_from_won_to_the_first_invoice_posted_to_it
     [invoiced] = [f for f in kpis.facts(cycle.O2C_INVOICED, since) if f["id"] == "OPP-O2C"]
     assert 7200 <= float(invoiced["seconds"]) < 7260
     assert 0 <= float(paid["seconds"]) < 30
-    assert float(paid["total_seconds"]) == float(invoiced["seconds"]) + float(paid["seconds"])
+    assert abs(float(paid["total_seconds"]) - float(invoiced["seconds"]) - float(paid["seconds"])) <= 0.002
     milestones = kpis.milestone("OPP-O2C", "won_at", at(0))
     assert milestones["invoice_id"] == "in_o2c1" and milestones["paid:in_o2c2"] <= milestones["paid:in_o2c1"]
     # And the report gives the window's percentiles of each leg
@@ -209,7 +209,8 @@ def test_the_gauges_publish_the_projections_exact_counts(operator, capsys):
     # When the schedule publishes them
     published = gauges.publish(kpis)
     # Then each kind's metric is the count of its open tracks
-    metrics = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith('{"_aws"')]
+    metrics = [m for m in (json.loads(line) for line in capsys.readouterr().out.splitlines()
+                           if line.startswith('{"_aws"')) if {"erp_sync_pending", "erp_sync_oldest_age"} & m.keys()]
     counts = {m["kind"]: int(m["erp_sync_pending"][0]) for m in metrics if "erp_sync_pending" in m}
     assert counts == pending == {kind: v["count"] for kind, v in published.items()}
     assert all(m["service"] == "erphub" for m in metrics) and len(metrics) == 6
