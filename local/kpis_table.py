@@ -38,6 +38,9 @@ def business_rows(b: dict[str, Any]) -> list[tuple[str, str]]:
         ("transactions needing intervention", f"{manual['needing_intervention']} of {manual['transactions']} "
                                               f"({share(manual['share'])})"),
         ("invoice posting timeliness", _percentiles(b["invoice_posting_timeliness"])),
+        ("order to cash: won -> invoiced", _percentiles(b["order_to_cash_cycle"]["won_to_invoiced"])),
+        ("order to cash: invoiced -> paid", _percentiles(b["order_to_cash_cycle"]["invoiced_to_paid"])),
+        ("order to cash: won -> paid", _percentiles(b["order_to_cash_cycle"]["won_to_paid"])),
         ("renewal completion rate", f"{share(renewals['rate'])} ({renewals['completed']} of {renewals['ended']})"),
         ("reconciliation exceptions", f"opened {recon['opened']}, resolved {recon['resolved']}, open {recon['open']};"
                                       f" time to resolve {_percentiles(recon['time_to_resolve'])}"),
@@ -55,6 +58,8 @@ def technical_rows(t: dict[str, Any]) -> list[tuple[str, str]]:
     retries = t["retry_volume"]
     rows.append(("retry volume (failed queue deliveries)", f"{retries['failed_deliveries']}" + "".join(
         f"; {queue} {n}" for queue, n in retries["by_queue"].items())))
+    rows += [(f"API error rate {vendor}", f"{share(e['error_rate'])} ({e['errors']} of {e['calls']} calls; "
+                                          f"throttled {e['throttles']})") for vendor, e in t["api_error_rates"].items()]
     return rows
 
 

@@ -1,5 +1,6 @@
 """The KPI projection (erphub.kpis): the inbox's and the workflow table's streams -> tracked items and facts in the
-KPI table, each write idempotent, so a redelivered batch changes nothing."""
+KPI table, each write idempotent, so a redelivered batch changes nothing. Its schedule publishes the gauges of what
+waits for the ERP as metrics (erphub.kpis.gauges) for the dashboard and the alarms."""
 
 from typing import Any
 
@@ -7,7 +8,7 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, pro
 from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from erphub.kpis import projection
+from erphub.kpis import gauges, projection
 from erphub.kpis.store import KpiStore
 from erphub.observability import logger, tracer
 
@@ -21,5 +22,7 @@ def project_record(record: DynamoDBRecord) -> None:
 @logger.inject_lambda_context
 @tracer.capture_lambda_handler(capture_response=False)
 def lambda_handler(event: dict, context: LambdaContext) -> dict[str, Any]:
+    if event.get("detail-type") == "Scheduled Event":
+        return gauges.publish(KpiStore())
     return dict(process_partial_response(event=event, record_handler=project_record, processor=processor,
                                          context=context))

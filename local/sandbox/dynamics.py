@@ -14,6 +14,9 @@ from local.sandbox.oauth import TokenIssuer
 
 API = ["api", "data", "v9.2"]
 _KEYED = re.compile(r"^(\w+)\((\w+)='((?:[^']|'')*)'\)$")
+# the collection-valued navigations to a header's lines: (navigation, line entity set, the line's binding to its header)
+_LINES = {"salesorders": ("order_details", "salesorderdetails", "salesorderid@odata.bind"),
+          "invoices": ("invoice_details", "invoicedetails", "invoiceid@odata.bind")}
 ACTIONS = {"FulfillSalesOrder": (3, "fulfilled"), "CancelSalesOrder": (2, "canceled")}
 
 
@@ -125,21 +128,22 @@ class Dynamics(Vendor):
             if record is None:
                 return self._missing(entity_set, column, value)
             found = dict(record)
-            if expand:  # only the navigation the connector reads: a sales order's lines
+            if expand:  # only the navigations the connector reads: a sales order's or an invoice's lines
                 name, _, select = expand.partition("(")
-                if entity_set != "salesorders" or name != "order_details":
+                if _LINES.get(entity_set, ("",))[0] != name:
                     return error(400, "0x80060888", f"Could not find a property named '{name}' on type "
                                                     f"'Microsoft.Dynamics.CRM.{entity_of(entity_set)}'.")
                 columns = select.removeprefix("$select=").rstrip(")").split(",") if select else None
-                found["order_details"] = [{k: v for k, v in line.items() if columns is None or k in columns}
-                                          for line in self._lines_of(record)]
+                found[name] = [{k: v for k, v in line.items() if columns is None or k in columns}
+                               for line in self._lines_of(record, entity_set)]
             return Response(200, found)
 
-    def _lines_of(self, order: dict[str, Any]) -> list[dict[str, Any]]:
+    def _lines_of(self, order: dict[str, Any], entity_set: str = "salesorders") -> list[dict[str, Any]]:
+        _, line_set, bind = _LINES[entity_set]
         lines = []
-        for line in self.table("salesorderdetails").values():
-            keyed = _KEYED.match(str(line.get("salesorderid@odata.bind", "")).lstrip("/"))
-            if keyed and self.find("salesorders", keyed.group(2), unquote(keyed.group(3)).replace("''", "'")) is order:
+        for line in self.table(line_set).values():
+            keyed = _KEYED.match(str(line.get(bind, "")).lstrip("/"))
+            if keyed and self.find(entity_set, keyed.group(2), unquote(keyed.group(3)).replace("''", "'")) is order:
                 lines.append(line)
         return sorted(lines, key=lambda line: line.get("lineitemnumber") or 0)
 

@@ -49,6 +49,9 @@ function kpiRows(b, t) {
     ["open_exceptions", "Open exceptions by kind", Object.entries(m.open_by_kind).map(([k, v]) => `${k} ${v}`).join(", ") || "none"],
     ["manual_intervention", "Transactions needing intervention", `${m.needing_intervention} of ${m.transactions} (${pct(m.share)})`],
     ["invoice_posting_timeliness", "Invoice posting timeliness", spread(b.invoice_posting_timeliness)],
+    ["o2c_won_to_invoiced", "Order to cash: won → first invoice posted", spread(b.order_to_cash_cycle.won_to_invoiced)],
+    ["o2c_invoiced_to_paid", "Order to cash: first invoice posted → paid", spread(b.order_to_cash_cycle.invoiced_to_paid)],
+    ["o2c_won_to_paid", "Order to cash: won → paid", spread(b.order_to_cash_cycle.won_to_paid)],
     ["renewal_completion", "Renewal completion rate", `${pct(rc.rate)} (${rc.completed} of ${rc.ended})`],
     ["reconciliation", "Reconciliation exceptions", `opened ${r.opened}, resolved ${r.resolved}, open ${r.open}; to resolve ${spread(r.time_to_resolve)}`],
     ["customer_data_quality", "Customer data quality", `${pct(q.share)} passing (${q.passed} of ${q.checked})`],
@@ -59,6 +62,8 @@ function kpiRows(b, t) {
     ...Object.entries(t.sync_latency).map(([s, d]) => [`sync_latency_${s}`, `Sync latency ${s}`, spread(d)]),
     ["retry_volume", "Retry volume (failed queue deliveries)", [t.retry_volume.failed_deliveries,
       ...Object.entries(t.retry_volume.by_queue).map(([q, n]) => `${q} ${n}`)].join("; ")],
+    ...Object.entries(t.api_error_rates).map(([v, e]) => [`api_errors_${v}`, `API error rate ${v}`,
+      `${pct(e.error_rate)} (${e.errors} of ${e.calls} calls; throttled ${e.throttles})`]),
   ];
 }
 

@@ -66,19 +66,29 @@ def ops(stack, token) -> OpsClient:
     return OpsClient(stack.endpoints["gateway"] + "/ops/v1", token)
 
 
-def stripe(hub, name: str, customer: str, invoice_id: str, payment_id: str = "") -> None:
-    status, body = post(hub.gateway, "stripe", stripe_event(name, customer, invoice_id, payment_id))
+SAMPLE_SUBSCRIPTION = "sub_1PLx2vKZ8gJ0aBcD3eFgHiJk"  # the subscription events/stripe's invoice samples name
+
+
+def stripe(hub, name: str, customer: str, invoice_id: str, payment_id: str = "", subscription: str = "") -> None:
+    event = stripe_event(name, customer, invoice_id, payment_id)
+    if subscription:
+        event = event.replace(SAMPLE_SUBSCRIPTION.encode(), subscription.encode())
+    status, body = post(hub.gateway, "stripe", event)
     assert status == 202, body
 
 
-def scripted_day(hub, ops: OpsClient) -> None:
-    # normal activations, and the first one's invoice and payment posted to the ERP
+def scripted_day(hub, ops: OpsClient) -> dict[str, str]:
+    """Plays the day; returns KpiOne's contract and the ids of its first invoice and payment."""
+    # normal activations, and the first one's invoice (of its US subscription) and payment posted to the ERP; the
+    # ERP throttles the invoice's first posting attempt once (429), which the connector retries in the call
     deal, _ = activate(hub, "KpiOne")
     other, _ = activate(hub, "KpiTwo")
     customer = next(c["id"] for c in billing_customers(hub, deal) if c["metadata"]["legal_entity_id"] == "LE-US")
+    subscription = next(s["id"] for s in hub.records("stripe", "subscription") if s["customer"] == customer)
     invoice, payment = f"in_{uuid.uuid4().hex[:16]}", f"pi_{uuid.uuid4().hex[:16]}"
+    hub.sandbox.faults.inject("netsuite", "invoice.upsert", kind="429", times=1, retry_after=0.1)
     for name in ("invoice.finalized", "payment_intent.succeeded", "invoice.paid"):
-        stripe(hub, name, customer, invoice, payment)
+        stripe(hub, name, customer, invoice, payment, subscription)
     hub.stack.wait_until(lambda: hub.store().created(f"posting:stripe:{payment}", "payment"), timeout=30)
     # a stuck ERP posting: an invoice of a billing customer the hub never activated (the poster retries it)
     stripe(hub, "invoice.finalized", f"cus_{uuid.uuid4().hex[:14]}", f"in_{uuid.uuid4().hex[:16]}")
@@ -98,6 +108,23 @@ def scripted_day(hub, ops: OpsClient) -> None:
     send_deal(hub, Deal("KpiBroken"), Legal_Entities__c="[{broken")
     for kind in ("billing_alignment", "identity_conflict"):
         hub.stack.wait_until(lambda k=kind: ops.get("/exceptions", kind=k, status="open"), timeout=30, interval=0.2)
+    return {"contract": deal.opportunity_id, "invoice": invoice, "payment": payment}
+
+
+def expected_cycle(hub, day: dict[str, str]) -> dict[str, float]:
+    """KpiOne's order-to-cash legs from the hub's own records: the closed-won deal's inbox item, the ERP ledger's
+    invoice and payment postings."""
+    from erphub.kpis.store import seconds_between
+
+    [won] = [i for i in hub.stack.client("dynamodb").scan(TableName=hub.stack.physical("InboxTable"))["Items"]
+             if i.get("business_key", {}).get("S") == day["contract"]
+             and i.get("event_type", {}).get("S") == "crm.opportunity.closed_won"]
+    [invoiced] = hub.store().created(f"posting:stripe:{day['invoice']}", "invoice")
+    [paid] = hub.store().created(f"posting:stripe:{day['payment']}", "payment")
+    assert invoiced["contract_id"] == paid["contract_id"] == day["contract"]
+    return {"won_to_invoiced": seconds_between(won["received_at"]["S"], invoiced["at"]),
+            "invoiced_to_paid": seconds_between(invoiced["at"], paid["at"]),
+            "won_to_paid": seconds_between(won["received_at"]["S"], paid["at"])}
 
 
 EXPECTED_BUSINESS = {
@@ -124,8 +151,26 @@ def failed_attempts(hub) -> int:
     return sum(int(i["attempts"]["N"]) for i in items)
 
 
-def assert_exact(kpis: dict) -> None:
+def assert_exact(kpis: dict, cycle: dict[str, float]) -> None:
     business, technical = kpis["business"], kpis["technical"]
+    # KpiOne's cycle, and only it: the stuck invoice belongs to no subscription the hub linked. Won -> paid is exact
+    # from the records; the ledger's invoice item keeps its latest posting (invoice.paid posts it again, idempotently)
+    # while the cycle counts the first, so won -> invoiced is at most the ledger's figure and the legs add up
+    o2c = business["order_to_cash_cycle"]
+    assert o2c["won_to_paid"] == {"count": 1, "p50_seconds": cycle["won_to_paid"], "p95_seconds": cycle["won_to_paid"]}
+    for leg in ("won_to_invoiced", "invoiced_to_paid"):
+        assert o2c[leg]["count"] == 1 and o2c[leg]["p50_seconds"] == o2c[leg]["p95_seconds"] > 0, leg
+    assert o2c["won_to_invoiced"]["p50_seconds"] <= cycle["won_to_invoiced"]
+    assert abs(o2c["won_to_invoiced"]["p50_seconds"] + o2c["invoiced_to_paid"]["p50_seconds"]
+               - cycle["won_to_paid"]) <= 0.002  # each leg is rounded to the millisecond
+    # every vendor call answered but NetSuite's one throttled invoice posting attempt
+    errors = technical["api_error_rates"]
+    assert errors["netsuite"]["by_error"] == {"RateLimited": 1} and errors["netsuite"]["throttles"] == 1
+    assert errors["netsuite"]["by_http"] == {"4xx": 1}
+    assert errors["netsuite"]["error_rate"] == round(1 / errors["netsuite"]["calls"], 4)
+    assert {vendor: e["errors"] for vendor, e in errors.items() if vendor != "netsuite"} == \
+        {vendor: 0 for vendor in errors if vendor != "netsuite"}
+    assert {"netsuite", "stripe", "salesforce"} <= set(errors)
     for name, expected in EXPECTED_BUSINESS.items():
         actual = business[name]["count"] if isinstance(business[name], dict) and "count" in business[name] \
             else business[name]
@@ -151,7 +196,7 @@ def assert_exact(kpis: dict) -> None:
 
 def test_every_kpi_is_exact_in_the_api_the_cli_and_the_console(hub, ops, token, monkeypatch, capsys, browser):
     # Given the scripted day
-    scripted_day(hub, ops)
+    day = scripted_day(hub, ops)
 
     # When the KPIs are read over the operator API, once the projection has caught up
     def caught_up() -> dict | None:
@@ -164,9 +209,10 @@ def test_every_kpi_is_exact_in_the_api_the_cli_and_the_console(hub, ops, token, 
 
     kpis = hub.stack.wait_until(caught_up, timeout=30, interval=0.3)
     assert kpis["technical"]["retry_volume"]["failed_deliveries"] == failed_attempts(hub)
+    cycle = expected_cycle(hub, day)
 
     # Then every figure is the one the day's records give
-    assert_exact(kpis)
+    assert_exact(kpis, cycle)
     assert ops.get("/kpis", window="7d")["business"]["manual_intervention"] == kpis["business"]["manual_intervention"]
 
     # And `erphub kpis` shows the same figures, as JSON and as a table
@@ -174,7 +220,7 @@ def test_every_kpi_is_exact_in_the_api_the_cli_and_the_console(hub, ops, token, 
     monkeypatch.setenv("ERPHUB_OPS_URL", hub.gateway + "/ops/v1")
     capsys.readouterr()
     assert cli.main(["kpis", "--json"]) == 0
-    assert_exact(json.loads(capsys.readouterr().out))
+    assert_exact(json.loads(capsys.readouterr().out), cycle)
     assert cli.main(["kpis"]) == 0
     table = capsys.readouterr().out
     for row in (r"orders pending ERP posting +1 \(oldest \d", r"invoices awaiting ERP sync +1 \(oldest",
@@ -182,7 +228,8 @@ def test_every_kpi_is_exact_in_the_api_the_cli_and_the_console(hub, ops, token, 
                 r"unresolved identity conflicts +1\n", r"transactions needing intervention +2 of 4 \(50\.0%\)",
                 r"customer data quality +100\.0% passing \(2 of 2\)", r"renewal completion rate +- \(0 of 0\)",
                 r"webhooks salesforce +5 received: accepted 80\.0%, ignored 0, quarantined 1 \(20\.0%\)",
-                r"workflow backlog +activation 1, renewal 1\n", r"order_to_cash_cycle +the hub's records"):
+                r"workflow backlog +activation 1, renewal 1\n", r"order to cash: won -> paid +p50 \S+, p95 \S+ \(n=1\)",
+                r"API error rate netsuite +\d+\.\d% \(1 of \d+ calls; throttled 1\)"):
         assert re.search(row, table), row
 
     # And the console's KPI page shows them, with one chart per series drawn from the API's counts
@@ -215,6 +262,9 @@ def assert_console(shown: dict, page, kpis: dict) -> None:
         "workflow_backlog": r"activation 1, renewal 1$",
         "sync_latency_netsuite": r"\(n=4\)$",
         "retry_volume": rf"deliveries\){kpis['technical']['retry_volume']['failed_deliveries']};",
+        "o2c_won_to_invoiced": r"\(n=1\)$", "o2c_invoiced_to_paid": r"\(n=1\)$", "o2c_won_to_paid": r"\(n=1\)$",
+        "api_errors_netsuite": rf"\(1 of {kpis['technical']['api_error_rates']['netsuite']['calls']} calls; "
+                               r"throttled 1\)$",
     }
     for kpi, pattern in expected.items():
         assert re.search(pattern, shown[kpi]), (kpi, shown[kpi])
@@ -223,16 +273,21 @@ def assert_console(shown: dict, page, kpis: dict) -> None:
             chart = page.query_selector(f"svg[data-series='{name}']")
             assert chart.get_attribute("data-total") == str(sum(counts)), name
             assert len(chart.query_selector_all("rect.bar")) == 24
-    assert page.query_selector("#unavailable li[data-kpi='order_to_cash_cycle']") is not None
+    assert page.query_selector("#unavailable li[data-kpi='order_to_cash_cycle']") is None
+    assert page.query_selector("#unavailable li[data-kpi='api_error_rates']") is None
 
 
 def test_the_projector_and_the_kpi_route_called_only_what_their_template_policies_allow(hub):
     """After the day above: every AWS call of the projector and of the operator API, against their IAM roles."""
     from tools import iam_audit
 
-    findings = [f for f in iam_audit.audit(hub.stack) if f.function in ("KpiProjectorFunction", "OpsApiFunction")]
+    audited = ("KpiProjectorFunction", "OpsApiFunction", "ErpAdapterFunction", "BillingAdapterFunction")
+    findings = [f for f in iam_audit.audit(hub.stack) if f.function in audited]
     assert findings == []
     projected = {c.operation for f, calls in hub.stack.aws_calls.items() if f == "KpiProjectorFunction" for c in calls}
-    assert projected == {"UpdateItem", "PutItem"}
+    assert {"UpdateItem", "PutItem"} <= projected <= {"UpdateItem", "PutItem", "Query"}  # Query: the gauges' schedule
+    counted = {(c.operation, c.resource) for f, calls in hub.stack.aws_calls.items() if f == "ErpAdapterFunction"
+               for c in calls if c.operation == "UpdateItem"}
+    assert any(hub.stack.physical("KpiTable") in str(resource) for _, resource in counted)  # its vendor calls
     read = {c.operation for f, calls in hub.stack.aws_calls.items() if f == "OpsApiFunction" for c in calls}
     assert "Query" in read

@@ -23,10 +23,10 @@ def at(minutes: float) -> str:
 
 def inbox_record(source: str, event_id: str, status: str, minutes: float, event_type: str = "",
                  data: dict[str, Any] | None = None, correlation_id: str = "", old: dict[str, Any] | None = None,
-                 published: float | None = None) -> dict[str, Any]:
+                 published: float | None = None, business_key: str = "") -> dict[str, Any]:
     item: dict[str, Any] = {"pk": f"{source}#{event_id}", "source": source, "status": status,
                             "received_at": at(minutes), "event_type": event_type or None,
-                            "correlation_id": correlation_id or event_id}
+                            "correlation_id": correlation_id or event_id, "business_key": business_key}
     if data is not None:
         item["event"] = json.dumps({"type": event_type, "data": data})
     if published is not None:
@@ -164,3 +164,53 @@ def test_each_failed_delivery_counts_once(operator):
 
     assert operator.wait_until(counted, timeout=20) == {
         "failed_deliveries": 2, "by_queue": {"erp-posting.fifo": 2}, "by_error": {"NotFound": 2}}
+
+
+def test_the_order_to_cash_cycle_runs_from_won_to_the_first_invoice_posted_to_its_payment(operator):
+    from erphub.kpis import cycle
+
+    # Given a deal won two hours ago (its activation posted its sales order)
+    kpis, store = KpiStore(), WorkflowStore()
+    since = datetime.now(UTC) - timedelta(seconds=1)
+    projection.apply(inbox_record("salesforce", "deal-o2c", "accepted", 0, "crm.opportunity.closed_won", {},
+                                  "c-o2c", business_key="OPP-O2C"), kpis)
+    store.record_created("c-o2c", "netsuite", "sales_order", "ent-1", "SO-O2C")
+    # When its first invoice is posted in the ERP, then a payment of a later invoice, then the first one's payment
+    store.record_created("posting:stripe:in_o2c1", "netsuite", "invoice", "in_o2c1", "INV-1", contract_id="OPP-O2C")
+    store.record_created("posting:stripe:py_o2c2", "netsuite", "payment", "py_o2c2", "PAY-2", contract_id="OPP-O2C",
+                         invoice_id="in_o2c2")
+    store.record_created("posting:stripe:py_o2c1", "netsuite", "payment", "py_o2c1", "PAY-1", contract_id="OPP-O2C",
+                         invoice_id="in_o2c1")
+
+    # Then the cycle's legs are measured once each, from the first invoice and its own payment
+    def measured() -> dict[str, Any] | None:
+        paid = [f for f in kpis.facts(cycle.O2C_PAID, since) if f["id"] == "OPP-O2C"]
+        return paid[0] if paid else None
+
+    paid = operator.wait_until(measured, timeout=20)
+    [invoiced] = [f for f in kpis.facts(cycle.O2C_INVOICED, since) if f["id"] == "OPP-O2C"]
+    assert 7200 <= float(invoiced["seconds"]) < 7260
+    assert 0 <= float(paid["seconds"]) < 30
+    assert abs(float(paid["total_seconds"]) - float(invoiced["seconds"]) - float(paid["seconds"])) <= 0.002
+    milestones = kpis.milestone("OPP-O2C", "won_at", at(0))
+    assert milestones["invoice_id"] == "in_o2c1" and milestones["paid:in_o2c2"] <= milestones["paid:in_o2c1"]
+    # And the report gives the window's percentiles of each leg
+    cycle_kpi = report.build(kpis, "24h")["business"]["order_to_cash_cycle"]
+    assert cycle_kpi["won_to_invoiced"]["count"] >= 1 and cycle_kpi["won_to_paid"]["count"] >= 1
+
+
+def test_the_gauges_publish_the_projections_exact_counts(operator, capsys):
+    from erphub.kpis import gauges
+
+    # Given the projection's open tracks (whatever the tests above left)
+    kpis = KpiStore()
+    pending = {kind: len(kpis.pending(gauge)) for gauge, kind in gauges.GAUGES.items()}
+    capsys.readouterr()
+    # When the schedule publishes them
+    published = gauges.publish(kpis)
+    # Then each kind's metric is the count of its open tracks
+    metrics = [m for m in (json.loads(line) for line in capsys.readouterr().out.splitlines()
+                           if line.startswith('{"_aws"')) if {"erp_sync_pending", "erp_sync_oldest_age"} & m.keys()]
+    counts = {m["kind"]: int(m["erp_sync_pending"][0]) for m in metrics if "erp_sync_pending" in m}
+    assert counts == pending == {kind: v["count"] for kind, v in published.items()}
+    assert all(m["service"] == "erphub" for m in metrics) and len(metrics) == 6

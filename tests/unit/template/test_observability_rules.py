@@ -114,7 +114,7 @@ def test_the_publishers_event_lag_and_the_erp_throttles_alarm():
     lag = [a for a in ALARMS.values() if a["MetricName"] == "IteratorAge"]
     assert [a["Dimensions"] for a in lag] == [[{"Name": "FunctionName", "Value": {"Ref": "PublisherFunction"}}]]
     assert any(name == "adapter_throttled" and d == {"system": "erp"} for _, name, d in _alarm_metrics())
-    assert {name for _, name, _ in _alarm_metrics()} >= {"exceptions_past_sla", "workflow_runs_open"}
+    assert {name for _, name, _ in _alarm_metrics()} >= {"exceptions_past_sla", "erp_sync_pending"}
 
 
 def test_every_alarm_tells_the_operators():

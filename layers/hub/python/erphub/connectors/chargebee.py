@@ -214,6 +214,7 @@ class ChargebeeBilling(Connector):
             invoices.append(Invoice(
                 invoice_id=raw["id"], customer_id=raw["customer_id"], subscription_id=raw.get("subscription_id"),
                 number=raw["id"], status=raw.get("status", "pending"), currency=currency,
+                issued_at=datetime.fromtimestamp(raw["date"], UTC) if raw.get("date") else None,
                 total=to_major(raw.get("total"), currency), amount_due=to_major(raw.get("amount_due"), currency),
                 amount_paid=to_major(raw.get("amount_paid"), currency),
                 lines=[InvoiceLine(description=li.get("description"), amount=to_major(li.get("amount"), currency))

@@ -12,6 +12,7 @@ Tables other than accounts are keyed by an `erphub_externalid` alternate key.
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 from urllib.parse import quote
 
@@ -200,6 +201,20 @@ class DynamicsErp(Connector):
             record=f"salesorders/{external_id}") or {}
         return [{"sku": line.get("erphub_sku"), "quantity": line.get("quantity") or 0,
                  "rate": line.get("priceperunit") or 0} for line in order.get("order_details") or []]
+
+    def invoice_lines(self, external_id: str) -> list[dict[str, Any]]:
+        """An invoice's lines as posted (reconciliation): one read expanding its `invoice_details` navigation."""
+        invoice = self.http.json("GET", f"{API}/{key_path('invoices', external_id)}", params={
+            "$select": KEY, "$expand": "invoice_details($select=erphub_sku,quantity,priceperunit)"},
+            record=f"invoices/{external_id}") or {}
+        return [{"sku": line.get("erphub_sku"), "quantity": line.get("quantity") or 0,
+                 "rate": line.get("priceperunit") or 0} for line in invoice.get("invoice_details") or []]
+
+    def payment_amount(self, external_id: str) -> Decimal:
+        """A payment's amount as the ERP holds it (the hub's erphub_payment table; reconciliation of payments)."""
+        payment = self.http.json("GET", f"{API}/{key_path('erphub_payments', external_id)}",
+                                 params={"$select": "erphub_amount"}, record=f"erphub_payments/{external_id}") or {}
+        return Decimal(str(payment.get("erphub_amount") or 0))
 
     def get_record(self, entity_set: str, external_id: str, column: str = KEY) -> dict[str, Any]:
         return self.http.json("GET", f"{API}/{key_path(entity_set, external_id, column)}")

@@ -14,6 +14,7 @@ from typing import Any
 import requests
 
 from erphub.errors import Conflict, HubError, NotFound, Permanent, RateLimited, Transient, ValidationFailed
+from erphub.kpis import vendor_calls
 from erphub.observability import emit_safely
 
 # Verbs a server treats as idempotent; a POST is retried only when it carries an idempotency key.
@@ -193,6 +194,7 @@ class HttpClient:
         emit_safely("adapter_calls", system=self.kind)
         if isinstance(outcome, RateLimited):
             emit_safely("adapter_throttled", system=self.kind)
+        vendor_calls.record(self.system, outcome)  # the KPIs' error rate per vendor (never raises)
 
     def _wait_before_retry(self, error: HubError, attempt: int, repeatable: bool) -> float | None:
         if not isinstance(error, Transient) or not repeatable or attempt >= self.max_attempts:

@@ -240,6 +240,16 @@ class NetSuiteErp(Connector):
             "custrecord_erphub_probability": float(forecast.probability or Decimal(0)) or None,
         })
 
+    def invoice_lines(self, external_id: str) -> list[dict[str, Any]]:
+        """An invoice's item lines as posted (reconciliation), read as the sales order's are."""
+        lines = (self.get_record("invoice", external_id).get("item") or {}).get("items") or []
+        return [{"sku": (line.get("item") or {}).get("externalId"), "quantity": line.get("quantity", 0),
+                 "rate": line.get("rate", 0)} for line in lines]
+
+    def payment_amount(self, external_id: str) -> Decimal:
+        """A customer payment's amount as the ERP holds it (reconciliation of payments)."""
+        return Decimal(str(self.get_record("customerPayment", external_id).get("payment") or 0))
+
     def get_record(self, record_type: str, external_id: str) -> dict[str, Any]:
         return self.http.json("GET", f"{RECORD}/{record_type}/eid:{quote(external_id, safe='')}",
                               record=f"{record_type}/{external_id}")

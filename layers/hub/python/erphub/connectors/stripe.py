@@ -61,6 +61,14 @@ def _date(ts: int | None) -> date | None:
     return datetime.fromtimestamp(ts, UTC).date() if ts else None
 
 
+def _invoice_subscription(raw: dict[str, Any]) -> str | None:
+    """The invoice's subscription: `parent.subscription_details.subscription` since API 2025-03-31.basil, the
+    top-level `subscription` before it (an expanded object or an id in either)."""
+    parent = ((raw.get("parent") or {}).get("subscription_details") or {}).get("subscription")
+    found = parent or raw.get("subscription")
+    return found.get("id") if isinstance(found, dict) else found
+
+
 def lookup_key(sku: str, frequency: str) -> str:
     return f"{sku}_{frequency}"
 
@@ -256,8 +264,9 @@ class StripeBilling(Connector):
         for raw in body.get("data") or []:
             currency = (raw.get("currency") or "usd").upper()
             invoices.append(Invoice(
-                invoice_id=raw["id"], customer_id=raw["customer"], subscription_id=raw.get("subscription"),
+                invoice_id=raw["id"], customer_id=raw["customer"], subscription_id=_invoice_subscription(raw),
                 number=raw.get("number"), status=raw.get("status") or "draft", currency=currency,
+                issued_at=datetime.fromtimestamp(raw["created"], UTC) if raw.get("created") else None,
                 total=to_major(raw.get("total"), currency), amount_due=to_major(raw.get("amount_due"), currency),
                 amount_paid=to_major(raw.get("amount_paid"), currency),
                 lines=[InvoiceLine(description=line.get("description"),

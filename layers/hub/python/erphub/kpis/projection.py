@@ -11,6 +11,7 @@ import json
 import re
 from typing import Any
 
+from erphub.kpis import cycle
 from erphub.kpis.store import KpiStore, seconds_between
 from erphub.store import raw_bodies
 from erphub.store.run_status import STATUS_PREFIX
@@ -71,6 +72,8 @@ def _start_waiting(item: dict[str, Any], store: KpiStore) -> None:
         return
     if gauge == ORDER:
         item_id = item["correlation_id"]
+        if item.get("business_key"):  # the contract (the opportunity) is won: its order-to-cash cycle starts
+            cycle.won(item["business_key"], item["received_at"], store)
     else:
         data = raw_bodies.resolve_event(json.loads(item["event"])).get("data") or {}
         record = data.get("invoice_id") if gauge == INVOICE else data.get("payment_id")
@@ -94,6 +97,18 @@ def _run(item: dict[str, Any], store: KpiStore) -> None:
         track = store.close(gauge, item_id, item["at"], system=item["system"])
         if track.get("opened_at"):
             _posted(gauge, item_id, track, store)
+        _cycle(item, store)
+
+
+def _cycle(record: dict[str, Any], store: KpiStore) -> None:
+    """An ERP posting the ledger linked to a contract (erp_ledger.py) is an order-to-cash milestone."""
+    contract = record.get("contract_id")
+    if not contract:
+        return
+    if record["kind"] == "invoice":
+        cycle.invoiced(contract, record["key"], record["at"], store)
+    elif record["kind"] == "payment" and record.get("invoice_id"):
+        cycle.paid(contract, record["invoice_id"], record["at"], store)
 
 
 def _is_erp(record: dict[str, Any]) -> bool:

@@ -12,17 +12,14 @@ from collections import Counter, defaultdict
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from erphub.kpis import cycle, vendor_calls
 from erphub.kpis import projection as p
 from erphub.kpis.store import KpiStore, seconds_between
 
 WINDOWS = {"24h": (timedelta(hours=24), timedelta(hours=1)), "7d": (timedelta(days=7), timedelta(days=1))}
 UNAVAILABLE = {
-    "order_to_cash_cycle": "the hub's records do not link a billing invoice to the closed-won deal whose "
-                           "subscription produced it yet, so closed-won -> first invoice posted -> paid is not "
-                           "measured",
     "webhook_refusals": "refused webhooks (401/400/404/413) leave nothing behind by design (DESIGN rule 3); they "
                         "are counted only by API Gateway's 4XX metrics, not in the hub's records",
-    "api_error_rates": "vendor API calls and their errors are not recorded by the hub (no per-call record)",
     "workflow_task_retries": "Step Functions Task retries (Retry blocks) are not recorded by the hub; "
                              "retry_volume counts the queue deliveries that failed and were retried",
 }
@@ -54,7 +51,7 @@ class Window:
         self.store, self.name = store, window
         self.facts = {name: store.facts(name, self.since, self.now) for name in
                       (p.WEBHOOK, p.EVENT_LAG, p.POSTED, p.EXC_OPENED, p.EXC_RESOLVED, p.RUN_ENDED,
-                       p.FAILED_DELIVERY)}
+                       p.FAILED_DELIVERY, cycle.O2C_INVOICED, cycle.O2C_PAID)}
         self.pending = {gauge: store.pending(gauge) for gauge in (p.ORDER, p.INVOICE, p.PAYMENT, p.EXCEPTION, p.RUN)}
 
     def gauge(self, gauge: str) -> dict[str, Any]:
@@ -82,10 +79,19 @@ def business(w: Window) -> dict[str, Any]:
         "unresolved_identity_conflicts": w.open_exceptions("identity_conflict"),
         "manual_intervention": manual_intervention(w),
         "invoice_posting_timeliness": durations(invoices),
+        "order_to_cash_cycle": order_to_cash(w),
         "renewal_completion": completion(w, "renewal"),
         "reconciliation": reconciliation(w),
         "customer_data_quality": data_quality(w),
     }
+
+
+def order_to_cash(w: Window) -> dict[str, Any]:
+    """Contracts whose first invoice was posted in the window (won -> invoiced), and whose first invoice's payment
+    was posted in the window (invoiced -> paid, and the whole cycle won -> paid)."""
+    paid = w.facts[cycle.O2C_PAID]
+    return {"won_to_invoiced": durations(w.facts[cycle.O2C_INVOICED]), "invoiced_to_paid": durations(paid),
+            "won_to_paid": durations([{"seconds": f["total_seconds"]} for f in paid])}
 
 
 def manual_intervention(w: Window) -> dict[str, Any]:
@@ -138,6 +144,7 @@ def technical(w: Window) -> dict[str, Any]:
         "workflow_backlog": dict(sorted(Counter(r.get("workflow", "") for r in w.pending[p.RUN]).items())),
         "sync_latency": {system: durations(facts) for system, facts in sorted(sync.items())},
         "retry_volume": retry_volume(w.facts[p.FAILED_DELIVERY]),
+        "api_error_rates": vendor_calls.error_rates(w.store.ddb, w.store.table, w.since, w.now),
     }
 
 

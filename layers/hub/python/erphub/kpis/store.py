@@ -4,6 +4,8 @@
                              an open exception, a running workflow): opened_at, closed_at; `pending` = <gauge> while
                              it is open and not closed, which puts it in the sparse `pending` index (the gauges are
                              one Query each, never a scan)
+  O2C#<contract id>, MILESTONES   a contract's order-to-cash milestones (won_at, invoiced_at + invoice_id,
+                             paid:<invoice id>), the first of each seen kept (kpis/cycle.py)
   FACT#<name>#<YYYY-MM-DD>, <at>#<id>   one thing that happened (a webhook received, a posting made, an exception
                              resolved, a run ended), with its duration; keyed by the record it came from, so a
                              redelivered stream record rewrites the same item
@@ -83,6 +85,20 @@ class KpiStore:
             answer = self.ddb.update_item(TableName=self.table, Key=to_item({"pk": f"TRACK#{gauge}", "sk": item_id}),
                                           UpdateExpression=expression, ExpressionAttributeValues=to_item(values),
                                           ReturnValues="ALL_NEW", **kwargs)
+        return from_item(answer["Attributes"])
+
+    # --- milestones ------------------------------------------------------------------------------------
+    def milestone(self, contract_id: str, name: str, at: str, **attributes: Any) -> dict[str, Any]:
+        """Record a contract's milestone once (the first seen is kept, with its attributes); returns them all."""
+        names = {"#m": name, **{f"#a{i}": k for i, k in enumerate(attributes)}}
+        sets = "".join(f", #a{i} = if_not_exists(#a{i}, :a{i})" for i in range(len(attributes)))
+        values = {":t": at, **{f":a{i}": v for i, v in enumerate(attributes.values())}}
+        with translated(f"O2C#{contract_id}"):
+            answer = self.ddb.update_item(TableName=self.table,
+                                          Key=to_item({"pk": f"O2C#{contract_id}", "sk": "MILESTONES"}),
+                                          UpdateExpression="SET #m = if_not_exists(#m, :t)" + sets,
+                                          ExpressionAttributeNames=names, ExpressionAttributeValues=to_item(values),
+                                          ReturnValues="ALL_NEW")
         return from_item(answer["Attributes"])
 
     # --- facts -----------------------------------------------------------------------------------------

@@ -18,6 +18,7 @@ from erphub import adapters, aws
 from erphub.errors import HubError, NotFound
 from erphub.observability import logger
 from erphub.reconciliation.books import Mismatch, compare, is_active
+from erphub.reconciliation.invoices import compare_invoices
 from erphub.reconciliation.store import COMPLETED, ReconciliationStore
 from erphub.settings import get_settings
 from erphub.store.identity_table import IdentityStore
@@ -111,13 +112,26 @@ def check(reconciliation_id: str, contract_id: str) -> dict[str, Any]:
         if subscriptions and not is_active(billing):
             return {"contract_id": contract_id, "outcome": "skipped"}
         erp = adapters.invoke("erp", "erp.read_orders", records=orders, usage=usage).get("entities") or {}
+        invoiced = _invoice_mismatches(contract_id, subscriptions)
     except HubError as error:
         logger.warning("reconciliation read failed", extra={"contract_id": contract_id, "error": error.to_dict()})
         return {"contract_id": contract_id, "outcome": "failed", "error": str(error)}
-    mismatches = compare(contract_id, terms, billing, erp)
+    mismatches = compare(contract_id, terms, billing, erp) + invoiced
     opened = [e for e in (open_exception(reconciliation_id, m) for m in mismatches) if e]
     return {"contract_id": contract_id, "outcome": "mismatched" if mismatches else "matched",
             "mismatches": [m.model_dump() | {"exception_id": exception_id(m)} for m in mismatches], "opened": opened}
+
+
+def _invoice_mismatches(contract_id: str, subscriptions: dict[str, str]) -> list[Mismatch]:
+    """The contract's billing invoices against their ERP postings (reconciliation/invoices.py)."""
+    if not subscriptions:
+        return []
+    billed = adapters.invoke("billing", "billing.read_invoices", records=subscriptions).get("entities") or {}
+    ids = sorted(i["invoice_id"] for invoices in billed.values() for i in invoices)
+    if not ids:
+        return []
+    posted = adapters.invoke("erp", "erp.read_invoices", invoices=ids, billing_system=vendor("billing"))
+    return compare_invoices(contract_id, billed, posted.get("invoices") or {}, datetime.now(UTC))
 
 
 def exception_id(mismatch: Mismatch) -> str:

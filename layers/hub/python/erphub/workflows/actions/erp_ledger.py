@@ -48,8 +48,12 @@ def post_invoice(run: Run) -> dict[str, Any]:
         tran_date=invoice.issued_at.date() if invoice.issued_at else None,
         due_date=invoice.due_at.date() if invoice.due_at else None, memo=f"{billing_system} {invoice.number or ''}"),
         idempotency_key=f"{ledger_key(billing_system, invoice.invoice_id)}:erp.invoice")
+    # the contract whose subscription billed it (the identity cross-reference): its order-to-cash milestone
+    linked = IdentityStore().contract_of(billing_system, "subscription", invoice.subscription_id) \
+        if invoice.subscription_id else None
     WorkflowStore().record_created(ledger_key(billing_system, invoice.invoice_id), erp.system, "invoice",
-                                   invoice.invoice_id, ref.external_id or ref.id, customer=customer)
+                                   invoice.invoice_id, ref.external_id or ref.id, customer=customer,
+                                   **({"contract_id": linked[0]} if linked else {}))
     return {"invoice": ref.external_id or ref.id}
 
 
@@ -71,6 +75,11 @@ def post_payment(run: Run) -> dict[str, Any]:
         tran_date=payment.paid_at.date() if payment.paid_at else None, memo=f"{billing_system} {payment.payment_id}"),
         idempotency_key=f"posting:{billing_system}:{payment.payment_id}:erp.payment")
     # the ledger entry is the payment's record of sync (the KPI projection closes "payments awaiting sync" on it)
+    linked = {"contract_id": posted[0]["contract_id"], "invoice_id": payment.invoice_id} \
+        if posted and posted[0].get("contract_id") else {}
     WorkflowStore().record_created(ledger_key(billing_system, payment.payment_id), erp.system, "payment",
-                                   payment.payment_id, ref.external_id or ref.id, customer=customer)
+                                   payment.payment_id, ref.external_id or ref.id, customer=customer, **linked)
+    if payment.invoice_id and posted:  # the invoice's own ledger lists its payments (reconciliation reads them)
+        WorkflowStore().record_created(ledger_key(billing_system, payment.invoice_id), erp.system, "invoice_payment",
+                                       payment.payment_id, ref.external_id or ref.id)
     return {"payment": ref.external_id or ref.id}

@@ -6,8 +6,10 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
+from erphub.store.workflow_state import WorkflowStore
 from erphub.workflows.actions import action
 from erphub.workflows.actions.erp import _booked_lines
+from erphub.workflows.actions.erp_ledger import ledger_key
 from erphub.workflows.comparisons import PERIODS_PER_YEAR
 from erphub.workflows.run import Run
 from erphub.workflows.systems import connector
@@ -47,3 +49,49 @@ def read_orders(run: Run) -> dict[str, Any]:
             "metered": sorted(str(line["sku"]) for line in lines if line["sku"] in usage),
             "rates": {str(line["sku"]): str(line["rate"]) for line in lines if line["sku"] not in usage}}
     return {"entities": found}
+
+
+@action("billing.read_invoices")
+def read_invoices(run: Run) -> dict[str, Any]:
+    """Per entity: the invoices billing issued for the contract's subscription (total, status, issue time)."""
+    billing, (records, _) = connector("billing"), _records(run)
+    found: dict[str, list[dict[str, Any]]] = {}
+    listed: dict[str, list[Any]] = {}  # one list per billing customer, whose entities may share it
+    for entity, subscription_id in sorted(records.items()):
+        customer = billing.get_subscription(subscription_id).customer_id
+        if customer not in listed:
+            listed[customer] = billing.list_invoices(customer)
+        found[entity] = [{"invoice_id": i.invoice_id, "status": i.status, "total": str(i.total),
+                          "amount_paid": None if i.amount_paid is None else str(i.amount_paid),
+                          "currency": i.currency, "issued_at": i.issued_at.isoformat() if i.issued_at else None}
+                         for i in listed[customer] if i.subscription_id == subscription_id]
+    return {"entities": found}
+
+
+@action("erp.read_invoices")
+def read_posted_invoices(run: Run) -> dict[str, Any]:
+    """Per billing invoice: the ERP invoice the posting ledger says it became, with its total as the ERP holds it
+    (None: never posted). An ERP whose connector cannot read invoice lines answers compared=False."""
+    erp, billing_system = connector("erp"), str(run.field("billing_system"))
+    if not hasattr(erp, "invoice_lines"):
+        return {"compared": False, "invoices": {}}
+    found: dict[str, dict[str, str] | None] = {}
+    for invoice_id in run.field("invoices") or []:
+        posted = WorkflowStore().created(ledger_key(billing_system, invoice_id), "invoice")
+        if not posted:
+            found[invoice_id] = None
+            continue
+        found[invoice_id] = _posted_invoice(erp, posted[0]["record_id"], ledger_key(billing_system, invoice_id))
+    return {"compared": True, "invoices": found}
+
+
+def _posted_invoice(erp: Any, record_id: str, ledger: str) -> dict[str, str]:
+    """The ERP invoice's total and units from its lines, and the payments the ERP holds against it (those the
+    posting ledger applied to it, each read back from the ERP)."""
+    lines = erp.invoice_lines(record_id)
+    payments = WorkflowStore().created(ledger, "invoice_payment")
+    return {"record_id": record_id,
+            "total": str(sum((Decimal(str(line["quantity"])) * Decimal(str(line["rate"])) for line in lines),
+                             Decimal(0))),
+            "units": str(sum((Decimal(str(line["quantity"])) for line in lines), Decimal(0))),
+            "paid": str(sum((erp.payment_amount(p["record_id"]) for p in payments), Decimal(0)))}
