@@ -5,7 +5,8 @@ function's (as the local stack / Lambda gives it), importing one handler as the 
 
 Events come one JSON line each on stdin; answers go as JSON lines on the original stdout (the handler's own
 stdout - log lines, EMF metrics - goes to /dev/null, as cheap as a runtime's log pipe can be).
-- cold: read one event, then time the handler's import and its first invocation; answer and exit.
+- cold: read one event, then time the handler's import and its first invocation (wall and this process's CPU
+  time); answer and exit.
 - warm: first invocation as above, then one answer per event: the handler's own time (not the pipe's), its
   status code, and the AWS calls it made (botocore's API calls, counted by this thread).
 - import: import the handler and exit (for `-X importtime`).
@@ -86,11 +87,13 @@ def main() -> None:
     if mode == "warm":
         count_aws_calls()
     event = json.loads(sys.stdin.readline())
-    started = time.perf_counter()
+    started, started_cpu = time.perf_counter(), time.process_time()
     handler = import_handler(kind)
-    imported = time.perf_counter() - started
+    imported, imported_cpu = time.perf_counter() - started, time.process_time() - started_cpu
     first, status, calls = invoke(handler, event)
-    answers.write(json.dumps({"import": imported, "first": first, "status": status, "calls": calls}) + "\n")
+    cpu = time.process_time() - started_cpu  # this process's CPU: what the shared machine's load does not inflate
+    answers.write(json.dumps({"import": imported, "first": first, "import_cpu": imported_cpu, "cpu": cpu,
+                              "status": status, "calls": calls}) + "\n")
     if mode == "cold":
         return
     for line in sys.stdin:
