@@ -7,7 +7,8 @@ webhook function's environment from template.yaml, against the same embedded mot
 template), fed the same kind of freshly signed Stripe webhook, in interleaved rounds (the order alternates, so
 the shared machine's noise falls on both). The reference is bench/ingest_reference.py: verify the Stripe
 signature, one conditional PutItem with plain boto3. Per run it prints
-- warm latency (the handler's own time) p50 / p99 of both and their ratios (target p50 <= 1.10x);
+- warm latency (the handler's own time) p50 / p99 of both and their ratios (target p50 <= 1.10x), and the
+  handler process's CPU time per webhook (moto's time is not in it: what our code itself costs);
 - cold start (fresh interpreter: handler import + first request) median of both and the ratio (target <= 1.20x),
   and the same in the worker's CPU time, which the other processes of a shared machine do not inflate;
 - the AWS calls before the 2xx, first request and warm, and how many are writes (must be exactly 1);
@@ -84,15 +85,18 @@ def warm(env: dict[str, str], requests: int) -> dict[str, Any]:
     workers = {kind: worker(kind, "warm", env) for kind in KINDS}
     first = {kind: ask(workers[kind], signed_event()) for kind in KINDS}
     samples: dict[str, list[float]] = {kind: [] for kind in KINDS}
+    cpu: dict[str, list[float]] = {kind: [] for kind in KINDS}
     calls: dict[str, set[tuple[str, ...]]] = {kind: set() for kind in KINDS}
     for round_ in range(requests):
         for kind in KINDS if round_ % 2 == 0 else reversed(KINDS):
             answer = ask(workers[kind], signed_event())
             samples[kind].append(answer["elapsed"] * 1000)
+            cpu[kind].append(answer["cpu"] * 1000)
             calls[kind].add(tuple(answer["calls"]))
     for process in workers.values():
         process.communicate()
-    return {"samples": samples, "first_calls": {k: first[k]["calls"] for k in KINDS}, "warm_calls": calls}
+    return {"samples": samples, "cpu": cpu, "first_calls": {k: first[k]["calls"] for k in KINDS},
+            "warm_calls": calls}
 
 
 def cold(env: dict[str, str], runs: int) -> dict[str, dict[str, list[float]]]:
@@ -126,13 +130,15 @@ def one_run(number: int, env: dict[str, str], args: argparse.Namespace) -> dict[
     ours, ref = w["samples"]["erphub"], w["samples"]["reference"]
     ratios = {"warm p50": statistics.median(ours) / statistics.median(ref),
               "warm p99": percentile(ours, 0.99) / percentile(ref, 0.99),
+              "warm CPU p50": statistics.median(w["cpu"]["erphub"]) / statistics.median(w["cpu"]["reference"]),
               "cold start": statistics.median(c["erphub"]["wall"]) / statistics.median(c["reference"]["wall"]),
               "cold CPU": statistics.median(c["erphub"]["cpu"]) / statistics.median(c["reference"]["cpu"])}
     print(f"run {number}: {args.requests} warm webhooks per handler (interleaved), {args.cold} cold starts each")
     for kind in KINDS:
         s = w["samples"][kind]
         m = {figure: statistics.median(values) for figure, values in c[kind].items()}
-        print(f"  {kind:9}  warm p50 {statistics.median(s):6.2f} ms  p99 {percentile(s, 0.99):6.2f} ms   cold start "
+        print(f"  {kind:9}  warm p50 {statistics.median(s):6.2f} ms  p99 {percentile(s, 0.99):6.2f} ms  CPU p50 "
+              f"{statistics.median(w['cpu'][kind]):5.2f} ms   cold start "
               f"median {m['wall']:6.1f} ms (import {m['import']:.1f} + first request {m['first']:.1f}; min "
               f"{min(c[kind]['wall']):.1f}, max {max(c[kind]['wall']):.1f}); CPU {m['cpu']:.1f} ms "
               f"(import {m['import cpu']:.1f})")

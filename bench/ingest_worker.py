@@ -7,8 +7,8 @@ Events come one JSON line each on stdin; answers go as JSON lines on the origina
 stdout - log lines, EMF metrics - goes to /dev/null, as cheap as a runtime's log pipe can be).
 - cold: read one event, then time the handler's import and its first invocation (wall and this process's CPU
   time); answer and exit.
-- warm: first invocation as above, then one answer per event: the handler's own time (not the pipe's), its
-  status code, and the AWS calls it made (botocore's API calls, counted by this thread).
+- warm: first invocation as above, then one answer per event: the handler's own time (not the pipe's) and
+  CPU time, its status code, and the AWS calls it made (botocore's API calls, counted by this thread).
 - import: import the handler and exit (for `-X importtime`).
 """
 
@@ -66,14 +66,15 @@ def import_handler(kind: str):  # type: ignore[no-untyped-def]
     return __import__(module).lambda_handler
 
 
-def invoke(handler, event: dict) -> tuple[float, int, list[str]]:  # type: ignore[no-untyped-def]
+def invoke(handler, event: dict) -> tuple[float, float, int, list[str]]:  # type: ignore[no-untyped-def]
+    """(wall, this process's CPU, status code, AWS calls) of one invocation."""
     global _calls
     _calls = []
-    started = time.perf_counter()
+    started, started_cpu = time.perf_counter(), time.process_time()
     response = handler(event, Context())
-    elapsed = time.perf_counter() - started
+    elapsed, cpu = time.perf_counter() - started, time.process_time() - started_cpu
     calls, _calls = _calls, None
-    return elapsed, response["statusCode"], calls
+    return elapsed, cpu, response["statusCode"], calls
 
 
 def main() -> None:
@@ -90,15 +91,15 @@ def main() -> None:
     started, started_cpu = time.perf_counter(), time.process_time()
     handler = import_handler(kind)
     imported, imported_cpu = time.perf_counter() - started, time.process_time() - started_cpu
-    first, status, calls = invoke(handler, event)
+    first, _, status, calls = invoke(handler, event)
     cpu = time.process_time() - started_cpu  # this process's CPU: what the shared machine's load does not inflate
     answers.write(json.dumps({"import": imported, "first": first, "import_cpu": imported_cpu, "cpu": cpu,
                               "status": status, "calls": calls}) + "\n")
     if mode == "cold":
         return
     for line in sys.stdin:
-        elapsed, status, calls = invoke(handler, json.loads(line))
-        answers.write(json.dumps({"elapsed": elapsed, "status": status, "calls": calls}) + "\n")
+        elapsed, cpu, status, calls = invoke(handler, json.loads(line))
+        answers.write(json.dumps({"elapsed": elapsed, "cpu": cpu, "status": status, "calls": calls}) + "\n")
 
 
 if __name__ == "__main__":
