@@ -12,19 +12,25 @@ from typing import Any
 from erphub.settings import Settings, get_settings
 
 
-def client(service: str, *, validated: bool = True) -> Any:
-    """validated=False: without botocore's client-side parameter validation (the service validates every request
-    anyway). For a hot path that builds its request itself from typed values: the inbox write of every webhook
-    spent ~0.1 ms validating its ~20 attributes, as much as the rest of the signature check and parsing."""
+def client(service: str) -> Any:
     settings = get_settings()
-    return settings.resource(("aws.client", service, validated), lambda: _session(settings).client(
-        service, endpoint_url=settings.aws_endpoint_url or None, config=None if validated else _unvalidated()))
+    return settings.resource(("aws.client", service), lambda: _session(settings).client(
+        service, endpoint_url=settings.aws_endpoint_url or None))
 
 
-def _unvalidated() -> Any:
-    from botocore.config import Config
+def unvalidated_client(service: str) -> Any:
+    """A client without botocore's client-side parameter validation (the service validates every request anyway),
+    for a hot path that builds its request itself from typed values: the inbox write of every webhook spent
+    ~0.1 ms validating its ~20 attributes, as much as verifying and parsing the webhook."""
+    settings = get_settings()
 
-    return Config(parameter_validation=False)
+    def make() -> Any:
+        from botocore.config import Config
+
+        return _session(settings).client(service, endpoint_url=settings.aws_endpoint_url or None,
+                                         config=Config(parameter_validation=False))
+
+    return settings.resource(("aws.unvalidated_client", service), make)
 
 
 def _session(settings: Settings) -> Any:
