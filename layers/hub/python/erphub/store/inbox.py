@@ -150,7 +150,7 @@ def _transactions(items: list[dict[str, Any]]) -> list[dict[str, dict[str, Any]]
 
 def _write(items: list[dict[str, Any]], table: str) -> set[str]:
     condition = "attribute_not_exists(pk)"
-    ddb = aws.client("dynamodb")
+    ddb = aws.unvalidated_client("dynamodb")  # the ack path's one write: items built by InboxItem.to_item
     try:
         if len(items) == 1:
             ddb.put_item(TableName=table, Item=items[0], ConditionExpression=condition)
