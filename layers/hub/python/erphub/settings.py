@@ -1,4 +1,4 @@
-"""Everything a function reads from its environment, as one pydantic model, parsed once per process.
+"""Everything a function reads from its environment, as one pydantic-settings model, parsed once per process.
 
 On Lambda the environment is the process's: `get_settings()` parses it on first use and hands out the same
 object afterwards (no re-reading per request). Whatever is built from the configuration (boto3 clients, secrets
@@ -18,20 +18,18 @@ import threading
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, SecretStr
+from pydantic import Field, PrivateAttr, SecretStr
+from pydantic_settings import BaseSettings, EnvSettingsSource, PydanticBaseSettingsSource, SettingsConfigDict
+from pydantic_settings.sources.utils import parse_env_vars
 
 T = TypeVar("T")
 _STATE_MACHINE = "STATE_MACHINE_"  # STATE_MACHINE_<FAMILY>=arn, e.g. STATE_MACHINE_ACTIVATION
-_FAMILIES = ("state_machine_arns", "environment")
 
 
-class Settings(BaseModel):
-    """Field names are the variables' names (case-insensitive): INBOX_TABLE -> inbox_table.
+class Settings(BaseSettings):
+    """Field names are the variables' names (case-insensitive): INBOX_TABLE -> inbox_table."""
 
-    A pydantic model reading the environment itself, not pydantic-settings' BaseSettings: that package (with the
-    asyncio, dotenv and cloud-provider modules it imports) cost ~100 ms of every cold start for this loop."""
-
-    model_config = ConfigDict(extra="ignore")
+    model_config = SettingsConfigDict(extra="ignore", case_sensitive=False)
 
     stage: str = "dev"
     inbox_table: str = ""
@@ -87,9 +85,14 @@ class Settings(BaseModel):
     _resources: dict[Any, Any] = PrivateAttr(default_factory=dict)
     _lock: Any = PrivateAttr(default_factory=threading.RLock)  # re-entered: a client is made from the session
 
-    def __init__(self, **values: Any) -> None:
-        """The environment being parsed (`_environment`), then `values` over it."""
-        super().__init__(**{**_environment_values(type(self).model_fields), **values})
+    @classmethod
+    def settings_customise_sources(cls, settings_cls: type[BaseSettings], init_settings: PydanticBaseSettingsSource,
+                                   env_settings: PydanticBaseSettingsSource,
+                                   dotenv_settings: PydanticBaseSettingsSource,
+                                   file_secret_settings: PydanticBaseSettingsSource,
+                                   ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # Lambda configures a function by its environment only: no .env files, no secrets directories
+        return init_settings, _EnvironmentVariables(settings_cls), _EnvironmentFamilies(settings_cls)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:
@@ -115,22 +118,29 @@ class Settings(BaseModel):
 _reading: contextvars.ContextVar[Mapping[str, str] | None] = contextvars.ContextVar("settings_env", default=None)
 
 
-def _environment_values(fields: Mapping[str, Any]) -> dict[str, Any]:
-    """One value per field from the variable of its name (any case; Lambda's are upper case), and the families:
-    STATE_MACHINE_<FAMILY>, and the whole environment (for the connectors' <SYSTEM>_BASE_URL, _SECRET_NAME,
-    _TIMEOUT_SECONDS). Only environment variables: Lambda configures a function by nothing else."""
-    env = dict(_environment())
-    lowered = {name.lower(): value for name, value in env.items()}
-    values: dict[str, Any] = {name: lowered[name] for name in fields if name in lowered and name not in _FAMILIES}
-    values["state_machine_arns"] = {k[len(_STATE_MACHINE):].lower(): v for k, v in env.items()
-                                    if k.startswith(_STATE_MACHINE) and v}
-    values["environment"] = env
-    return values
+class _EnvironmentFamilies(PydanticBaseSettingsSource):
+    """The variables that come as families rather than one per field: STATE_MACHINE_<FAMILY>, and the whole
+    environment (for the connectors' <SYSTEM>_BASE_URL, _SECRET_NAME, _TIMEOUT_SECONDS)."""
+
+    def get_field_value(self, field: Any, field_name: str) -> tuple[Any, str, bool]:
+        return None, field_name, False  # __call__ answers for the whole model
+
+    def __call__(self) -> dict[str, Any]:
+        env = dict(_environment())
+        arns = {k[len(_STATE_MACHINE):].lower(): v for k, v in env.items() if k.startswith(_STATE_MACHINE) and v}
+        return {"state_machine_arns": arns, "environment": env}
 
 
 def _environment() -> Mapping[str, str]:
     env = _reading.get()
     return os.environ if env is None else env
+
+
+class _EnvironmentVariables(EnvSettingsSource):
+    """pydantic-settings' own environment source, reading the environment being parsed (`_environment`)."""
+
+    def _load_env_vars(self) -> Mapping[str, str | None]:
+        return parse_env_vars(_environment(), self.case_sensitive, self.env_ignore_empty, self.env_parse_none_str)
 
 
 _process: Settings | None = None
