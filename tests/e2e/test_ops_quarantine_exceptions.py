@@ -95,3 +95,12 @@ def test_a_quarantine_nobody_repairs_goes_overdue_and_its_owner_is_told(stack, a
     # and abandoning it resolves it (the webhook stays quarantined for later)
     done = api("POST", f"/exceptions/{summary['exception_id']}/abandon", body={"reason": "test vendor account"})
     assert done.status_code == 200 and done.json()["status"] == "resolved"
+
+
+def test_the_notifier_called_only_what_its_policies_allow(stack, api):
+    """Last in the module: opening quarantine exceptions from the inbox stream, within the notifier's role."""
+    from tools import iam_audit
+
+    assert [f for f in iam_audit.audit(stack) if f.function in ("OpsNotifierFunction", "OpsApiFunction")] == []
+    called = {c.operation for f, calls in stack.aws_calls.items() if f == "OpsNotifierFunction" for c in calls}
+    assert {"PutItem", "UpdateItem", "PutEvents"} <= called

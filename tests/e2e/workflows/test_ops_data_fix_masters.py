@@ -94,3 +94,13 @@ def test_a_field_the_hub_cannot_write_is_fixed_in_the_crm_and_reread(hub, ops):
     assert {c.get("vatRegNumber") for c in erp_customers(hub, deal)} >= {"DE129273398"}
     assert len(subscriptions(hub, deal)) == 2
     assert_audited(ops, summary["exception_id"], "reread", "RevOps fixed it in Salesforce")
+
+
+def test_the_operator_api_and_the_crm_adapter_called_only_what_their_policies_allow(hub, ops):
+    """Last in the module: the fixes above went through the CRM adapter (lambda:InvokeFunction), as allowed."""
+    from tools import iam_audit
+
+    findings = [f for f in iam_audit.audit(hub.stack) if f.function in ("OpsApiFunction", "CrmAdapterFunction")]
+    assert findings == []
+    called = {c.operation for f, calls in hub.stack.aws_calls.items() if f == "OpsApiFunction" for c in calls}
+    assert "Invoke" in called
