@@ -1,7 +1,8 @@
 """A data fix goes to the system that masters the field (issue 9): on the local stack, over the operator API, the
 fix of a deal's tax id is written to the Salesforce opportunity in the vendor sandbox (through its published
 contract) before the activation resumes with it; a field the hub cannot write there is refused with the way to
-fix it in the CRM, and after a person changed the opportunity in Salesforce, `reread` picks up the new value."""
+fix it in the CRM, and after a person changed the opportunity in Salesforce, `erphub ops reread` picks up the new
+value."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from deals import Deal
 from flows import erp_customers, send_deal, subscriptions
 from test_ops_operator_day import assert_audited, find
 
+from local import ops_cli
 from local.ops_client import OpsError
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
@@ -65,7 +67,7 @@ def test_a_fix_is_written_to_the_crm_opportunity_before_the_activation_resumes_w
     assert [v for v in hub.sandbox.violations if v.startswith("salesforce")] == []
 
 
-def test_a_field_the_hub_cannot_write_is_fixed_in_the_crm_and_reread(hub, ops):
+def test_a_field_the_hub_cannot_write_is_fixed_in_the_crm_and_reread(hub, ops, monkeypatch, capsys):
     # Given a deal held at the data-quality gate
     deal = untaxed_deal(hub, "MasterThere")
     summary = find(hub, ops, deal, "data_quality")
@@ -85,9 +87,14 @@ def test_a_field_the_hub_cannot_write_is_fixed_in_the_crm_and_reread(hub, ops):
     deal.entities[1]["tax_id"] = "DE129273398"
     hub.sandbox.seed("salesforce", "Opportunity", {**opportunity(hub, deal),
                                                    "Legal_Entities__c": json.dumps(deal.entities)})
-    done = ops.post(f"/exceptions/{summary['exception_id']}/reread", {"note": "RevOps fixed it in Salesforce"})
+    monkeypatch.setenv("ERPHUB_OPS_TOKEN", ops.token)  # `erphub ops` as a CI job signs in
+    monkeypatch.setenv("ERPHUB_OPS_URL", ops.url)
+    code = ops_cli.main(["reread", summary["exception_id"], "--note", "RevOps fixed it in Salesforce"])
+    printed = capsys.readouterr().out
     # Then the hub picked up Salesforce's value: the diff, the ERP customer, the completed activation, the audit
-    assert done["outcome"]["source"] == "salesforce"
+    assert code == 0 and "resolved — re-read from salesforce by" in printed
+    assert "account.legal_entities[1].tax_id: None -> 'DE129273398' (mastered by crm)" in printed
+    done = ops.get(f"/exceptions/{summary['exception_id']}")
     assert {"field": "account.legal_entities[1].tax_id", "before": None, "after": "DE129273398",
             "master": "crm"} in done["outcome"]["diff"]
     assert hub.execution("activation", deal.opportunity_id)["status"] == "SUCCEEDED"
