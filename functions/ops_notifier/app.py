@@ -1,7 +1,6 @@
 """Operator notifications (erphub.operations.notify): the workflow table's stream -> an exception opened, past
 its SLA, a workflow failed, a DLQ message -> the bus and the operators' topic; on its schedule, marks the
-exceptions past their SLA (which the stream then announces). The inbox table's stream (quarantined webhooks
-only) opens their `quarantine` exceptions (erphub.operations.quarantine_exceptions)."""
+exceptions past their SLA (which the stream then announces)."""
 
 from typing import Any
 
@@ -10,16 +9,13 @@ from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from erphub.observability import logger, tracer
-from erphub.operations import notify, quarantine_exceptions
+from erphub.operations import notify
 
 processor = BatchProcessor(event_type=EventType.DynamoDBStreams)
 
 
 def notify_record(record: DynamoDBRecord) -> None:
-    if quarantine_exceptions.is_inbox_record(record.raw_event):  # the inbox stream: a webhook quarantined
-        quarantine_exceptions.on_inbox_record(record.raw_event)
-    else:
-        notify.on_stream_record(record.raw_event)
+    notify.on_stream_record(record.raw_event)
 
 
 @logger.inject_lambda_context

@@ -1,7 +1,8 @@
 """Quarantined webhooks are owned exceptions with an SLA (issue 9), on the local stack of the real template over
-the operator API: a verified but unmappable Salesforce deal opens a `quarantine` exception (off the ack path,
-from the inbox stream), listed in the inbox beside the others with its owner and SLA, announced to operators,
-counted by the open-exceptions KPI, escalated when past its SLA; replaying the webhook resolves it exactly once."""
+the operator API: a verified but unmappable Salesforce deal opens a `quarantine` exception (off the ack path:
+the publisher, from the inbox stream), listed in the inbox beside the others with its owner and SLA, announced to
+operators, counted by the open-exceptions KPI, escalated when past its SLA; replaying the webhook resolves it
+exactly once."""
 
 from __future__ import annotations
 
@@ -97,10 +98,11 @@ def test_a_quarantine_nobody_repairs_goes_overdue_and_its_owner_is_told(stack, a
     assert done.status_code == 200 and done.json()["status"] == "resolved"
 
 
-def test_the_notifier_called_only_what_its_policies_allow(stack, api):
-    """Last in the module: opening quarantine exceptions from the inbox stream, within the notifier's role."""
+def test_the_publisher_and_the_notifier_called_only_what_their_policies_allow(stack, api):
+    """Last in the module: the publisher opened the quarantine exceptions (inbox stream), within its role."""
     from tools import iam_audit
 
-    assert [f for f in iam_audit.audit(stack) if f.function in ("OpsNotifierFunction", "OpsApiFunction")] == []
-    called = {c.operation for f, calls in stack.aws_calls.items() if f == "OpsNotifierFunction" for c in calls}
-    assert {"PutItem", "UpdateItem", "PutEvents"} <= called
+    functions = ("PublisherFunction", "OpsNotifierFunction", "OpsApiFunction")
+    assert [f for f in iam_audit.audit(stack) if f.function in functions] == []
+    called = {c.operation for f, calls in stack.aws_calls.items() if f == "PublisherFunction" for c in calls}
+    assert {"PutItem", "PutEvents"} <= called

@@ -7,6 +7,7 @@ import base64
 
 from boto3.dynamodb.types import TypeSerializer
 
+from erphub.errors import Transient
 from erphub.operations import inbox, kinds, quarantine_exceptions
 from erphub.publishing import UNPUBLISHABLE_KIND
 from erphub.store.workflow_state import WorkflowStore
@@ -43,8 +44,38 @@ def test_only_inserts_of_quarantined_items_open_one(tables):
     assert quarantine_exceptions.on_inbox_record(record({**ITEM, "status": "accepted"})) is None
     assert quarantine_exceptions.on_inbox_record(record(event="MODIFY")) is None  # the outbox's: its own kind
     assert inbox.listing(inbox.Filters()) == []
-    assert quarantine_exceptions.is_inbox_record(record())
-    assert not quarantine_exceptions.is_inbox_record(record({"pk": "EXC#x", "status": "open"}))
+    assert quarantine_exceptions.is_quarantine_insert(record())
+    assert not quarantine_exceptions.is_quarantine_insert(record({"pk": "EXC#x", "status": "open"}))
+
+
+def test_the_publisher_opens_them_in_stream_order_and_stops_at_the_first_it_could_not_open(tables, monkeypatch):
+    # Given a batch: accepted, quarantined, accepted, quarantined (whose exception cannot be written now), accepted
+    def numbered(item: dict, n: int) -> dict:
+        found = record(item)
+        found["dynamodb"]["SequenceNumber"] = str(n)
+        return found
+
+    second = {**ITEM, "pk": "salesforce#2", "source_event_id": "2"}
+    batch = [numbered({**ITEM, "status": "accepted", "pk": "a#1"}, 1), numbered(ITEM, 2),
+             numbered({**ITEM, "status": "accepted", "pk": "a#3"}, 3), numbered(second, 4),
+             numbered({**ITEM, "status": "accepted", "pk": "a#5"}, 5)]
+    opened = quarantine_exceptions.on_inbox_record
+
+    def flaky(found: dict) -> str | None:
+        if found["dynamodb"]["SequenceNumber"] == "4":
+            raise Transient("dynamodb throttled")
+        return opened(found)
+
+    monkeypatch.setattr(quarantine_exceptions, "on_inbox_record", flaky)
+    to_publish, failed_at = quarantine_exceptions.report_quarantined(batch)
+    # Then the first quarantine is opened, the accepted items before the failure are published, the stream
+    # retries from the failure
+    assert [r["dynamodb"]["SequenceNumber"] for r in to_publish] == ["1", "3"] and failed_at == "4"
+    assert [v.business_ids["webhook"] for v in inbox.listing(inbox.Filters(kind="quarantine"))] == [KEY]
+    monkeypatch.setattr(quarantine_exceptions, "on_inbox_record", opened)
+    to_publish, failed_at = quarantine_exceptions.report_quarantined(batch)  # the retry: opens nothing twice
+    assert len(to_publish) == 3 and failed_at is None
+    assert len(inbox.listing(inbox.Filters(kind="quarantine"))) == 2
 
 
 def test_the_replay_resolves_it_once(tables):
