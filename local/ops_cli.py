@@ -19,7 +19,7 @@ from typing import Any, NoReturn
 from local import ops_reconcile
 from local.ops_client import OpsClient, OpsError, Session, sign_in
 
-ACTIONS = ("approve", "reject", "resume", "retry", "acknowledge")  # each: ID [--note]
+ACTIONS = ("approve", "reject", "resume", "retry", "acknowledge", "reread")  # each: ID [--note]
 COLUMNS = [("exception_id", 28), ("kind", 20), ("status", 8), ("owner", 16), ("age", 6), ("business", 30),
            ("reason", 60)]
 
@@ -309,8 +309,9 @@ def _done(args: argparse.Namespace, result: dict[str, Any]) -> int:
     def say() -> None:
         print(f"{result['exception_id']}: {result['status']} — {result['resolution']}")
         for change in (result.get("outcome") or {}).get("diff") or []:
-            print(f"  {change['field']}: {change['before']!r} -> {change['after']!r} (mastered by {change['master']}: "
-                  "make the same change there)")
+            where = (f"written to {change['written_to']}" if change.get("written_to")
+                     else f"mastered by {change['master']}")
+            print(f"  {change['field']}: {change['before']!r} -> {change['after']!r} ({where})")
         if (result.get("outcome") or {}).get("execution"):
             print(f"  new run {result['outcome']['correlation_id']} ({result['outcome']['execution']})")
 

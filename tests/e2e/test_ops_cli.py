@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 
 import pytest
+import requests
 from test_cli import ROOT, _run, running_stack  # noqa: F401 - the `erphub up` fixture
 
 sys.path.insert(0, str(Path(__file__).with_name("workflows")))
@@ -47,6 +48,9 @@ def test_an_operators_day_from_the_command_line(running_stack):  # noqa: F811
     # Given a large deal waiting for approval and a deal missing a tax id
     big, untaxed = Deal("CliBig"), Deal("CliTax")
     untaxed.entities[1]["tax_id"] = None
+    seeded = requests.post(f"{endpoints['sandbox']}/_sandbox/records/salesforce/Opportunity",
+                           json=untaxed.fields(), timeout=10)  # the CRM that masters the fix
+    assert seeded.status_code == 201
     for deal, fields in ((big, {"Amount": "900000.0"}), (untaxed, {})):
         status, _ = webhooks.post(endpoints["gateway"], "salesforce", deal.outbound_message(**fields))
         assert status == 200
@@ -68,7 +72,10 @@ def test_an_operators_day_from_the_command_line(running_stack):  # noqa: F811
     quality = wait_for(workdir, "data_quality", untaxed)
     fixed = ops(workdir, "fix", quality["exception_id"], "--set", "account.legal_entities[1].tax_id=DE123456789")
     assert fixed.returncode == 0, fixed.stderr
-    assert "account.legal_entities[1].tax_id: None -> 'DE123456789' (mastered by crm" in fixed.stdout
+    assert "account.legal_entities[1].tax_id: None -> 'DE123456789' (written to salesforce)" in fixed.stdout
+    [opportunity] = [o for o in requests.get(f"{endpoints['sandbox']}/_sandbox/records/salesforce/Opportunity",
+                                             timeout=10).json() if o["Id"] == untaxed.opportunity_id]
+    assert [e["tax_id"] for e in json.loads(opportunity["Legal_Entities__c"])][1] == "DE123456789"
     # Then both are resolved, with the operator and the note in the audit trail
     detail = json.loads(ops(workdir, "--json", "show", approval["exception_id"]).stdout)
     assert detail["status"] == "resolved" and detail["audit"][0]["note"] == "CFO ok"

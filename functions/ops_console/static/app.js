@@ -5,7 +5,7 @@
 
 const KINDS = ["approval", "data_quality", "identity_conflict", "erp_outage", "billing_alignment",
   "reconciliation_mismatch", "activation_failed", "amendment_failed", "renewal_failed", "cancellation_failed",
-  "dead_letter", "outbox_unpublishable"];
+  "dead_letter", "outbox_unpublishable", "quarantine"];
 const TOKEN = "erphub.ops.idToken";
 const state = { config: null, me: null };
 const PAGES = {};  // more pages, by the first part of the hash (recovery.js: quarantine, dlqs, timeline)
@@ -32,7 +32,7 @@ function h(tag, attrs = {}, ...children) {
 
 function show(...nodes) {
   const main = document.getElementById("main");
-  main.replaceChildren(...nodes);
+  main.replaceChildren(...nodes.filter((n) => n !== null && n !== undefined));  // else the page reads "null"
 }
 
 function flash(message, kind = "info") {
@@ -239,6 +239,8 @@ async function exceptionPage(id, result) {
     field("Business ids", Object.entries(d.business_ids || {}).map(([k, v]) => `${k}: ${v}`).join(", ")),
     d.business_ids?.business_key ? field("Timeline", h("a", { id: "timeline-link",
       href: `console#/timeline/deal/${encodeURIComponent(d.business_ids.business_key)}` }, d.business_ids.business_key)) : null,
+    d.business_ids?.webhook ? field("Webhook", h("a", { id: "webhook-link",  // a quarantined webhook: repair it there
+      href: `console#/quarantine/${encodeURIComponent(d.business_ids.webhook)}` }, d.business_ids.webhook)) : null,
     field("Reason", d.reason), field("Error", d.error), d.resolution ? field("Resolution", d.resolution) : null,
     d.resolved_by ? field("Resolved by", `${d.resolved_by} at ${d.resolved_at}`) : null, d.note ? field("Note", d.note) : null);
   show(h("h1", { "data-status": d.status }, d.title || d.exception_id),

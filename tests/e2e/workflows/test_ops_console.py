@@ -79,14 +79,18 @@ def test_approve_in_the_browser_activates_once(hub, api, page):
     assert page.query_selector_all("form.action") == []  # resolved: nothing left to do
 
 
-def test_a_data_fix_in_the_browser_reaches_the_erp_and_shows_its_diff(hub, api, page):
+def test_a_data_fix_in_the_browser_reaches_the_crm_and_the_erp_and_shows_its_diff(hub, api, page):
     deal = Deal("WebTax")
     deal.entities[1]["tax_id"] = None
+    hub.sandbox.seed("salesforce", "Opportunity", deal.fields())  # the CRM that masters the tax id
     send_deal(hub, deal)
     exception_id = open_exception(hub, api, page, deal, "data_quality", "fix")
     act(page, "fix", "fix", note="from the order form", path="account.legal_entities[1].tax_id", value="DE123456789")
     outcome = page.text_content("#outcome")
     assert '"account.legal_entities[1].tax_id"' in outcome and '"DE123456789"' in outcome and '"crm"' in outcome
+    assert '"written_to": "salesforce"' in outcome
+    [opportunity] = [o for o in hub.records("salesforce", "Opportunity") if o["Id"] == deal.opportunity_id]
+    assert '"tax_id":"DE123456789"' in opportunity["Legal_Entities__c"]
     assert hub.execution("activation", deal.opportunity_id)["status"] == "SUCCEEDED"
     assert {c.get("vatRegNumber") for c in erp_customers(hub, deal)} >= {"DE123456789"}
     assert len(erp_customers(hub, deal)) == 2 and len(subscriptions(hub, deal)) == 2

@@ -104,10 +104,11 @@ def test_reject_fails_the_activation_with_the_note_kept(hub, ops):
     assert_audited(ops, summary["exception_id"], "reject", "discount too deep")
 
 
-def test_a_data_fix_resumes_the_run_and_is_recorded_as_a_diff_with_its_master(hub, ops):
+def test_a_data_fix_goes_to_its_master_resumes_the_run_and_is_recorded_as_a_diff(hub, ops):
     # Given a deal whose German entity has no tax id
     deal = Deal("OpsTax")
     deal.entities[1]["tax_id"] = None
+    hub.sandbox.seed("salesforce", "Opportunity", deal.fields())  # the master the fix is written to
     send_deal(hub, deal)
     summary = find(hub, ops, deal, "data_quality")
     assert summary["owner"] == "revops" and "LE-DE" in summary["reason"]
@@ -116,10 +117,11 @@ def test_a_data_fix_resumes_the_run_and_is_recorded_as_a_diff_with_its_master(hu
     entities[1]["tax_id"] = "DE999999999"
     done = ops.post(f"/exceptions/{summary['exception_id']}/fix",
                     {"changes": {"account": {"legal_entities": entities}}, "note": "from the signed order form"})
-    # Then the diff names the field, both values and the CRM as its master; the ERP gets the tax id once
+    # Then the diff names the field, both values, the CRM as its master and Salesforce, where it was written (see
+    # test_ops_data_fix_masters.py); the ERP gets the tax id once
     [change] = done["outcome"]["diff"]
     assert change == {"field": "account.legal_entities[1].tax_id", "before": None, "after": "DE999999999",
-                      "master": "crm"}
+                      "master": "crm", "written_to": "salesforce"}
     assert hub.execution("activation", deal.opportunity_id)["status"] == "SUCCEEDED"
     assert {c.get("vatRegNumber") for c in erp_customers(hub, deal)} >= {"DE999999999"}
     assert len(erp_customers(hub, deal)) == 2 and len(subscriptions(hub, deal)) == 2

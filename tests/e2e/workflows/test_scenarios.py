@@ -59,7 +59,8 @@ def test_the_demo_leaves_one_open_exception_of_each_kind_for_the_operators(hub):
                     out=lines.append, sandbox=hub.stack.endpoints["sandbox"])
     assert runner.run_files([ROOT / "local" / "scenarios" / "f_operators_inbox.json"]), "\n".join(lines)
     opened = sorted(e.kind for e in listing(Filters(status="open")))
-    assert opened == ["activation_failed", "approval", "data_quality", "erp_outage", "identity_conflict"], opened
+    assert opened == ["activation_failed", "approval", "data_quality", "erp_outage", "identity_conflict",
+                      "quarantine"], opened
     assert runner.run_files([ROOT / "local" / "scenarios" / "f_operators_inbox.json"])  # a second run: no change
     assert sorted(e.kind for e in listing(Filters(status="open"))) == opened
 

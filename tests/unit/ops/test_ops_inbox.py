@@ -90,7 +90,7 @@ def test_a_failed_action_releases_the_exception_and_leaves_no_audit(tables):
 
 def test_an_action_the_kind_does_not_take_is_refused_before_anything(tables):
     exception_id = open_one("data_quality", task_token="token-1")
-    with pytest.raises(ValidationFailed, match="takes fix, abandon"):
+    with pytest.raises(ValidationFailed, match="takes fix, reread, abandon"):
         operator.decide(exception_id, True, by="ann")
     assert ExceptionStore().get(exception_id)["status"] == "open"
 

@@ -65,14 +65,15 @@ class Filters(BaseModel):
 
 
 def business_ids(item: dict[str, Any]) -> dict[str, str]:
-    """The business identifiers an operator searches by: customer, deal, contract, invoice, account."""
+    """The business identifiers an operator searches by: customer, deal, contract, invoice, account, webhook."""
     event = (item.get("detail") or {}).get("event") or {}
     data = event.get("data") or {}
     account = data.get("account") if isinstance(data.get("account"), dict) else {}
     found = {"business_key": event.get("business_key"), "contract": data.get("contract_id"),
              "deal": data.get("opportunity_id") or data.get("deal_id"), "invoice": data.get("invoice_id"),
              "customer": data.get("customer_id") or ((item.get("detail") or {}).get("identity") or {}).get(
-                 "customer_id"), "account": (account or {}).get("account_id") or data.get("account_id")}
+                 "customer_id"), "account": (account or {}).get("account_id") or data.get("account_id"),
+             "webhook": (item.get("detail") or {}).get("inbox_key")}  # a quarantined webhook: <source>#<id>
     return {k: str(v) for k, v in found.items() if v}
 
 

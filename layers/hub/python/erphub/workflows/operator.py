@@ -119,9 +119,10 @@ def decide(exception_id: str, approved: bool, by: str, note: str = "") -> dict[s
 
 
 def fix_deal(exception_id: str, changes: dict[str, Any], *, by: str = "operator", note: str = "") -> dict[str, Any]:
-    """Data-quality exception: the waiting deal with `changes` merged resumes the run; the diff is recorded with
-    the system that masters each changed field."""
-    from erphub.operations import fixes
+    """Data-quality exception: the fix is written to the deal in the CRM that masters it (operations.masters),
+    then the waiting deal with `changes` merged resumes the run; the diff is recorded with each field's master.
+    A field the hub cannot write there is refused (422, nothing written): fix it in the CRM, then `reread`."""
+    from erphub.operations import fixes, masters
 
     def perform(exception: dict[str, Any]) -> tuple[str, dict[str, Any]]:
         contract = exception["detail"]["event"]["data"]
@@ -129,10 +130,31 @@ def fix_deal(exception_id: str, changes: dict[str, Any], *, by: str = "operator"
         diff = fixes.diff(contract, fixed)
         if not diff:
             raise ValidationFailed("the fix changes nothing", system="hub", record=exception_id)
+        written = masters.write(exception, fixed, diff)  # idempotent: a retried fix writes the same values
         send_success(exception, fixed)
-        return f"fixed by {by}", {"diff": diff, "source": exception["detail"]["event"].get("source")}
+        return f"fixed by {by} in {written['system']}", {"diff": masters.written_to(diff, written["system"]),
+                                                         "source": exception["detail"]["event"].get("source"),
+                                                         "master_write": written}
 
     return act(exception_id, "fix", by, note, perform)
+
+
+def reread_deal(exception_id: str, *, by: str = "operator", note: str = "") -> dict[str, Any]:
+    """Data-quality exception fixed in the CRM by a person: the deal is read again from the CRM and the run
+    resumes with it (the data-quality gate checks it again); the diff is what the CRM changed."""
+    from erphub.operations import fixes, masters
+
+    def perform(exception: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+        source, deal_id, waiting = masters.deal_of(exception)
+        current = masters.reread(exception)
+        diff = fixes.diff(waiting, current)
+        if not diff:
+            raise ValidationFailed(f"{source} deal {deal_id} still holds what the hub has: change it in {source} "
+                                   "first", system=source, record=exception_id)
+        send_success(exception, current)
+        return f"re-read from {source} by {by}", {"diff": diff, "source": source, "reread_from": f"{source}:{deal_id}"}
+
+    return act(exception_id, "reread", by, note, perform)
 
 
 def choose_customer(exception_id: str, customer_id: str, by: str, note: str = "") -> dict[str, Any]:

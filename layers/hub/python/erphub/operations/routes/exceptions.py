@@ -79,9 +79,16 @@ def acknowledge(exception_id: str, request: Annotated[Note, Body()]) -> ActionRe
     return _result(operator.acknowledge(exception_id, by=actor(router), note=request.note))
 
 
-@router.post("/exceptions/<exception_id>/fix", summary="Correct the waiting deal's data; recorded as a diff")
+@router.post("/exceptions/<exception_id>/fix",
+             summary="Correct the waiting deal in the CRM that masters it and resume; recorded as a diff")
 def fix(exception_id: str, request: Annotated[FixRequest, Body()]) -> ActionResult:
     return _result(operator.fix_deal(exception_id, request.changes, by=actor(router), note=request.note))
+
+
+@router.post("/exceptions/<exception_id>/reread",
+             summary="Read the deal again from the CRM that masters it (fixed there) and resume with it")
+def reread(exception_id: str, request: Annotated[Note, Body()]) -> ActionResult:
+    return _result(operator.reread_deal(exception_id, by=actor(router), note=request.note))
 
 
 @router.post("/exceptions/<exception_id>/choose", summary="Choose the customer of an identity conflict")

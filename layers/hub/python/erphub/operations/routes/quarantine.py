@@ -8,8 +8,10 @@ from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Body, Query
 from pydantic import Field
 
-from erphub.operations import audit, quarantine
+from erphub.operations import audit, inbox, quarantine, quarantine_exceptions
 from erphub.operations.routes import StrictRequest, actor
+from erphub.operations.routes.exceptions import ActionResult, Note
+from erphub.store.workflow_state import WorkflowStore
 
 router = Router()
 
@@ -39,9 +41,10 @@ def show(source: str, source_event_id: str) -> quarantine.QuarantinedDetail:
 def renormalize(source: str, source_event_id: str,
                 request: Annotated[ReplayRequest, Body()]) -> quarantine.ReplayResult:
     key = key_of(source, source_event_id)
-    before = _state(key)
+    found = quarantine.show(key)
     done = quarantine.renormalize(key, actor(router))
-    _audit("quarantine.renormalize", before, done, request.note)
+    _audit("quarantine.renormalize", _state(found), done, request.note)
+    _resolve_exception(found, done, request.note)
     return done
 
 
@@ -50,10 +53,18 @@ def renormalize(source: str, source_event_id: str,
 def replay_corrected(source: str, source_event_id: str,
                      request: Annotated[CorrectedReplayRequest, Body()]) -> quarantine.ReplayResult:
     key = key_of(source, source_event_id)
-    before = _state(key)
+    found = quarantine.show(key)
     done = quarantine.replay_corrected(key, request.event, actor(router))
-    _audit("quarantine.replay", before, done, request.note)
+    _audit("quarantine.replay", _state(found), done, request.note)
+    _resolve_exception(found, done, request.note)
     return done
+
+
+@router.post("/exceptions/<exception_id>/replay",
+             summary="Map a quarantine exception's webhook again (after a mapping fix) and replay it once")
+def replay_exception(exception_id: str, request: Annotated[Note, Body()]) -> ActionResult:
+    done = quarantine_exceptions.replay(exception_id, by=actor(router), note=request.note)
+    return ActionResult.model_validate({**done, "outcome": inbox.plain(done["outcome"])})
 
 
 def key_of(source: str, source_event_id: str) -> str:
@@ -61,9 +72,18 @@ def key_of(source: str, source_event_id: str) -> str:
     return f"{source}#{source_event_id}"
 
 
-def _state(key: str) -> dict[str, str]:
-    found = quarantine.show(key)
+def _state(found: quarantine.QuarantinedDetail) -> dict[str, str]:
     return {"status": found.status, "reason": found.reason, "correlation_id": found.correlation_id}
+
+
+def _resolve_exception(found: quarantine.QuarantinedDetail, done: quarantine.ReplayResult, note: str) -> None:
+    """The replay resolves the webhook's open exception (once: a conditional update), audited on its run."""
+    resolution = f"replayed ({done.repair}) by {done.replayed_by}"
+    before = quarantine_exceptions.resolve_replayed(found.key, found.model_dump(mode="json"), resolution,
+                                                    done.replayed_by)
+    if before is not None:
+        after = WorkflowStore().exception(before["exception_id"])
+        audit.record(done.replayed_by, "replay", before, after, note=note, outcome=done.model_dump(mode="json"))
 
 
 def _audit(action: str, before: dict[str, str], done: quarantine.ReplayResult, note: str) -> None:
