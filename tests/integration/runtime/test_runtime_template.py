@@ -1,4 +1,4 @@
-"""Template loading, intrinsic functions, filters and schedule expressions (no AWS needed)."""
+"""Template loading (through the SAM transform), intrinsics, filters and schedule expressions (no AWS needed)."""
 
 from datetime import UTC, datetime
 from pathlib import Path
@@ -6,6 +6,7 @@ from pathlib import Path
 import pytest
 
 from local.filters import matches_any
+from local.sam_transform import local_path
 from local.schedules import seconds_until_next
 from local.template import Template, parse_overrides
 
@@ -16,7 +17,9 @@ def test_globals_parameters_samconfig_conditions_and_mappings():
     template = Template(TEMPLATE, parameter_overrides={"Stage": "prod"})
     assert template.stack_name == "runtime-test" and template.parameters["Greeting"] == "hi-from-samconfig"
     api = template.resources["ApiFunction"]["Properties"]
-    assert api["Runtime"] == "python3.12" and api["Layers"] == [{"Ref": "ProbeLayer"}]
+    [layer] = api["Layers"]  # the transform names a layer version <LogicalId><hash of its content>
+    assert api["Runtime"] == "python3.12" and layer["Ref"].startswith("ProbeLayer")
+    assert local_path(template.resources[layer["Ref"]]["Properties"]["Content"]) == TEMPLATE.parent / "layers" / "probe"
     assert set(api["Environment"]["Variables"]) == {"STAGE", "OUTPUT_QUEUE_URL", "GREETING", "WORK_QUEUE_URL"}
     assert "ProdOnlyQueue" in template.active()
     assert template.props("EnvProbeAFunction")["Environment"]["Variables"]["PROBE_VALUE"] == "alpha-p"
