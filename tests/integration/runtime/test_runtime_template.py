@@ -28,6 +28,21 @@ def test_globals_parameters_samconfig_conditions_and_mappings():
     assert order.index("WorkDLQ") < order.index("WorkQueue") < order.index("QueueWorkerFunction")
 
 
+def test_the_sam_events_are_the_cloudformation_resources_the_transform_generates():
+    # Given the SAM template as written, When the local stack reads it (through samtranslator)
+    template = Template(TEMPLATE)
+    resources = template.resources
+    # Then each function event is the resource AWS creates for it, which the local stack wires
+    assert resources["QueueWorkerFunctionWork"]["Type"] == "AWS::Lambda::EventSourceMapping"
+    assert resources["QueueWorkerFunctionWork"]["Properties"]["FunctionName"] == {"Ref": "QueueWorkerFunction"}
+    tick = resources["TickerFunctionEveryMinute"]["Properties"]
+    assert tick["ScheduleExpression"] == "rate(1 minute)" and tick["Targets"][0]["Input"] == '{"from": "schedule"}'
+    # And the code of each function is its local directory
+    code = resources["QueueWorkerFunction"]["Properties"]["Code"]
+    assert local_path(code) == TEMPLATE.parent / "functions" / "queue_worker"
+    assert "Events" in template.sam["ApiFunction"]["Properties"]  # the SAM view the gateway routes from
+
+
 def test_sub_with_variables_and_escapes():
     template = Template(TEMPLATE)
     assert template.resolve({"Fn::Sub": ["${A}-${AWS::Region}-${!Literal}", {"A": "x"}]}) == "x-us-east-1-${Literal}"
