@@ -1,12 +1,13 @@
 """Template loading (through the SAM transform), intrinsics, filters and schedule expressions (no AWS needed)."""
 
+import copy
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
 from local.filters import matches_any
-from local.sam_transform import local_path
+from local.sam_transform import local_path, transform
 from local.schedules import seconds_until_next
 from local.template import Template, parse_overrides
 
@@ -41,6 +42,19 @@ def test_the_sam_events_are_the_cloudformation_resources_the_transform_generates
     code = resources["QueueWorkerFunction"]["Properties"]["Code"]
     assert local_path(code) == TEMPLATE.parent / "functions" / "queue_worker"
     assert "Events" in template.sam["ApiFunction"]["Properties"]  # the SAM view the gateway routes from
+
+
+def test_the_kept_transform_answers_only_for_the_same_template():
+    # Given the transform of the template, made once and kept
+    first = Template(TEMPLATE)
+    # When the same template is read again, and a changed one (one more queue) is transformed
+    again = Template(TEMPLATE)
+    changed = copy.deepcopy(first.doc)
+    changed["Resources"]["AddedQueue"] = {"Type": "AWS::SQS::Queue"}
+    transformed = transform(changed, first.parameters, first.region, first.root)
+    # Then the same template gets the same transform, and the changed one its own (not the kept one)
+    assert again.cfn == first.cfn
+    assert transformed["Resources"].keys() - first.cfn["Resources"].keys() == {"AddedQueue"}
 
 
 def test_sub_with_variables_and_escapes():
