@@ -19,6 +19,7 @@ SKIP_REASONS = {
     "AWS::Lambda::Permission": "IAM is not enforced locally",
     "AWS::SQS::QueuePolicy": "IAM is not enforced locally",
     "AWS::Events::EventBusPolicy": "IAM is not enforced locally",
+    "AWS::ApiGateway::Account": "API Gateway's account settings (its CloudWatch role) are not emulated",
     "AWS::ApiGateway::": "served by the local HTTP gateway (Cognito authorizers and API keys enforced; stage "
                          "settings not)",
     "AWS::CloudWatch::": "alarms and dashboards are not emulated",
