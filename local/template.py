@@ -110,6 +110,10 @@ class Template:
             visit(lid, ())
         return ordered
 
+    def of_type(self, *types: str) -> dict[str, dict[str, Any]]:
+        """The active resources of these types (tests/operator_env.py finds the DLQs with it)."""
+        return {lid: r for lid, r in self.active().items() if r.get("Type") in types}
+
     def props(self, logical_id: str) -> dict[str, Any]:
         """The resolved Properties of one resource (resolve after what it references has been provisioned)."""
         return self.resolver.resolve(self.resources[logical_id].get("Properties", {}))
