@@ -56,7 +56,7 @@ lint: setup $(TOOLS)/sam/.installed $(TOOLS)/scan/.installed
 	$(SAM_ENV) $(SAM) validate --lint --template template.yaml
 	$(BIN)/mypy
 	$(SCAN)/checkov --config-file .checkov.yaml -f template.yaml
-	$(SCAN)/bandit -q -r layers/hub/python functions local tools --severity-level medium
+	$(SCAN)/bandit -q -r layers/hub/python functions local erphub_cli tools --severity-level medium
 
 browser:  ## Debian's chromium for the console's browser tests (Playwright drives it; no browser can be downloaded)
 	command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium >/dev/null)

@@ -53,7 +53,8 @@ class ApiKeys:
     @classmethod
     def from_template(cls, template: Any, keys_file: Path = KEYS_FILE) -> ApiKeys:
         plans: dict[tuple[str, str], UsagePlan] = {}
-        for function_id, function in template.of_type("AWS::Serverless::Function").items():
+        functions = {lid: r for lid, r in template.sam.items() if r.get("Type") == "AWS::Serverless::Function"}
+        for function_id, function in functions.items():
             for name, event in (function.get("Properties", {}).get("Events") or {}).items():
                 if event.get("Type") == "Api":
                     plan = _plan_of(template, event.get("Properties") or {})
@@ -117,7 +118,7 @@ def _plan_of(template: Any, event: dict[str, Any]) -> UsagePlan | None:
     """The usage plan of an Api event that needs a key (the event's Auth, else its API's), None if none needed."""
     api_ref = event.get("RestApiId")
     api_id = api_ref.get("Ref") if isinstance(api_ref, dict) else None
-    api = template.resources.get(api_id, {}).get("Properties", {}) if api_id else {}
+    api = template.sam.get(api_id, {}).get("Properties", {}) if api_id else {}
     required = (event.get("Auth") or {}).get("ApiKeyRequired", (api.get("Auth") or {}).get("ApiKeyRequired", False))
     if not required:
         return None

@@ -19,12 +19,12 @@ VENDOR_EXAMPLES = {"crm": "salesforce | hubspot", "billing": "stripe | chargebee
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
-    if argv[:1] == ["ops"]:  # the operator's commands have their own parser (local/ops_cli.py)
-        from local import ops_cli
+    if argv[:1] == ["ops"]:  # the operator's commands have their own parser (erphub_cli/ops.py)
+        from erphub_cli import ops as ops_cli
 
         return ops_cli.main(argv[1:])
     if argv[:1] == ["kpis"]:  # `erphub kpis` is `erphub ops kpis`: the KPIs over the operator API
-        from local import ops_cli
+        from erphub_cli import ops as ops_cli
 
         return ops_cli.main(argv)
     parser = argparse.ArgumentParser(prog="erphub", description=__doc__)
@@ -208,7 +208,7 @@ def _status(args: argparse.Namespace) -> int:
 
 
 def _send(args: argparse.Namespace) -> int:
-    from local.signing import SOURCES
+    from local.sandbox.signing import SOURCES
     from local.webhooks import send
 
     if args.source not in SOURCES:

@@ -95,12 +95,12 @@ class Authorizers:
         self._lock = threading.Lock()
 
     def for_route(self, route: Any) -> PoolAuthorizer | None:
-        event = self.template.resources[route.function_id]["Properties"]["Events"][route.event_name]["Properties"]
+        event = self.template.sam[route.function_id]["Properties"]["Events"][route.event_name]["Properties"]
         api_ref = event.get("RestApiId")
         api_id = api_ref.get("Ref") if isinstance(api_ref, dict) else None
         if not api_id:
             return None
-        auth = self.template.resources[api_id].get("Properties", {}).get("Auth") or {}
+        auth = self.template.sam[api_id].get("Properties", {}).get("Auth") or {}
         name = (event.get("Auth") or {}).get("Authorizer") or auth.get("DefaultAuthorizer")
         if not name or name == "NONE":
             return None

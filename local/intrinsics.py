@@ -13,7 +13,7 @@ if TYPE_CHECKING:
 NO_VALUE = object()  # AWS::NoValue: the key or list item disappears
 _SUB_VAR = re.compile(r"\$\{([^!}][^}]*)\}")
 _SERVICE_BY_TYPE = {"SQS": "sqs", "SNS": "sns", "DynamoDB": "dynamodb", "Events": "events", "Lambda": "lambda",
-                    "Serverless": "lambda", "StepFunctions": "states", "SecretsManager": "secretsmanager",
+                    "StepFunctions": "states", "SecretsManager": "secretsmanager",
                     "S3": "s3", "Logs": "logs", "IAM": "iam", "KMS": "kms"}
 
 

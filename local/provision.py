@@ -19,9 +19,9 @@ SKIP_REASONS = {
     "AWS::Lambda::Permission": "IAM is not enforced locally",
     "AWS::SQS::QueuePolicy": "IAM is not enforced locally",
     "AWS::Events::EventBusPolicy": "IAM is not enforced locally",
-    "AWS::Serverless::Api": "served by the local HTTP gateway (Cognito authorizers enforced; stage settings and "
-                            "throttling not)",
-    "AWS::ApiGateway::": "served by the local HTTP gateway (stage settings, auth and throttling not emulated)",
+    "AWS::ApiGateway::Account": "API Gateway's account settings (its CloudWatch role) are not emulated",
+    "AWS::ApiGateway::": "served by the local HTTP gateway (Cognito authorizers and API keys enforced; stage "
+                         "settings not)",
     "AWS::CloudWatch::": "alarms and dashboards are not emulated",
     "AWS::KMS::": "encryption is not emulated",
 }
@@ -38,7 +38,7 @@ class Provisioner:
         from local import cognito_authorizer, provision_compute, provision_events
 
         creators = {
-            "AWS::DynamoDB::Table": self.table, "AWS::Serverless::SimpleTable": self.simple_table,
+            "AWS::DynamoDB::Table": self.table,
             "AWS::SQS::Queue": self.queue, "AWS::SecretsManager::Secret": self.secret,
             "AWS::S3::Bucket": self.bucket, "AWS::Logs::LogGroup": self.log_group, "AWS::SNS::Topic": self.topic,
             "AWS::SSM::Parameter": self.parameter,
@@ -50,13 +50,15 @@ class Provisioner:
             if creator is None:
                 reason = next((why for prefix, why in SKIP_REASONS.items() if resource_type.startswith(prefix)),
                               "not supported by the local stack")
-                self.note(logical_id, resource_type, "skipped", reason)
+                # the HTTP gateway serves the APIs' routes, stages, keys and usage plans (not the account settings)
+                served = resource_type.startswith("AWS::ApiGateway::") and not resource_type.endswith("::Account")
+                self.note(logical_id, resource_type, "local" if served else "skipped", reason)
                 continue
             try:
                 creator(logical_id, self.t.props(logical_id))
             except Exception as exc:
                 self.note(logical_id, resource_type, "skipped", f"failed to create: {type(exc).__name__}: {exc}")
-        provision_compute.finish(self)
+        provision_compute.routes(self)
         return self.wiring
 
     def note(self, logical_id: str, resource_type: str, status: str, detail: str = "") -> None:
@@ -88,13 +90,6 @@ class Provisioner:
         stream = description.get("LatestStreamArn")
         self.record(logical_id, name, name + (" (stream)" if stream else ""), Arn=description["TableArn"],
                     StreamArn=stream)
-
-    def simple_table(self, logical_id: str, props: dict[str, Any]) -> None:
-        key = props.get("PrimaryKey", {"Name": "id", "Type": "String"})
-        kind = {"String": "S", "Number": "N", "Binary": "B"}[key.get("Type", "String")]
-        self.table(logical_id, {"TableName": props.get("TableName"), "BillingMode": "PAY_PER_REQUEST",
-                                "KeySchema": [{"AttributeName": key["Name"], "KeyType": "HASH"}],
-                                "AttributeDefinitions": [{"AttributeName": key["Name"], "AttributeType": kind}]})
 
     def queue(self, logical_id: str, props: dict[str, Any]) -> None:
         fifo = str(props.get("FifoQueue", "false")).lower() == "true"

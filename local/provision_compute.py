@@ -1,5 +1,5 @@
-"""Functions, layers and state machines of a template, and the event sources, routes and schedules that
-SAM functions and state machines declare in their Events."""
+"""Functions, layers, state machines and event source mappings of the transformed template, and the routes of
+the SAM functions' Api events (the HTTP gateway serves them in place of the generated REST APIs)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,8 @@ from typing import TYPE_CHECKING, Any
 import yaml
 
 from local.functions import FunctionSpec
-from local.wiring import EventSource, Route, Schedule, Target
+from local.sam_transform import local_path
+from local.wiring import EventSource, Route
 
 if TYPE_CHECKING:
     from local.provision import Provisioner
@@ -22,11 +23,8 @@ ROLE_NAME = "local-stack-execution-role"  # one role for every local function: I
 
 def creators(p: Provisioner) -> dict[str, Any]:
     return {
-        "AWS::Serverless::Function": lambda lid, props: function(p, lid, props),
         "AWS::Lambda::Function": lambda lid, props: function(p, lid, props),
-        "AWS::Serverless::LayerVersion": lambda lid, props: layer(p, lid, props),
         "AWS::Lambda::LayerVersion": lambda lid, props: layer(p, lid, props),
-        "AWS::Serverless::StateMachine": lambda lid, props: state_machine(p, lid, props),
         "AWS::StepFunctions::StateMachine": lambda lid, props: state_machine(p, lid, props),
         "AWS::Lambda::EventSourceMapping": lambda lid, props: event_source_mapping(p, lid, props),
         "AWS::Lambda::EventInvokeConfig": lambda lid, props: p.note(
@@ -34,8 +32,18 @@ def creators(p: Provisioner) -> dict[str, Any]:
     }
 
 
-def finish(p: Provisioner) -> None:
-    """Nothing to do after the last resource yet; kept as the hook where cross-resource checks belong."""
+def routes(p: Provisioner) -> None:
+    """The Api events of the SAM functions the transform kept, as the routes of the local HTTP gateway."""
+    for logical_id, resource in p.t.sam.items():
+        if resource.get("Type") != "AWS::Serverless::Function" or logical_id not in p.t.physical:
+            continue
+        for event_name, event in (resource.get("Properties", {}).get("Events") or {}).items():
+            props = event.get("Properties", {})
+            if event.get("Type") in ("Api", "HttpApi"):
+                method = str(props.get("Method", "ANY")).upper()
+                p.wiring.routes.append(Route(method, props["Path"], logical_id, event_name))
+                p.note(f"{logical_id}.Events.{event_name}", f"event {event['Type']}", "local",
+                       f"{method} {props['Path']}")
 
 
 def _role_arn(p: Provisioner) -> str:
@@ -56,13 +64,12 @@ def _placeholder_zip() -> bytes:
 
 
 def layer(p: Provisioner, logical_id: str, props: dict[str, Any]) -> None:
-    content = props.get("ContentUri") or props.get("Content")
-    if not isinstance(content, str):
+    content = local_path(props.get("Content"))
+    if content is None:
         p.note(logical_id, p.t.resources[logical_id]["Type"], "skipped", "layer content is not a local path")
         return
-    path = p.t.local_path(content)
-    p.t.physical[logical_id] = {"Ref": str(path), "Arn": str(path)}
-    p.note(logical_id, p.t.resources[logical_id]["Type"], "local", f"{path} on sys.path")
+    p.t.physical[logical_id] = {"Ref": str(content), "Arn": str(content)}
+    p.note(logical_id, p.t.resources[logical_id]["Type"], "local", f"{content} on sys.path")
 
 
 def _layer_paths(p: Provisioner, logical_id: str, layers: list[Any]) -> list[Path]:
@@ -78,9 +85,9 @@ def _layer_paths(p: Provisioner, logical_id: str, layers: list[Any]) -> list[Pat
 
 def function(p: Provisioner, logical_id: str, props: dict[str, Any]) -> None:
     name = p.t.name_for(logical_id, props.get("FunctionName"))
-    code_uri = props.get("CodeUri", ".")
-    if not isinstance(code_uri, str) or props.get("PackageType") == "Image":
-        p.note(logical_id, "AWS::Serverless::Function", "skipped", "code is not a local directory (S3 or image)")
+    code_dir = local_path(props.get("Code"))
+    if code_dir is None or props.get("PackageType") == "Image":
+        p.note(logical_id, "AWS::Lambda::Function", "skipped", "code is not a local directory (S3 or image)")
         return
     variables = {k: str(v) for k, v in props.get("Environment", {}).get("Variables", {}).items()}
     timeout, memory = int(props.get("Timeout", 3)), int(props.get("MemorySize", 128))
@@ -93,46 +100,12 @@ def function(p: Provisioner, logical_id: str, props: dict[str, Any]) -> None:
     if reserved is not None:
         awslambda.put_function_concurrency(FunctionName=name, ReservedConcurrentExecutions=int(reserved))
     p.t.physical.setdefault(f"{logical_id}Role", {"Ref": ROLE_NAME, "Arn": _role_arn(p)})
-    p.record(logical_id, name, f"{name} ({code_uri}{props['Handler']})", Arn=arn)
+    shown = code_dir.relative_to(p.t.root) if code_dir.is_relative_to(p.t.root) else code_dir
+    p.record(logical_id, name, f"{name} ({shown}/{props['Handler']})", Arn=arn)
     p.wiring.functions.append(FunctionSpec(
-        logical_id=logical_id, name=name, arn=arn, code_dir=p.t.local_path(code_uri), handler=props["Handler"],
+        logical_id=logical_id, name=name, arn=arn, code_dir=code_dir, handler=props["Handler"],
         layers=_layer_paths(p, logical_id, props.get("Layers", [])), variables=variables, timeout=timeout,
         memory=memory, reserved=None if reserved is None else int(reserved), properties=props))
-    for event_name, event in props.get("Events", {}).items():
-        _function_event(p, logical_id, arn, event_name, event.get("Type", ""), event.get("Properties", {}))
-
-
-def _function_event(p: Provisioner, logical_id: str, arn: str, event_name: str, kind: str,
-                    props: dict[str, Any]) -> None:
-    from local import provision_events
-
-    label = f"{logical_id}.Events.{event_name}"
-    if kind in ("Api", "HttpApi"):
-        p.t.physical.setdefault("ServerlessRestApi", {"Ref": "local", "RootResourceId": "local"})
-        p.wiring.routes.append(Route(str(props.get("Method", "ANY")).upper(), props["Path"], logical_id, event_name))
-    elif kind == "SQS":
-        p.wiring.sources.append(EventSource("sqs", logical_id, label, props["Queue"], props,
-                                            queue_url=queue_url_for(p, props["Queue"])))
-    elif kind == "DynamoDB":
-        p.wiring.sources.append(EventSource("stream", logical_id, label, props["Stream"], props))
-    elif kind in ("Schedule", "ScheduleV2"):
-        target = Target("function", arn, input=props.get("Input"))
-        enabled = props.get("Enabled", str(props.get("State", "ENABLED")).upper() == "ENABLED")
-        expression = props.get("Schedule") or props["ScheduleExpression"]
-        p.wiring.schedules.append(Schedule(label, expression, "", [target], bool(enabled)))
-    elif kind in ("EventBridgeRule", "CloudWatchEvent"):
-        target = Target("function", arn, input=props.get("Input"), input_path=props.get("InputPath"))
-        provision_events.bridge_rule(p, label, props.get("EventBusName", "default"), props.get("Pattern", {}), target)
-    else:
-        p.note(label, f"event {kind}", "skipped", "event type not emulated by the local stack")
-        return
-    p.note(label, f"event {kind}", "local", _describe_event(kind, props))
-
-
-def _describe_event(kind: str, props: dict[str, Any]) -> str:
-    if kind in ("Api", "HttpApi"):
-        return f"{str(props.get('Method', 'ANY')).upper()} {props['Path']}"
-    return ", ".join(f"{k}={v}" for k, v in props.items() if isinstance(v, str | int | bool))[:160]
 
 
 def queue_url_for(p: Provisioner, arn: str) -> str | None:
@@ -157,11 +130,11 @@ def event_source_mapping(p: Provisioner, logical_id: str, props: dict[str, Any])
 
 
 def state_machine(p: Provisioner, logical_id: str, props: dict[str, Any]) -> None:
-    name = p.t.name_for(logical_id, props.get("Name") or props.get("StateMachineName"))
-    if isinstance(props.get("DefinitionUri"), str):
-        path = p.t.local_path(props["DefinitionUri"])
-        text = path.read_text(encoding="utf-8")
-        if path.suffix in (".yaml", ".yml"):
+    name = p.t.name_for(logical_id, props.get("StateMachineName"))
+    definition = local_path(props.get("DefinitionS3Location"))
+    if definition is not None:
+        text = definition.read_text(encoding="utf-8")
+        if definition.suffix in (".yaml", ".yml"):
             text = json.dumps(yaml.safe_load(text))
     elif "Definition" in props:
         text = json.dumps(props["Definition"])
@@ -175,22 +148,7 @@ def state_machine(p: Provisioner, logical_id: str, props: dict[str, Any]) -> Non
     # IAM is not enforced locally: the template's role (WorkflowRole) is not created, so every state machine
     # runs under the local execution role, as every function does
     role = _role_arn(p)
+    kind = props.get("StateMachineType", "STANDARD")
     arn = p.aws.client("stepfunctions").create_state_machine(
-        name=name, definition=text, roleArn=str(role), type=props.get("Type", "STANDARD"))["stateMachineArn"]
+        name=name, definition=text, roleArn=str(role), type=kind)["stateMachineArn"]
     p.record(logical_id, arn, name, Arn=arn, Name=name)
-    for event_name, event in props.get("Events", {}).items():
-        kind, event_props = event.get("Type", ""), event.get("Properties", {})
-        label = f"{logical_id}.Events.{event_name}"
-        target = Target("statemachine", arn, input=event_props.get("Input"), input_path=event_props.get("InputPath"))
-        if kind in ("Schedule", "ScheduleV2"):
-            expression = event_props.get("Schedule") or event_props["ScheduleExpression"]
-            p.wiring.schedules.append(Schedule(label, expression, "", [target], bool(event_props.get("Enabled", True))))
-        elif kind in ("EventBridgeRule", "CloudWatchEvent"):
-            from local import provision_events
-
-            provision_events.bridge_rule(p, label, event_props.get("EventBusName", "default"),
-                                         event_props.get("Pattern", {}), target)
-        else:
-            p.note(label, f"event {kind}", "skipped", "event type not emulated by the local stack")
-            continue
-        p.note(label, f"event {kind}", "local", _describe_event(kind, event_props))

@@ -117,12 +117,3 @@ def _bridge_queue(p: Provisioner, label: str, target: Target, rule_name: str) ->
     p.note(label, "rule target", "local", f"{target.kind} {target.arn} delivered through bridge queue {queue_name}")
     return f"arn:aws:sqs:{p.t.region}:{p.t.account_id}:{queue_name}"
 
-
-def bridge_rule(p: Provisioner, label: str, bus_name: str, pattern: Any, target: Target) -> None:
-    """A SAM EventBridgeRule/CloudWatchEvent event: a rule on the bus whose target is bridged to the function."""
-    events = p.aws.client("events")
-    name = re.sub(r"[^A-Za-z0-9_.-]", "-", f"{p.t.stack_name}-{label}")[:64]
-    bus_name = _bus_name(bus_name)
-    events.put_rule(Name=name, EventBusName=bus_name, EventPattern=_pattern_text(pattern), State="ENABLED")
-    queue_arn = _bridge_queue(p, label, target, name)
-    events.put_targets(Rule=name, EventBusName=bus_name, Targets=[{"Id": "local-bridge", "Arn": queue_arn}])

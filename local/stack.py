@@ -191,6 +191,8 @@ class HubStack:
 
     def fire_schedule(self, name: str) -> None:
         """Deliver a schedule's event now (name: the rule's physical name or "<Function>.Events.<Event>")."""
+        if ".Events." in name:  # the SAM transform names an event's rule <Function><Event>
+            name = self.physical(name.replace(".Events.", ""))
         self.scheduler.fire(name)
 
     def physical(self, logical_id: str, attribute: str = "Ref") -> Any:

@@ -1,9 +1,9 @@
-"""A SAM/CloudFormation template as the local stack sees it: Globals applied, Parameters, Conditions and
-Mappings resolved, intrinsic functions evaluated against the LOCAL physical values of resources."""
+"""A SAM template as the local stack sees it: the CloudFormation that the SAM transform makes of it (local.
+sam_transform), its Parameters, Conditions and Mappings resolved, intrinsic functions evaluated against the
+LOCAL physical values of resources."""
 
 from __future__ import annotations
 
-import copy
 import shlex
 import tomllib
 from pathlib import Path
@@ -11,12 +11,10 @@ from typing import Any
 
 from local.cfn_yaml import load_template
 from local.intrinsics import NO_VALUE, Resolver
+from local.sam_transform import transform
 
 REGION = "us-east-1"
 ACCOUNT_ID = "123456789012"  # moto's default account
-_GLOBAL_SECTIONS = {"Function": "AWS::Serverless::Function", "Api": "AWS::Serverless::Api",
-                    "HttpApi": "AWS::Serverless::HttpApi", "SimpleTable": "AWS::Serverless::SimpleTable",
-                    "StateMachine": "AWS::Serverless::StateMachine", "LayerVersion": "AWS::Serverless::LayerVersion"}
 
 
 def read_samconfig(root: Path, env_name: str) -> tuple[dict[str, str], str | None]:
@@ -50,40 +48,24 @@ def parse_overrides(raw: str | list[str] | dict[str, str]) -> dict[str, str]:
     return result
 
 
-def preprocess(document: dict[str, Any]) -> dict[str, Any]:
-    """The one place the loaded template is rewritten before anything reads it (e.g. the expansion of
-    AWS::LanguageExtensions' Fn::ForEach, which CloudFormation does before the SAM transform); nothing yet."""
-    return document
-
-
-def _merge_global(global_value: Any, own_value: Any) -> Any:
-    """SAM's rules: maps merge (the resource wins), lists are additive (globals first), scalars: resource wins."""
-    if isinstance(global_value, dict) and isinstance(own_value, dict):
-        merged = dict(global_value)
-        for key, value in own_value.items():
-            merged[key] = _merge_global(global_value[key], value) if key in global_value else value
-        return merged
-    if isinstance(global_value, list) and isinstance(own_value, list):
-        return global_value + own_value
-    return own_value
-
-
 class Template:
     def __init__(self, path: str | Path, parameter_overrides: dict[str, str] | None = None,
                  env_name: str = "local", stack_name: str | None = None) -> None:
         self.path = Path(path).resolve()
         self.root = self.path.parent
-        self.doc = preprocess(load_template(self.path))
+        self.doc = load_template(self.path)
+        self.sam: dict[str, Any] = self.doc.get("Resources", {})  # as written: SAM Events and Auth (gateway, keys)
         config_overrides, config_stack = read_samconfig(self.root, env_name)
         self.stack_name = stack_name or config_stack or self.root.name or "local"
         self.region, self.account_id = REGION, ACCOUNT_ID
-        self.resources = self._with_globals(self.doc.get("Resources", {}))
         self.parameters = self._parameters({**config_overrides, **(parameter_overrides or {})})
-        self.mappings = self.doc.get("Mappings", {})
+        self.cfn = transform(self.doc, self.parameters, self.region, self.root)  # what CloudFormation would create
+        self.resources: dict[str, Any] = self.cfn["Resources"]
+        self.mappings = self.cfn.get("Mappings", {})
         self.physical: dict[str, dict[str, Any]] = {}  # logical id -> {"Ref": ..., "<Attr>": ...}
         self.resolver = Resolver(self)
         self.conditions: dict[str, bool] = {}
-        for name in self.doc.get("Conditions", {}):
+        for name in self.cfn.get("Conditions", {}):
             self.condition(name)
 
     # --- parameters, conditions ----------------------------------------------------------------------
@@ -102,7 +84,7 @@ class Template:
 
     def condition(self, name: str) -> bool:
         if name not in self.conditions:
-            self.conditions[name] = bool(self.resolver.resolve(self.doc["Conditions"][name]))
+            self.conditions[name] = bool(self.resolver.resolve(self.cfn["Conditions"][name]))
         return self.conditions[name]
 
     def pseudo(self) -> dict[str, Any]:
@@ -112,17 +94,6 @@ class Template:
                 "AWS::NotificationARNs": []}
 
     # --- resources --------------------------------------------------------------------------------------
-    def _with_globals(self, resources: dict[str, Any]) -> dict[str, Any]:
-        result = copy.deepcopy(resources)
-        for section, resource_type in _GLOBAL_SECTIONS.items():
-            global_props = self.doc.get("Globals", {}).get(section)
-            if not global_props:
-                continue
-            for resource in result.values():
-                if resource.get("Type") == resource_type:
-                    resource["Properties"] = _merge_global(global_props, resource.get("Properties", {}))
-        return result
-
     def active(self) -> dict[str, dict[str, Any]]:
         """Resources whose Condition holds, in dependency order (a resource after everything it references)."""
         live = {lid: r for lid, r in self.resources.items() if "Condition" not in r or self.condition(r["Condition"])}
@@ -140,7 +111,7 @@ class Template:
         return ordered
 
     def of_type(self, *types: str) -> dict[str, dict[str, Any]]:
-        """The active resources of these types (the local API keys read the usage plans' functions with it)."""
+        """The active resources of these types (tests/operator_env.py finds the DLQs with it)."""
         return {lid: r for lid, r in self.active().items() if r.get("Type") in types}
 
     def props(self, logical_id: str) -> dict[str, Any]:
@@ -154,7 +125,7 @@ class Template:
         """The physical name: the template's own name if it gives one, else <stack>-<LogicalId> like CloudFormation."""
         return given or f"{self.stack_name}-{logical_id}{suffix}"
 
-    def local_path(self, relative: str) -> Path:
+    def local_path(self, relative: str | Path) -> Path:
         return (self.root / relative).resolve()
 
 

@@ -11,8 +11,8 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from local import signing
 from local.provision import DEV_SECRETS
+from local.sandbox import signing
 
 
 def credentials_for(source: str, secrets_file: Path = DEV_SECRETS) -> dict[str, Any]:
@@ -26,7 +26,7 @@ def credentials_for(source: str, secrets_file: Path = DEV_SECRETS) -> dict[str, 
 
 
 def signed_request(source: str, url: str, body: bytes, **options: Any) -> tuple[str, dict[str, str], bytes]:
-    """(url, headers, body) exactly as the vendor would send them to url (options: see local.signing)."""
+    """(url, headers, body) exactly as the vendor would send them to url (options: see local.sandbox.signing)."""
     credentials = credentials_for(source)
     url = signing.endpoint_url(source, url, credentials, options.get("secret"))
     headers, body = signing.sign(source, body, credentials, url, **options)

@@ -54,8 +54,10 @@ class Unit:
 def units(template_path: Path = ROOT / "template.yaml") -> list[Unit]:
     template = Template(template_path)
     found = []
-    for logical_id, resource in template.active().items():
+    for logical_id, resource in template.sam.items():  # as written: `sam build` names its folders by these ids
         props = resource.get("Properties", {})
+        if "Condition" in resource and not template.condition(resource["Condition"]):
+            continue
         if resource["Type"] == "AWS::Serverless::LayerVersion" and isinstance(props.get("ContentUri"), str):
             found.append(Unit(logical_id, template.local_path(props["ContentUri"]), is_layer=True))
         elif resource["Type"] == "AWS::Serverless::Function" and isinstance(props.get("CodeUri"), str):

@@ -1,10 +1,10 @@
 """IAM audit of the local stack: the AWS calls each function made, against what its role allows on AWS.
 
 Locally IAM is not enforced, so a call outside a function's policies works here and fails after deploy.
-The roles are the ones CloudFormation will create: template.yaml goes through samtranslator (the SAM
-transform itself), so policy templates (DynamoDBCrudPolicy, SQSSendMessagePolicy, ...), event-source and
-destination permissions become concrete statements; their intrinsics are resolved to the local stack's
-physical values. Recorded calls come from `local.aws_calls` (`stack.aws_calls`).
+The roles are the ones CloudFormation will create: the local stack reads template.yaml through samtranslator
+(the SAM transform itself, local.sam_transform), so policy templates (DynamoDBCrudPolicy, SQSSendMessagePolicy,
+...), event-source and destination permissions become concrete statements; their intrinsics are resolved to
+the local stack's physical values. Recorded calls come from `local.aws_calls` (`stack.aws_calls`).
 
 Checked, per recorded call:
 - the IAM action: the operation name, except where IAM differs (lambda Invoke -> InvokeFunction, SQS and
@@ -23,7 +23,6 @@ machines' own roles (only functions are audited).
 
 from __future__ import annotations
 
-import copy
 import functools
 import re
 from dataclasses import dataclass
@@ -134,8 +133,7 @@ def resource_arn(call: AwsCall, stack: Any) -> str | None:
 def policies(stack: Any) -> dict[str, list[Statement]]:
     """Each function's role statements after the SAM transform, with the stack's physical values in them."""
     template = stack.template
-    cfn = _transformed(template)
-    resources = cfn["Resources"]
+    resources = template.resources  # the transformed template (local.sam_transform): the roles AWS creates
     result: dict[str, list[Statement]] = {}
     for logical_id, resource in resources.items():
         if resource.get("Type") != "AWS::Lambda::Function" or logical_id not in template.physical:
@@ -203,37 +201,6 @@ def _matches(pattern: str, value: str, ignore_case: bool = False) -> bool:
 def _secret_arns(stack: Any) -> dict[str, str]:
     return {attrs["Name"]: attrs["Ref"] for attrs in stack.template.physical.values()
             if str(attrs.get("Ref", "")).startswith("arn:aws:secretsmanager:") and "Name" in attrs}
-
-
-def _transformed(template: Any) -> dict[str, Any]:
-    """The CloudFormation template AWS would deploy (made once per Template)."""
-    cached = getattr(template, "_sam_transformed", None)
-    if cached is None:
-        cached = template._sam_transformed = _transform(template)
-    return cached
-
-
-def _transform(template: Any) -> dict[str, Any]:
-    import boto3
-    from samtranslator.metrics.metrics import DummyMetricsPublisher, Metrics
-    from samtranslator.parser.parser import Parser
-    from samtranslator.translator.translator import Translator
-
-    doc = copy.deepcopy(template.doc)
-    for resource in doc.get("Resources", {}).values():
-        props = resource.get("Properties") or {}
-        for key in ("CodeUri", "ContentUri", "DefinitionUri"):  # local paths: `sam package` makes them S3 URIs
-            if isinstance(props.get(key), str):
-                props[key] = f"s3://local-stack/{key}"
-    parameters = {name: ",".join(value) if isinstance(value, list) else value
-                  for name, value in template.parameters.items()}
-    session = boto3.session.Session(region_name=template.region)  # the transform's pseudo parameters; no call made
-    metrics = Metrics("ServerlessTransform", DummyMetricsPublisher())
-    try:
-        return Translator(None, Parser(), boto_session=session, metrics=metrics).translate(
-            doc, parameter_values=parameters, get_managed_policy_map=lambda: {})
-    finally:
-        metrics.publish()  # to nowhere; else it warns of unpublished metrics at exit
 
 
 def _as_list(value: Any) -> list[Any]:

@@ -1,8 +1,8 @@
 """`erphub smoke --stack NAME [--region R]`: check a deployed stack from the outside, as the vendors reach it.
 
 For every source whose webhook secret is usable it signs one test webhook with that secret, exactly as the vendor
-signs (local.signing), posts it to the stack's WebhookUrl and reads the receipt; then it reads the inbox item back
-(DynamoDB GetItem) to see the event was stored. The test event is of a type no normalizer routes
+signs (local.sandbox.signing), posts it to the stack's WebhookUrl and reads the receipt; then it reads the inbox
+item back (DynamoDB GetItem) to see the event was stored. The test event is of a type no normalizer routes
 (`erphub.smoke_test` and the like, one per vendor's envelope), so the hub records it as `ignored` and nothing
 happens in the business systems. Ignored events are by design never published, so the bus is checked through the
 publishing path instead: the inbox's `unpublished` index must hold no accepted event older than the sweeper's
@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from local import signing
+from local.sandbox import signing
 
 SOURCES = signing.SOURCES
 SMOKE_TYPE = "erphub.smoke_test"
@@ -123,7 +123,7 @@ def _json(value: Any) -> bytes:
 
 
 def _outbound_message(notification_id: str, stamp: str) -> bytes:
-    # the OrganizationId is written in by local.signing (the first allowed organization of the secret)
+    # the OrganizationId is written in by local.sandbox.signing (the first allowed organization of the secret)
     return f"""<?xml version="1.0" encoding="UTF-8"?>
 <soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/" \
 xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">

@@ -23,9 +23,10 @@ from tests.e2e.test_recovery import (
 )
 from tests.e2e.workflows.deals import Deal
 
-from local import ops_cli, webhooks
+from erphub_cli import ops as ops_cli
+from erphub_cli.client import sign_in
+from local import webhooks
 from local.cognito_authorizer import dev_users
-from local.ops_client import sign_in
 from local.stack import HubStack
 from local.template import REGION
 

@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 import pytest
 import requests
 
-from local import signing
+from local.sandbox import signing
 from tools import smoke
 
 pytestmark = [pytest.mark.e2e, pytest.mark.deployed]

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from erphub_cli.client import sign_in
 from local.cognito_authorizer import dev_users
-from local.ops_client import sign_in
 from local.stack import HubStack
 from local.template import REGION
 

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import sync_playwright
 
+from erphub_cli.client import OpsClient, sign_in
 from local.cognito_authorizer import dev_users
-from local.ops_client import OpsClient, sign_in
 from local.template import REGION
 
 SHOTS = Path(__file__).resolve().parents[3] / "test-output" / "console"

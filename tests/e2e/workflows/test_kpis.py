@@ -19,9 +19,9 @@ from flows import activate, billing_customers, seed_crm, send_deal
 from playwright.sync_api import sync_playwright
 from test_erp_posting import stripe_event
 
+from erphub_cli.client import OpsClient, sign_in
 from local import cli
 from local.cognito_authorizer import dev_users
-from local.ops_client import OpsClient, sign_in
 from local.template import REGION
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]

@@ -12,8 +12,8 @@ import pytest
 from deals import Deal
 from flows import erp_customers, sales_orders, seed_crm, send_deal, subscriptions
 
+from erphub_cli.client import OpsClient
 from local.cognito_authorizer import dev_users
-from local.ops_client import OpsClient
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 # the shared fixtures (console_browser.py), registered in this module by name

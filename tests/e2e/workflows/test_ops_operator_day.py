@@ -18,8 +18,8 @@ from flows import (
     subscriptions,
 )
 
+from erphub_cli.client import OpsClient, OpsError, sign_in
 from local.cognito_authorizer import dev_users
-from local.ops_client import OpsClient, OpsError, sign_in
 from local.template import REGION
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]

@@ -152,8 +152,8 @@ def _start(hub: Any, label: str) -> str:
 
 
 def test_an_operator_starts_one_from_the_api_and_every_call_is_allowed_by_the_template(hub, row):
+    from erphub_cli.client import OpsClient, sign_in
     from local.cognito_authorizer import dev_users
-    from local.ops_client import OpsClient, sign_in
     from local.template import REGION
     from tools import iam_audit
 

@@ -1,11 +1,13 @@
-"""Template loading, intrinsic functions, filters and schedule expressions (no AWS needed)."""
+"""Template loading (through the SAM transform), intrinsics, filters and schedule expressions (no AWS needed)."""
 
+import copy
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
 from local.filters import matches_any
+from local.sam_transform import local_path, transform
 from local.schedules import seconds_until_next
 from local.template import Template, parse_overrides
 
@@ -16,13 +18,43 @@ def test_globals_parameters_samconfig_conditions_and_mappings():
     template = Template(TEMPLATE, parameter_overrides={"Stage": "prod"})
     assert template.stack_name == "runtime-test" and template.parameters["Greeting"] == "hi-from-samconfig"
     api = template.resources["ApiFunction"]["Properties"]
-    assert api["Runtime"] == "python3.12" and api["Layers"] == [{"Ref": "ProbeLayer"}]
+    [layer] = api["Layers"]  # the transform names a layer version <LogicalId><hash of its content>
+    assert api["Runtime"] == "python3.12" and layer["Ref"].startswith("ProbeLayer")
+    assert local_path(template.resources[layer["Ref"]]["Properties"]["Content"]) == TEMPLATE.parent / "layers" / "probe"
     assert set(api["Environment"]["Variables"]) == {"STAGE", "OUTPUT_QUEUE_URL", "GREETING", "WORK_QUEUE_URL"}
     assert "ProdOnlyQueue" in template.active()
     assert template.props("EnvProbeAFunction")["Environment"]["Variables"]["PROBE_VALUE"] == "alpha-p"
     assert template.props("EnvProbeBFunction")["Environment"]["Variables"]["PROBE_VALUE"] == "never"
     order = list(template.active())
     assert order.index("WorkDLQ") < order.index("WorkQueue") < order.index("QueueWorkerFunction")
+
+
+def test_the_sam_events_are_the_cloudformation_resources_the_transform_generates():
+    # Given the SAM template as written, When the local stack reads it (through samtranslator)
+    template = Template(TEMPLATE)
+    resources = template.resources
+    # Then each function event is the resource AWS creates for it, which the local stack wires
+    assert resources["QueueWorkerFunctionWork"]["Type"] == "AWS::Lambda::EventSourceMapping"
+    assert resources["QueueWorkerFunctionWork"]["Properties"]["FunctionName"] == {"Ref": "QueueWorkerFunction"}
+    tick = resources["TickerFunctionEveryMinute"]["Properties"]
+    assert tick["ScheduleExpression"] == "rate(1 minute)" and tick["Targets"][0]["Input"] == '{"from": "schedule"}'
+    # And the code of each function is its local directory
+    code = resources["QueueWorkerFunction"]["Properties"]["Code"]
+    assert local_path(code) == TEMPLATE.parent / "functions" / "queue_worker"
+    assert "Events" in template.sam["ApiFunction"]["Properties"]  # the SAM view the gateway routes from
+
+
+def test_the_kept_transform_answers_only_for_the_same_template():
+    # Given the transform of the template, made once and kept
+    first = Template(TEMPLATE)
+    # When the same template is read again, and a changed one (one more queue) is transformed
+    again = Template(TEMPLATE)
+    changed = copy.deepcopy(first.doc)
+    changed["Resources"]["AddedQueue"] = {"Type": "AWS::SQS::Queue"}
+    transformed = transform(changed, first.parameters, first.region, first.root)
+    # Then the same template gets the same transform, and the changed one its own (not the kept one)
+    assert again.cfn == first.cfn
+    assert transformed["Resources"].keys() - first.cfn["Resources"].keys() == {"AddedQueue"}
 
 
 def test_sub_with_variables_and_escapes():

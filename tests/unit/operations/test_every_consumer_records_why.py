@@ -15,7 +15,7 @@ ROOT = Path(__file__).resolve().parents[3]
 def sqs_consumers() -> dict[str, Path]:
     template = Template(ROOT / "template.yaml")
     found = {}
-    functions = {lid: r for lid, r in template.resources.items() if r.get("Type") == "AWS::Serverless::Function"}
+    functions = {lid: r for lid, r in template.sam.items() if r.get("Type") == "AWS::Serverless::Function"}
     for logical_id, resource in functions.items():
         events = resource.get("Properties", {}).get("Events", {}) or {}
         if any(e.get("Type") == "SQS" for e in events.values()):

@@ -1,4 +1,4 @@
-"""Requests as a source receives them, signed by local/signing.py or by hand."""
+"""Requests as a source receives them, signed by local/sandbox/signing.py or by hand."""
 
 from __future__ import annotations
 

@@ -8,7 +8,7 @@ from sources_support import NOW, creds, inbound, sample
 
 from erphub.errors import AuthenticationFailed, BadEnvelope, Unmappable
 from erphub.sources import get_source
-from local import signing
+from local.sandbox import signing
 
 pytestmark = pytest.mark.unit
 

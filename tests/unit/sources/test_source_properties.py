@@ -24,7 +24,7 @@ from erphub.errors import IngestRejected
 from erphub.ingest import service
 from erphub.sources.inbound import SourceCredentials
 from erphub.store import inbox
-from local import signing
+from local.sandbox import signing
 from local.webhooks import credentials_for
 
 pytestmark = pytest.mark.unit

@@ -8,7 +8,7 @@ from sources_support import inbound
 
 from erphub.sources import get_source
 from erphub.sources.inbound import SourceCredentials
-from local import signing
+from local.sandbox import signing
 from local.webhooks import credentials_for
 from tools import smoke
 

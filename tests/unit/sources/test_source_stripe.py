@@ -9,7 +9,7 @@ from sources_support import NOW, creds, inbound, sample
 from erphub.canonical import event_id_for
 from erphub.errors import AuthenticationFailed, BadEnvelope, Unmappable
 from erphub.sources import get_source
-from local import signing
+from local.sandbox import signing
 
 pytestmark = pytest.mark.unit
 

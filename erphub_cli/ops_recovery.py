@@ -1,5 +1,5 @@
 """erphub ops verbs for recovery and history: quarantine, replay, dlq, redrive, purge, archive-replay, sweep,
-timeline. Same conventions as local/ops_cli.py (tables, --json, one-line errors, exit codes 1 and 2)."""
+timeline. Same conventions as erphub_cli/ops.py (tables, --json, one-line errors, exit codes 1 and 2)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from local.ops_cli import _cell, _client, _print
+from erphub_cli.ops import _cell, _client, _print
 
 
 def add_commands(commands: Any) -> None:

@@ -16,8 +16,8 @@ import sys
 import time
 from typing import Any, NoReturn
 
-from local import ops_reconcile
-from local.ops_client import OpsClient, OpsError, Session, sign_in
+from erphub_cli import reconcile as ops_reconcile
+from erphub_cli.client import OpsClient, OpsError, Session, sign_in
 
 ACTIONS = ("approve", "reject", "resume", "retry", "acknowledge", "reread")  # each: ID [--note]
 COLUMNS = [("exception_id", 28), ("kind", 20), ("status", 8), ("owner", 16), ("age", 6), ("business", 30),
@@ -75,7 +75,7 @@ def _parser() -> argparse.ArgumentParser:
     _kpis_command(commands)
     _acting_commands(commands)
     ops_reconcile.add(commands, _client, _print)
-    from local.ops_cli_recovery import add_commands  # imports this module's helpers: after they are defined
+    from erphub_cli.ops_recovery import add_commands  # imports this module's helpers: after they are defined
 
     add_commands(commands)
     return parser
@@ -89,7 +89,7 @@ def _kpis_command(commands: Any) -> None:
 
 
 def _kpis(args: argparse.Namespace) -> int:
-    from local import kpis_table
+    from erphub_cli import kpis_table
 
     found = _client(args).get("/kpis", window=args.window)
     args.json = args.json or args.kpis_json
