@@ -13,7 +13,7 @@ import test_ops_operator_day as day
 from deals import annual_deal_items
 from test_ops_operator_day import assert_audited
 
-from local.ops_client import OpsError
+from erphub_cli.client import OpsError
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 ops = day.ops  # the operator's API client fixture, registered in this module by name
