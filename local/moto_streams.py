@@ -12,7 +12,11 @@ never dropped. Under load that grows without bound (issue 13). Here:
   item itself stays in the table, and a record is trimmed only after its event source delivered it;
 - the shard iterators remembered are the newest MAX_ITERATORS; an older one reads as expired
   (ExpiredIteratorException), which is what AWS answers for an iterator past its 15 minutes;
-- a reader positioned before the trimmed part reads from the oldest record kept (AWS's TRIM_HORIZON).
+- a reader positioned before the trimmed part reads from the oldest record kept (AWS's TRIM_HORIZON);
+- GetRecords answers with the records' JSON as they are (DynamoDB JSON already; the creation time as epoch
+  seconds, as the wire format has it): moto's generic response serializer walked every attribute of every
+  image and was ~40 % of the stack's CPU while the publisher drained a backlog. A record holding a binary
+  value still goes through moto's serializer (it owns the base64 rules).
 
 moto-internal (pinned moto==5.2.5): tests/integration/runtime/test_runtime_moto_streams_guard.py fails loudly
 if what this relies on changes. Everything here runs under local.moto_dynamodb.LOCK, as every DynamoDB and
@@ -23,7 +27,9 @@ from __future__ import annotations
 
 import functools
 import inspect
+import json
 import threading
+from datetime import UTC, datetime
 from typing import Any
 
 from local.moto_dynamodb import LOCK
@@ -33,6 +39,12 @@ MAX_ITERATORS = 1000  # newest shard iterators kept (our pollers only ever use t
 MARK = "__erphub_bounded__"
 _positions: dict[str, dict[int, int]] = {}  # table name -> reader id -> sequence number delivered up to
 _positions_lock = threading.Lock()
+
+
+def handler() -> Any:
+    from moto.dynamodbstreams.responses import DynamoDBStreamsHandler
+
+    return DynamoDBStreamsHandler
 
 
 def classes() -> tuple[Any, Any, Any]:
@@ -51,6 +63,8 @@ def check_compatible() -> None:
         method = getattr(method, "__erphub_locked__", method)
         if tuple(inspect.signature(method).parameters) != parameters:
             raise RuntimeError(f"moto {cls.__name__}.{name} changed: {inspect.signature(method)}")
+    if "return ActionResult(result)" not in inspect.getsource(_original(handler().get_records)):
+        raise RuntimeError("moto DynamoDBStreamsHandler.get_records no longer answers the backend's result as is")
     source = inspect.getsource(shard.add)
     if "len(self.items) + self.starting_sequence_number" not in source:
         raise RuntimeError("moto StreamShard.add no longer numbers records from starting_sequence_number")
@@ -66,9 +80,33 @@ def install() -> None:
     iterator.get = _forgetting_old_iterators(iterator.get)
     original_get_records = backend.get_records
     backend.get_records = _expired_when_forgotten(original_get_records)
+    handler().get_records = _plain_json(handler().get_records)
     for name in ("__erphub_locked__",):  # local.moto_dynamodb's mark: its install() sees the method locked
         if hasattr(original_get_records, name):
             setattr(backend.get_records, name, getattr(original_get_records, name))
+
+
+def _original(method: Any) -> Any:
+    return getattr(method, MARK, method)
+
+
+def _plain_json(original: Any) -> Any:
+    @functools.wraps(original)
+    def get_records(self: Any) -> Any:
+        answer = original(self)
+        try:
+            return json.dumps(answer.result, default=_epoch_seconds)
+        except TypeError:  # bytes: moto's serializer base64-encodes them
+            return answer
+
+    setattr(get_records, MARK, original)
+    return get_records
+
+
+def _epoch_seconds(value: Any) -> float:
+    if isinstance(value, datetime):  # moto's utcnow(): naive UTC
+        return (value if value.tzinfo else value.replace(tzinfo=UTC)).timestamp()
+    raise TypeError(f"{type(value).__name__} is not JSON")
 
 
 def _from_oldest_kept(original: Any) -> Any:

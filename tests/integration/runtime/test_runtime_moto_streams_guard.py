@@ -5,6 +5,7 @@ behind the trimmed part reads from the oldest record kept; and the moto internal
 from __future__ import annotations
 
 import uuid
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from botocore.exceptions import ClientError
@@ -104,3 +105,29 @@ def test_shard_iterators_are_bounded_and_a_forgotten_one_reads_as_expired(stack,
     with pytest.raises(ClientError) as refused:
         streams.get_records(ShardIterator=oldest)
     assert refused.value.response["Error"]["Code"] == "ExpiredIteratorException"
+
+
+def test_get_records_answers_what_moto_s_serializer_answered(stack, table):
+    # Given an insert, a modify and an item with a binary value
+    ddb = stack.client("dynamodb")
+    before = datetime.now(UTC) - timedelta(seconds=5)
+    ddb.put_item(TableName=table, Item={"pk": {"S": "a"}, "n": {"N": "1.5"}, "tags": {"SS": ["x", "y"]},
+                                        "doc": {"M": {"deep": {"L": [{"BOOL": True}, {"NULL": True}]}}}})
+    ddb.update_item(TableName=table, Key={"pk": {"S": "a"}}, UpdateExpression="SET n = :n",
+                    ExpressionAttributeValues={":n": {"N": "2"}})
+    ddb.put_item(TableName=table, Item={"pk": {"S": "b"}, "blob": {"B": b"\x00\xffbinary"}})
+    # When the records are read
+    streams = stack.client("dynamodbstreams")
+    arn = ddb.describe_table(TableName=table)["Table"]["LatestStreamArn"]
+    shard = streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"][0]["ShardId"]
+    iterator = streams.get_shard_iterator(StreamArn=arn, ShardId=shard, ShardIteratorType="TRIM_HORIZON")
+    records = streams.get_records(ShardIterator=iterator["ShardIterator"])["Records"]
+    # Then they carry what DynamoDB Streams documents, parsed by botocore as from AWS
+    assert [r["eventName"] for r in records] == ["INSERT", "MODIFY", "INSERT"]
+    inserted, modified, binary = (r["dynamodb"] for r in records)
+    assert inserted["NewImage"] == {"pk": {"S": "a"}, "n": {"N": "1.5"}, "tags": {"SS": ["x", "y"]},
+                                    "doc": {"M": {"deep": {"L": [{"BOOL": True}, {"NULL": True}]}}}}
+    assert modified["OldImage"]["n"] == {"N": "1.5"} and modified["NewImage"]["n"] == {"N": "2"}
+    assert binary["NewImage"]["blob"] == {"B": b"\x00\xffbinary"}
+    assert before < inserted["ApproximateCreationDateTime"] < datetime.now(UTC) + timedelta(seconds=5)
+    assert int(inserted["SequenceNumber"]) < int(modified["SequenceNumber"]) and inserted["Keys"] == {"pk": {"S": "a"}}
