@@ -95,7 +95,7 @@ def _plain_json(original: Any) -> Any:
     def get_records(self: Any) -> Any:
         answer = original(self)
         try:
-            return json.dumps(answer.result, default=_epoch_seconds)
+            return json.dumps(answer.result, default=_epoch_seconds), {"Content-Type": "application/x-amz-json-1.0"}
         except TypeError:  # bytes: moto's serializer base64-encodes them
             return answer
 
