@@ -14,6 +14,7 @@ from __future__ import annotations
 import http.client
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -116,11 +117,12 @@ def run_once(template: Path, webhooks: int, senders: int, settle_seconds: float 
         reader.wait_for(set(run.answered), settle_seconds)
         run.cpu_seconds = _cpu_seconds(child.pid) - cpu_before
         run.rss_mb, run.peak_rss_mb = _rss_mb(child.pid)
-        return run
     finally:
         child.stdin.write("\n")
         child.stdin.flush()
         child.wait(timeout=30)
+    shutil.rmtree(workdir)  # kept when the run failed: its stack.log says why
+    return run
 
 
 def _wait_for_endpoints(child: subprocess.Popen[str], ready: Path, seconds: float = 120.0) -> dict[str, str]:
