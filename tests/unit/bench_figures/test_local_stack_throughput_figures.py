@@ -4,7 +4,6 @@ largest backlog, the drain, and each figure judged against its target."""
 from __future__ import annotations
 
 import pytest
-
 from bench.local_stack_throughput import Run, _max_backlog, report
 
 pytestmark = pytest.mark.unit
