@@ -1,7 +1,8 @@
-"""Local stack figures: time to ready (fresh interpreter, process start -> ready) and end-to-end latency from
-an HTTP POST to the gateway of the TEST template to the message arriving on a queue (median, p99).
+"""Local stack figures: time to ready (fresh interpreter, process start -> ready), end-to-end latency from
+an HTTP POST to the gateway of the TEST template to the message arriving on a queue (median, p99), and the
+throughput of template.yaml's webhook -> inbox -> queue path with its targets (bench/local_stack_throughput.py).
 
-    .venv/bin/python bench/local_stack.py [--runs 3] [--requests 200]
+    .venv/bin/python bench/local_stack.py [--runs 3] [--requests 200] [--webhooks 10000] [--senders 16]
 """
 
 from __future__ import annotations
@@ -76,6 +77,8 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--requests", type=int, default=200)
     parser.add_argument("--budget", type=float, default=60.0, help="seconds at most for the latency loop")
+    parser.add_argument("--webhooks", type=int, default=10_000, help="per throughput run (0: skip throughput)")
+    parser.add_argument("--senders", type=int, default=16)
     args = parser.parse_args()
     for label, template, sandbox in (("test template", TEMPLATE, False), ("template.yaml + sandbox", REAL_TEMPLATE,
                                                                           True)):
@@ -88,6 +91,11 @@ def main() -> None:
     print("POST /enqueue -> queue -> SQS source -> handler -> output queue: "
           f"median {statistics.median(figures):.1f} ms, "
           f"p99 {p99:.1f} ms over {len(figures)} requests")
+    if args.webhooks:
+        from bench import local_stack_throughput
+
+        runs = [local_stack_throughput.run_once(REAL_TEMPLATE, args.webhooks, args.senders) for _ in range(args.runs)]
+        print("\n".join(local_stack_throughput.report(runs)))
 
 
 if __name__ == "__main__":

@@ -2,10 +2,11 @@
 
 Every AWS call made in this process (handlers, moto's Step Functions interpreter, tests, the CLI's clients)
 goes through botocore. A call that may change what a poller finds pulses the pollers of that resource
-only: a message sent to queue Q wakes Q's pollers, a write to table T wakes T's stream pollers, PutEvents
-wakes every queue poller (rules may deliver anywhere). Changes made from outside the process (another
-program on the moto endpoint) and time-based ones (a visibility timeout running out) are found by the
-pollers' idle re-check, at most MAX_IDLE apart.
+only: a message sent to queue Q wakes Q's pollers, a write to table T wakes T's stream pollers. A message
+that reaches a queue inside the embedded AWS (an EventBridge rule's delivery, which no botocore call
+makes) wakes that queue's pollers from moto's SQS backend, so PutEvents need not wake every queue poller.
+Changes made from outside the process (another program on the moto endpoint) and time-based ones (a
+visibility timeout running out) are found by the pollers' idle re-check, at most MAX_IDLE apart.
 """
 
 from __future__ import annotations
@@ -81,4 +82,24 @@ def install() -> None:
                 pulse(*keys)
 
     BaseClient._make_api_call = call_then_pulse
+    _pulse_on_moto_sqs_send()
     _installed = True
+
+
+def _pulse_on_moto_sqs_send() -> None:
+    """Wake a queue's pollers whenever moto's SQS backend takes a message for it (by any path)."""
+    import inspect
+
+    from moto.sqs.models import SQSBackend
+
+    original = SQSBackend.send_message
+    if tuple(inspect.signature(original).parameters)[:2] != ("self", "queue_name"):
+        raise RuntimeError(f"moto SQSBackend.send_message changed: {inspect.signature(original)}")
+
+    def send_then_pulse(backend: Any, queue_name: str, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return original(backend, queue_name, *args, **kwargs)
+        finally:
+            pulse(queue_key(queue_name))
+
+    SQSBackend.send_message = send_then_pulse  # type: ignore[method-assign,assignment]

@@ -35,10 +35,13 @@ class EmbeddedAws:
 
         logging.getLogger("werkzeug").setLevel(logging.ERROR)  # one line per request is noise here
 
-        from local import moto_dynamodb, moto_lambda, moto_replay
+        from local import moto_dynamodb, moto_hot_paths, moto_lambda, moto_replay, moto_sqs, moto_streams
 
+        moto_hot_paths.install()  # each request's service found once per host, not by listing moto per request
         moto_lambda.install()
         moto_dynamodb.install()  # transactions atomic under the threaded server (see the module)
+        moto_streams.install()  # stream records and shard iterators bounded, as AWS's are
+        moto_sqs.install()  # ReceiveMessage answers its messages' JSON without moto's generic serializer
         moto_replay.install()  # archive replays honour their time window and rules, as on AWS
         self.server = ThreadedMotoServer(ip_address="127.0.0.1", port=self.requested_port, verbose=False)
         self.server.start()

@@ -23,7 +23,7 @@ class SqsPoller(PollLoop):
     visibility timeout and RedrivePolicy do retries and the move to the DLQ."""
 
     def __init__(self, stack: Any, source: Any) -> None:
-        super().__init__(source.name, frozenset({activity.queue_key(source.queue_url), activity.EVENTS}))
+        super().__init__(source.name, frozenset({activity.queue_key(source.queue_url)}))
         self.stack, self.source = stack, source
         props = source.properties
         self.batch_size = int(props.get("BatchSize", 10))
@@ -101,7 +101,7 @@ class BridgePoller(PollLoop):
     as EventBridge does), a state machine execution, or a queue with Input/InputPath applied."""
 
     def __init__(self, stack: Any, bridge: Any) -> None:
-        super().__init__(f"bridge {bridge.rule}", frozenset({activity.queue_key(bridge.queue_url), activity.EVENTS}))
+        super().__init__(f"bridge {bridge.rule}", frozenset({activity.queue_key(bridge.queue_url)}))
         self.stack, self.bridge = stack, bridge
         self.sqs = stack.client("sqs")
 

@@ -13,7 +13,7 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-from local import activity
+from local import activity, moto_streams
 from local.filters import matches_any
 from local.poll_loop import IDLE_SLEEP, PollLoop
 
@@ -39,6 +39,9 @@ class StreamPoller(PollLoop):
         self.parents: dict[str, str | None] = {}  # shard id -> parent shard id: a child waits for its parent
         self.last_sequence: dict[str, str] = {}  # shard id -> last record delivered: where to reopen an iterator
         self.refreshed_at = 0.0
+        self.table = source.source_arn.split(":table/", 1)[-1].split("/", 1)[0]
+        self.account_id, self.region = source.source_arn.split(":")[4], source.source_arn.split(":")[3]
+        moto_streams.register(self.table, id(self))  # records this source has not delivered are kept
         self._follow_shards(self.position)
         self.invocations = 0
 
@@ -47,22 +50,46 @@ class StreamPoller(PollLoop):
             self._follow_shards("TRIM_HORIZON")  # a shard that appears later holds only records after we started
         busy = False
         for shard_id in [s for s in self.iterators if self.parents.get(s) not in self.iterators]:
-            records = self._read(shard_id, self.batch_size)
-            if not records:
+            last, batch = self._collect(shard_id)
+            if last is None:
                 continue
             busy = True
-            deadline = time.monotonic() + self.window
-            while len(records) < self.batch_size and time.monotonic() < deadline and not self.stopping.is_set():
-                more = self._read(shard_id, self.batch_size - len(records))
-                records += more
-                if not more:
-                    time.sleep(IDLE_SLEEP)
-            batch = [r for r in (self._record(raw) for raw in records)
-                     if matches_any(self.source.properties.get("FilterCriteria"), r)]
             if batch:
                 self._deliver(shard_id, batch, self.max_retries)
-            self.last_sequence[shard_id] = records[-1]["dynamodb"]["SequenceNumber"]
+            self.last_sequence[shard_id] = last
+            if not self.stopping.is_set():  # a batch cut short by stop was not delivered
+                moto_streams.delivered(self.table, id(self), last, self.account_id, self.region)
         return busy
+
+    def _run(self) -> None:
+        try:
+            super()._run()
+        finally:
+            moto_streams.unregister(self.table, id(self))
+
+    def _collect(self, shard_id: str) -> tuple[str | None, list[dict[str, Any]]]:
+        """(SequenceNumber of the last record read, the records that pass the filters, up to the batch size).
+
+        Lambda filters before it batches: a batch holds BatchSize matching records when the stream has them
+        (records the filters drop, e.g. the publisher's own MODIFY marks, do not take places in it)."""
+        records = self._read(shard_id, self.batch_size)
+        if not records:
+            return None, []
+        batch = self._matching(records)
+        deadline = time.monotonic() + self.window
+        while len(batch) < self.batch_size and shard_id in self.iterators and not self.stopping.is_set():
+            more = self._read(shard_id, self.batch_size - len(batch))
+            if more:
+                records, batch = more, batch + self._matching(more)
+            elif time.monotonic() < deadline:
+                time.sleep(IDLE_SLEEP)
+            else:
+                break
+        return records[-1]["dynamodb"]["SequenceNumber"], batch
+
+    def _matching(self, records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        return [r for r in (self._record(raw) for raw in records)
+                if matches_any(self.source.properties.get("FilterCriteria"), r)]
 
     def _follow_shards(self, position: str) -> None:
         """Open an iterator on every shard of the stream we do not read yet (AWS splits and rolls shards over)."""

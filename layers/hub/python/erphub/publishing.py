@@ -65,8 +65,7 @@ def publish_in_order(pending: Iterable[Pending]) -> str | None:
     for start in range(0, len(items), _ENTRIES_PER_CALL):
         chunk = items[start : start + _ENTRIES_PER_CALL]
         failed = _put_events(chunk)
-        for item in chunk[: failed if failed is not None else len(chunk)]:
-            _mark(item.key)
+        _mark_all([item.key for item in chunk[: failed if failed is not None else len(chunk)]])
         if failed is not None:
             return chunk[failed].position
     return None
@@ -108,10 +107,7 @@ def _sweep_page(keys: list[str], report: dict[str, int]) -> None:
     for chunk in _calls(ready):
         outcomes = _put_each(chunk)
         on_bus = [key for key, refusal in outcomes.items() if refusal is None]
-        # one UpdateItem each, in parallel; each in a copy of this context, which carries per-invocation state
-        with ThreadPoolExecutor(max_workers=_MARKERS) as pool:
-            for done in [pool.submit(contextvars.copy_context().run, _mark, key) for key in on_bus]:
-                done.result()
+        _mark_all(on_bus)
         report["published"] += len(on_bus)
         for key, refusal in outcomes.items():
             if refusal:
@@ -215,6 +211,18 @@ def _entry(event_json: str) -> dict[str, object]:
         "Time": datetime.fromisoformat(event["occurred_at"]),
         "Resources": [],
     }
+
+
+def _mark_all(keys: list[str]) -> None:
+    """Mark events the bus took: one UpdateItem each, in parallel (the bus already has them, so their order
+    does not matter); each in a copy of this context, which carries per-invocation state."""
+    if len(keys) < 2:
+        for key in keys:
+            _mark(key)
+        return
+    with ThreadPoolExecutor(max_workers=min(_MARKERS, len(keys))) as pool:
+        for done in [pool.submit(contextvars.copy_context().run, _mark, key) for key in keys]:
+            done.result()
 
 
 def _mark(key: str) -> None:
