@@ -137,7 +137,7 @@ def _wait_for_endpoints(child: subprocess.Popen[str], ready: Path, seconds: floa
 
 def _send_all(gateway: str, run: Run) -> None:
     sys.path[:0] = [str(ROOT / "layers" / "hub" / "python"), str(ROOT)]
-    from local import signing
+    from local.sandbox import signing
     from local.webhooks import credentials_for
 
     credentials, template = credentials_for("stripe"), json.loads(STRIPE_EVENT.read_bytes())

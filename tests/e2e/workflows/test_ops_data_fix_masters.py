@@ -14,8 +14,8 @@ from deals import Deal
 from flows import erp_customers, send_deal, subscriptions
 from test_ops_operator_day import assert_audited, find
 
+from erphub_cli import ops as ops_cli
 from erphub_cli.client import OpsError
-from local import ops_cli
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 ops = day.ops  # the operator's API client fixture, registered in this module by name
