@@ -35,10 +35,11 @@ class EmbeddedAws:
 
         logging.getLogger("werkzeug").setLevel(logging.ERROR)  # one line per request is noise here
 
-        from local import moto_dynamodb, moto_lambda, moto_replay, moto_sfn
+        from local import moto_dispatch, moto_dynamodb, moto_lambda, moto_replay, moto_sfn
 
         moto_lambda.install()
         moto_sfn.install()  # executions parse their definition once, Lambda Tasks share one client
+        moto_dispatch.install()  # each request's backend found by a dict lookup, not a directory listing
         moto_dynamodb.install()  # transactions atomic under the threaded server (see the module)
         moto_replay.install()  # archive replays honour their time window and rules, as on AWS
         self.server = ThreadedMotoServer(ip_address="127.0.0.1", port=self.requested_port, verbose=False)
