@@ -14,7 +14,19 @@ def test_moto_is_the_pinned_version_and_the_replaced_method_kept_its_signature()
 
     assert moto.__version__ == moto_dispatch.EXPECTED_MOTO, "re-check local/moto_dispatch.py against the new moto"
     assert tuple(inspect.signature(moto_dispatch._original()).parameters) == moto_dispatch.EXPECTED_PARAMETERS
+    assert tuple(inspect.signature(moto_dispatch._original_method_names()).parameters) == (
+        moto_dispatch.EXPECTED_METHOD_NAMES)
     moto_dispatch.check_compatible()
+
+
+def test_a_response_class_s_action_methods_are_found_once_and_are_moto_s(stack):
+    from moto.dynamodb.responses import DynamoHandler
+
+    moto_dispatch.install()
+    names = moto_dispatch.responses_target().method_names_from_class
+    assert names.__wrapped_moto_dispatch__.__qualname__ == "method_names_from_class"
+    assert names(DynamoHandler) is names(DynamoHandler)
+    assert names(DynamoHandler) == names.__wrapped_moto_dispatch__(DynamoHandler) and "put_item" in names(DynamoHandler)
 
 
 def test_a_host_is_resolved_once_to_the_backend_moto_would_choose(stack):
