@@ -1,11 +1,16 @@
-"""Customer activations per minute on the local stack, with the ERP sandbox limited to N concurrent requests,
-and the Step Functions state transitions each workflow run costs.
+"""Customer activations at the ERP's limit on the local stack: the ERP sandbox takes at most N concurrent
+requests with a fixed latency, the ERP adapter's reserved concurrency (template parameter ErpConcurrency) is N.
 
-    .venv/bin/python -m bench.workflows [--deals 20] [--erp-concurrency 2] [--erp-latency 0.2]
+    .venv/bin/python -m bench.workflows [--deals 200] [--erp-concurrency 2] [--erp-latency 0.2] [--amendments 3]
 
-The ERP adapter's reserved concurrency (template parameter ErpConcurrency) is set to N: an ERP call over that
-budget is throttled (Lambda.TooManyRequestsException) and its Task backs off and retries, so the ERP never sees
-more than N in flight and no activation is compensated for it.
+Prints, each with its target:
+- the ERP-bound theory (ERP requests per activation x latency / N: the fastest any hub could drain the deals
+  through that ERP), the measured drain (first webhook sent -> last execution stopped) and their ratio (<= 1.2x);
+- the most ERP requests seen in flight (<= N) and the compensations (0): throttling is retried, never undone;
+- the local stack's process CPU time per activation during the drain (the stack's own cost: when it exceeds
+  latency / N x ERP requests, the machine, not the ERP, is the bottleneck);
+- state transitions per workflow run, and the list-price cost per 1,000 activations (bench/workflow_costs.py:
+  prices and their sources) against $0.30.
 """
 
 from __future__ import annotations
@@ -14,15 +19,22 @@ import argparse
 import statistics
 import sys
 import time
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 for path in (ROOT / "layers" / "hub" / "python", ROOT, ROOT / "tests" / "e2e" / "workflows"):
     sys.path.insert(0, str(path))
 
+from bench.workflow_costs import AWS_CALL_SECONDS, Usage, lambda_gb_seconds, report  # noqa: E402
 
-def transitions(sfn, execution_arn: str) -> int:
-    """State transitions as Standard workflows bill them: every state entered (retries re-enter Tasks)."""
+DRAIN_TARGET, COST_TARGET = 1.2, 0.30
+COMPENSATIONS = ("CancelSubscriptions", "VoidSalesOrder", "RevertSubscriptionChange", "VoidRenewalOrder")
+
+
+def history(sfn: Any, execution_arn: str) -> list[dict[str, Any]]:
     events, token = [], None
     while True:
         page = sfn.get_execution_history(executionArn=execution_arn, maxResults=1000,
@@ -30,80 +42,169 @@ def transitions(sfn, execution_arn: str) -> int:
         events += page["events"]
         token = page.get("nextToken")
         if not token:
-            break
-    return sum(1 for e in events if e["type"].endswith("StateEntered"))
+            return events
 
 
-def amend_some(stack, deals) -> list[int]:
-    """Amend a few of the activated contracts (+10 seats, quarterly) and count each run's transitions."""
+def entered(events: list[dict[str, Any]]) -> list[str]:
+    """The states entered, in order (a retry does not enter its state again)."""
+    return [e["stateEnteredEventDetails"]["name"] for e in events if "stateEnteredEventDetails" in e]
+
+
+def transitions(events: list[dict[str, Any]]) -> int:
+    """State transitions as Standard workflows bill them: every state entered, plus every retry of a Task
+    (a Task's attempts are its scheduled Lambda invocations or integrations; the first comes with the entry)."""
+    types = Counter(e["type"] for e in events)
+    attempts = types["LambdaFunctionScheduled"] + types["TaskScheduled"]
+    return len(entered(events)) + max(0, attempts - types["TaskStateEntered"])
+
+
+def finished_runs(stack: Any, machine_id: str, expected: int, timeout: float) -> list[dict[str, Any]]:
+    sfn, machine = stack.client("stepfunctions"), stack.physical(machine_id)
+
+    def finished() -> list[dict[str, Any]]:
+        pages = sfn.get_paginator("list_executions").paginate(stateMachineArn=machine)
+        return [r for page in pages for r in page["executions"] if r["status"] != "RUNNING"]
+
+    def done() -> list[dict[str, Any]] | None:
+        runs = finished()
+        return runs if len(runs) >= expected else None
+
+    try:
+        return stack.wait_until(done, timeout=timeout, interval=0.5)
+    except TimeoutError:  # the figures of what finished, and how many did not (e.g. waiting for ERP recovery)
+        runs = finished()
+        print(f"TIMEOUT: {expected - len(runs)} of {expected} runs still running after {timeout:.0f} s")
+        return runs
+
+
+def usage_counters(stack: Any) -> dict[str, Any]:
+    """What the functions did so far: invocations, handler CPU and wall time per memory size, SQS messages
+    delivered to them, the AWS calls their code made."""
+    from local import aws_calls
+
+    functions = list(stack.functions.by_id.values())
+    cpu, wall = Counter[int](), Counter[int]()
+    for fn in functions:
+        cpu[fn.spec.memory] += fn.cpu_seconds
+        wall[fn.spec.memory] += fn.busy_seconds
+    return {"requests": sum(f.invocations for f in functions), "cpu": cpu, "wall": wall,
+            "sqs": sum(f.sqs_messages for f in functions), "calls": aws_calls.counts()}
+
+
+def priced_usage(stack: Any, result: dict[str, Any], runs: int, transitions: int, erp_wait: float) -> Usage:
+    """The drain's usage for the cost model: waits are the ERP's latency and AWS calls (bench/workflow_costs)."""
+    usage, memory = result["usage"], {f.spec.logical_id: f.spec.memory for f in stack.functions.by_id.values()}
+    waits = Counter[int]({memory["ErpAdapterFunction"]: erp_wait})
+    calls = Counter[tuple[str, str]]()
+    for (function, service, operation), n in usage["calls"].items():
+        waits[memory.get(function, 128)] += n * AWS_CALL_SECONDS
+        calls[(service, operation)] += n
+    return Usage(runs=runs, transitions=transitions, lambda_requests=usage["requests"],
+                 lambda_gb_seconds=lambda_gb_seconds(usage["cpu"], waits),
+                 lambda_wall_gb_seconds=sum(s * mb / 1024 for mb, s in usage["wall"].items()),
+                 aws_calls=calls, sqs_deliveries=usage["sqs"], api_requests=runs)
+
+
+def activate(stack: Any, deals: list[Any], timeout: float) -> dict[str, Any]:
+    """Send every deal's webhook at once, wait until every activation stopped; figures of the drain."""
     from deals import post
 
-    sfn, machine = stack.client("stepfunctions"), stack.physical("SubscriptionAmendmentStateMachine")
+    before, cpu, started = usage_counters(stack), time.process_time(), time.monotonic()
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        statuses = list(pool.map(lambda d: post(stack.endpoints["gateway"], "salesforce", d.outbound_message())[0],
+                                 deals))
+    assert all(s == 200 for s in statuses), Counter(statuses)
+    runs = finished_runs(stack, "CustomerActivationStateMachine", len(deals), timeout)
+    drain, cpu = time.monotonic() - started, time.process_time() - cpu
+    after = usage_counters(stack)
+    return {"runs": runs, "drain": drain, "cpu": cpu,
+            "usage": {k: after[k] - before[k] for k in ("requests", "cpu", "wall", "sqs", "calls")}}
+
+
+def amend(stack: Any, deals: list[Any]) -> list[int]:
+    """Amend a few of the activated contracts (+10 seats, quarterly): each successful run's transitions."""
+    from deals import post
+
+    sfn = stack.client("stepfunctions")
     change = [{"sku": "PLATFORM-ENT", "quantity": 10, "unit_price": "1200.00", "legal_entity_id": "LE-US"}]
     for deal in deals:
         post(stack.endpoints["gateway"], "salesforce", deal.outbound_message(
             Id=f"{deal.opportunity_id}A", Contract_Key__c=deal.opportunity_id, Contract_Version__c="2.0",
             Type="Amendment", Line_Items__c=change, Billing_Frequency__c="Quarterly",
             LastModifiedDate="2024-09-02T10:00:00.000Z"))
+    runs = finished_runs(stack, "SubscriptionAmendmentStateMachine", len(deals), timeout=120)
+    return [transitions(history(sfn, r["executionArn"])) for r in runs if r["status"] == "SUCCEEDED"]
 
-    def done() -> list[dict] | None:
-        runs = [r for r in sfn.list_executions(stateMachineArn=machine)["executions"] if r["status"] != "RUNNING"]
-        return runs if len(runs) >= len(deals) else None
 
-    runs = stack.wait_until(done, timeout=120, interval=0.25)
-    return [transitions(sfn, r["executionArn"]) for r in runs if r["status"] == "SUCCEEDED"]
+def print_drain(args: argparse.Namespace, result: dict[str, Any], erp_requests: int, peak: int,
+                refused: int) -> float:
+    n, runs, deals = args.erp_concurrency, result["runs"], len(result["runs"]) or 1
+    succeeded = sum(1 for r in runs if r["status"] == "SUCCEEDED")
+    per_activation = erp_requests / deals
+    theory = deals * per_activation * args.erp_latency / n
+    ratio = result["drain"] / theory if theory else float("inf")
+    print(f"activations: {succeeded}/{args.deals} succeeded ({deals} finished); drain {result['drain']:.1f} s "
+          f"= {succeeded / result['drain'] * 60:.0f} activations/minute")
+    print(f"ERP-bound theory: {per_activation:.2f} ERP requests/activation x {args.erp_latency} s / {n} concurrent "
+          f"x {deals} = {theory:.1f} s (the ERP's limit: {60 * n / (per_activation * args.erp_latency):.0f}/minute)")
+    print(f"drain / theory: {ratio:.2f}x (target <= {DRAIN_TARGET}x) {'OK' if ratio <= DRAIN_TARGET else 'MISSED'}")
+    print(f"ERP sandbox: most in flight {peak} (limit {n}) {'OK' if peak <= n else 'MISSED'}, "
+          f"refused at its door {refused}")
+    cpu = result["cpu"] / deals
+    print(f"local stack CPU: {result['cpu']:.1f} s process time in the drain = {cpu:.3f} s/activation "
+          f"(the ERP allows {per_activation * args.erp_latency / n:.3f} s of wall time per activation)")
+    return ratio
+
+
+def print_transitions_and_cost(stack: Any, result: dict[str, Any], amended: list[int], erp_wait: float) -> float:
+    sfn = stack.client("stepfunctions")
+    histories = [history(sfn, r["executionArn"]) for r in result["runs"]]
+    counts, states = [transitions(h) for h in histories], [len(entered(h)) for h in histories]
+    compensated = sum(1 for h in histories if any(state in COMPENSATIONS for state in entered(h)))
+    print(f"compensations: {compensated} (target 0) {'OK' if compensated == 0 else 'MISSED'}")
+    print(f"states entered per activation: median {statistics.median(states)}, max {max(states)} (target <= 9 on "
+          f"the happy path); billed transitions with the throttled retries: median {statistics.median(counts)}, "
+          f"mean {statistics.mean(counts):.1f}, max {max(counts)}")
+    if amended:
+        print(f"state transitions per amendment: median {statistics.median(amended)}")
+    calls = result["usage"]["calls"]
+    top = ", ".join(f"{fn} {op} {n / len(counts):.1f}" for (fn, _, op), n in calls.most_common(8))
+    print(f"AWS calls per activation: {sum(calls.values()) / len(counts):.1f}; most: {top}")
+    cost, lines = report(priced_usage(stack, result, len(counts), sum(counts), erp_wait), COST_TARGET)
+    print("list-price cost per 1,000 activations (us-east-1, on demand; prices: bench/workflow_costs.py):")
+    print("\n".join(lines))
+    unthrottled, _ = report(priced_usage(stack, result, len(counts), sum(states), erp_wait), COST_TARGET)
+    print(f"  without the throttled retries (the ERP budget never full): ${unthrottled:.4f} per 1,000")
+    return cost
 
 
 def main(argv: list[str] | None = None) -> int:
-    from concurrent.futures import ThreadPoolExecutor
-
-    from deals import Deal, post
+    from deals import Deal
 
     from local.stack import HubStack
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--deals", type=int, default=20)
+    parser.add_argument("--deals", type=int, default=200)
     parser.add_argument("--erp-concurrency", type=int, default=2)
     parser.add_argument("--erp-latency", type=float, default=0.2, help="seconds the ERP sandbox adds per request")
+    parser.add_argument("--amendments", type=int, default=3)
     args = parser.parse_args(argv)
     n = args.erp_concurrency
     with HubStack(ROOT / "template.yaml", parameter_overrides={"ErpConcurrency": str(n)}) as stack:
-        sandbox, sfn = stack.sandbox, stack.client("stepfunctions")
+        sandbox = stack.sandbox
         sandbox.limit_concurrency("netsuite", n)
-        if args.erp_latency:
-            sandbox.faults.inject("netsuite", None, kind="latency", times=10**6, seconds=args.erp_latency)
-        machine = stack.physical("CustomerActivationStateMachine")
+        latency = sandbox.faults.inject("netsuite", None, kind="latency", times=10**9, seconds=args.erp_latency)
         deals = [Deal(f"Bench{i}") for i in range(args.deals)]
         for deal in deals:
             sandbox.seed("salesforce", "Account", {"Id": deal.account_id, "Name": deal.name, "OwnerId": "005B"})
-        started = time.monotonic()
-        with ThreadPoolExecutor(max_workers=8) as pool:
-            statuses = list(pool.map(lambda d: post(stack.endpoints["gateway"], "salesforce", d.outbound_message())[0],
-                                     deals))
-        assert all(s == 200 for s in statuses), statuses
-
-        def done() -> list[dict] | None:
-            runs = sfn.list_executions(stateMachineArn=machine)["executions"]
-            finished = [r for r in runs if r["status"] != "RUNNING"]
-            return finished if len(finished) >= len(deals) else None
-
-        finished = stack.wait_until(done, timeout=600, interval=0.25)
-        elapsed = time.monotonic() - started
-        succeeded = [r for r in finished if r["status"] == "SUCCEEDED"]
-        counts = [transitions(sfn, r["executionArn"]) for r in succeeded]
-        peak, refused = sandbox.max_in_flight("netsuite"), sandbox.refused("netsuite")
-        print(f"activations: {len(succeeded)}/{len(deals)} succeeded in {elapsed:.1f} s "
-              f"= {len(succeeded) / elapsed * 60:.1f} activations/minute")
-        print(f"ERP sandbox: limit {n} concurrent, max in flight {peak}, refused {refused}, "
-              f"latency {args.erp_latency} s/request")
-        if counts:
-            print(f"state transitions per activation: median {statistics.median(counts)}, min {min(counts)}, "
-                  f"max {max(counts)}")
-        assert peak <= n, f"the ERP saw {peak} requests in flight, more than its limit {n}"
-        amended = amend_some(stack, deals[:3])
-        if amended:
-            print(f"state transitions per amendment: median {statistics.median(amended)}")
-    return 0
+        result = activate(stack, deals, timeout=max(600.0, args.deals * 3.0))
+        erp_requests = 10**9 - latency.times  # every request the ERP served went through the latency fault
+        ratio = print_drain(args, result, erp_requests, sandbox.max_in_flight("netsuite"),
+                            sandbox.refused("netsuite"))
+        amended = amend(stack, deals[:args.amendments]) if args.amendments else []
+        cost = print_transitions_and_cost(stack, result, amended, erp_requests * args.erp_latency)
+        assert sandbox.max_in_flight("netsuite") <= n, "the ERP saw more requests in flight than its limit"
+    return 0 if ratio <= DRAIN_TARGET and cost <= COST_TARGET else 1
 
 
 if __name__ == "__main__":

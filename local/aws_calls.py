@@ -9,6 +9,7 @@ those of threads a handler starts itself (they begin with an empty context, as f
 from __future__ import annotations
 
 import threading
+from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,6 +21,7 @@ _TRANSACT_PARTS = {"Put": "PutItem", "Update": "UpdateItem", "Delete": "DeleteIt
                    "ConditionCheck": "ConditionCheckItem", "Get": "GetItem"}
 _lock = threading.Lock()
 _calls: dict[str, set[AwsCall]] = {}
+_counts: Counter[tuple[str, str, str]] = Counter()  # (function, service, operation) -> calls: what a bench prices
 
 
 @dataclass(frozen=True, order=True)
@@ -46,9 +48,10 @@ def install() -> None:
         function = current_function.get()
         if function is not None:
             service = self.meta.service_model.signing_name
-            for call in calls_of(service, operation_name, api_params):
-                with _lock:
-                    _calls.setdefault(function, set()).add(call)
+            calls = calls_of(service, operation_name, api_params)
+            with _lock:
+                _calls.setdefault(function, set()).update(calls)
+                _counts[(function, service, operation_name)] += 1
         return original(self, operation_name, api_params)
 
     _make_api_call._records_aws_calls = True  # type: ignore[attr-defined]
@@ -60,9 +63,16 @@ def recorded() -> dict[str, set[AwsCall]]:
         return {function: set(calls) for function, calls in _calls.items()}
 
 
+def counts() -> Counter[tuple[str, str, str]]:
+    """How many calls of each (function, service, operation) the functions' code made since the last clear()."""
+    with _lock:
+        return Counter(_counts)
+
+
 def clear() -> None:
     with _lock:
         _calls.clear()
+        _counts.clear()
 
 
 def calls_of(service: str, operation: str, params: dict[str, Any]) -> list[AwsCall]:

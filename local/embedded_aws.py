@@ -35,10 +35,11 @@ class EmbeddedAws:
 
         logging.getLogger("werkzeug").setLevel(logging.ERROR)  # one line per request is noise here
 
-        from local import moto_dynamodb, moto_hot_paths, moto_lambda, moto_replay, moto_sqs, moto_streams
+        from local import moto_dynamodb, moto_hot_paths, moto_lambda, moto_replay, moto_sfn, moto_sqs, moto_streams
 
-        moto_hot_paths.install()  # each request's service found once per host, not by listing moto per request
+        moto_hot_paths.install()  # a request's service and action methods found once, not per request
         moto_lambda.install()
+        moto_sfn.install()  # executions parse their definition once, Lambda Tasks share one client
         moto_dynamodb.install()  # transactions atomic under the threaded server (see the module)
         moto_streams.install()  # stream records and shard iterators bounded, as AWS's are
         moto_sqs.install()  # ReceiveMessage answers its messages' JSON without moto's generic serializer

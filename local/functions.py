@@ -52,17 +52,27 @@ class FunctionSpec:
     properties: dict[str, Any] = field(default_factory=dict)
 
 
-@dataclass
 class Invocation:
-    payload: Any
-    error: dict[str, Any] | None = None  # Lambda's {"errorType", "errorMessage", "stackTrace"} when FunctionError
+    """A handler's answer as Lambda returns it: JSON bytes (serialised once; decoded only for a caller that
+    reads the payload), or Lambda's {"errorType", "errorMessage", "stackTrace"} when FunctionError."""
+
+    def __init__(self, raw: bytes, error: dict[str, Any] | None = None) -> None:
+        self.raw, self.error = raw, error
+
+    @classmethod
+    def of(cls, result: Any) -> Invocation:
+        return cls(json.dumps(result).encode())
+
+    @cached_property
+    def payload(self) -> Any:
+        return None if self.error else json.loads(self.raw)
 
     @property
     def failed(self) -> bool:
         return self.error is not None
 
     def payload_bytes(self) -> bytes:
-        return json.dumps(self.error if self.error else self.payload).encode()
+        return json.dumps(self.error).encode() if self.error else self.raw
 
 
 class LambdaContext:
@@ -102,6 +112,9 @@ class Function:
         self._handler: Any = None
         self.concurrency = ReservedConcurrency(spec.name, spec.reserved)
         self.invocations = 0
+        self.busy_seconds = 0.0  # wall time in the handler (on a shared machine: also time waiting for the CPU)
+        self.cpu_seconds = 0.0  # CPU time of the handler's thread: what the code itself costs
+        self.sqs_messages = 0  # messages an SQS event source mapping handed over, what SQS bills receives for
 
     def _environment(self, endpoint_url: str) -> dict[str, str]:
         spec = self.spec
@@ -169,27 +182,38 @@ class Function:
             sys.path.remove(str(spec.code_dir))
         return getattr(module, func_name)
 
-    def invoke(self, event: Any) -> Invocation:
-        """Raises Throttled over the reserved concurrency, at once, as Lambda does (callers retry, not queue)."""
+    def invoke(self, event: Any, *, decoded: bool = False) -> Invocation:
+        """Raises Throttled over the reserved concurrency, at once, as Lambda does (callers retry, not queue).
+        decoded: the event was just decoded from the wire, the caller keeps no reference to it."""
         with self.concurrency.slot():
-            return self._run(event)
+            return self._run(event if decoded else json.loads(json.dumps(event)))  # the handler's own copy
 
     def _run(self, event: Any) -> Invocation:
-        event = json.loads(json.dumps(event))  # the handler gets its own copy, as over the wire
         self.invocations += 1
+        self.sqs_messages += _sqs_messages(event)
         context = LambdaContext(self.spec)
         try:
             handler = self.handler()
-            with self._running():
-                result = handler(event, context)
-            return Invocation(json.loads(json.dumps(result)) if result is not None else None)
+            started, cpu = time.monotonic(), time.thread_time()
+            try:
+                with self._running():
+                    result = handler(event, context)
+            finally:
+                self.busy_seconds += time.monotonic() - started
+                self.cpu_seconds += time.thread_time() - cpu
+            return Invocation.of(result)
         except Exception as exc:
             # as the Lambda runtime does, the error goes to the function's log before it is returned
             print(json.dumps({"level": "ERROR", "function": self.spec.logical_id, "errorType": type(exc).__name__,
                               "errorMessage": str(exc), "stackTrace": traceback.format_exception(exc)}),
                   file=sys.stderr)
-            return Invocation(None, {"errorType": type(exc).__name__, "errorMessage": str(exc),
-                                     "stackTrace": traceback.format_exception(exc)[-5:]})
+            return Invocation(b"null", {"errorType": type(exc).__name__, "errorMessage": str(exc),
+                                        "stackTrace": traceback.format_exception(exc)[-5:]})
+
+
+def _sqs_messages(event: Any) -> int:
+    records = event.get("Records") if isinstance(event, dict) else None
+    return sum(1 for r in records if isinstance(r, dict) and r.get("eventSource") == "aws:sqs") if records else 0
 
 
 class Functions:
@@ -232,7 +256,7 @@ class Functions:
         """moto_lambda's dispatcher: payload bytes in, payload bytes and FunctionError out (Throttled raised:
         moto_lambda answers it with Lambda's 429)."""
         event = json.loads(body) if body else {}
-        result = self.invoke(function_arn, event)
+        result = self.get(function_arn).invoke(event, decoded=True)
         return result.payload_bytes(), "Unhandled" if result.failed else None
 
     def preload(self) -> None:

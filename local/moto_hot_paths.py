@@ -1,4 +1,4 @@
-"""Two per-request costs of the embedded moto server that never change while the process runs, paid once.
+"""Per-request costs of the embedded moto server that never change while the process runs, paid once.
 
 - **Which service answers a request.** moto 5.2.5's server (`DomainDispatcherApplication.get_application`)
   finds it from the Host (for our loopback endpoint: from the SigV4 credential scope) by listing moto's
@@ -10,6 +10,8 @@
   `jsonpath_ng.ext.parse`, which builds a PLY parser each time: ~10 % of the stack's CPU per event. The
   compiled expression is the same object every time (it is immutable: `find` builds new results), so
   `jsonpath_ng.ext.parse` is memoized (bounded).
+- **A response class's action methods.** moto finds them with `inspect.getmembers` on every request
+  (`moto.core.responses.method_names_from_class`): remembered per class.
 
 moto-internal (pinned moto==5.2.5): tests/integration/runtime/test_runtime_moto_hot_paths_guard.py fails
 loudly if what this relies on changes.
@@ -25,6 +27,7 @@ from typing import Any
 MARK = "__erphub_memoized__"
 EXPECTED_HOST_PARAMETERS = ("self", "host")
 EXPECTED_PARSE_PARAMETERS = ("path", "debug")
+EXPECTED_METHOD_NAMES_PARAMETERS = ("clazz",)
 JSONPATH_CACHE = 1024  # distinct expressions remembered (the stack uses a few dozen)
 
 
@@ -40,6 +43,12 @@ def jsonpath_ext() -> Any:
     return jsonpath_ng.ext
 
 
+def responses() -> Any:
+    from moto.core import responses
+
+    return responses
+
+
 def _original(function: Any) -> Any:
     return getattr(function, MARK, function)
 
@@ -51,6 +60,9 @@ def check_compatible() -> None:
     parse = _original(jsonpath_ext().parse)
     if tuple(inspect.signature(parse).parameters) != EXPECTED_PARSE_PARAMETERS:
         raise RuntimeError(f"jsonpath_ng.ext.parse changed signature: {inspect.signature(parse)}")
+    method_names = _original(responses().method_names_from_class)
+    if tuple(inspect.signature(method_names).parameters) != EXPECTED_METHOD_NAMES_PARAMETERS:
+        raise RuntimeError(f"moto's method_names_from_class changed signature: {inspect.signature(method_names)}")
     from moto.events.utils import EventTemplateParser
 
     if "from jsonpath_ng.ext import parse" not in inspect.getsource(EventTemplateParser.parse):
@@ -59,7 +71,8 @@ def check_compatible() -> None:
 
 def installed() -> bool:
     return (getattr(dispatcher().get_backend_for_host, MARK, None) is not None
-            and getattr(jsonpath_ext().parse, MARK, None) is not None)
+            and getattr(jsonpath_ext().parse, MARK, None) is not None
+            and getattr(responses().method_names_from_class, MARK, None) is not None)
 
 
 def install() -> None:
@@ -72,6 +85,8 @@ def install() -> None:
         cls.get_backend_for_host = _memoized_host_lookup(cls.get_backend_for_host)
     if getattr(module.parse, MARK, None) is None:
         module.parse = _memoized_parse(module.parse)
+    if getattr(responses().method_names_from_class, MARK, None) is None:
+        responses().method_names_from_class = _memoized_method_names(responses().method_names_from_class)
 
 
 def _memoized_host_lookup(original: Callable[[Any, str | None], Any]) -> Callable[[Any, str | None], Any]:
@@ -101,3 +116,16 @@ def _memoized_parse(original: Callable[..., Any]) -> Callable[..., Any]:
 
     setattr(parse, MARK, original)
     return parse
+
+
+def _memoized_method_names(original: Callable[[Any], list[str]]) -> Callable[[Any], list[str]]:
+    known: dict[type, list[str]] = {}  # a race computes the same list twice, harmlessly
+
+    @functools.wraps(original)
+    def method_names_from_class(clazz: Any) -> list[str]:
+        if clazz not in known:
+            known[clazz] = original(clazz)
+        return known[clazz]
+
+    setattr(method_names_from_class, MARK, original)
+    return method_names_from_class

@@ -57,3 +57,13 @@ def test_a_rule_still_delivers_the_event_shape_eventbridge_documents(stack):
     bodies = [json.loads(m["Body"]) for m in sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10)["Messages"]]
     assert sorted(b["detail"]["n"] for b in bodies) == [0, 1]
     assert {"id", "time", "version", "detail-type", "source", "region", "resources"} <= set(bodies[0])
+
+
+def test_a_response_class_s_action_methods_are_found_once_and_are_moto_s(stack):
+    from moto.dynamodb.responses import DynamoHandler
+
+    names = moto_hot_paths.responses().method_names_from_class
+    original = getattr(names, moto_hot_paths.MARK)
+    assert original.__qualname__ == "method_names_from_class"
+    assert names(DynamoHandler) is names(DynamoHandler)
+    assert names(DynamoHandler) == original(DynamoHandler) and "put_item" in names(DynamoHandler)

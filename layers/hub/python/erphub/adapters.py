@@ -28,7 +28,7 @@ SYSTEMS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "success": (("success.",), ("success",)),
     "erp": (("erp.",), ("erp", "erp_ledger", "usage", "reconcile_reads")),
     "hub_steps": (("identity.", "quality.", "approval.", "contract.", "reconcile.", "exceptions.", "outcome."),
-                  ("identity", "quality", "reconcile", "outcome")),
+                  ("identity", "quality", "screening", "reconcile", "outcome")),
 }
 
 

@@ -13,6 +13,7 @@ from erphub.observability import logger
 from erphub.store.identity_table import IdentityStore
 from erphub.store.workflow_state import WorkflowStore
 from erphub.workflows.actions import action
+from erphub.workflows.actions.quality import mark_applied_if_asked
 from erphub.workflows.run import Run
 from erphub.workflows.systems import connector
 
@@ -75,18 +76,20 @@ def activate_account(run: Run) -> dict[str, Any]:
             ids.setdefault(system, []).append(f"{entity}={value}" if entity else value)
     fields = {"lifecycle_status": "active", "external_ids": {k: ";".join(v) for k, v in ids.items()}}
     try:
-        return update_account(run, _account_id(run), fields, "hub")
+        written = update_account(run, _account_id(run), fields, "hub")
     except NotFound:  # the deal's account is not in this CRM: find it (by key, domain or name) before creating it
         account_id = crm.find_account(run.contract.account)
         if account_id is None:
             account_id = crm.upsert_account(run.contract.account, idempotency_key=run.step_key("crm.account")).id
         IdentityStore().link(run.customer_id, crm.system, account_id, UPSERTED)
-        return update_account(run, account_id, fields, "hub")
+        written = update_account(run, account_id, fields, "hub")
+    return {**written, **mark_applied_if_asked(run)}
 
 
 @action("crm.set_status")
 def set_status(run: Run) -> dict[str, Any]:
-    return update_account(run, _account_id(run), {"lifecycle_status": run.field("status", "active")}, "hub")
+    written = update_account(run, _account_id(run), {"lifecycle_status": run.field("status", "active")}, "hub")
+    return {**written, **mark_applied_if_asked(run)}
 
 
 @action("crm.risk")

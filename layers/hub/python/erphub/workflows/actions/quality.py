@@ -117,3 +117,10 @@ def check_version(run: Run) -> dict[str, Any]:
 def mark_applied(run: Run) -> dict[str, Any]:
     contract = run.contract
     return {"applied": WorkflowStore().mark_applied(contract.contract_id, contract.version, run.correlation_id)}
+
+
+def mark_applied_if_asked(run: Run) -> dict[str, Any]:
+    """`{"applied": ...}` when the Task asks (`with: mark_applied: true`): the last forward step of a run marks its
+    version applied after its own work, instead of a state of its own with the same retries and compensation.
+    Idempotent: a retry finds the version applied and answers False."""
+    return mark_applied(run) if run.field("mark_applied") else {}

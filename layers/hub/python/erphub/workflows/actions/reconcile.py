@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from erphub.workflows.actions import action
+from erphub.workflows.actions.quality import mark_applied_if_asked
 from erphub.workflows.comparisons import compare_books
 from erphub.workflows.run import Run
 
@@ -12,4 +13,4 @@ from erphub.workflows.run import Run
 @action("reconcile.compare")
 def compare(run: Run) -> dict[str, Any]:
     mismatches = compare_books(run.result("billing_snapshot"), run.result("erp_snapshot"))
-    return {"matched": not mismatches, "mismatches": mismatches}
+    return {"matched": not mismatches, "mismatches": mismatches, **({} if mismatches else mark_applied_if_asked(run))}
