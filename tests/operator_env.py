@@ -36,7 +36,7 @@ def operator_environment(stack: Any) -> dict[str, str]:
     env = {"AWS_ENDPOINT_URL": stack.aws.url, "INBOX_TABLE": stack.physical("InboxTable"),
            "RAW_BUCKET": stack.physical("RawBodyBucket"), "EVENT_BUS_NAME": stack.physical("EventBus"),
            "WORKFLOW_TABLE": stack.physical("WorkflowTable"), "IDENTITY_TABLE": stack.physical("IdentityTable"),
-           "KPI_TABLE": stack.physical("KpiTable"),
+           "KPI_TABLE": stack.physical("KpiTable"), "CRM_ADAPTER_FUNCTION": stack.physical("CrmAdapterFunction"),
            "EVENT_ARCHIVE_NAME": template.props("EventArchive")["ArchiveName"],
            "DEAD_LETTER_QUEUES": ",".join(sorted(dlqs))}
     return env | {f"STATE_MACHINE_{k}": stack.physical(v) for k, v in MACHINES.items()}

@@ -38,7 +38,8 @@ def stack(stack_parameters, business_config):
 def hub(stack, hub_settings):
     # the operator API (a library call) reaches the local stack's AWS as the CLI would
     hub_settings(AWS_ENDPOINT_URL=stack.aws.url, WORKFLOW_TABLE=stack.physical("WorkflowTable"),
-                 IDENTITY_TABLE=stack.physical("IdentityTable"))
+                 IDENTITY_TABLE=stack.physical("IdentityTable"),
+                 CRM_ADAPTER_FUNCTION=stack.physical("CrmAdapterFunction"))  # a data fix is written to the CRM
     stack.sandbox.faults.clear()
     yield Hub(stack)
     stack.sandbox.faults.clear()

@@ -95,6 +95,7 @@ def test_a_deal_missing_a_tax_id_waits_for_a_fix_and_then_activates(hub):
     # Given a deal whose German entity has no tax id
     deal = Deal("NoTax")
     deal.entities[1]["tax_id"] = None
+    hub.sandbox.seed("salesforce", "Opportunity", deal.fields())  # the master the fix is written to
     send_deal(hub, deal)
     # When the data-quality gate stops it
     exception = hub.exception(correlation(deal), "data_quality")
