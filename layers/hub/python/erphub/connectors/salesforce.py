@@ -89,7 +89,7 @@ class SalesforceCrm(Connector):
         each with its version and Amount (currency, nillable: "Estimated total sale amount", Object Reference
         v60.0; CurrencyIsoCode exists in multi-currency orgs, which the hub's deals are)."""
         key = soql_literal(contract_key)
-        soql = ("SELECT Id, StageName, Amount, CurrencyIsoCode, Contract_Version__c FROM Opportunity "  # noqa: S608  # nosec B608
+        soql = ("SELECT Id, StageName, Amount, CurrencyIsoCode, Contract_Version__c FROM Opportunity "  # noqa: S608  # nosec B608 - literals are escaped
                 f"WHERE Contract_Key__c = {key} OR Id = {key} LIMIT 200")
         records = (self.http.json("GET", f"{DATA}/query", params={"q": soql}) or {}).get("records") or []
         return [{"deal_id": str(r["Id"]), "stage": r.get("StageName"), "amount": r.get("Amount"),
