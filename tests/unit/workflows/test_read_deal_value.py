@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from erphub.errors import RateLimited
 from erphub.reconciliation import runs
 from erphub.workflows.actions import reconcile_reads
 from erphub.workflows.run import Run
@@ -57,9 +58,19 @@ def test_a_check_reports_the_value_mismatch_or_why_it_was_not_compared(monkeypat
     terms = {"version": 1, "currency": "USD", "items": [{"sku": "S", "quantity": "10", "unit_price": "100"}],
              "deal": {"items": [{"sku": "S", "quantity": "10", "unit_price": "100"}], "term_months": 12}}
     answers = iter([{"deal": {"deal_id": "006A", "amount": "1200", "currency": "USD"}},
-                    {"deal": None, "ambiguous": ["006A", "006Z"]}])
-    monkeypatch.setattr(runs.adapters, "invoke", lambda system, action, **fields: next(answers))
+                    {"deal": None, "ambiguous": ["006A", "006Z"]}, RateLimited("429 from salesforce")])
+
+    def invoke(system: str, action: str, **fields: Any) -> dict[str, Any]:
+        answer = next(answers)
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+
+    monkeypatch.setattr(runs.adapters, "invoke", invoke)
     (found,), not_compared = runs._value_mismatches("006A", terms)
     assert (found.field, found.contract, found.crm, not_compared) == ("contract_value", "1000 USD", "1200 USD", [])
     assert runs._value_mismatches("006A", terms) == ([], [
         {"field": "contract_value", "reason": "several deals of version 1: 006A, 006Z"}])
+    # a CRM that cannot be read leaves the value uncompared, and billing's and the ERP's comparisons stand
+    assert runs._value_mismatches("006A", terms) == ([], [
+        {"field": "contract_value", "reason": "the CRM could not be read: 429 from salesforce"}])

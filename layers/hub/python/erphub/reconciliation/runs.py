@@ -130,7 +130,12 @@ def _value_mismatches(contract_id: str, terms: dict[str, Any]) -> tuple[list[Mis
     comparison that could not be made is reported with its reason, not as a mismatch."""
     if not terms or not get_settings().crm_adapter_function:
         return [], [{"field": FIELD, "reason": "no CRM adapter configured" if terms else "no terms recorded"}]
-    read = adapters.invoke("crm", "crm.read_deal_value", contract_id=contract_id, version=terms.get("version") or 1)
+    try:  # the CRM being down must not hide billing's or the ERP's drift: this one comparison waits
+        read = adapters.invoke("crm", "crm.read_deal_value", contract_id=contract_id,
+                               version=terms.get("version") or 1)
+    except HubError as error:
+        logger.warning("CRM read failed", extra={"contract_id": contract_id, "error": error.to_dict()})
+        return [], [{"field": FIELD, "reason": f"the CRM could not be read: {error}"}]
     if read.get("ambiguous"):
         return [], [{"field": FIELD, "reason": f"several deals of version {terms.get('version')}: "
                                                f"{', '.join(read['ambiguous'])}"}]
