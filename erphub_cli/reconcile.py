@@ -36,5 +36,7 @@ def readable(report: dict[str, Any]) -> None:
             print(f"  {contract['contract_id']}: could not be read: {contract.get('error')}")
         for m in contract.get("mismatches") or []:
             where = " ".join(p for p in (m["entity"], m["sku"]) if p)
-            print(f"  {m['contract_id']} {where} {m['field']}: contract {m.get('contract') or '-'}, "
-                  f"billing {m.get('billing') or '-'}, ERP {m.get('erp') or '-'}  [{m['exception_id']}]")
+            others = (f"CRM {m['crm']}" if m.get("crm") is not None  # contract value vs the CRM's deal
+                      else f"billing {m.get('billing') or '-'}, ERP {m.get('erp') or '-'}")
+            print(f"  {m['contract_id']} {where} {m['field']}: contract {m.get('contract') or '-'}, {others}"
+                  f"  [{m['exception_id']}]")

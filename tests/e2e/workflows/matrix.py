@@ -8,6 +8,7 @@ import json
 import re
 import uuid
 from dataclasses import dataclass
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -122,7 +123,7 @@ def _hubspot(hub: Any, deal: MatrixDeal, deal_id: str, contract_key: str, versio
     sandbox, hubspot = hub.sandbox, hub.sandbox.vendors["hubspot"]
     frequency = HUBSPOT_FREQUENCY[fields.get("Billing_Frequency__c", "Annual")]
     sandbox.seed("hubspot", "deals", {
-        "id": deal_id, "dealname": f"{deal.name} {stage}", "dealstage": stage, "amount": "144000",
+        "id": deal_id, "dealname": f"{deal.name} {stage}", "dealstage": stage, "amount": deal_amount(items),
         "deal_currency_code": "USD", "closedate": fields.get("CloseDate", "2024-05-31"),
         "erphub_contract_key": contract_key, "erphub_contract_version": str(version),
         "erphub_previous_deal": deal.opportunity_id if deal_id != deal.opportunity_id else "",
@@ -143,6 +144,14 @@ def _hubspot(hub: Any, deal: MatrixDeal, deal_id: str, contract_key: str, versio
     webhook[1]["propertyValue"] = stage
     status, text = post(hub.gateway, "hubspot", json.dumps(webhook).encode())
     assert status < 300, text
+
+
+def deal_amount(items: list[dict], months: int = 12) -> str:
+    """The deal's amount as the CRM totals its lines: licensed quantity x yearly price over the term (usage commits
+    nothing), so an amendment's deal states what it sold, not the first deal's amount."""
+    yearly = sum((Decimal(str(i["quantity"])) * Decimal(str(i["unit_price"])) for i in items if not i.get("usage")),
+                 Decimal(0))
+    return f"{yearly * months / 12:.2f}"
 
 
 def _hubspot_webhook(deal: MatrixDeal, deal_id: str) -> list[dict[str, Any]]:

@@ -23,7 +23,7 @@ from erphub.observability import logger, trace_keys, tracer
 
 # adapter -> the action prefixes it serves, and the modules that define them
 SYSTEMS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
-    "crm": (("crm.",), ("crm", "crm_masters")),
+    "crm": (("crm.",), ("crm", "crm_masters", "reconcile_reads")),
     "billing": (("billing.",), ("billing", "usage", "reconcile_reads")),
     "success": (("success.",), ("success",)),
     "erp": (("erp.",), ("erp", "erp_ledger", "usage", "reconcile_reads")),

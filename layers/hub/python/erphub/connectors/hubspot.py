@@ -161,6 +161,18 @@ class HubSpotCrm(Connector):
         lines = self._read("line_items", line_ids, hubspot_deal.LINE_ITEM_PROPERTIES) if line_ids else []
         return hubspot_deal.to_contract(deal[0], company[0], sorted(lines, key=lambda r: int(r["id"])))
 
+    def deals_of_contract(self, contract_key: str) -> list[dict[str, Any]]:
+        """Every deal of a contract: the first (its id is the key) and its amendment deals (erphub_contract_key),
+        each with its version and `amount` (a number property, returned as a string; absent when empty)."""
+        groups = [{"filters": [{"propertyName": "erphub_contract_key", "operator": "EQ", "value": contract_key}]},
+                  {"filters": [{"propertyName": "hs_object_id", "operator": "EQ", "value": contract_key}]}]
+        found = self._search("deals", groups, ["dealstage", "amount", "deal_currency_code", "erphub_contract_key",
+                                               "erphub_contract_version"], 100)
+        deals = [(str(r["id"]), r.get("properties") or {}) for r in found]
+        return [{"deal_id": i, "stage": p.get("dealstage"), "amount": p.get("amount") or None,
+                 "currency": p.get("deal_currency_code") or None, "version": p.get("erphub_contract_version") or 1}
+                for i, p in deals if p.get("erphub_contract_key") in (None, "", contract_key)]
+
     def associated(self, object_type: str, object_id: str, to_type: str) -> list[tuple[str, set[int]]]:
         """(id, association type ids) of every associated record, all pages of the v4 list."""
         found: list[tuple[str, set[int]]] = []

@@ -84,6 +84,17 @@ class SalesforceCrm(Connector):
         return self.http.json("GET", f"{DATA}/sobjects/Opportunity/{quote(opportunity_id, safe='')}",
                               record=f"Opportunity/{opportunity_id}")
 
+    def deals_of_contract(self, contract_key: str) -> list[dict[str, Any]]:
+        """Every opportunity of a contract: the first (its Id is the key) and its amendments (Contract_Key__c),
+        each with its version and Amount (currency, nillable: "Estimated total sale amount", Object Reference
+        v60.0; CurrencyIsoCode exists in multi-currency orgs, which the hub's deals are)."""
+        key = soql_literal(contract_key)
+        soql = ("SELECT Id, StageName, Amount, CurrencyIsoCode, Contract_Version__c FROM Opportunity "  # noqa: S608  # nosec B608 - literals are escaped
+                f"WHERE Contract_Key__c = {key} OR Id = {key} LIMIT 200")
+        records = (self.http.json("GET", f"{DATA}/query", params={"q": soql}) or {}).get("records") or []
+        return [{"deal_id": str(r["Id"]), "stage": r.get("StageName"), "amount": r.get("Amount"),
+                 "currency": r.get("CurrencyIsoCode"), "version": r.get("Contract_Version__c") or 1} for r in records]
+
     def find_account(self, account: Account) -> str | None:
         """The account the hub would otherwise duplicate: ours by key, else one the sales team made by name."""
         key = external_key(account.account_id)

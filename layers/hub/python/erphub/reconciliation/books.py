@@ -14,7 +14,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, SerializerFunctionWrapHandler, model_serializer
 
 from erphub.workflows.comparisons import TOLERANCE, compare_prices
 
@@ -29,6 +29,15 @@ class Mismatch(BaseModel):
     contract: str | None = None
     billing: str | None = None
     erp: str | None = None
+    crm: str | None = None  # the CRM's value (contract value against the deal: reconciliation/value.py)
+
+    @model_serializer(mode="wrap")
+    def _without_crm(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        """A mismatch the CRM has no part in keeps the detail it always had (no `crm` key)."""
+        dumped: dict[str, Any] = handler(self)
+        if dumped.get("crm") is None:
+            dumped.pop("crm", None)
+        return dumped
 
     @property
     def key(self) -> str:
@@ -37,6 +46,8 @@ class Mismatch(BaseModel):
 
     def describe(self) -> str:
         where = f"{self.entity} {self.sku}".strip()
+        if self.crm is not None:
+            return f"{self.contract_id} deal {self.sku} {self.field}: contract {self.contract}, CRM {self.crm}"
         return (f"{self.contract_id} {where} {self.field}: contract {self.contract}, billing {self.billing}, "
                 f"ERP {self.erp}")
 

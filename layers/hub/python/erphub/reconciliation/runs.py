@@ -20,6 +20,7 @@ from erphub.observability import logger
 from erphub.reconciliation.books import Mismatch, compare, is_active
 from erphub.reconciliation.invoices import compare_invoices
 from erphub.reconciliation.store import COMPLETED, ReconciliationStore
+from erphub.reconciliation.value import FIELD, compare_value
 from erphub.settings import get_settings
 from erphub.store.identity_table import IdentityStore
 from erphub.store.workflow_state import WorkflowStore
@@ -113,13 +114,33 @@ def check(reconciliation_id: str, contract_id: str) -> dict[str, Any]:
             return {"contract_id": contract_id, "outcome": "skipped"}
         erp = adapters.invoke("erp", "erp.read_orders", records=orders, usage=usage).get("entities") or {}
         invoiced = _invoice_mismatches(contract_id, subscriptions)
+        valued, not_compared = _value_mismatches(contract_id, terms)
     except HubError as error:
         logger.warning("reconciliation read failed", extra={"contract_id": contract_id, "error": error.to_dict()})
         return {"contract_id": contract_id, "outcome": "failed", "error": str(error)}
-    mismatches = compare(contract_id, terms, billing, erp) + invoiced
+    mismatches = compare(contract_id, terms, billing, erp) + invoiced + valued
     opened = [e for e in (open_exception(reconciliation_id, m) for m in mismatches) if e]
     return {"contract_id": contract_id, "outcome": "mismatched" if mismatches else "matched",
-            "mismatches": [m.model_dump() | {"exception_id": exception_id(m)} for m in mismatches], "opened": opened}
+            "mismatches": [m.model_dump() | {"exception_id": exception_id(m)} for m in mismatches], "opened": opened,
+            **({"not_compared": not_compared} if not_compared else {})}
+
+
+def _value_mismatches(contract_id: str, terms: dict[str, Any]) -> tuple[list[Mismatch], list[dict[str, str]]]:
+    """The contract's value against the CRM's deal of the version the hub applied (reconciliation/value.py); a
+    comparison that could not be made is reported with its reason, not as a mismatch."""
+    if not terms or not get_settings().crm_adapter_function:
+        return [], [{"field": FIELD, "reason": "no CRM adapter configured" if terms else "no terms recorded"}]
+    try:  # the CRM being down must not hide billing's or the ERP's drift: this one comparison waits
+        read = adapters.invoke("crm", "crm.read_deal_value", contract_id=contract_id,
+                               version=terms.get("version") or 1)
+    except HubError as error:
+        logger.warning("CRM read failed", extra={"contract_id": contract_id, "error": error.to_dict()})
+        return [], [{"field": FIELD, "reason": f"the CRM could not be read: {error}"}]
+    if read.get("ambiguous"):
+        return [], [{"field": FIELD, "reason": f"several deals of version {terms.get('version')}: "
+                                               f"{', '.join(read['ambiguous'])}"}]
+    found, reason = compare_value(contract_id, terms, read.get("deal"))
+    return found, [{"field": FIELD, "reason": reason}] if reason else []
 
 
 def _invoice_mismatches(contract_id: str, subscriptions: dict[str, str]) -> list[Mismatch]:

@@ -10,6 +10,7 @@ from erphub.canonical import BillingFrequency, Contract, LegalEntity, RenewalRis
 from erphub.connectors.base import add_months
 from erphub.connectors.interfaces import BillingCustomer, CollectionStrategy, NewSubscription, SubscriptionChange
 from erphub.errors import NotFound, ValidationFailed
+from erphub.reconciliation.value import term_months
 from erphub.store.identity_table import IdentityStore
 from erphub.store.workflow_state import WorkflowStore
 from erphub.workflows.actions import action
@@ -31,7 +32,15 @@ def _terms(run: Run) -> dict[str, Any]:
     contract = run.contract
     return {"billing_frequency": contract.billing_frequency, "currency": contract.currency,
             "term_start": contract.term_start, "term_end": contract.term_end, "version": contract.version,
-            "items": [i.model_dump(mode="json") for i in contract.items]}
+            "items": [i.model_dump(mode="json") for i in contract.items], "deal": _deal(run)}
+
+
+def _deal(run: Run) -> dict[str, Any]:
+    """The lines this version's deal sold (an amendment's: the change, not the merged contract) and its term, for
+    the reconciliation of its value against the CRM's amount (erphub/reconciliation/value.py)."""
+    deal = run.data(Contract)
+    months = deal.term_months or term_months(deal.term_start, deal.term_end)
+    return {"items": [i.model_dump(mode="json") for i in deal.items], "term_months": months}
 
 
 def billed_prices(run: Run, subscriptions: dict[str, str]) -> dict[str, dict[str, str]]:

@@ -95,3 +95,27 @@ def _posted_invoice(erp: Any, record_id: str, ledger: str) -> dict[str, str]:
                              Decimal(0))),
             "units": str(sum((Decimal(str(line["quantity"])) for line in lines), Decimal(0))),
             "paid": str(sum((erp.payment_amount(p["record_id"]) for p in payments), Decimal(0)))}
+
+
+@action("crm.read_deal_value")
+def read_deal_value(run: Run) -> dict[str, Any]:
+    """The CRM's closed deal of one version of a contract: {"deal": {"deal_id", "amount", "currency"} | None}.
+    An amendment is a deal of its own, so the version names the deal; several of one version (a deal recreated
+    in the CRM) are reported as ambiguous rather than compared to a guess."""
+    crm = connector("crm")
+    version = Decimal(str(run.field("version") or 1))
+    deals = [d for d in crm.deals_of_contract(str(run.field("contract_id")))
+             if Decimal(str(d.get("version") or 1)) == version and not _lost(d.get("stage"))]
+    if len(deals) > 1:
+        return {"deal": None, "ambiguous": sorted(d["deal_id"] for d in deals)}
+    if not deals:
+        return {"deal": None}
+    deal = deals[0]
+    amount = deal.get("amount")
+    return {"deal": {"deal_id": deal["deal_id"], "amount": None if amount in (None, "") else str(amount),
+                     "currency": deal.get("currency")}}
+
+
+def _lost(stage: Any) -> bool:
+    """Closed lost (Salesforce's StageName, HubSpot's stage id): never applied, so never the deal compared."""
+    return str(stage or "").replace(" ", "").lower() in {"closedlost", "amendmentlost", "renewallost"}
