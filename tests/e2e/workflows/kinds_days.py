@@ -1,0 +1,65 @@
+"""How the exception kinds nothing waits on come about on the local stack, for the operator's-day tests of every kind
+(test_ops_console_kinds.py in the browser, test_ops_cli_kinds.py with `erphub ops`): drift an accountant makes in
+NetSuite that a reconciliation finds, and an activation that waits on an outage past its completion SLA."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from deals import Deal
+from flows import activate, correlation, sales_orders, send_deal
+
+SKU = "PLATFORM-ENT"
+
+
+def us_order(hub: Any, deal: Deal) -> dict[str, Any]:
+    [order] = [o for o in sales_orders(hub, deal) if o["entity"]["externalId"].endswith(":LE-US")]
+    return order
+
+
+def set_erp_seats(hub: Any, deal: Deal, seats: int) -> None:
+    """An accountant edits the US order line in NetSuite (the record rewritten through the sandbox control API)."""
+    order = us_order(hub, deal)
+    for line in order["item"]["items"]:
+        if line["item"]["externalId"] == SKU:
+            line["quantity"] = seats
+    hub.sandbox.seed("netsuite", "salesOrder", order)
+
+
+def drifted(hub: Any, label: str) -> Deal:
+    """An activated deal whose US order line was changed in NetSuite behind the hub's back (100 -> 80 seats)."""
+    deal, _ = activate(hub, label)
+    set_erp_seats(hub, deal, 80)
+    return deal
+
+
+def reconcile(hub: Any, post: Any, get: Any) -> dict[str, Any]:
+    """Start a reconciliation as an operator does (POST /reconciliations) and wait for its complete report."""
+    started = post("/reconciliations")
+    return hub.stack.wait_until(
+        lambda: (r := get(f"/reconciliations/{started['reconciliation_id']}"))["status"] == "completed" and r,
+        timeout=90, interval=0.5)
+
+
+def contract_result(report: dict[str, Any], deal: Deal) -> dict[str, Any]:
+    [result] = [c for c in report["contracts"] if c["contract_id"] == deal.opportunity_id]
+    return result
+
+
+def late_activation(hub: Any, label: str) -> Deal:
+    """An activation waiting on a NetSuite outage whose run started 5 hours ago (its SLA is 4 h), and the
+    notifier's 5-minute sweep that finds it."""
+    hub.sandbox.faults.inject("netsuite", None, kind="503", times=100_000)
+    deal = Deal(label)
+    send_deal(hub, deal)
+    hub.exception(correlation(deal), "erp_outage", timeout=60)
+    ddb, table = hub.stack.client("dynamodb"), hub.stack.physical("WorkflowTable")
+    [run] = ddb.query(TableName=table, KeyConditionExpression="pk = :pk AND begins_with(sk, :sk)",
+                      ExpressionAttributeValues={":pk": {"S": f"RUN#{correlation(deal)}"},
+                                                 ":sk": {"S": "STATUS#activation"}})["Items"]
+    assert run["status"]["S"] == "waiting"
+    ddb.update_item(TableName=table, Key={"pk": run["pk"], "sk": run["sk"]}, UpdateExpression="SET started_at = :at",
+                    ExpressionAttributeValues={":at": {"S": (datetime.now(UTC) - timedelta(hours=5)).isoformat()}})
+    hub.stack.invoke("OpsNotifierFunction", {"source": "aws.events", "detail-type": "Scheduled Event"})
+    return deal
