@@ -1,14 +1,18 @@
 """How the exception kinds nothing waits on come about on the local stack, for the operator's-day tests of every kind
 (test_ops_console_kinds.py in the browser, test_ops_cli_kinds.py with `erphub ops`): drift an accountant makes in
-NetSuite that a reconciliation finds, and an activation that waits on an outage past its completion SLA."""
+NetSuite that a reconciliation finds, an activation that waits on an outage past its completion SLA, and a deal's
+event the outbox cannot publish."""
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from deals import Deal
-from flows import activate, correlation, sales_orders, send_deal
+from flows import activate, correlation, sales_orders, seed_crm, send_deal
+
+from local import webhooks
 
 SKU = "PLATFORM-ENT"
 
@@ -63,3 +67,25 @@ def late_activation(hub: Any, label: str) -> Deal:
                     ExpressionAttributeValues={":at": {"S": (datetime.now(UTC) - timedelta(hours=5)).isoformat()}})
     hub.stack.invoke("OpsNotifierFunction", {"source": "aws.events", "detail-type": "Scheduled Event"})
     return deal
+
+
+def unpublishable(hub: Any, monkeypatch: Any, label: str) -> tuple[Deal, str]:
+    """A closed-won deal whose stored event got corrupted before it was published (as a mapping bug would): the outbox
+    sweep cannot publish it, quarantines the webhook and opens an outbox_unpublishable exception. Returns the deal and
+    the webhook's inbox key."""
+    from erphub import publishing
+
+    deal = Deal(label)
+    body = deal.outbound_message()
+    key = "salesforce#" + re.search(rb"<Id>(04l[^<]*)</Id>", body).group(1).decode()
+    real, held = publishing.publish_in_order, {key}  # the stream path leaves it to the sweep until the sweep ran
+    monkeypatch.setattr(publishing, "publish_in_order", lambda pending: real([p for p in pending if p.key not in held]))
+    monkeypatch.setattr(hub.stack.scheduler, "fire", lambda name: None)  # the sweep runs when the test says
+    seed_crm(hub, deal)
+    assert webhooks.post(hub.gateway, "salesforce", body)[0] == 200
+    hub.stack.client("dynamodb").update_item(
+        TableName=hub.stack.physical("InboxTable"), Key={"pk": {"S": key}}, UpdateExpression="SET #e = :broken",
+        ExpressionAttributeNames={"#e": "event"}, ExpressionAttributeValues={":broken": {"S": '{"type": "crm.'}})
+    assert hub.stack.invoke("OutboxSweeperFunction", {"grace_seconds": 0})["skipped"] >= 1
+    held.clear()  # quarantined now: a late stream record of it finds it no longer accepted
+    return deal, key

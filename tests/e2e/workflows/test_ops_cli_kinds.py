@@ -8,18 +8,15 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import subprocess
 import sys
 
 import pytest
-from deals import Deal
-from flows import correlation, erp_customers, sales_orders, seed_crm, subscriptions
-from kinds_days import contract_result, drifted, late_activation, set_erp_seats
+from flows import correlation, erp_customers, sales_orders, subscriptions
+from kinds_days import contract_result, drifted, late_activation, set_erp_seats, unpublishable
 from stack_driver import ROOT
 
 from erphub_cli.client import sign_in
-from local import webhooks
 from local.cognito_authorizer import dev_users
 from local.template import REGION
 
@@ -134,24 +131,9 @@ def test_a_workflow_past_its_sla_is_seen_to_and_resolved_with_the_cli(hub, ops):
 
 
 def test_an_unpublishable_event_is_repaired_by_replaying_its_webhook_with_the_cli(hub, ops, monkeypatch):
-    from erphub import publishing
-
-    # Given a closed-won deal whose stored event the stream path did not publish and that got corrupted (a mapping
-    # bug): the outbox sweep cannot publish it, quarantines it and opens an outbox_unpublishable exception
-    deal = Deal("CliKindOutbox")
-    body = deal.outbound_message()
-    key = "salesforce#" + re.search(rb"<Id>(04l[^<]*)</Id>", body).group(1).decode()
-    real, held = publishing.publish_in_order, {key}  # the stream path leaves it to the sweep until the sweep ran
-    monkeypatch.setattr(publishing, "publish_in_order", lambda pending: real([p for p in pending if p.key not in held]))
-    monkeypatch.setattr(hub.stack.scheduler, "fire", lambda name: None)  # the sweep runs when this test says
-    seed_crm(hub, deal)
-    assert webhooks.post(hub.gateway, "salesforce", body)[0] == 200
-    inbox = {"TableName": hub.stack.physical("InboxTable"), "Key": {"pk": {"S": key}}}
-    hub.stack.client("dynamodb").update_item(**inbox, UpdateExpression="SET #e = :broken",
-                                             ExpressionAttributeNames={"#e": "event"},
-                                             ExpressionAttributeValues={":broken": {"S": '{"type": "crm.'}})
-    assert hub.stack.invoke("OutboxSweeperFunction", {"grace_seconds": 0})["skipped"] >= 1
-    held.clear()  # quarantined now: a late stream record of it finds it no longer accepted
+    # Given a closed-won deal whose stored event got corrupted before it was published (a mapping bug): the outbox
+    # sweep cannot publish it, quarantines it and opens an outbox_unpublishable exception
+    deal, key = unpublishable(hub, monkeypatch, "CliKindOutbox")
     # The operator finds it by kind and webhook, and reads why it could not be published
     found = find(hub, ops, "outbox_unpublishable", key)
     code, out, _ = ops("show", found["exception_id"])
@@ -165,6 +147,9 @@ def test_an_unpublishable_event_is_repaired_by_replaying_its_webhook_with_the_cl
     assert len(erp_customers(hub, deal)) == 2
     detail = as_json(ops, "show", found["exception_id"])
     assert detail["status"] == "resolved" and detail["resolved_by"] == OPERATOR
+    # the replay's close is audited with the stored status "closed" (the inbox shows it as resolved)
+    assert [(e["actor"], e["before"]["status"], e["after"]["status"]) for e in detail["audit"]] == [
+        (OPERATOR, "open", "closed")]
     assert as_json(ops, "exceptions", "--kind", "outbox_unpublishable", "--business-id", key) == []
     # and a second replay does nothing
     again, _, refused = ops("replay", key)

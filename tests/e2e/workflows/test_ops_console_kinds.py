@@ -13,7 +13,7 @@ import console_browser
 import pytest
 from deals import Deal, annual_deal_items
 from flows import activate, correlation, erp_customers, sales_orders, send_deal, subscriptions
-from kinds_days import contract_result, drifted, late_activation, reconcile, set_erp_seats, us_order
+from kinds_days import contract_result, drifted, late_activation, reconcile, set_erp_seats, unpublishable, us_order
 
 from erphub_cli.client import OpsClient
 from local import webhooks
@@ -181,3 +181,29 @@ def test_a_dead_letter_redriven_from_the_inbox_posts_the_invoice_once(hub, api, 
     [entry] = [a for a in api.get(f"/exceptions/{exception_id}")["audit"] if a["action"] == "redrive"]
     assert (entry["actor"], entry["note"]) == (OPERATOR, "NetSuite is back")
     assert len(sales_orders(hub, deal)) == 2 and len(subscriptions(hub, deal)) == 2
+
+
+def test_an_unpublishable_event_is_repaired_from_the_browser_by_replaying_its_webhook(hub, api, page, monkeypatch):
+    # Given a deal's event the outbox could not publish: quarantined, with an outbox_unpublishable exception
+    deal, key = unpublishable(hub, monkeypatch, "WebOutbox")
+    exception_id = find_in_inbox(hub, api, page, "outbox_unpublishable", key, "outbox-unpublishable")
+    assert "cannot be published" in page.text_content("dl.facts")
+    # The operator follows it to the stored webhook and replays it, mapped again (the mapping is fixed)
+    page.click("#webhook-link")
+    page.wait_for_selector("h1[data-status=quarantined]")
+    page.click("form.action[data-action=renormalize] button")
+    page.wait_for_selector("#flash.ok")
+    assert "replayed" in page.text_content("#flash")
+    page.screenshot(path=str(SHOTS / "outbox-unpublishable-replayed.png"), full_page=True)
+    # Then the deal is activated once, and the exception, seen again, is resolved by the operator's replay
+    assert hub.execution("activation", deal.opportunity_id, timeout=60)["status"] == "SUCCEEDED"
+    assert len(subscriptions(hub, deal)) == 2 and len(sales_orders(hub, deal)) == 2
+    assert len(erp_customers(hub, deal)) == 2
+    page.goto(page.url.split("#")[0] + f"#/exceptions/{exception_id}")
+    page.wait_for_selector("h1[data-status=resolved]")
+    page.screenshot(path=str(SHOTS / "outbox-unpublishable-done.png"), full_page=True)
+    detail = api.get(f"/exceptions/{exception_id}")
+    assert detail["resolved_by"] == OPERATOR and detail["actions"] == []
+    # the replay's close is audited with the stored status "closed" (the inbox shows it as resolved)
+    assert [(e["actor"], e["before"]["status"], e["after"]["status"]) for e in detail["audit"]] == [
+        (OPERATOR, "open", "closed")]
