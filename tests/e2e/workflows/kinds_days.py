@@ -59,10 +59,14 @@ def late_activation(hub: Any, label: str) -> Deal:
     send_deal(hub, deal)
     hub.exception(correlation(deal), "erp_outage", timeout=60)
     ddb, table = hub.stack.client("dynamodb"), hub.stack.physical("WorkflowTable")
-    [run] = ddb.query(TableName=table, KeyConditionExpression="pk = :pk AND begins_with(sk, :sk)",
-                      ExpressionAttributeValues={":pk": {"S": f"RUN#{correlation(deal)}"},
-                                                 ":sk": {"S": "STATUS#activation"}})["Items"]
-    assert run["status"]["S"] == "waiting"
+
+    def waiting() -> dict[str, Any] | None:  # the run's status record says so a moment after the exception opened
+        [run] = ddb.query(TableName=table, KeyConditionExpression="pk = :pk AND begins_with(sk, :sk)",
+                          ConsistentRead=True, ExpressionAttributeValues={
+                              ":pk": {"S": f"RUN#{correlation(deal)}"}, ":sk": {"S": "STATUS#activation"}})["Items"]
+        return run if run["status"]["S"] == "waiting" else None
+
+    run = hub.stack.wait_until(waiting, timeout=20, interval=0.2)
     ddb.update_item(TableName=table, Key={"pk": run["pk"], "sk": run["sk"]}, UpdateExpression="SET started_at = :at",
                     ExpressionAttributeValues={":at": {"S": (datetime.now(UTC) - timedelta(hours=5)).isoformat()}})
     hub.stack.invoke("OpsNotifierFunction", {"source": "aws.events", "detail-type": "Scheduled Event"})
