@@ -63,6 +63,7 @@ def _parser() -> argparse.ArgumentParser:
     listing.add_argument("--older-than", type=int, metavar="SECONDS")
     listing.add_argument("--business-id", help="a deal, contract, customer, invoice or account id, or a run")
     listing.set_defaults(run=_exceptions)
+    commands.add_parser("kinds", help="every kind of exception: owner, SLA, actions").set_defaults(run=_kinds)
     show = commands.add_parser("show", help="one exception: payload, comments, audit trail")
     show.add_argument("exception_id")
     show.set_defaults(run=_show)
@@ -114,6 +115,10 @@ def _acting_commands(commands: Any) -> None:
     choose.add_argument("customer_id")
     choose.add_argument("--note", default="")
     choose.set_defaults(run=_choose)
+    resolve = commands.add_parser("resolve", help="the cause was fixed outside the hub: close it, say what was fixed")
+    resolve.add_argument("exception_id")
+    resolve.add_argument("--note", required=True, help="what was fixed, and where")
+    resolve.set_defaults(run=_act, action="resolve")
     abandon = commands.add_parser("abandon", help="give up on the exception, with a reason")
     abandon.add_argument("exception_id")
     abandon.add_argument("--reason", required=True)
@@ -203,6 +208,12 @@ def _table(rows: list[dict[str, Any]]) -> None:
                   "business": row["business_ids"].get("business_key") or row["correlation_id"]}
         print("  ".join(_cell(values.get(name), width) for name, width in COLUMNS).rstrip())
     print(f"({len(rows)} exception{'s' * (len(rows) != 1)}; ! = past its SLA)")
+
+
+def _kinds(args: argparse.Namespace) -> int:
+    found = _client(args).get("/kinds")
+    return _print(args, found, lambda: [print(f"{k['kind']:24} {k['owner']:16} SLA {_age(k['sla_seconds']):>4}  "
+                                              f"{', '.join(k['actions'])}") for k in found])
 
 
 def _show(args: argparse.Namespace) -> int:

@@ -3,11 +3,8 @@
 // value from the API is put in the page as text (never as HTML): payloads carry vendors' data.
 "use strict";
 
-const KINDS = ["approval", "data_quality", "identity_conflict", "erp_outage", "billing_alignment",
-  "reconciliation_mismatch", "activation_failed", "amendment_failed", "renewal_failed", "cancellation_failed",
-  "dead_letter", "outbox_unpublishable", "quarantine"];
 const TOKEN = "erphub.ops.idToken";
-const state = { config: null, me: null };
+const state = { config: null, me: null, kinds: null };  // kinds: GET /kinds (exception_kinds.json), read once
 const PAGES = {};  // more pages, by the first part of the hash (recovery.js: quarantine, dlqs, timeline)
 
 class ApiError extends Error {
@@ -130,9 +127,9 @@ function loginPage() {
   show(form);
 }
 
-function filtersForm(query) {
+function filtersForm(query, kinds) {
   const select = (name, options) => h("select", { name }, h("option", { value: "" }, "any"),
-    options.map((o) => h("option", { value: o, selected: query.get(name) === o }, o)));
+    options.map((o) => h("option", { value: o.kind, title: o.title, selected: query.get(name) === o.kind }, o.kind)));
   const text = (name, placeholder) => h("input", { name, placeholder, value: query.get(name) || "" });
   const status = h("select", { name: "status" }, ["open", "acting", "resolved", "all"].map(
     (s) => h("option", { value: s, selected: (query.get("status") || "open") === s }, s)));
@@ -141,7 +138,7 @@ function filtersForm(query) {
     const chosen = new URLSearchParams();
     for (const [name, value] of new FormData(event.target)) if (value) chosen.set(name, value);
     location.hash = `#/exceptions?${chosen}`;
-  } }, h("label", {}, "Kind", select("kind", KINDS)), h("label", {}, "Status", status),
+  } }, h("label", {}, "Kind", select("kind", kinds)), h("label", {}, "Status", status),
   h("label", {}, "Owner", text("owner", "e.g. revops")),
   h("label", {}, "Business id", text("business_id", "deal, contract, customer, invoice…")),
   h("label", {}, "Older than (s)", text("min_age_seconds", "0")), h("button", { type: "submit" }, "Filter"));
@@ -150,6 +147,7 @@ function filtersForm(query) {
 async function inboxPage(query) {
   const params = new URLSearchParams(query);
   if (!params.get("status")) params.set("status", "open");
+  state.kinds ??= await api("GET", "/kinds");  // the kinds the API knows, so the filter never misses one
   const rows = await api("GET", `/exceptions?${params}`);
   const table = h("table", { id: "exceptions" },
     h("thead", {}, h("tr", {}, ["Exception", "Kind", "Owner", "Status", "Age", "Due", "Business ids"].map((c) => h("th", {}, c)))),
@@ -158,11 +156,12 @@ async function inboxPage(query) {
       h("td", {}, e.kind), h("td", {}, e.owner), h("td", {}, e.status), h("td", {}, age(e.age_seconds)),
       h("td", {}, e.overdue ? "overdue" : (e.due_at || "")),
       h("td", {}, Object.entries(e.business_ids || {}).map(([k, v]) => `${k}: ${v}`).join(", "))))));
-  show(h("h1", {}, "Exceptions"), filtersForm(params), rows.length ? table : h("p", { class: "empty" }, "No exceptions match."));
+  show(h("h1", {}, "Exceptions"), filtersForm(params, state.kinds), rows.length ? table : h("p", { class: "empty" }, "No exceptions match."));
 }
 
 function actionForm(name, detail, build) {
-  const note = h("textarea", { name: "note", rows: 2, placeholder: name === "abandon" ? "reason (required)" : "note" });
+  const placeholder = { abandon: "reason (required)", resolve: "what was fixed, and where (required)" }[name] || "note";
+  const note = h("textarea", { name: "note", rows: 2, placeholder });
   const extra = build ? build() : null;
   return h("form", { class: "action", "data-action": name, onsubmit: async (event) => {
     event.preventDefault();

@@ -19,5 +19,5 @@ def test_every_operation_is_behind_the_cognito_id_token():
     assert (scheme["type"], scheme["in"], scheme["name"]) == ("apiKey", "header", "Authorization")
     acting = {p.rsplit("/", 1)[-1] for p, item in document["paths"].items() if "post" in item}
     assert acting == {"approve", "reject", "fix", "choose", "resume", "retry", "abandon", "assign", "comments",
-                      "acknowledge", "reread", "reconciliations", "renormalize", "replay", "redrive", "purge",
-                      "archive-replays", "sweep"}
+                      "acknowledge", "reread", "resolve", "reconciliations", "renormalize", "replay", "redrive",
+                      "purge", "archive-replays", "sweep"}

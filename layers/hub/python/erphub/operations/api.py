@@ -20,6 +20,7 @@ from erphub.operations.routes import (
     archive,
     dlqs,
     exceptions,
+    kinds,
     kpis,
     notifications,
     quarantine,
@@ -32,7 +33,7 @@ PREFIX = "/ops/v1"
 TITLE, VERSION = "erphub operator API", "1.0.0"
 ROUTERS: list[Router] = [exceptions.router, runs.router, notifications.router, quarantine.router, dlqs.router,
                          archive.router, timeline.router, reconciliations.router,
-                         kpis.router]
+                         kpis.router, kinds.router]
 # the Cognito user pool authorizer reads the ID token from this header (template.yaml OpsApi)
 SECURITY_SCHEME = "CognitoIdToken"
 

@@ -8,7 +8,7 @@ from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Body, Query
 from pydantic import BaseModel, Field
 
-from erphub.operations import audit, inbox
+from erphub.operations import audit, inbox, resolutions
 from erphub.operations.routes import actor
 from erphub.store.exceptions import ExceptionStore
 from erphub.workflows import operator
@@ -31,6 +31,10 @@ class ChooseRequest(Note):
 
 class AbandonRequest(BaseModel):
     reason: str = Field(min_length=1, max_length=2000)
+
+
+class ResolveRequest(BaseModel):
+    note: str = Field(min_length=1, max_length=2000, description="what was fixed, and where")
 
 
 class AssignRequest(Note):
@@ -109,6 +113,12 @@ def retry(exception_id: str, request: Annotated[Note, Body()]) -> ActionResult:
 @router.post("/exceptions/<exception_id>/abandon", summary="Give up, with a reason (a waiting run compensates)")
 def abandon(exception_id: str, request: Annotated[AbandonRequest, Body()]) -> ActionResult:
     return _result(operator.abandon(exception_id, request.reason, by=actor(router)))
+
+
+@router.post("/exceptions/<exception_id>/resolve",
+             summary="The cause was fixed outside the hub (no workflow waits on it): close it, with what was fixed")
+def resolve(exception_id: str, request: Annotated[ResolveRequest, Body()]) -> ActionResult:
+    return _result(resolutions.resolve(exception_id, request.note, by=actor(router)))
 
 
 @router.post("/exceptions/<exception_id>/assign", summary="Reassign the exception to another owner")
