@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -114,7 +115,8 @@ def test_state_survives_a_ctrl_c_and_a_crash_is_reported(place):
     # Then it says the last run did not stop cleanly, what it restored, and what it could not
     report = third.output()
     assert "did not stop cleanly" in report
-    assert "not restored: queued SQS messages RuleDeliveryDLQ: 1" in report
+    # (other queues may be listed too: a scheduled job's message still in flight when the snapshot was taken)
+    assert re.search(r"not restored: queued SQS messages [^\n]*\bRuleDeliveryDLQ: 1\b", report), report
     assert '"duplicate"' in third.send()
     assert third.kept_customers() == [customer["id"]]
     assert third.stop() == 0
