@@ -12,20 +12,14 @@ from typing import Any
 
 import pytest
 from matrix import ROWS, MatrixDeal, activate, subscriptions
+from matrix_rows import row_fixtures
 from test_reconciliation import _start, reconciliation_exceptions
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 THREE_DAYS_AGO = int(time.time()) - 3 * 86400
 
 
-@pytest.fixture(scope="module", params=ROWS, ids=[r.id for r in ROWS])
-def row(request):
-    return request.param
-
-
-@pytest.fixture(scope="module")
-def stack_parameters(row):
-    return row.parameters()
+row, stack_parameters = row_fixtures(ROWS)
 
 
 def billing_invoice(hub: Any, row: Any, subscription: dict[str, Any]) -> dict[str, Any]:
