@@ -6,7 +6,10 @@ every queue the template names as a dead-letter target (RedrivePolicy, DeadLette
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
+
+import pytest
 
 MACHINES = {"ACTIVATION": "CustomerActivationStateMachine", "AMENDMENT": "SubscriptionAmendmentStateMachine",
             "RENEWAL": "RenewalStateMachine", "CANCELLATION": "CancellationStateMachine"}
@@ -40,3 +43,22 @@ def operator_environment(stack: Any) -> dict[str, str]:
            "EVENT_ARCHIVE_NAME": template.props("EventArchive")["ArchiveName"],
            "DEAD_LETTER_QUEUES": ",".join(sorted(dlqs))}
     return env | {f"STATE_MACHINE_{k}": stack.physical(v) for k, v in MACHINES.items()}
+
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def stack():
+    """One local stack of the real template.yaml per test module (no vendor sandbox)."""
+    from local.stack import HubStack
+
+    with HubStack(ROOT / "template.yaml", sandbox=False) as running:
+        yield running
+
+
+@pytest.fixture
+def operator(stack, hub_settings):
+    """The operator function's environment, pointed at the local stack (as the CLI's in-process calls are)."""
+    hub_settings(**operator_environment(stack))
+    return stack

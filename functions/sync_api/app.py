@@ -1,13 +1,11 @@
 """/api/v1: the synchronous API - account validation, quote pricing and approval, tax, status lookups."""
 
-from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
-from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from erphub.api import accounts, document, errors, media, pricing, quotes, status, tax
 from erphub.api import models as v1
-from erphub.errors import HubError
 from erphub.observability import logger, metrics, tracer
 
 app = APIGatewayRestResolver(enable_validation=True)
@@ -65,28 +63,7 @@ def workflow_status(record_id: str) -> v1.StatusLookup:
     return status.workflow(record_id)
 
 
-@app.exception_handler(HubError)
-def refuse(exc: HubError) -> Response:
-    code, name = errors.status_of(exc)
-    logger.info("api request refused", extra={"error": type(exc).__name__, "reason": exc.reason, "system": exc.system})
-    return _error(code, type(exc).__name__, exc.reason, name)
-
-
-@app.not_found
-def no_route(_: Exception) -> Response:
-    """A path API Gateway routed here that the resolver cannot read (e.g. an id it cannot match)."""
-    return _error(404, "NotFound", f"no such record: {app.current_event.path}", "not_found")
-
-
-@app.exception_handler(RequestValidationError)
-def invalid(exc: RequestValidationError) -> Response:
-    problems = "; ".join(f"{'.'.join(str(p) for p in e.get('loc', ()))}: {e.get('msg')}" for e in exc.errors()[:10])
-    return _error(422, "RequestInvalid", problems or "the request does not match the schema", "request_invalid")
-
-
-def _error(status_code: int, error: str, message: str, code: str) -> Response:
-    return Response(status_code=status_code, content_type="application/json",
-                    body=errors.body(error, message, code, logger.get_correlation_id() or ""))
+errors.install(app, logger)
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
