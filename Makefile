@@ -39,7 +39,7 @@ demo: setup
 	$(BIN)/erphub demo
 
 test: lint artifact browser  ## every test: lint (template, code, types, scanners), the built artifact, unit, integration, e2e
-	$(BIN)/python -m pytest -n 2 --dist loadfile -q
+	$(BIN)/python -m pytest -n 2 --dist loadfile -q --durations=15
 
 unit: setup
 	$(BIN)/python -m pytest -q tests/unit
