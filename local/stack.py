@@ -62,7 +62,7 @@ class HubStack:
         try:
             self.wiring = Provisioner(self.template, self.aws).run()
             self._start_sandbox()
-            self.functions = Functions(self._specs(), self.aws.url)
+            self.functions = Functions(self.wiring.functions, self.aws.url)
             self._parts.append(_Exited(self.functions.shared_environment()))
             moto_lambda.set_dispatcher(self.functions.dispatch)
             self._keep_state()  # before the pollers: the inbox stream then publishes restored accepted items
@@ -73,13 +73,10 @@ class HubStack:
             raise
         if self.preload:
             threading.Thread(target=self.functions.preload, name="preload-handlers", daemon=True).start()
-        self.endpoints = {"gateway": getattr(self, "gateway_url", None), "aws": self.aws.url,
+        self.endpoints = {"gateway": self.gateway_url, "aws": self.aws.url,
                           "sandbox": self._sandbox_url(), "routes": self._routes(),
                           "ready_seconds": round(time.monotonic() - started, 3)}
         return self.endpoints
-
-    def _specs(self) -> list[Any]:
-        return list(self.wiring.functions)
 
     def _start_runtime(self) -> None:
         from local.api_keys import ApiKeys
@@ -258,13 +255,6 @@ class HubStack:
                     changed += 1
         return changed
 
-    def run_execution(self, state_machine_id: str, payload: Any, name: str | None = None,
-                      timeout: float = 20.0) -> dict[str, Any]:
-        """Start an execution and wait for it to finish; returns describe_execution."""
-        sfn = self.client("stepfunctions")
-        arn = self.start_execution(state_machine_id, payload, name)
-        return self.wait_until(lambda: _finished(sfn.describe_execution(executionArn=arn)), timeout=timeout)
-
     def start_execution(self, state_machine_id: str, payload: Any, name: str | None = None) -> str:
         import uuid
 
@@ -282,10 +272,6 @@ class _Exited:
 
     def stop(self) -> None:
         self.context.__exit__(None, None, None)
-
-
-def _finished(description: dict[str, Any]) -> dict[str, Any] | None:
-    return description if description["status"] != "RUNNING" else None
 
 
 def _decode(body: str) -> Any:
