@@ -43,15 +43,13 @@ class _Mounted:
 
 
 class Gateway:
-    def __init__(self, routes: list[Route], functions: Any, port: int = 0,
-                 binary_media_types: list[str] | None = None, authorize: Any = None,
+    def __init__(self, routes: list[Route], functions: Any, port: int = 0, authorize: Any = None,
                  api_keys: Any = None) -> None:
         self.authorize = authorize  # local/cognito_authorizer.py: the routes' Cognito authorizers
         self.api_keys = api_keys  # local.api_keys.ApiKeys: API keys and usage plans, as API Gateway checks them
         self.mounted = sorted((_Mounted(r) for r in routes), key=lambda m: m.rank)
         self.functions = functions
         self.port = port
-        self.binary_media_types = [t.replace("~1", "/") for t in binary_media_types or []]
         self.server: Any = None
         self.url = ""
 
@@ -135,7 +133,7 @@ class Gateway:
         multi_headers.setdefault("X-Forwarded-Proto", [request.scheme])
         multi_headers.setdefault("X-Forwarded-Port", [str(request.host.rsplit(":", 1)[-1])])
         multi_query = {key: request.args.getlist(key) for key in request.args}
-        body, is_base64 = self._body(raw, request.headers.get("Content-Type", ""))
+        body, is_base64 = _body(raw, request.headers.get("Content-Type", ""), route.binary_media_types)
         now = datetime.now(UTC)
         source_ip = request.headers.get("X-Forwarded-For", request.remote_addr or "127.0.0.1").split(",")[0].strip()
         return {
@@ -159,16 +157,18 @@ class Gateway:
             "body": body, "isBase64Encoded": is_base64,
         }
 
-    def _body(self, raw: bytes, content_type: str) -> tuple[str | None, bool]:
-        if not raw:
-            return None, False
-        media = content_type.split(";")[0].strip()
-        if any(fnmatch.fnmatch(media, pattern) for pattern in self.binary_media_types):
-            return base64.b64encode(raw).decode(), True
-        try:
-            return raw.decode("utf-8"), False
-        except UnicodeDecodeError:  # API Gateway would mangle it; a local stack should not
-            return base64.b64encode(raw).decode(), True
+
+def _body(raw: bytes, content_type: str, binary_media_types: tuple[str, ...]) -> tuple[str | None, bool]:
+    """As API Gateway hands it over: base64 when the media type is one of the API's BinaryMediaTypes."""
+    if not raw:
+        return None, False
+    media = content_type.split(";")[0].strip()
+    if any(fnmatch.fnmatch(media, pattern) for pattern in binary_media_types):
+        return base64.b64encode(raw).decode(), True
+    try:
+        return raw.decode("utf-8"), False
+    except UnicodeDecodeError:  # API Gateway would mangle it; a local stack should not
+        return base64.b64encode(raw).decode(), True
 
 
 def _response(payload: Any, request_id: str) -> tuple[int, list[tuple[str, str]], bytes]:

@@ -41,7 +41,10 @@ def routes(p: Provisioner) -> None:
             props = event.get("Properties", {})
             if event.get("Type") in ("Api", "HttpApi"):
                 method = str(props.get("Method", "ANY")).upper()
-                p.wiring.routes.append(Route(method, props["Path"], logical_id, event_name))
+                api_ref = props.get("RestApiId")
+                api = p.t.sam.get(api_ref.get("Ref") if isinstance(api_ref, dict) else "", {}).get("Properties", {})
+                binary = tuple(str(t).replace("~1", "/") for t in p.t.resolve(api.get("BinaryMediaTypes") or []))
+                p.wiring.routes.append(Route(method, props["Path"], logical_id, event_name, binary))
                 p.note(f"{logical_id}.Events.{event_name}", f"event {event['Type']}", "local",
                        f"{method} {props['Path']}")
 
