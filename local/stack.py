@@ -119,22 +119,17 @@ class HubStack:
     def _start_sandbox(self) -> None:
         if not self.use_sandbox:
             return
-        try:
-            from local import sandbox
-        except ImportError:
-            return
-        starter = getattr(sandbox, "start", None)
-        if starter is None:
-            return
-        self.sandbox = starter()
+        from local import sandbox
+
+        self.sandbox = sandbox.start()
         self._parts.append(self.sandbox)
         # a variable a function declares that the sandbox also provides points at the sandbox locally
-        provided = sandbox.environment(self.sandbox) if hasattr(sandbox, "environment") else {}
+        provided = sandbox.environment(self.sandbox)
         for spec in self.wiring.functions:
             for name in spec.variables.keys() & provided.keys():
                 spec.variables[name] = provided[name]
         # and the secrets those variables name hold the credentials the sandbox accepts
-        for name, value in (sandbox.secrets(self.sandbox) if hasattr(sandbox, "secrets") else {}).items():
+        for name, value in sandbox.secrets(self.sandbox).items():
             self._put_secret(name, json.dumps(value))
 
     def _put_secret(self, name: str, value: str) -> None:
@@ -145,8 +140,7 @@ class HubStack:
             secrets.create_secret(Name=name, SecretString=value)
 
     def _sandbox_url(self) -> str | None:
-        url = getattr(self.sandbox, "url", None)
-        return url if isinstance(url, str) else None
+        return self.sandbox.url if self.sandbox is not None else None
 
     def _routes(self) -> list[str]:
         return [f"{r.method} {self.gateway_url}{r.path} -> {r.function_id}" for r in self.wiring.routes]

@@ -11,13 +11,13 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from local.provision import DEV_SECRETS
+from local.provision import DEV_SECRETS, read_dev_secrets
 from local.sandbox import signing
 
 
 def credentials_for(source: str, secrets_file: Path = DEV_SECRETS) -> dict[str, Any]:
     """The dev secret of a source: the entry whose logical id names the source (a webhook secret preferred)."""
-    entries = {k: v for k, v in json.loads(secrets_file.read_text(encoding="utf-8")).items() if not k.startswith("_")}
+    entries = read_dev_secrets(secrets_file)
     matching = sorted((k for k in entries if source.lower() in k.lower()), key=lambda k: "webhook" not in k.lower())
     if not matching:
         raise KeyError(f"no local dev secret for source {source!r} in {secrets_file}")
