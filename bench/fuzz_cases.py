@@ -22,7 +22,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from local import webhooks
+from tests import webhooks
+
 from local.webhooks import signed_request
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -116,15 +116,13 @@ class ApiKeys:
 
 def _plan_of(template: Any, event: dict[str, Any]) -> UsagePlan | None:
     """The usage plan of an Api event that needs a key (the event's Auth, else its API's), None if none needed."""
-    api_ref = event.get("RestApiId")
-    api_id = api_ref.get("Ref") if isinstance(api_ref, dict) else None
-    api = template.sam.get(api_id, {}).get("Properties", {}) if api_id else {}
+    api_id, api = template.api_of(event)
     required = (event.get("Auth") or {}).get("ApiKeyRequired", (api.get("Auth") or {}).get("ApiKeyRequired", False))
     if not required:
         return None
     usage = template.resolve((api.get("Auth") or {}).get("UsagePlan") or {})
     throttle, quota = usage.get("Throttle") or {}, usage.get("Quota") or {}
-    return UsagePlan(api=api_id or "", rate=_number(throttle.get("RateLimit")), burst=_int(throttle.get("BurstLimit")),
+    return UsagePlan(api=api_id, rate=_number(throttle.get("RateLimit")), burst=_int(throttle.get("BurstLimit")),
                      quota=_int(quota.get("Limit")), period=str(quota.get("Period") or "DAY").upper())
 
 
@@ -138,7 +136,7 @@ def _int(value: Any) -> int | None:
 
 def _answer(status: int, error: str, message: str, code: str, request_id: str,
             extra: list[tuple[str, str]]) -> tuple[int, list[tuple[str, str]], bytes]:
-    body = json.dumps({"error": error, "message": message, "code": code, "correlation_id": request_id}).encode()
-    error_type = "UnauthorizedException" if status == 401 else "TooManyRequestsException"
-    return status, [("Content-Type", "application/json"), ("x-amzn-RequestId", request_id),
-                    ("x-amzn-ErrorType", error_type), ("Content-Length", str(len(body))), *extra], body
+    from local.gateway import gateway_response
+
+    body = {"error": error, "message": message, "code": code, "correlation_id": request_id}
+    return gateway_response(status, body, request_id, extra)

@@ -1,4 +1,5 @@
-"""YAML loading for CloudFormation/SAM templates: short-form tags become their long-form dicts."""
+"""YAML loading for CloudFormation/SAM templates: samtranslator's constructor (the one `sam` and the AWS CLI use)
+turns every short-form tag (!Ref, !GetAtt, !Sub, ...) into its long-form dict."""
 
 from __future__ import annotations
 
@@ -6,14 +7,13 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-
-_FN_TAGS = ("Base64", "Cidr", "FindInMap", "GetAZs", "ImportValue", "Join", "Select", "Split", "Sub",
-            "Transform", "And", "Equals", "If", "Not", "Or", "ToJsonString", "Length")
+from samtranslator.yaml_helper import intrinsics_multi_constructor
 
 
 class TemplateLoader(yaml.SafeLoader):
-    """SafeLoader that understands !Ref, !GetAtt, !Condition and every !Fn short form, and refuses a key given
-    twice in one mapping (plain YAML keeps the last one silently: a second `Conditions:` would drop the first)."""
+    """A SafeLoader of its own (samtranslator's yaml_parse would add the tags to every SafeLoader of the process)
+    that refuses a key given twice in one mapping: plain YAML keeps the last one silently (a second
+    `Conditions:` would drop the first)."""
 
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
         seen: set[Any] = set()
@@ -25,35 +25,8 @@ class TemplateLoader(yaml.SafeLoader):
         return super().construct_mapping(node, deep=deep)
 
 
-def _construct(node: yaml.Node, loader: TemplateLoader) -> Any:
-    if isinstance(node, yaml.ScalarNode):
-        return loader.construct_scalar(node)
-    if isinstance(node, yaml.SequenceNode):
-        return loader.construct_sequence(node, deep=True)
-    return loader.construct_mapping(node, deep=True)
-
-
-def _fn(name: str):
-    def construct(loader: TemplateLoader, node: yaml.Node) -> dict[str, Any]:
-        return {name: _construct(node, loader)}
-    return construct
-
-
-def _get_att(loader: TemplateLoader, node: yaml.Node) -> dict[str, Any]:
-    value = _construct(node, loader)
-    if isinstance(value, str):
-        # "Resource.Attr.With.Dots": the logical id never contains a dot
-        logical_id, _, attribute = value.partition(".")
-        value = [logical_id, attribute]
-    return {"Fn::GetAtt": value}
-
-
-TemplateLoader.add_constructor("!Ref", _fn("Ref"))
-TemplateLoader.add_constructor("!Condition", _fn("Condition"))
-TemplateLoader.add_constructor("!GetAtt", _get_att)
-for _tag in _FN_TAGS:
-    TemplateLoader.add_constructor(f"!{_tag}", _fn(f"Fn::{_tag}"))
-# CloudFormation templates may hold timestamps-looking strings (e.g. versions); keep them as text
+TemplateLoader.add_multi_constructor("!", intrinsics_multi_constructor)
+# CloudFormation templates may hold timestamp-looking strings (e.g. policy versions); keep them as text
 TemplateLoader.yaml_implicit_resolvers = {
     key: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
     for key, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()

@@ -96,11 +96,10 @@ class Authorizers:
 
     def for_route(self, route: Any) -> PoolAuthorizer | None:
         event = self.template.sam[route.function_id]["Properties"]["Events"][route.event_name]["Properties"]
-        api_ref = event.get("RestApiId")
-        api_id = api_ref.get("Ref") if isinstance(api_ref, dict) else None
+        api_id, api = self.template.api_of(event)
         if not api_id:
             return None
-        auth = self.template.sam[api_id].get("Properties", {}).get("Auth") or {}
+        auth = api.get("Auth") or {}
         name = (event.get("Auth") or {}).get("Authorizer") or auth.get("DefaultAuthorizer")
         if not name or name == "NONE":
             return None

@@ -25,14 +25,12 @@ class ReservedConcurrency:
         self._lock = threading.Lock()
         self.running = 0
         self.peak = 0
-        self.throttled = 0
 
     @contextmanager
     def slot(self) -> Iterator[None]:
         if self.limit is not None:
             with self._lock:
                 if self.running >= self.limit:
-                    self.throttled += 1
                     raise Throttled(f"Rate Exceeded. {self.function_name} is at its reserved concurrency "
                                     f"({self.limit})")
                 self.running += 1

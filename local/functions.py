@@ -48,7 +48,6 @@ class FunctionSpec:
     timeout: float = 3.0
     memory: int = 128
     reserved: int | None = None
-    events: dict[str, Any] = field(default_factory=dict)
     properties: dict[str, Any] = field(default_factory=dict)
 
 

@@ -11,7 +11,9 @@ import re
 import threading
 import time
 import uuid
+from collections.abc import Sequence
 from datetime import UTC, datetime
+from http.client import responses
 from typing import Any
 
 from werkzeug.serving import WSGIRequestHandler
@@ -43,15 +45,13 @@ class _Mounted:
 
 
 class Gateway:
-    def __init__(self, routes: list[Route], functions: Any, port: int = 0,
-                 binary_media_types: list[str] | None = None, authorize: Any = None,
+    def __init__(self, routes: list[Route], functions: Any, port: int = 0, authorize: Any = None,
                  api_keys: Any = None) -> None:
         self.authorize = authorize  # local/cognito_authorizer.py: the routes' Cognito authorizers
         self.api_keys = api_keys  # local.api_keys.ApiKeys: API keys and usage plans, as API Gateway checks them
         self.mounted = sorted((_Mounted(r) for r in routes), key=lambda m: m.rank)
         self.functions = functions
         self.port = port
-        self.binary_media_types = [t.replace("~1", "/") for t in binary_media_types or []]
         self.server: Any = None
         self.url = ""
 
@@ -80,8 +80,8 @@ class Gateway:
             status, headers, body = self.handle(request)
         except Exception:  # the gateway itself failed: answer as API Gateway's DEFAULT_5XX, never a stack page
             logging.getLogger(__name__).exception("local gateway failed on %s %s", request.method, request.path)
-            status, headers, body = _json(500, {"message": "Internal server error"}, str(uuid.uuid4()))
-        start_response(f"{status} {_REASONS.get(status, 'Status')}", headers)
+            status, headers, body = gateway_response(500, {"message": "Internal server error"}, str(uuid.uuid4()))
+        start_response(f"{status} {responses.get(status, 'Status')}", headers)
         return [body]
 
     def handle(self, request: Any) -> tuple[int, list[tuple[str, str]], bytes]:
@@ -89,18 +89,18 @@ class Gateway:
         if (_request_line_and_headers_bytes(request) > MAX_REQUEST_LINE_AND_HEADERS_BYTES
                 or (request.content_length or 0) > MAX_PAYLOAD_BYTES):
             _drain(request)
-            status, headers, body = _json(413, _TOO_LARGE, request_id)
+            status, headers, body = gateway_response(413, _TOO_LARGE, request_id)
             return status, [*headers, ("Connection", "close")], body
         route, parameters = self._find(request.method, request.path)
         if route is None:
-            return _json(403, {"message": "Missing Authentication Token"}, request_id)
+            return gateway_response(403, {"message": "Missing Authentication Token"}, request_id)
         refused = self.api_keys.check(route, request.headers, request_id) if self.api_keys is not None else None
         if refused is not None:
             _drain(request)
             return refused
         raw = request.get_data(cache=False)
         if len(raw) > MAX_PAYLOAD_BYTES:  # a chunked body has no Content-Length to refuse it by
-            return _json(413, _TOO_LARGE, request_id)
+            return gateway_response(413, _TOO_LARGE, request_id)
         event = self._event(request, raw, route, parameters, request_id)
         if self.api_keys is not None:
             self.api_keys.identify(route, request.headers, event)
@@ -110,12 +110,12 @@ class Gateway:
             try:
                 context = self.authorize(route, request.headers)
             except Denied:
-                return _json(401, {"message": "Unauthorized"}, request_id)
+                return gateway_response(401, {"message": "Unauthorized"}, request_id)
             if context is not None:
                 event["requestContext"]["authorizer"] = context
         result = self.functions.invoke(route.function_id, event)
         if result.failed:
-            return _json(502, {"message": "Internal server error"}, request_id)
+            return gateway_response(502, {"message": "Internal server error"}, request_id)
         return _response(result.payload, request_id)
 
     def _find(self, method: str, path: str) -> tuple[Route | None, dict[str, str]]:
@@ -135,7 +135,7 @@ class Gateway:
         multi_headers.setdefault("X-Forwarded-Proto", [request.scheme])
         multi_headers.setdefault("X-Forwarded-Port", [str(request.host.rsplit(":", 1)[-1])])
         multi_query = {key: request.args.getlist(key) for key in request.args}
-        body, is_base64 = self._body(raw, request.headers.get("Content-Type", ""))
+        body, is_base64 = _body(raw, request.headers.get("Content-Type", ""), route.binary_media_types)
         now = datetime.now(UTC)
         source_ip = request.headers.get("X-Forwarded-For", request.remote_addr or "127.0.0.1").split(",")[0].strip()
         return {
@@ -159,21 +159,23 @@ class Gateway:
             "body": body, "isBase64Encoded": is_base64,
         }
 
-    def _body(self, raw: bytes, content_type: str) -> tuple[str | None, bool]:
-        if not raw:
-            return None, False
-        media = content_type.split(";")[0].strip()
-        if any(fnmatch.fnmatch(media, pattern) for pattern in self.binary_media_types):
-            return base64.b64encode(raw).decode(), True
-        try:
-            return raw.decode("utf-8"), False
-        except UnicodeDecodeError:  # API Gateway would mangle it; a local stack should not
-            return base64.b64encode(raw).decode(), True
+
+def _body(raw: bytes, content_type: str, binary_media_types: tuple[str, ...]) -> tuple[str | None, bool]:
+    """As API Gateway hands it over: base64 when the media type is one of the API's BinaryMediaTypes."""
+    if not raw:
+        return None, False
+    media = content_type.split(";")[0].strip()
+    if any(fnmatch.fnmatch(media, pattern) for pattern in binary_media_types):
+        return base64.b64encode(raw).decode(), True
+    try:
+        return raw.decode("utf-8"), False
+    except UnicodeDecodeError:  # API Gateway would mangle it; a local stack should not
+        return base64.b64encode(raw).decode(), True
 
 
 def _response(payload: Any, request_id: str) -> tuple[int, list[tuple[str, str]], bytes]:
     if not isinstance(payload, dict) or "statusCode" not in payload:
-        return _json(502, {"message": "Internal server error"}, request_id)
+        return gateway_response(502, {"message": "Internal server error"}, request_id)
     headers: list[tuple[str, str]] = []
     for name, values in (payload.get("multiValueHeaders") or {}).items():
         headers.extend((name, str(v)) for v in values)
@@ -201,14 +203,16 @@ def _request_line_and_headers_bytes(request: Any) -> int:
 
 
 _ERROR_TYPES = {401: "UnauthorizedException", 403: "MissingAuthenticationTokenException",
-                413: "RequestTooLargeException", 400: "BadRequestException"}
+                413: "RequestTooLargeException", 400: "BadRequestException", 429: "TooManyRequestsException"}
 
 
-def _json(status: int, body: dict[str, Any], request_id: str) -> tuple[int, list[tuple[str, str]], bytes]:
+def gateway_response(status: int, body: dict[str, Any], request_id: str,
+                     extra: Sequence[tuple[str, str]] = ()) -> tuple[int, list[tuple[str, str]], bytes]:
+    """An answer of API Gateway itself (a gateway response), not of the integration."""
     raw = json.dumps(body).encode()
     error_type = _ERROR_TYPES.get(status, "InternalServerErrorException")
     return status, [("Content-Type", "application/json"), ("x-amzn-RequestId", request_id),
-                    ("x-amzn-ErrorType", error_type), ("Content-Length", str(len(raw)))], raw
+                    ("x-amzn-ErrorType", error_type), ("Content-Length", str(len(raw))), *extra], raw
 
 
 class _Handler(WSGIRequestHandler):
@@ -218,8 +222,8 @@ class _Handler(WSGIRequestHandler):
 
     def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
         status, body = (413, _TOO_LARGE) if code in (414, 431) else (code, {"message": message or "Bad request"})
-        _, headers, raw = _json(status, body, str(uuid.uuid4()))
-        self.send_response(status, _REASONS.get(status))
+        _, headers, raw = gateway_response(status, body, str(uuid.uuid4()))
+        self.send_response(status, responses.get(status))
         for name, value in headers:
             self.send_header(name, value)
         self.send_header("Connection", "close")
@@ -227,7 +231,3 @@ class _Handler(WSGIRequestHandler):
         if getattr(self, "command", None) != "HEAD":
             self.wfile.write(raw)
 
-
-_REASONS = {200: "OK", 201: "Created", 202: "Accepted", 204: "No Content", 400: "Bad Request", 401: "Unauthorized",
-            403: "Forbidden", 404: "Not Found", 409: "Conflict", 413: "Payload Too Large", 429: "Too Many Requests",
-            500: "Internal Server Error", 502: "Bad Gateway", 503: "Service Unavailable"}

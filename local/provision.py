@@ -32,7 +32,7 @@ class Provisioner:
         self.t = template
         self.aws = aws
         self.wiring = Wiring()
-        self.dev_secrets = _read_dev_secrets(dev_secrets)
+        self.dev_secrets = read_dev_secrets(dev_secrets)
 
     def run(self) -> Wiring:
         from local import cognito_authorizer, provision_compute, provision_events
@@ -144,7 +144,7 @@ class Provisioner:
         self.record(logical_id, arn, name, TopicArn=arn, TopicName=name)
 
 
-def _read_dev_secrets(path: Path) -> dict[str, Any]:
+def read_dev_secrets(path: Path = DEV_SECRETS) -> dict[str, Any]:
     if not path.exists():
         return {}
     data = json.loads(path.read_text(encoding="utf-8"))

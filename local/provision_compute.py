@@ -41,7 +41,9 @@ def routes(p: Provisioner) -> None:
             props = event.get("Properties", {})
             if event.get("Type") in ("Api", "HttpApi"):
                 method = str(props.get("Method", "ANY")).upper()
-                p.wiring.routes.append(Route(method, props["Path"], logical_id, event_name))
+                api = p.t.api_of(props)[1]
+                binary = tuple(str(t).replace("~1", "/") for t in p.t.resolve(api.get("BinaryMediaTypes") or []))
+                p.wiring.routes.append(Route(method, props["Path"], logical_id, event_name, binary))
                 p.note(f"{logical_id}.Events.{event_name}", f"event {event['Type']}", "local",
                        f"{method} {props['Path']}")
 

@@ -36,8 +36,7 @@ class Runner:
         self.gateway, self.client, self.resources, self.root, self.out = gateway, client, resources, root, out
         self.sandbox = sandbox  # the vendor sandbox's URL, for seed steps
         self.started = time.monotonic()
-        self._crm: str | None = None
-        self._success: str | None = None
+        self._vendors: dict[str, str] = {}
 
     def run_files(self, files: list[Path]) -> bool:
         ok = True
@@ -67,21 +66,22 @@ class Runner:
         return True
 
     def crm(self) -> str:
-        """The stack's CRM vendor, as its CRM adapter function is configured (CRM_VENDOR)."""
-        if self._crm is None:
-            config = self.client("lambda").get_function_configuration(
-                FunctionName=self._physical("CrmAdapterFunction"))
-            self._crm = ((config.get("Environment") or {}).get("Variables") or {}).get("CRM_VENDOR") or "salesforce"
-        return self._crm
+        return self._vendor("Crm", "salesforce")
 
     def success(self) -> str:
-        """The stack's customer-success vendor, as its success adapter is configured (SUCCESS_VENDOR)."""
-        if self._success is None:
-            config = self.client("lambda").get_function_configuration(
-                FunctionName=self._physical("SuccessAdapterFunction"))
-            self._success = ((config.get("Environment") or {}).get("Variables") or {}).get("SUCCESS_VENDOR") \
-                or "gainsight"
-        return self._success
+        return self._vendor("Success", "gainsight")
+
+    def erp(self) -> str:
+        return self._vendor("Erp", "netsuite")
+
+    def _vendor(self, role: str, default: str) -> str:
+        """The stack's vendor of a role, as its <Role>AdapterFunction is configured (<ROLE>_VENDOR)."""
+        if role not in self._vendors:
+            function = self._physical(f"{role}AdapterFunction")
+            config = self.client("lambda").get_function_configuration(FunctionName=function)
+            variables = (config.get("Environment") or {}).get("Variables") or {}
+            self._vendors[role] = variables.get(f"{role.upper()}_VENDOR") or default
+        return self._vendors[role]
 
     # --- steps ------------------------------------------------------------------------------------------
     def _seed(self, spec: dict[str, Any]) -> tuple[bool, str]:
@@ -93,11 +93,6 @@ class Runner:
                 self._control("POST", f"records/{spec['vendor']}/{kind}", item)
                 count += 1
         return True, f"{spec['vendor']}: {count} records from {spec['file']}"
-
-    def erp(self) -> str:
-        """The stack's ERP vendor, as its ERP adapter is configured (ERP_VENDOR)."""
-        config = self.client("lambda").get_function_configuration(FunctionName=self._physical("ErpAdapterFunction"))
-        return ((config.get("Environment") or {}).get("Variables") or {}).get("ERP_VENDOR") or "netsuite"
 
     def _fault(self, spec: dict[str, Any]) -> tuple[bool, str]:
         """A vendor failing (e.g. {"vendor": "netsuite", "kind": "503", "times": 1000}) until clear_faults; the

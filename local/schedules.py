@@ -67,7 +67,6 @@ class Scheduler:
         self.stack, self.schedules, self.speedup = stack, schedules, speedup
         self.stopping = threading.Event()
         self.thread = threading.Thread(target=self._run, name="local-scheduler", daemon=True)
-        self.fired: dict[str, int] = {s.name: 0 for s in schedules}
 
     def start(self) -> None:
         if any(s.enabled for s in self.schedules):
@@ -102,6 +101,5 @@ class Scheduler:
                  "account": stack.template.account_id, "time": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
                  "region": stack.template.region, "resources": [schedule.rule_arn] if schedule.rule_arn else [],
                  "detail": {}}
-        self.fired[name] += 1
         for target in schedule.targets:
             deliver(stack, target, event)

@@ -62,7 +62,7 @@ class HubStack:
         try:
             self.wiring = Provisioner(self.template, self.aws).run()
             self._start_sandbox()
-            self.functions = Functions(self._specs(), self.aws.url)
+            self.functions = Functions(self.wiring.functions, self.aws.url)
             self._parts.append(_Exited(self.functions.shared_environment()))
             moto_lambda.set_dispatcher(self.functions.dispatch)
             self._keep_state()  # before the pollers: the inbox stream then publishes restored accepted items
@@ -73,13 +73,10 @@ class HubStack:
             raise
         if self.preload:
             threading.Thread(target=self.functions.preload, name="preload-handlers", daemon=True).start()
-        self.endpoints = {"gateway": getattr(self, "gateway_url", None), "aws": self.aws.url,
+        self.endpoints = {"gateway": self.gateway_url, "aws": self.aws.url,
                           "sandbox": self._sandbox_url(), "routes": self._routes(),
                           "ready_seconds": round(time.monotonic() - started, 3)}
         return self.endpoints
-
-    def _specs(self) -> list[Any]:
-        return list(self.wiring.functions)
 
     def _start_runtime(self) -> None:
         from local.api_keys import ApiKeys
@@ -122,22 +119,17 @@ class HubStack:
     def _start_sandbox(self) -> None:
         if not self.use_sandbox:
             return
-        try:
-            from local import sandbox
-        except ImportError:
-            return
-        starter = getattr(sandbox, "start", None)
-        if starter is None:
-            return
-        self.sandbox = starter()
+        from local import sandbox
+
+        self.sandbox = sandbox.start()
         self._parts.append(self.sandbox)
         # a variable a function declares that the sandbox also provides points at the sandbox locally
-        provided = sandbox.environment(self.sandbox) if hasattr(sandbox, "environment") else {}
+        provided = sandbox.environment(self.sandbox)
         for spec in self.wiring.functions:
             for name in spec.variables.keys() & provided.keys():
                 spec.variables[name] = provided[name]
         # and the secrets those variables name hold the credentials the sandbox accepts
-        for name, value in (sandbox.secrets(self.sandbox) if hasattr(sandbox, "secrets") else {}).items():
+        for name, value in sandbox.secrets(self.sandbox).items():
             self._put_secret(name, json.dumps(value))
 
     def _put_secret(self, name: str, value: str) -> None:
@@ -148,8 +140,7 @@ class HubStack:
             secrets.create_secret(Name=name, SecretString=value)
 
     def _sandbox_url(self) -> str | None:
-        url = getattr(self.sandbox, "url", None)
-        return url if isinstance(url, str) else None
+        return self.sandbox.url if self.sandbox is not None else None
 
     def _routes(self) -> list[str]:
         return [f"{r.method} {self.gateway_url}{r.path} -> {r.function_id}" for r in self.wiring.routes]
@@ -258,13 +249,6 @@ class HubStack:
                     changed += 1
         return changed
 
-    def run_execution(self, state_machine_id: str, payload: Any, name: str | None = None,
-                      timeout: float = 20.0) -> dict[str, Any]:
-        """Start an execution and wait for it to finish; returns describe_execution."""
-        sfn = self.client("stepfunctions")
-        arn = self.start_execution(state_machine_id, payload, name)
-        return self.wait_until(lambda: _finished(sfn.describe_execution(executionArn=arn)), timeout=timeout)
-
     def start_execution(self, state_machine_id: str, payload: Any, name: str | None = None) -> str:
         import uuid
 
@@ -282,10 +266,6 @@ class _Exited:
 
     def stop(self) -> None:
         self.context.__exit__(None, None, None)
-
-
-def _finished(description: dict[str, Any]) -> dict[str, Any] | None:
-    return description if description["status"] != "RUNNING" else None
 
 
 def _decode(body: str) -> Any:

@@ -33,8 +33,8 @@ OWNER = "owner.pid"  # present while a stack uses the directory; left behind by 
 CHANGED_INTERVAL = 2.0  # seconds between snapshots while this process changes tables
 SAVE_SHARE = 0.2  # at most this share of the time goes into saving: a big inbox is snapshotted less often
 FULL_INTERVAL = 10.0  # seconds between snapshots in any case
-TABLE_TYPES = ("AWS::DynamoDB::Table", "AWS::Serverless::SimpleTable")
-MACHINE_TYPES = ("AWS::StepFunctions::StateMachine", "AWS::Serverless::StateMachine")
+TABLE_TYPES = ("AWS::DynamoDB::Table",)  # of the transformed template: a SimpleTable is one by then
+MACHINE_TYPES = ("AWS::StepFunctions::StateMachine",)
 
 
 class StateInUse(PermissionError):

@@ -121,6 +121,12 @@ class Template:
     def resolve(self, value: Any) -> Any:
         return self.resolver.resolve(value)
 
+    def api_of(self, event: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+        """The SAM Api an Api event names (`RestApiId: !Ref X`) and its Properties as written ("", {}: implicit)."""
+        ref = event.get("RestApiId")
+        api_id = str(ref.get("Ref")) if isinstance(ref, dict) else ""
+        return api_id, self.sam.get(api_id, {}).get("Properties", {})
+
     def name_for(self, logical_id: str, given: str | None = None, suffix: str = "") -> str:
         """The physical name: the template's own name if it gives one, else <stack>-<LogicalId> like CloudFormation."""
         return given or f"{self.stack_name}-{logical_id}{suffix}"

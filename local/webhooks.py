@@ -1,23 +1,20 @@
 """Webhooks as the vendors send them, signed with the local dev secrets: `erphub send`, the demo, tests and
-benches all sign through here."""
+benches all sign through here (fresh vendor ids for tests and benches: tests/webhooks.py)."""
 
 from __future__ import annotations
 
-import json
-import re
 import urllib.error
 import urllib.request
-import uuid
 from pathlib import Path
 from typing import Any
 
-from local.provision import DEV_SECRETS
+from local.provision import DEV_SECRETS, read_dev_secrets
 from local.sandbox import signing
 
 
 def credentials_for(source: str, secrets_file: Path = DEV_SECRETS) -> dict[str, Any]:
     """The dev secret of a source: the entry whose logical id names the source (a webhook secret preferred)."""
-    entries = {k: v for k, v in json.loads(secrets_file.read_text(encoding="utf-8")).items() if not k.startswith("_")}
+    entries = read_dev_secrets(secrets_file)
     matching = sorted((k for k in entries if source.lower() in k.lower()), key=lambda k: "webhook" not in k.lower())
     if not matching:
         raise KeyError(f"no local dev secret for source {source!r} in {secrets_file}")
@@ -46,30 +43,3 @@ def post(gateway: str, source: str, body: bytes, **options: Any) -> tuple[int, s
 
 def send(gateway: str, source: str, file: Path) -> tuple[int, str]:
     return post(gateway, source, Path(file).read_bytes())
-
-
-def fresh(source: str, body: bytes) -> tuple[bytes, dict[str, Any]]:
-    """The same business content as a new vendor event: (body, signing options)."""
-    new_id = uuid.uuid4().hex[:18]
-    if source == "salesforce":
-        count = iter(range(1000))
-        return re.sub(rb"<Id>04l[^<]*</Id>", lambda _: f"<Id>04l{new_id[:12]}{next(count):03d}</Id>".encode(),
-                      body), {}
-    if source == "zuora":
-        return body, {"notification_id": new_id}  # the id travels in a header
-    return with_vendor_id(source, body, new_id), {}
-
-
-def with_vendor_id(source: str, body: bytes, new_id: str) -> bytes:
-    """A JSON vendor's body with its event id(s) replaced (HubSpot: one per event of the batch)."""
-    if source in ("salesforce", "zuora"):
-        return body
-    document = json.loads(body)
-    if source == "hubspot":
-        for index, event in enumerate(document):
-            event["eventId"] = new_id + str(index) if len(new_id) > 100 else int(new_id[:12], 16) + index
-    elif source in ("gainsight", "totango"):
-        document["eventId"] = new_id
-    else:  # stripe, chargebee
-        document["id"] = f"evt_{new_id}" if source == "stripe" else f"ev_{new_id}"
-    return json.dumps(document).encode()

@@ -33,6 +33,7 @@ class Route:
     path: str  # "/items/{id}" or "/files/{proxy+}"
     function_id: str
     event_name: str
+    binary_media_types: tuple[str, ...] = ()  # its API's BinaryMediaTypes, "~1" read as "/"
 
 
 @dataclass

@@ -3,14 +3,17 @@ event id when a test needs a new event, signed by local.webhooks (the vendor's o
 
 from __future__ import annotations
 
+import json
+import re
+import uuid
 from pathlib import Path
 from typing import Any
 
 import requests
 
-from local.webhooks import credentials_for, fresh, signed_request
+from local.webhooks import credentials_for, signed_request
 
-__all__ = ["credentials", "fresh", "post", "sample", "signed_request"]
+__all__ = ["credentials", "fresh", "post", "sample", "signed_request", "with_vendor_id"]
 
 ROOT = Path(__file__).resolve().parent.parent
 credentials = credentials_for
@@ -27,3 +30,30 @@ def post(gateway: str, source: str, body: bytes, *, fresh_id: bool = True, **opt
         options = {**extra, **options}
     url, headers, body = signed_request(source, f"{gateway}/webhooks/{source}", body, **options)
     return requests.post(url, data=body, headers=headers, timeout=10)
+
+
+def fresh(source: str, body: bytes) -> tuple[bytes, dict[str, Any]]:
+    """The same business content as a new vendor event: (body, signing options)."""
+    new_id = uuid.uuid4().hex[:18]
+    if source == "salesforce":
+        count = iter(range(1000))
+        return re.sub(rb"<Id>04l[^<]*</Id>", lambda _: f"<Id>04l{new_id[:12]}{next(count):03d}</Id>".encode(),
+                      body), {}
+    if source == "zuora":
+        return body, {"notification_id": new_id}  # the id travels in a header
+    return with_vendor_id(source, body, new_id), {}
+
+
+def with_vendor_id(source: str, body: bytes, new_id: str) -> bytes:
+    """A JSON vendor's body with its event id(s) replaced (HubSpot: one per event of the batch)."""
+    if source in ("salesforce", "zuora"):
+        return body
+    document = json.loads(body)
+    if source == "hubspot":
+        for index, event in enumerate(document):
+            event["eventId"] = new_id + str(index) if len(new_id) > 100 else int(new_id[:12], 16) + index
+    elif source in ("gainsight", "totango"):
+        document["eventId"] = new_id
+    else:  # stripe, chargebee
+        document["id"] = f"evt_{new_id}" if source == "stripe" else f"ev_{new_id}"
+    return json.dumps(document).encode()
