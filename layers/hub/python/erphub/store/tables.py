@@ -63,3 +63,23 @@ def query_partition(client: Any, table: str, pk: str, prefix: str = "") -> list[
         for page in client.get_paginator("query").paginate(**kwargs):
             items += [from_item(i) for i in page["Items"]]
     return items
+
+
+def update_expression(changes: dict[str, Any], unless_set: dict[str, Any] | None = None) -> dict[str, Any]:
+    """UpdateItem arguments that set `changes` (a None removes the attribute) and each of `unless_set` only where
+    the item has no such attribute yet: a read-modify-write in one call, atomic."""
+    names: dict[str, str] = {}
+    values: dict[str, Any] = {}
+    sets, removes = [], []
+    for i, (name, value) in enumerate([*changes.items(), *(unless_set or {}).items()]):
+        names[f"#u{i}"] = name
+        if value is None:
+            removes.append(f"#u{i}")
+            continue
+        values[f":u{i}"] = value
+        sets.append(f"#u{i} = :u{i}" if i < len(changes) else f"#u{i} = if_not_exists(#u{i}, :u{i})")
+    expression = " ".join(part for part in (
+        "SET " + ", ".join(sets) if sets else "", "REMOVE " + ", ".join(removes) if removes else "") if part)
+    return {"UpdateExpression": expression, "ExpressionAttributeNames": names,
+            **({"ExpressionAttributeValues": to_item(values)} if values else {})}
+

@@ -32,7 +32,7 @@ from erphub.store.run_status import (  # noqa: F401 (the statuses are part of th
     run_key,
     split_retry,
 )
-from erphub.store.tables import from_item, query_partition, to_item, translated, workflow_table
+from erphub.store.tables import from_item, query_partition, to_item, translated, update_expression, workflow_table
 
 
 def _now() -> str:
@@ -58,13 +58,18 @@ class WorkflowStore:
     def record_status(self, correlation_id: str, workflow: str, status: str, *, version: str | int | None,
                       step: str = "", reason: str = "", detail: dict[str, Any] | None = None) -> None:
         """Update the status of one run (workflow + contract version, + retry); other runs keep theirs. A retry
-        (<correlation id>:retry<n>) keeps its status beside the contract's other runs."""
+        (<correlation id>:retry<n>) keeps its status beside the contract's other runs. One UpdateItem, no read
+        first: the run keeps its start, and its step unless a new one is given."""
         pk, key = self._status_key(correlation_id, workflow, version)
-        current = self._get(pk, key) or {}
-        self._put({**current, "pk": pk, "sk": key, "workflow": workflow, "correlation_id": correlation_id,
-                   "version": str(version if version is not None else "0"), "status": status,
-                   "step": step or current.get("step", ""), "reason": reason or None, "detail": detail,
-                   "updated_at": _now(), "started_at": current.get("started_at") or _now()})
+        now = _now()
+        changes = {"workflow": workflow, "correlation_id": correlation_id, "status": status, "updated_at": now,
+                   "version": str(version if version is not None else "0"), "reason": reason or None,
+                   "detail": detail}
+        first = {"started_at": now}
+        (changes if step else first)["step"] = step
+        with translated(f"{pk} {key}"):
+            self.ddb.update_item(TableName=self.table, Key=to_item({"pk": pk, "sk": key}),
+                                 **update_expression(changes, unless_set=first))
 
     def run_status(self, correlation_id: str, workflow: str, version: str | int | None) -> dict[str, Any] | None:
         """One run's status record."""
