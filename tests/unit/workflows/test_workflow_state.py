@@ -81,7 +81,7 @@ def test_a_status_is_one_write_that_keeps_the_start_the_step_and_what_others_add
     first = store.run_status("c1", "activation", "1")
     store.record_status("c1", "activation", "waiting", version="1", reason="erp_outage: down",
                         detail={"exception_id": "e1"})
-    # When the next status comes without a step, then without a reason, through one UpdateItem and no read
+    # When the next status of the run comes without a step or a reason: one UpdateItem, no read
     calls: list[str] = []
     tables.meta.events.register("before-call.dynamodb", lambda model, **_: calls.append(model.name))
     store.record_status("c1", "activation", "running", version="1")
@@ -93,8 +93,35 @@ def test_a_status_is_one_write_that_keeps_the_start_the_step_and_what_others_add
     assert now["updated_at"] >= first["updated_at"] and now["version"] == "1" and now["correlation_id"] == "c1"
 
 
-def test_a_first_status_without_a_step_has_an_empty_step(tables):
+def test_a_new_run_is_written_whole_and_a_first_status_without_a_step_has_an_empty_step(tables):
+    # Given no run yet: its first status is one whole item (so the stream's INSERT carries it whole)
+    calls: list[str] = []
+    tables.meta.events.register("before-call.dynamodb", lambda model, **_: calls.append(model.name))
     WorkflowStore().record_status("c2", "cancellation", "refused", version=None, reason="no contract")
+    assert calls == ["UpdateItem", "PutItem"]  # the update found no run (its condition failed), the put created it
     status = WorkflowStore().run_status("c2", "cancellation", None)
     assert (status["step"], status["version"], status["reason"]) == ("", "0", "no contract")
     assert status["started_at"] == status["updated_at"]
+
+
+def test_a_run_created_between_the_update_and_the_put_is_updated(tables, monkeypatch):
+    # Given a run another writer creates just after this writer's update found none
+    store, update = WorkflowStore(), WorkflowStore._update_existing
+    rounds: list[int] = []
+
+    def racing_update(self, pk, sk, changes):
+        rounds.append(len(rounds))
+        if len(rounds) > 1:
+            return update(self, pk, sk, changes)
+        monkeypatch.setattr(WorkflowStore, "_update_existing", update)  # the other writer, unhindered
+        WorkflowStore().record_status("c3", "activation", "running", version="1", step="contract.screen")
+        monkeypatch.setattr(WorkflowStore, "_update_existing", racing_update)
+        return False  # this writer's update came first and found no run
+
+    monkeypatch.setattr(WorkflowStore, "_update_existing", racing_update)
+    store.record_status("c3", "activation", "waiting", version="1", reason="approval: over threshold")
+    assert rounds == [0, 1]
+    # Then the put refused to overwrite it and the status was applied to what the other writer wrote
+    status = store.run_status("c3", "activation", "1")
+    assert (status["status"], status["step"], status["reason"]) == ("waiting", "contract.screen",
+                                                                   "approval: over threshold")

@@ -65,21 +65,14 @@ def query_partition(client: Any, table: str, pk: str, prefix: str = "") -> list[
     return items
 
 
-def update_expression(changes: dict[str, Any], unless_set: dict[str, Any] | None = None) -> dict[str, Any]:
-    """UpdateItem arguments that set `changes` (a None removes the attribute) and each of `unless_set` only where
-    the item has no such attribute yet: a read-modify-write in one call, atomic."""
-    names: dict[str, str] = {}
-    values: dict[str, Any] = {}
-    sets, removes = [], []
-    for i, (name, value) in enumerate([*changes.items(), *(unless_set or {}).items()]):
-        names[f"#u{i}"] = name
-        if value is None:
-            removes.append(f"#u{i}")
-            continue
-        values[f":u{i}"] = value
-        sets.append(f"#u{i} = :u{i}" if i < len(changes) else f"#u{i} = if_not_exists(#u{i}, :u{i})")
+def update_expression(changes: dict[str, Any]) -> dict[str, Any]:
+    """UpdateItem arguments that set `changes` on an item, a None removing the attribute (as `to_item` leaves a
+    None out of a whole item)."""
+    names = {f"#u{i}": name for i, name in enumerate(changes)}
+    values = {f":u{i}": value for i, value in enumerate(changes.values()) if value is not None}
+    sets = [f"#u{i} = :u{i}" for i, value in enumerate(changes.values()) if value is not None]
+    removes = [f"#u{i}" for i, value in enumerate(changes.values()) if value is None]
     expression = " ".join(part for part in (
         "SET " + ", ".join(sets) if sets else "", "REMOVE " + ", ".join(removes) if removes else "") if part)
     return {"UpdateExpression": expression, "ExpressionAttributeNames": names,
             **({"ExpressionAttributeValues": to_item(values)} if values else {})}
-
