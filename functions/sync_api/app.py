@@ -6,6 +6,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from erphub.api import accounts, document, errors, media, pricing, quotes, status, tax
 from erphub.api import models as v1
+from erphub.kpis import vendor_calls
 from erphub.observability import logger, metrics, tracer
 
 app = APIGatewayRestResolver(enable_validation=True)
@@ -69,6 +70,7 @@ errors.install(app, logger)
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
 @metrics.log_metrics(capture_cold_start_metric=True)
 @tracer.capture_lambda_handler(capture_response=False)
+@vendor_calls.per_invocation
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
     # which consumer asked: the id of its API key, as API Gateway passes it (logs per consumer)
     logger.append_keys(consumer=((event.get("requestContext") or {}).get("identity") or {}).get("apiKeyId"))

@@ -67,6 +67,18 @@ def connect(secrets: Any) -> Callable[..., Any]:
     return build
 
 
+@pytest.fixture
+def kpi_table(secrets: Any, hub_settings: Callable[..., Any]) -> str:
+    """A KPI table in moto for the vendor-call counters (the connectors' fixtures already run inside mock_aws)."""
+    boto3.client("dynamodb").create_table(
+        TableName="kpis", BillingMode="PAY_PER_REQUEST",
+        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"},
+                              {"AttributeName": "sk", "AttributeType": "S"}],
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}])
+    hub_settings(KPI_TABLE="kpis")
+    return "kpis"
+
+
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "sends_off_contract: the test sends requests off a vendor contract on purpose")
 

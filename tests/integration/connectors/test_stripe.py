@@ -3,6 +3,7 @@ subscriptions with licensed and metered prices, collection method, invoices."""
 
 from __future__ import annotations
 
+import threading
 from datetime import date
 from decimal import Decimal
 from urllib.parse import urlencode
@@ -101,6 +102,19 @@ def test_a_reused_key_with_other_parameters_is_a_conflict(connect, customer_id):
         billing.create_subscription(NewSubscription(customer_id=customer_id,
                                                     items=[SubscriptionItem(sku="platform", quantity=Decimal(2))]),
                                     idempotency_key="same")
+
+
+def test_a_key_still_in_use_elsewhere_is_retried_not_a_conflict(sandbox, connect, customer_id):
+    # Given the same idempotency key executing in another request (a concurrent activation creating the same price)
+    billing = connect(StripeBilling, max_retry_wait_seconds=1.0)
+    running = sandbox.vendors["stripe"].idempotency._running
+    running.add("corr-9:subscription")
+    threading.Timer(0.3, running.discard, ["corr-9:subscription"]).start()
+    # When this request meets Stripe's 409 idempotency_error, it is a Transient, retried until the key is free
+    request = NewSubscription(customer_id=customer_id, items=[SubscriptionItem(sku="platform")])
+    ref = billing.create_subscription(request, idempotency_key="corr-9:subscription")
+    # Then one subscription, created by a later attempt
+    assert ref.id and billing.http.attempts >= 2 and len(sandbox.records("stripe", "subscription")) == 1
 
 
 def test_errors_are_typed(sandbox, connect, customer_id):

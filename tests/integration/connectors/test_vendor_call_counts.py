@@ -16,18 +16,6 @@ from erphub.kpis import vendor_calls
 pytestmark = pytest.mark.integration
 
 
-@pytest.fixture
-def kpi_table(secrets, hub_settings) -> str:
-    """A KPI table in moto (the connectors' fixtures already run inside mock_aws)."""
-    boto3.client("dynamodb").create_table(
-        TableName="kpis", BillingMode="PAY_PER_REQUEST",
-        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"},
-                              {"AttributeName": "sk", "AttributeType": "S"}],
-        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}])
-    hub_settings(KPI_TABLE="kpis")
-    return "kpis"
-
-
 def rates() -> dict:
     now = datetime.now(UTC)
     return vendor_calls.error_rates(boto3.client("dynamodb"), "kpis", now - timedelta(hours=24), now)

@@ -70,3 +70,58 @@ def test_a_retry_keeps_its_own_status_beside_the_contract_and_its_success_makes_
     for correlation_id in ("c1", "c1:retry1"):
         view = store.status(correlation_id)
         assert (view["state"], view["correlation_id"], len(view["runs"])) == ("active", "c1", 2)
+
+
+def test_a_status_is_one_write_that_keeps_the_start_the_step_and_what_others_added(tables):
+    # Given a run whose status item another writer added to (the SLA sweep, an operator)
+    store = WorkflowStore()
+    store.record_status("c1", "activation", "running", version="1", step="billing.activate")
+    tables.update_item(TableName="workflows", Key={"pk": {"S": "RUN#c1"}, "sk": {"S": "STATUS#activation#1"}},
+                       UpdateExpression="SET sla_alerted = :t", ExpressionAttributeValues={":t": {"BOOL": True}})
+    first = store.run_status("c1", "activation", "1")
+    store.record_status("c1", "activation", "waiting", version="1", reason="erp_outage: down",
+                        detail={"exception_id": "e1"})
+    # When the next status of the run comes without a step or a reason: one UpdateItem, no read
+    calls: list[str] = []
+    tables.meta.events.register("before-call.dynamodb", lambda model, **_: calls.append(model.name))
+    store.record_status("c1", "activation", "running", version="1")
+    assert calls == ["UpdateItem"]
+    # Then the run keeps its start, its step and the other writer's attribute; the old reason and detail are gone
+    now = store.run_status("c1", "activation", "1")
+    assert (now["started_at"], now["step"], now["sla_alerted"]) == (first["started_at"], "billing.activate", True)
+    assert now["status"] == "running" and "reason" not in now and "detail" not in now
+    assert now["updated_at"] >= first["updated_at"] and now["version"] == "1" and now["correlation_id"] == "c1"
+
+
+def test_a_new_run_is_written_whole_and_a_first_status_without_a_step_has_an_empty_step(tables):
+    # Given no run yet: its first status is one whole item (so the stream's INSERT carries it whole)
+    calls: list[str] = []
+    tables.meta.events.register("before-call.dynamodb", lambda model, **_: calls.append(model.name))
+    WorkflowStore().record_status("c2", "cancellation", "refused", version=None, reason="no contract")
+    assert calls == ["UpdateItem", "PutItem"]  # the update found no run (its condition failed), the put created it
+    status = WorkflowStore().run_status("c2", "cancellation", None)
+    assert (status["step"], status["version"], status["reason"]) == ("", "0", "no contract")
+    assert status["started_at"] == status["updated_at"]
+
+
+def test_a_run_created_between_the_update_and_the_put_is_updated(tables, monkeypatch):
+    # Given a run another writer creates just after this writer's update found none
+    store, update = WorkflowStore(), WorkflowStore._update_existing
+    rounds: list[int] = []
+
+    def racing_update(self, pk, sk, changes):
+        rounds.append(len(rounds))
+        if len(rounds) > 1:
+            return update(self, pk, sk, changes)
+        monkeypatch.setattr(WorkflowStore, "_update_existing", update)  # the other writer, unhindered
+        WorkflowStore().record_status("c3", "activation", "running", version="1", step="contract.screen")
+        monkeypatch.setattr(WorkflowStore, "_update_existing", racing_update)
+        return False  # this writer's update came first and found no run
+
+    monkeypatch.setattr(WorkflowStore, "_update_existing", racing_update)
+    store.record_status("c3", "activation", "waiting", version="1", reason="approval: over threshold")
+    assert rounds == [0, 1]
+    # Then the put refused to overwrite it and the status was applied to what the other writer wrote
+    status = store.run_status("c3", "activation", "1")
+    assert (status["status"], status["step"], status["reason"]) == ("waiting", "contract.screen",
+                                                                   "approval: over threshold")

@@ -19,6 +19,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from erphub import errors
 from erphub.errors import HubError, Permanent, Transient
+from erphub.kpis import vendor_calls
 from erphub.observability import logger, trace_keys, tracer
 
 # adapter -> the action prefixes it serves, and the modules that define them
@@ -63,6 +64,7 @@ def lambda_handler_for(system: str) -> Callable[[dict, LambdaContext], dict]:
 
     @logger.inject_lambda_context
     @tracer.capture_lambda_handler(capture_response=False)
+    @vendor_calls.per_invocation
     def lambda_handler(event: dict, context: LambdaContext) -> dict:
         return handle(system, event)
 

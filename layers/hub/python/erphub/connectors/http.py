@@ -194,7 +194,8 @@ class HttpClient:
         emit_safely("adapter_calls", system=self.kind)
         if isinstance(outcome, RateLimited):
             emit_safely("adapter_throttled", system=self.kind)
-        vendor_calls.record(self.system, outcome)  # the KPIs' error rate per vendor (never raises)
+        # the KPIs' error rate per vendor (never raises); reserve: what a next attempt could take
+        vendor_calls.record(self.system, outcome, reserve=sum(self.timeout) + self.max_retry_wait)
 
     def _wait_before_retry(self, error: HubError, attempt: int, repeatable: bool) -> float | None:
         if not isinstance(error, Transient) or not repeatable or attempt >= self.max_attempts:

@@ -28,7 +28,7 @@ from erphub.connectors.interfaces import (
     SubscriptionChange,
 )
 from erphub.connectors.stripe_metering import Metering, terms_of
-from erphub.errors import Conflict, HubError, ValidationFailed
+from erphub.errors import Conflict, HubError, Transient, ValidationFailed
 
 STRIPE_VERSION = "2024-06-20"
 ZERO_DECIMAL = {"JPY", "KRW", "VND", "CLP", "ISK", "UGX", "XAF", "XOF"}
@@ -47,9 +47,11 @@ def parse_error(response: requests.Response) -> VendorError:
 
 def classify(response: requests.Response, vendor: VendorError) -> HubError | None:
     body = json_or_none(response) or {}
-    if (body.get("error") or {}).get("type") == "idempotency_error":  # same key, different parameters
-        return Conflict(f"stripe idempotency_error: {vendor.message}", system="stripe")
-    return None
+    if (body.get("error") or {}).get("type") != "idempotency_error":
+        return None
+    if response.status_code == 409:  # the same key is still executing elsewhere: Stripe saved nothing, retry is safe
+        return Transient(f"stripe idempotency key in use: {vendor.message}", system="stripe")
+    return Conflict(f"stripe idempotency_error: {vendor.message}", system="stripe")  # same key, other parameters
 
 
 def to_major(amount: int | None, currency: str) -> Decimal:

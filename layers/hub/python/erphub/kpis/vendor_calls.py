@@ -1,26 +1,67 @@
 """Outbound vendor calls, counted per system and hour in the KPI table: the source of the API error rates.
 
-Every HTTP attempt a connector makes (connectors/http.py) adds to one counter item with one atomic ADD:
+Every HTTP attempt a connector makes (connectors/http.py) is counted in one counter item:
 
   CALLS#<YYYY-MM-DD>, <YYYY-MM-DDTHH>#<vendor>   calls, errors, throttles, `error:<TypedError>`, `http:<class>`
 
-One write per attempt keeps the figures exact without a per-call record; the day partition keeps the report to one
-Query per day. Counting is observation, never part of the call: a failed write is logged and the call goes on.
+Atomic ADDs keep the figures exact without a per-call record; the day partition keeps the report to one Query per
+day. A handler wrapped in `per_invocation` (the adapters, the sync API) keeps its invocation's counts in memory and
+writes them once when the invocation ends, whatever its outcome: one UpdateItem per counter item touched, instead
+of one per attempt. Lambda freezes or stops the process after an invocation, so nothing is kept across
+invocations, and an invocation close to its timeout writes at once what it counted so far. Outside such a handler
+(scripts, tests calling a connector) each attempt is written at once. Counting is observation, never part of the
+call: a failed write is logged and measured (`vendor_calls_uncounted`) and the call or invocation goes on.
 Only functions given KPI_TABLE count (the four adapter Lambdas, through which the workflows, the ERP posting and
 reconciliation reach every vendor); elsewhere `record` does nothing.
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
+import contextvars
+import functools
+import threading
+import time
+from collections import Counter, defaultdict
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from erphub import aws
 from erphub.errors import HubError, RateLimited
-from erphub.observability import logger
+from erphub.observability import emit_safely, logger
 from erphub.settings import get_settings
 from erphub.store.tables import from_item, translated
+
+# the time one flush may take: an invocation with less than this (plus its next attempt) left writes at once
+FLUSH_SECONDS = 1.0
+
+CounterItem = tuple[str, str, str]  # table, pk, sk
+Handler = TypeVar("Handler", bound=Callable[..., Any])
+
+
+class Tally:
+    """One invocation's counts per counter item, until written. Locked: a connector may call from threads."""
+
+    def __init__(self, deadline: float | None = None) -> None:
+        self.deadline = deadline  # time.monotonic() at which Lambda stops the invocation, when known
+        self._counts: dict[CounterItem, Counter[str]] = {}
+        self._lock = threading.Lock()
+
+    def add(self, item: CounterItem, adds: dict[str, int]) -> None:
+        with self._lock:
+            self._counts.setdefault(item, Counter()).update(adds)
+
+    def take(self) -> dict[CounterItem, Counter[str]]:
+        with self._lock:
+            counts, self._counts = self._counts, {}
+        return counts
+
+    def short_of_time(self, reserve: float) -> bool:
+        return self.deadline is not None and self.deadline - time.monotonic() < reserve + FLUSH_SECONDS
+
+
+_tally: contextvars.ContextVar[Tally | None] = contextvars.ContextVar("vendor_call_tally", default=None)
 
 
 def status_class(outcome: HubError) -> str:
@@ -29,26 +70,70 @@ def status_class(outcome: HubError) -> str:
     return f"{int(status) // 100}xx" if status else "network"
 
 
-def record(vendor: str, outcome: Any, moment: datetime | None = None) -> None:
-    """Count one attempt: a response is a call; a typed error is also an error (and a 429 a throttle)."""
+def record(vendor: str, outcome: Any, moment: datetime | None = None, reserve: float = 0.0) -> None:
+    """Count one attempt: a response is a call; a typed error is also an error (and a 429 a throttle).
+    `reserve`: the seconds the caller's next attempt may take (a tally that could not wait that long is flushed)."""
     table = get_settings().kpi_table
     if not table:
         return
     moment = moment or datetime.now(UTC)
+    item = (table, f"CALLS#{moment.date().isoformat()}", f"{moment.strftime('%Y-%m-%dT%H')}#{vendor}")
     adds = {"calls": 1}
     if isinstance(outcome, HubError):
         adds |= {"errors": 1, f"error:{type(outcome).__name__}": 1, f"http:{status_class(outcome)}": 1}
         if isinstance(outcome, RateLimited):
             adds["throttles"] = 1
+    tally = _tally.get()
+    if tally is None:
+        _write(item, adds)
+        return
+    tally.add(item, adds)
+    if tally.short_of_time(reserve):
+        flush(tally)
+
+
+@contextmanager
+def batched(deadline: float | None = None) -> Iterator[Tally]:
+    """Count the attempts made inside in memory and write them when the block ends, however it ends."""
+    tally = Tally(deadline)
+    token = _tally.set(tally)
+    try:
+        yield tally
+    finally:
+        _tally.reset(token)
+        flush(tally)
+
+
+def per_invocation(handler: Handler) -> Handler:
+    """A Lambda handler whose vendor calls are counted with one write per counter item at the invocation's end."""
+
+    @functools.wraps(handler)
+    def counted(event: Any, context: Any, *args: Any, **kwargs: Any) -> Any:
+        remaining = getattr(context, "get_remaining_time_in_millis", None)
+        with batched(time.monotonic() + remaining() / 1000 if callable(remaining) else None):
+            return handler(event, context, *args, **kwargs)
+
+    return counted  # type: ignore[return-value]
+
+
+def flush(tally: Tally) -> None:
+    """Write what the tally holds, one UpdateItem per counter item; never raises."""
+    for item, adds in tally.take().items():
+        _write(item, adds)
+
+
+def _write(item: CounterItem, adds: dict[str, int]) -> None:
+    table, pk, sk = item
     names = {f"#c{i}": name for i, name in enumerate(adds)}
     try:
         aws.client("dynamodb").update_item(
-            TableName=table, Key={"pk": {"S": f"CALLS#{moment.date().isoformat()}"},
-                                  "sk": {"S": f"{moment.strftime('%Y-%m-%dT%H')}#{vendor}"}},
-            UpdateExpression="ADD " + ", ".join(f"#c{i} :one" for i in range(len(adds))),
-            ExpressionAttributeNames=names, ExpressionAttributeValues={":one": {"N": "1"}})
-    except Exception as exc:  # whatever fails here, the vendor call it observes must go on
-        logger.warning("vendor call not counted", extra={"vendor": vendor, "error": repr(exc)})
+            TableName=table, Key={"pk": {"S": pk}, "sk": {"S": sk}},
+            UpdateExpression="ADD " + ", ".join(f"#c{i} :c{i}" for i in range(len(adds))),
+            ExpressionAttributeNames=names,
+            ExpressionAttributeValues={f":c{i}": {"N": str(n)} for i, n in enumerate(adds.values())})
+    except Exception as exc:  # whatever fails here, the vendor calls it observes (and their invocation) go on
+        logger.warning("vendor call not counted", extra={"counter": sk, "counts": dict(adds), "error": repr(exc)})
+        emit_safely("vendor_calls_uncounted", adds.get("calls", 0))
 
 
 def error_rates(ddb: Any, table: str, since: datetime, until: datetime) -> dict[str, dict[str, Any]]:

@@ -63,3 +63,16 @@ def query_partition(client: Any, table: str, pk: str, prefix: str = "") -> list[
         for page in client.get_paginator("query").paginate(**kwargs):
             items += [from_item(i) for i in page["Items"]]
     return items
+
+
+def update_expression(changes: dict[str, Any]) -> dict[str, Any]:
+    """UpdateItem arguments that set `changes` on an item, a None removing the attribute (as `to_item` leaves a
+    None out of a whole item)."""
+    names = {f"#u{i}": name for i, name in enumerate(changes)}
+    values = {f":u{i}": value for i, value in enumerate(changes.values()) if value is not None}
+    sets = [f"#u{i} = :u{i}" for i, value in enumerate(changes.values()) if value is not None]
+    removes = [f"#u{i}" for i, value in enumerate(changes.values()) if value is None]
+    expression = " ".join(part for part in (
+        "SET " + ", ".join(sets) if sets else "", "REMOVE " + ", ".join(removes) if removes else "") if part)
+    return {"UpdateExpression": expression, "ExpressionAttributeNames": names,
+            **({"ExpressionAttributeValues": to_item(values)} if values else {})}

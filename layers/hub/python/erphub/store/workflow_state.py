@@ -32,7 +32,7 @@ from erphub.store.run_status import (  # noqa: F401 (the statuses are part of th
     run_key,
     split_retry,
 )
-from erphub.store.tables import from_item, query_partition, to_item, translated, workflow_table
+from erphub.store.tables import from_item, query_partition, to_item, translated, update_expression, workflow_table
 
 
 def _now() -> str:
@@ -58,13 +58,33 @@ class WorkflowStore:
     def record_status(self, correlation_id: str, workflow: str, status: str, *, version: str | int | None,
                       step: str = "", reason: str = "", detail: dict[str, Any] | None = None) -> None:
         """Update the status of one run (workflow + contract version, + retry); other runs keep theirs. A retry
-        (<correlation id>:retry<n>) keeps its status beside the contract's other runs."""
+        (<correlation id>:retry<n>) keeps its status beside the contract's other runs.
+
+        No read first: a run's status is one UpdateItem on the item if it exists (it keeps its start, its step
+        unless a new one is given, and what other writers added), else one PutItem of the whole new item (its
+        stream INSERT then carries the whole item; moto 5.2.5 streams a key-only INSERT for a creating update)."""
         pk, key = self._status_key(correlation_id, workflow, version)
-        current = self._get(pk, key) or {}
-        self._put({**current, "pk": pk, "sk": key, "workflow": workflow, "correlation_id": correlation_id,
-                   "version": str(version if version is not None else "0"), "status": status,
-                   "step": step or current.get("step", ""), "reason": reason or None, "detail": detail,
-                   "updated_at": _now(), "started_at": current.get("started_at") or _now()})
+        now = _now()
+        changes = {"workflow": workflow, "correlation_id": correlation_id, "status": status, "updated_at": now,
+                   "version": str(version if version is not None else "0"), "reason": reason or None,
+                   "detail": detail, **({"step": step} if step else {})}
+        if self._update_existing(pk, key, changes):
+            return
+        try:
+            self._put({"pk": pk, "sk": key, "started_at": now, "step": step, **changes},
+                      ConditionExpression="attribute_not_exists(pk)")
+        except Conflict:  # another writer created it in between: update what it wrote
+            if not self._update_existing(pk, key, changes):
+                raise
+
+    def _update_existing(self, pk: str, sk: str, changes: dict[str, Any]) -> bool:
+        try:
+            with translated(f"{pk} {sk}"):
+                self.ddb.update_item(TableName=self.table, Key=to_item({"pk": pk, "sk": sk}),
+                                     ConditionExpression="attribute_exists(pk)", **update_expression(changes))
+        except Conflict:
+            return False
+        return True
 
     def run_status(self, correlation_id: str, workflow: str, version: str | int | None) -> dict[str, Any] | None:
         """One run's status record."""
