@@ -140,3 +140,15 @@ def test_step_functions_tasks_call_back_in_process(stack):
     # When it calls, Then the call is answered in-process
     assert client.meta.endpoint_url == f"http://localhost:{stack.aws.url.rsplit(':', 1)[1]}"
     assert server_of(client.list_functions()).startswith(inprocess_aws.SERVER_SOFTWARE)
+
+
+def test_a_session_holding_the_hook_twice_is_answered_once(stack):
+    # Given boto3's default session made while the stack runs, then registered again (as a later install does)
+    boto3.setup_default_session(aws_access_key_id="testing", aws_secret_access_key="testing", region_name="us-east-1")
+    inprocess_aws._register_on_default_session()
+    sqs = boto3.client("sqs", endpoint_url=stack.aws.url)
+    url = sqs.create_queue(QueueName=f"once-{uuid.uuid4().hex[:8]}")["QueueUrl"]
+    # When it sends one message, Then moto took it once
+    sqs.send_message(QueueUrl=url, MessageBody="once")
+    assert sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages"])[
+        "Attributes"]["ApproximateNumberOfMessages"] == "1"
