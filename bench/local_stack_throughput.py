@@ -38,7 +38,7 @@ import json, sys, time
 sys.path[:0] = [{layer!r}, {root!r}]
 from local.stack import HubStack
 from local.pollers import Pollers, SqsPoller
-stack = HubStack({template!r}, sandbox=False)
+stack = HubStack({template!r}, sandbox=False, aws_in_process={in_process!r})
 stack.start()
 queue = stack.physical({queue!r})
 for part in stack._parts:
@@ -95,12 +95,14 @@ def _max_backlog(answers: list[float], arrivals: list[float]) -> int:
 
 
 def run_once(template: Path, webhooks: int, senders: int, settle_seconds: float = 30.0,
-             on_started: Any = None) -> Run:
-    """One stack, `webhooks` webhooks; on_started(pid) runs once the stack is up (e.g. to attach a profiler)."""
+             on_started: Any = None, in_process: bool = True) -> Run:
+    """One stack, `webhooks` webhooks; on_started(pid) runs once the stack is up (e.g. to attach a profiler).
+
+    in_process=False: the stack's own AWS calls go over HTTP to moto, as before local/inprocess_aws.py."""
     workdir = Path(tempfile.mkdtemp(prefix="erphub-bench-"))
     ready = workdir / "endpoints.json"
     code = _CHILD.format(layer=str(ROOT / "layers" / "hub" / "python"), root=str(ROOT), template=str(template),
-                         queue=ROUTED_QUEUE, ready=str(ready))
+                         queue=ROUTED_QUEUE, ready=str(ready), in_process=in_process)
     with (workdir / "stack.log").open("w") as log:
         child = subprocess.Popen([sys.executable, "-c", code], stdin=subprocess.PIPE, stdout=log,
                                  stderr=subprocess.STDOUT, text=True, cwd=ROOT)
@@ -246,6 +248,9 @@ def report(runs: list[Run]) -> list[str]:
     ]
 
 
+TRANSPORTS = {"in-process": True, "http": False}
+
+
 def main(argv: list[str] | None = None) -> None:
     import argparse
 
@@ -253,9 +258,30 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--webhooks", type=int, default=10_000)
     parser.add_argument("--senders", type=int, default=16)
+    parser.add_argument("--aws-transport", choices=[*TRANSPORTS, "both"], default="in-process",
+                        help="how the stack's own AWS calls reach moto; both: interleaved runs of each, and ratios")
     args = parser.parse_args(argv)
-    runs = [run_once(ROOT / "template.yaml", args.webhooks, args.senders) for _ in range(args.runs)]
-    print("\n".join(report(runs)))
+    transports = list(TRANSPORTS) if args.aws_transport == "both" else [args.aws_transport]
+    runs: dict[str, list[Run]] = {name: [] for name in transports}
+    for _ in range(args.runs):
+        for name in transports:  # interleaved: a noisy machine slows both alike
+            runs[name].append(run_once(ROOT / "template.yaml", args.webhooks, args.senders,
+                                       in_process=TRANSPORTS[name]))
+    for name in transports:
+        print(f"[stack's AWS calls: {name}]")
+        print("\n".join(report(runs[name])))
+    if len(transports) == 2:
+        print("\n".join(compare(runs["http"], runs["in-process"])))
+
+
+def compare(before: list[Run], after: list[Run]) -> list[str]:
+    """Ratios of the medians, http / in-process (CPU per event is the fair figure on a shared machine)."""
+    def median(runs: list[Run], name: str) -> float:
+        return statistics.median(r.figures()[name] for r in runs)
+
+    cpu = median(before, "cpu_ms_per_event") / max(1e-9, median(after, "cpu_ms_per_event"))
+    rate = median(after, "delivered_per_s") / max(1e-9, median(before, "delivered_per_s"))
+    return [f"in-process vs http: stack CPU per event {cpu:.2f}x less; inbox -> queue {rate:.2f}x faster"]
 
 
 if __name__ == "__main__":

@@ -2,6 +2,7 @@
 requests with a fixed latency, the ERP adapter's reserved concurrency (template parameter ErpConcurrency) is N.
 
     .venv/bin/python -m bench.workflows [--deals 200] [--erp-concurrency 2] [--erp-latency 0.2] [--amendments 3]
+                                        [--aws-transport in-process|http]
 
 Prints, each with its target:
 - the ERP-bound theory (ERP requests per activation x latency / N: the fastest any hub could drain the deals
@@ -188,9 +189,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--erp-concurrency", type=int, default=2)
     parser.add_argument("--erp-latency", type=float, default=0.2, help="seconds the ERP sandbox adds per request")
     parser.add_argument("--amendments", type=int, default=3)
+    parser.add_argument("--aws-transport", choices=["in-process", "http"], default="in-process",
+                        help="how the stack's own AWS calls reach moto (http: as before local/inprocess_aws.py)")
     args = parser.parse_args(argv)
     n = args.erp_concurrency
-    with HubStack(ROOT / "template.yaml", parameter_overrides={"ErpConcurrency": str(n)}) as stack:
+    with HubStack(ROOT / "template.yaml", parameter_overrides={"ErpConcurrency": str(n)},
+                  aws_in_process=args.aws_transport == "in-process") as stack:
         sandbox = stack.sandbox
         sandbox.limit_concurrency("netsuite", n)
         latency = sandbox.faults.inject("netsuite", None, kind="latency", times=10**9, seconds=args.erp_latency)

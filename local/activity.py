@@ -17,8 +17,11 @@ from typing import Any
 
 MAX_IDLE = 1.0  # seconds between re-checks of an idle poller (for changes this process cannot see)
 EVENTS = "events"  # the key every queue poller also listens to
-_changed = threading.Condition()
+_lock = threading.Lock()
 _generations: defaultdict[str, int] = defaultdict(int)
+# key -> the events of the pollers waiting on it: a pulse wakes those only (one shared Condition woke every
+# idle poller on every write: ~20 wake-ups per AWS call, ~8 % of the stack's CPU under the throughput bench)
+_waiting: defaultdict[str, set[threading.Event]] = defaultdict(set)
 _installed = False
 
 
@@ -32,20 +35,34 @@ def table_key(table_name_or_arn: str) -> str:
 
 
 def pulse(*keys: str) -> None:
-    with _changed:
+    with _lock:
         for key in keys:
             _generations[key] += 1
-        _changed.notify_all()
+        woken = [event for key in keys if key in _waiting for event in _waiting[key]]
+    for event in woken:
+        event.set()
 
 
 def snapshot(keys: frozenset[str]) -> tuple[int, ...]:
-    return tuple(_generations[k] for k in sorted(keys))
+    return tuple(_generations.get(k, 0) for k in sorted(keys))
 
 
 def wait_for_change(keys: frozenset[str], seen: tuple[int, ...], timeout: float) -> None:
     """Return when one of keys changed after the snapshot `seen`, or after timeout seconds."""
-    with _changed:
-        _changed.wait_for(lambda: snapshot(keys) != seen, timeout=timeout)
+    event = threading.Event()
+    with _lock:  # a pulse after this check finds the event registered: no change is missed
+        if snapshot(keys) != seen:
+            return
+        for key in keys:
+            _waiting[key].add(event)
+    try:
+        event.wait(timeout)
+    finally:
+        with _lock:
+            for key in keys:
+                _waiting[key].discard(event)
+                if not _waiting[key]:
+                    del _waiting[key]
 
 
 def keys_changed_by(service: str, operation: str, params: dict[str, Any]) -> list[str]:

@@ -1,4 +1,7 @@
-"""The embedded AWS: moto in server mode on loopback, in this process."""
+"""The embedded AWS: moto in server mode on loopback, in this process.
+
+Calls made inside this process by clients created after start reach moto without HTTP (local/inprocess_aws.py);
+the server answers everything else (other processes, clients created before)."""
 
 from __future__ import annotations
 
@@ -17,8 +20,9 @@ _ONE_PER_PROCESS = threading.Lock()  # moto's backends and MOTO_PORT are process
 
 
 class EmbeddedAws:
-    def __init__(self, port: int = 0) -> None:
+    def __init__(self, port: int = 0, in_process: bool = True) -> None:
         self.requested_port = port
+        self.in_process = in_process  # False: every call over HTTP, as before (benches compare the two)
         self.server: Any = None
         self.url = ""
         self._locked = False
@@ -50,12 +54,22 @@ class EmbeddedAws:
         # moto's Step Functions interpreter calls back to http://localhost:$MOTO_PORT
         os.environ["MOTO_PORT"] = str(port)
         self.url = f"http://127.0.0.1:{port}"
+        if self.in_process:
+            from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
+
+            from local import inprocess_aws
+
+            inprocess_aws.install(DomainDispatcherApplication(create_backend_app), port)
         self._post("/moto-api/reset", {})
         self._post("/moto-api/config", {"stepfunctions": {"execute_state_machine": True},
                                          "lambda": {"use_docker": False}})
         return self.url
 
     def stop(self) -> None:
+        if self.in_process and self._locked:
+            from local import inprocess_aws
+
+            inprocess_aws.uninstall()
         if self.server is not None:
             self.server.stop()
             self.server = None

@@ -27,7 +27,7 @@ class HubStack:
     def __init__(self, template_path: str | Path = "template.yaml", parameter_overrides: dict[str, str] | None = None,
                  env_name: str = "local", port: int = 0, aws_port: int = 0, stack_name: str | None = None,
                  schedule_speedup: float = 1.0, sandbox: bool = True, preload: bool = True,
-                 runtime: bool = True, state_dir: str | Path | None = None) -> None:
+                 runtime: bool = True, state_dir: str | Path | None = None, aws_in_process: bool = True) -> None:
         self.template_path = Path(template_path)
         self.parameter_overrides = parameter_overrides
         self.env_name, self.stack_name = env_name, stack_name
@@ -37,7 +37,7 @@ class HubStack:
         self.runtime = runtime  # False: resources and functions only (no gateway, pollers, schedules), for benches
         self.gateway_url: str | None = None
         self.template: Template | None = None
-        self.aws = EmbeddedAws(aws_port)
+        self.aws = EmbeddedAws(aws_port, in_process=aws_in_process)  # False: every AWS call over HTTP
         self.functions: Any = None
         self.wiring: Any = None
         self.endpoints: dict[str, Any] = {}

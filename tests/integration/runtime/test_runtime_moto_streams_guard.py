@@ -131,3 +131,26 @@ def test_get_records_answers_what_moto_s_serializer_answered(stack, table):
     assert binary["NewImage"]["blob"] == {"B": b"\x00\xffbinary"}
     assert before < inserted["ApproximateCreationDateTime"] < datetime.now(UTC) + timedelta(seconds=5)
     assert int(inserted["SequenceNumber"]) < int(modified["SequenceNumber"]) and inserted["Keys"] == {"pk": {"S": "a"}}
+
+
+def test_binary_values_are_answered_without_moto_s_serializer(stack, table, monkeypatch):
+    # Given an item with binary values at every depth (the inbox keeps the raw body as B)
+    from moto.core.serialize import ResponseSerializer
+
+    ddb = stack.client("dynamodb")
+    ddb.put_item(TableName=table, Item={"pk": {"S": "bin"}, "raw": {"B": b"\x00\xff{raw}"},
+                                        "set": {"BS": [b"x", b"\x80"]}, "doc": {"M": {"in": {"L": [{"B": b"q"}]}}}})
+    streams = stack.client("dynamodbstreams")
+    arn = ddb.describe_table(TableName=table)["Table"]["LatestStreamArn"]
+    shard = streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"][0]["ShardId"]
+    iterator = streams.get_shard_iterator(StreamArn=arn, ShardId=shard, ShardIteratorType="TRIM_HORIZON")
+    serialized = []
+    original = ResponseSerializer.serialize
+    monkeypatch.setattr(ResponseSerializer, "serialize", lambda self, *a, **k: serialized.append(1) or original(
+        self, *a, **k))
+    # When its record is read
+    image = streams.get_records(ShardIterator=iterator["ShardIterator"])["Records"][0]["dynamodb"]["NewImage"]
+    # Then botocore reads the bytes back as from AWS, and moto's serializer was not needed
+    assert image == {"pk": {"S": "bin"}, "raw": {"B": b"\x00\xff{raw}"}, "set": {"BS": [b"x", b"\x80"]},
+                     "doc": {"M": {"in": {"L": [{"B": b"q"}]}}}}
+    assert serialized == []
