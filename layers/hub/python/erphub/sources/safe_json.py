@@ -27,6 +27,7 @@ _STRING = re.compile(rb'"(?:[^"\\]|\\.)*"', re.DOTALL)
 _BRACKETS = re.compile(rb"[\[\]{}]")
 _STEP = {ord("["): 1, ord("{"): 1, ord("]"): -1, ord("}"): -1}
 _SURROGATE = re.compile("[\ud800-\udfff]")
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
 # every character a JSON number literal can hold becomes "0", any other " ": a run of "0" longer than a number may
 # be is where one could be too long (a regex search for the run costs ten times more)
 _NUMBER_CHARS = bytes(0x30 if byte in b"-+0123456789.eE" else 0x20 for byte in range(256))
@@ -85,8 +86,8 @@ def _number_hooks(body: bytes, utf8: bool) -> dict[str, Any]:
 
 def _may_hold_surrogates(body: bytes, utf8: bool) -> bool:
     """False when no decoded string can hold a surrogate: json reads UTF-8 with surrogatepass, so one comes only
-    from a \\u escape or the raw bytes ED A0..BF; other encodings (UTF-16/32) are always checked."""
-    return not utf8 or b"\\u" in body or b"\xed" in body
+    from a \\uD800-\\uDFFF escape or the raw bytes ED A0..BF; other encodings (UTF-16/32) are always checked."""
+    return not utf8 or b"\xed" in body or _SURROGATE_ESCAPE.search(body) is not None
 
 
 def _has_lone_surrogate(value: Any) -> bool:
