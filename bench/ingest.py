@@ -1,6 +1,6 @@
 """Ingest benchmark: our webhook handler side by side with the minimal possible one; prints figures, asserts nothing.
 
-    .venv/bin/python bench/ingest.py [--requests 300] [--cold 7] [--runs 3] [--no-end-to-end]
+    .venv/bin/python bench/ingest.py [--requests 300] [--cold 7] [--runs 3] [--tracing] [--no-end-to-end]
 
 Both handlers run as Lambda runs them: each in its own fresh interpreter (bench/ingest_worker.py) with the
 webhook function's environment from template.yaml, against the same embedded moto (every resource of the
@@ -12,9 +12,10 @@ signature, one conditional PutItem with plain boto3. Per run it prints
 - cold start (fresh interpreter: handler import + first request) median of both and the ratio (target <= 1.20x),
   and the same in the worker's CPU time, which the other processes of a shared machine do not inflate;
 - the AWS calls before the 2xx, first request and warm, and how many are writes (must be exactly 1);
-then min / median / max of each ratio over the runs, and the import-time breakdown of our handler (`-X
-importtime`, top modules by cumulative time). Last, end to end on the running local stack: a signed webhook
-POSTed over HTTP to the gateway until its canonical event is on its queue.
+then min / median / max of each ratio over the runs (CPU ratios are the fair ones on a shared machine), and the
+import-time breakdown of our handler (`-X importtime`, top modules by cumulative time). Last, end to end on the
+running local stack: a signed webhook POSTed over HTTP to the gateway until its canonical event is on its queue.
+--tracing runs both handlers with X-Ray active as on Lambda (the reference does not trace: the ratio includes it).
 """
 
 from __future__ import annotations
@@ -38,6 +39,9 @@ KINDS = ("erphub", "reference")
 WRITES = {"PutItem", "UpdateItem", "DeleteItem", "TransactWriteItems", "BatchWriteItem", "PutObject", "PutEvents",
           "SendMessage", "SendMessageBatch", "StartExecution", "PutMetricData"}
 TARGETS = {"warm p50": 1.10, "cold start": 1.20}
+# what Lambda gives a function with Tracing: Active (the trace header is the invocation's; one fixed one will do)
+TRACING = {"AWS_XRAY_SDK_ENABLED": "true", "AWS_XRAY_DAEMON_ADDRESS": "127.0.0.1:2000",
+           "_X_AMZN_TRACE_ID": "Root=1-67a0b1c2-0123456789abcdef01234567;Parent=53995c3f42cd8ad8;Sampled=1"}
 
 
 def api_event(body: bytes, headers: dict[str, str]) -> dict:
@@ -172,6 +176,9 @@ def main() -> None:
     parser.add_argument("--cold", type=int, default=7, help="cold starts per handler and run")
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--top", type=int, default=20, help="modules shown in the import-time breakdown")
+    parser.add_argument("--tracing", action="store_true",
+                        help="X-Ray active as on Lambda (the local stack disables the SDK); segments go to an unused "
+                             "UDP port")
     parser.add_argument("--no-end-to-end", dest="end_to_end", action="store_false")
     args = parser.parse_args()
 
@@ -182,6 +189,9 @@ def main() -> None:
     # resources only: no pollers competing for the two cores while the handlers are timed
     with HubStack(ROOT / "template.yaml", sandbox=False, preload=False, runtime=False) as stack:
         env = dict(stack.functions.get("WebhookIngestFunction").environment)
+        if args.tracing:
+            env.update(TRACING)
+        print(f"X-Ray: {'active, as on Lambda' if args.tracing else 'SDK disabled, as in the local stack'}")
         results = [one_run(n + 1, env, args) for n in range(args.runs)]
         print(f"ratios over {len(results)} runs (ours / reference):")
         for name in results[0]:

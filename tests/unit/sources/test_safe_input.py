@@ -217,3 +217,30 @@ def test_a_vendor_number_that_is_no_business_number_is_unmappable(value):
 @pytest.mark.parametrize("value", ["0", "12", "1200000.50", "0.0004", "999999999999999999"])
 def test_business_numbers_still_map(value):
     assert str(_common.decimal(value, field="Amount", system="salesforce")) == value
+
+
+@pytest.mark.parametrize("body", [
+    b'{"id": "\xed\xa0\x80"}',                         # a surrogate as raw UTF-8 bytes (json decodes surrogatepass)
+    b'{"id": "\\uDc00"}',                              # an escape in mixed case
+    '{"id": "\ud800"}'.encode("utf-16-le", "surrogatepass"),  # UTF-16 text holding a lone surrogate code unit
+    '{"id": "\udfff"}'.encode("utf-32-be", "surrogatepass"),
+])
+def test_lone_surrogates_are_refused_however_they_are_encoded(body):
+    with pytest.raises(BadEnvelope, match="surrogate"):
+        safe_json.loads(body, "stripe")
+
+
+def test_many_brackets_that_do_not_nest_deep_parse():
+    # Given more opening brackets than the depth limit, side by side (a batch of 100 events), not nested
+    body = b"[" + b",".join(b'{"id": [1]}' for _ in range(100)) + b"]"
+    # Then the body parses
+    assert len(safe_json.loads(body, "hubspot")) == 100
+
+
+@pytest.mark.parametrize("body", [
+    b'{"amount": ' + b"9" * 40 + b"}",             # a number at the limit
+    b'{"id": "' + b"1" * 60 + b'"}',               # a long run of digits that is text, not a number
+    b'{"note": "e' + b"e" * 60 + b'"}',
+])
+def test_long_runs_that_are_not_too_long_numbers_parse(body):
+    assert safe_json.loads(body, "stripe") == json.loads(body)

@@ -15,6 +15,8 @@ import warnings
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit, single_metric
 
+from erphub.xray import LazyXRayProvider
+
 # an invocation that had nothing to count (an empty batch, a signal already handled) is normal here
 warnings.filterwarnings("ignore", message="No application metrics to publish")
 
@@ -25,7 +27,7 @@ DIMENSIONS = frozenset({"source", "system", "workflow", "status", "kind"})
 _VALUE = re.compile(r"^[a-z][a-z_.-]{0,39}$")
 
 logger = Logger()
-tracer = Tracer()
+tracer = Tracer(provider=LazyXRayProvider())  # the SDK is loaded where it records: erphub.xray
 metrics = Metrics(namespace=NAMESPACE)
 
 

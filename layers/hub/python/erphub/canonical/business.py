@@ -18,7 +18,8 @@ SystemIds = dict[str, str]
 
 
 class Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, use_enum_values=True)
+    # defer_build: a model's validator is built at its first use, so a function builds only the models it uses
+    model_config = ConfigDict(extra="forbid", frozen=True, use_enum_values=True, defer_build=True)
 
 
 class BillingFrequency(StrEnum):

@@ -105,7 +105,7 @@ def _classify(source: Source, event: VendorEvent, request: InboundRequest) -> In
             _quarantine(item, f"business key or correlation id longer than {MAX_KEY_CHARS} characters")
         else:
             item.event_type, item.business_key = str(envelope.type), envelope.business_key
-            item.correlation_id, item.event_json = envelope.correlation_id, envelope.model_dump_json()
+            item.correlation_id, item.event_json = envelope.correlation_id, envelope.to_json()
     _claim_check(item)
     return item
 

@@ -168,7 +168,8 @@ def envelope(
     version: str,
     data: Any,
 ) -> EventEnvelope:
-    return EventEnvelope(
+    return EventEnvelope.of(
+        data,
         event_id=event_id_for(source, vendor_event_id),
         type=type,
         source=source,
@@ -177,7 +178,6 @@ def envelope(
         correlation_id=correlation_id,
         business_key=business_key,
         version=version,
-        data=data,
     )
 
 

@@ -27,6 +27,11 @@ _STRING = re.compile(rb'"(?:[^"\\]|\\.)*"', re.DOTALL)
 _BRACKETS = re.compile(rb"[\[\]{}]")
 _STEP = {ord("["): 1, ord("{"): 1, ord("]"): -1, ord("}"): -1}
 _SURROGATE = re.compile("[\ud800-\udfff]")
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
+# every character a JSON number literal can hold becomes "0", any other " ": a run of "0" longer than a number may
+# be is where one could be too long (a regex search for the run costs ten times more)
+_NUMBER_CHARS = bytes(0x30 if byte in b"-+0123456789.eE" else 0x20 for byte in range(256))
+_TOO_LONG = b"0" * (MAX_NUMBER_CHARS + 1)
 
 
 def nesting_depth(body: bytes) -> int:
@@ -36,15 +41,17 @@ def nesting_depth(body: bytes) -> int:
 
 
 def loads(body: bytes, source: str) -> Any:
-    if nesting_depth(body) > MAX_DEPTH:
+    # the depth is at most the number of opening brackets: most bodies have too few to need counting levels
+    if body.count(b"[") + body.count(b"{") > MAX_DEPTH and nesting_depth(body) > MAX_DEPTH:
         raise BadEnvelope(f"{source}: JSON nested deeper than {MAX_DEPTH} levels", system=source)
+    utf8 = json.detect_encoding(body) in ("utf-8", "utf-8-sig")
     try:
-        value = json.loads(body, parse_int=_integer, parse_float=_float, parse_constant=_constant)
+        value = json.loads(body, parse_constant=_constant, **_number_hooks(body, utf8))
     except _Refused as exc:
         raise BadEnvelope(f"{source}: {exc}", system=source) from exc
     except (UnicodeDecodeError, json.JSONDecodeError, RecursionError, ValueError) as exc:
         raise BadEnvelope(f"{source}: body is not JSON ({_short(exc)})", system=source) from exc
-    if _has_lone_surrogate(value):
+    if _may_hold_surrogates(body, utf8) and _has_lone_surrogate(value):
         raise BadEnvelope(f"{source}: JSON string holds a lone UTF-16 surrogate (not valid Unicode)", system=source)
     return value
 
@@ -67,6 +74,20 @@ def _float(text: str) -> float:
 
 def _constant(text: str) -> Any:
     raise _Refused(f"{text} is not a JSON number")
+
+
+def _number_hooks(body: bytes, utf8: bool) -> dict[str, Any]:
+    """The length checks, in Python for every number, only when a run of number characters (in UTF-8 text) is long
+    enough to be a number that is too long; otherwise json's C parser reads the numbers itself."""
+    if utf8 and _TOO_LONG not in body.translate(_NUMBER_CHARS):
+        return {}
+    return {"parse_int": _integer, "parse_float": _float}
+
+
+def _may_hold_surrogates(body: bytes, utf8: bool) -> bool:
+    """False when no decoded string can hold a surrogate: json reads UTF-8 with surrogatepass, so one comes only
+    from a \\uD800-\\uDFFF escape or the raw bytes ED A0..BF; other encodings (UTF-16/32) are always checked."""
+    return not utf8 or b"\xed" in body or _SURROGATE_ESCAPE.search(body) is not None
 
 
 def _has_lone_surrogate(value: Any) -> bool:
