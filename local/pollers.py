@@ -20,10 +20,12 @@ SQS_MAX_PER_RECEIVE = 10
 
 class SqsPoller(PollLoop):
     """Lambda's SQS event source: batches, batching window, filters, ReportBatchItemFailures; the queue's own
-    visibility timeout and RedrivePolicy do retries and the move to the DLQ."""
+    visibility timeout and RedrivePolicy do retries and the move to the DLQ. One poller has one invocation in
+    flight at a time; a source gets `concurrency(source)` of them."""
 
-    def __init__(self, stack: Any, source: Any) -> None:
-        super().__init__(source.name, frozenset({activity.queue_key(source.queue_url)}))
+    def __init__(self, stack: Any, source: Any, index: int = 0) -> None:
+        super().__init__(f"{source.name}#{index}" if index else source.name,
+                         frozenset({activity.queue_key(source.queue_url)}))
         self.stack, self.source = stack, source
         props = source.properties
         self.batch_size = int(props.get("BatchSize", 10))
@@ -88,6 +90,12 @@ class SqsPoller(PollLoop):
         }
 
 
+def concurrency(source: Any) -> int:
+    """How many invocations an SQS source runs at once: its ScalingConfig.MaximumConcurrency (the ERP work queue's
+    is the ERP budget), else one, as this stack always did (Lambda would scale further on AWS)."""
+    return int((source.properties.get("ScalingConfig") or {}).get("MaximumConcurrency") or 1)
+
+
 def _filterable(record: dict[str, Any]) -> dict[str, Any]:
     """SQS filter patterns see the body as JSON when it is JSON."""
     try:
@@ -137,7 +145,7 @@ class Pollers:
         self.loops: list[PollLoop] = []
         for source in wiring.sources:
             if source.kind == "sqs" and source.queue_url:
-                self.loops.append(SqsPoller(stack, source))
+                self.loops += [SqsPoller(stack, source, i) for i in range(concurrency(source))]
             elif source.kind == "stream":
                 self.loops.append(StreamPoller(stack, source))
         self.loops += [BridgePoller(stack, bridge) for bridge in wiring.bridges]
