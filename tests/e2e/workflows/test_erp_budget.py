@@ -1,6 +1,7 @@
-"""A busy ERP is not a broken ERP: with the ERP budget (the ERP adapter's reserved concurrency) full, Lambda
-throttles the adapter and the activations wait their turn; none is compensated and the ERP never sees more
-requests in flight than the budget."""
+"""A busy ERP is not a broken ERP: the workflows' ERP steps wait in the ERP work queue, whose consumer (the ERP
+adapter) runs at most the budget at once (MaximumConcurrency; reserved concurrency for its direct callers), so a
+burst of activations drains through the budget without a throttled attempt; none is compensated and the ERP
+never sees more requests in flight than the budget."""
 
 from __future__ import annotations
 
@@ -37,9 +38,11 @@ def history(hub, execution_arn: str) -> list[dict]:
 
 
 def test_a_burst_of_activations_over_the_erp_budget_waits_and_none_is_compensated(hub):
-    # Given an ERP budget of 2 (reserved concurrency) in front of a NetSuite that refuses a third request in
-    # flight and answers each request in 50 ms
-    assert hub.stack.functions.get("ErpAdapterFunction").concurrency.limit == BUDGET
+    # Given an ERP budget of 2 (the work queue's MaximumConcurrency and the adapter's reserved concurrency) in
+    # front of a NetSuite that refuses a third request in flight and answers each request in 50 ms
+    adapter = hub.stack.functions.get("ErpAdapterFunction")
+    assert adapter.concurrency.limit == BUDGET
+    throttled_before = adapter.concurrency.throttled
     hub.sandbox.limit_concurrency("netsuite", BUDGET)
     hub.sandbox.faults.inject("netsuite", None, kind="latency", times=10**6, seconds=0.05)
     deals = [Deal(f"Burst{i}", entities=1) for i in range(BURST)]
@@ -60,9 +63,14 @@ def test_a_burst_of_activations_over_the_erp_budget_waits_and_none_is_compensate
     assert all(len(sales_orders(hub, d)) == 1 and len(erp_customers(hub, d)) == 1 for d in deals)
     # and the ERP never had more than the budget in flight, and refused nothing
     assert hub.sandbox.max_in_flight("netsuite") <= BUDGET and hub.sandbox.refused("netsuite") == 0
-    # and the budget really was full: Lambda throttled the adapter, Step Functions saw it by AWS's name
+    # and the budget really was full (both slots busy at once) while no ERP attempt was throttled: the steps
+    # waited in the queue, not in Retry back-offs
+    assert adapter.concurrency.peak == BUDGET, "the burst never filled the ERP budget: the test proves nothing"
     throttles = [ev for ev in events if "Lambda.TooManyRequestsException" in json.dumps(
         ev.get("lambdaFunctionFailedEventDetails") or ev.get("taskFailedEventDetails") or {})]
-    assert throttles, "the burst never filled the ERP budget: the test proves nothing"
-    print(f"\n{BURST} activations, ERP budget {BUDGET}: {elapsed:.1f} s, {len(throttles)} throttled ERP calls, "
+    assert throttles == [] and adapter.concurrency.throttled == throttled_before
+    queued = [ev for ev in events if ev["type"] == "TaskScheduled"
+              and ev["taskScheduledEventDetails"]["resource"] == "sendMessage.waitForTaskToken"]
+    assert len(queued) == BURST  # one ERP step per activation, each a message on the work queue, none retried
+    print(f"\n{BURST} activations, ERP budget {BUDGET}: {elapsed:.1f} s, 0 throttled ERP calls, "
           f"ERP max in flight {hub.sandbox.max_in_flight('netsuite')}")

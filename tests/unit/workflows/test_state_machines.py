@@ -140,4 +140,8 @@ def test_the_template_wires_each_machine_under_the_name_the_starter_uses():
         "Fn::If": ["HasErpBudget", {"Ref": "ErpConcurrency"}, {"Ref": "AWS::NoValue"}]}
     assert template["Conditions"]["HasErpBudget"] == {"Fn::Not": [{"Fn::Equals": [{"Ref": "ErpConcurrency"}, 0]}]}
     assert template["Parameters"]["ErpConcurrency"]["Default"] == 0
+    # the same budget caps the ERP work queue's consumer, which is that function (AWS's minimum is 2)
+    work = template["Resources"]["ErpAdapterFunction"]["Properties"]["Events"]["ErpWork"]["Properties"]
+    assert work["Queue"] == {"Fn::GetAtt": ["ErpWorkQueue", "Arn"]} and work["BatchSize"] == 1
+    assert work["ScalingConfig"] == {"MaximumConcurrency": {"Fn::If": ["HasErpBudget", {"Ref": "ErpConcurrency"}, 2]}}
 
