@@ -23,6 +23,8 @@ import inspect
 import threading
 from typing import Any
 
+from local import moto_sfn_tokens
+
 EXPECTED_MOTO = "5.2.5"
 EXPECTED_PARSE = ("definition",)
 EXPECTED_CLIENT = ("region", "service", "state_credentials")
@@ -92,6 +94,7 @@ def install() -> None:
     sqs = sqs_service_target()
     if not getattr(sqs.boto_client_for, "__wrapped_moto_client__", None):
         sqs.boto_client_for = _shared_clients(sqs.boto_client_for)
+    moto_sfn_tokens.install()  # a retried callback Task waits for its own new token's answer
 
 
 def _shared_clients(original: Any) -> Any:
