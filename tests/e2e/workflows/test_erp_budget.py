@@ -13,6 +13,8 @@ import pytest
 from deals import Deal, annual_deal_items
 from flows import erp_customers, sales_orders, seed_crm, send_deal
 
+from tools.asl import QUEUE_RESOURCE
+
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 BUDGET = 2
@@ -74,3 +76,41 @@ def test_a_burst_of_activations_over_the_erp_budget_waits_and_none_is_compensate
     assert len(queued) == BURST  # one ERP step per activation, each a message on the work queue, none retried
     print(f"\n{BURST} activations, ERP budget {BUDGET}: {elapsed:.1f} s, 0 throttled ERP calls, "
           f"ERP max in flight {hub.sandbox.max_in_flight('netsuite')}")
+
+
+def _queued_calls(states: dict) -> list[dict]:
+    found = [s for s in states.values() if s.get("Resource") == QUEUE_RESOURCE]
+    return found + [c for s in states.values() for b in s.get("Branches", []) for c in _queued_calls(b["States"])]
+
+
+def test_an_erp_step_nobody_answers_times_out_into_the_outage_wait_and_resumes(hub):
+    # Given the activation machine as deployed, its queued ERP calls' TimeoutSeconds (an hour) cut to 3 s, and the
+    # ERP work queue's consumer stopped: the message of the ERP step is lost to the run
+    sfn, machine = hub.sfn, hub.stack.physical("CustomerActivationStateMachine")
+    deployed = sfn.describe_state_machine(stateMachineArn=machine)["definition"]
+    shortened = json.loads(deployed)
+    for call in _queued_calls(shortened["States"]):
+        call["TimeoutSeconds"] = 3
+    sfn.update_state_machine(stateMachineArn=machine, definition=json.dumps(shortened))
+    assert hub.stack.pause_consumers("ErpWorkQueue") == BUDGET
+    try:
+        deal = Deal("SilentErp")
+        seed_crm(hub, deal)
+        send_deal(hub, deal)
+        # When nobody answers within the timeout
+        outage = hub.exception(f"contract:salesforce:{deal.opportunity_id}", "erp_outage", timeout=60)
+        # Then the run waits for ERP recovery (the operator's outage exception), it compensated nothing
+        assert "States.Timeout" in json.dumps(outage, default=str)
+        # and when the consumer is back (it books the stale message, whose answer finds its task closed) and an
+        # operator resumes, the step runs again and the deal is booked once per legal entity
+        hub.stack.pause_consumers("ErpWorkQueue", paused=False)
+        hub.operator().resume(outage["exception_id"], {"resumed_by": "ops"})
+        execution = hub.execution("activation", deal.opportunity_id, timeout=60)
+    finally:
+        hub.stack.pause_consumers("ErpWorkQueue", paused=False)
+        sfn.update_state_machine(stateMachineArn=machine, definition=deployed)
+    assert execution["status"] == "SUCCEEDED"
+    entered = {ev["stateEnteredEventDetails"]["name"] for ev in history(hub, execution["executionArn"])
+               if "stateEnteredEventDetails" in ev}
+    assert "AwaitErpRecovery" in entered and not entered & (DETOURS - {"AwaitErpRecovery"})
+    assert len(sales_orders(hub, deal)) == 2 and len(erp_customers(hub, deal)) == 2
