@@ -76,7 +76,7 @@ def fake_aws(monkeypatch, hub_settings):
     return fake
 
 
-def _body(token: str = "token-1", action: str = "erp.book", **extra) -> str:
+def _body(token: str = "token-1", action: str = "erp.book", **extra) -> str:  # noqa: S107 - a task token
     return json.dumps({"action": action, "workflow": "activation", "task_token": token,
                        "state": {"correlation_id": "contract:salesforce:006A"}, **extra})
 

@@ -49,9 +49,9 @@ def answer(record: SQSRecord, run_action: Callable[[str, dict[str, Any]], dict[s
     try:
         result = (run_action or adapters.handle)(SYSTEM, work)
     except Exception as exc:  # every error of the action is the run's to handle, by its class name
-        logger.info("action failed", extra={"error": type(exc).__name__})
-        return _send("failed", lambda sfn: sfn.send_task_failure(
-            taskToken=token, error=type(exc).__name__, cause=_cause(exc)))
+        error, cause = type(exc).__name__, _cause(exc)
+        logger.info("action failed", extra={"error": error})
+        return _send("failed", lambda sfn: sfn.send_task_failure(taskToken=token, error=error, cause=cause))
     return _send("succeeded", lambda sfn: sfn.send_task_success(
         taskToken=token, output=json.dumps(result, default=str)))
 
