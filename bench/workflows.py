@@ -1,5 +1,6 @@
 """Customer activations at the ERP's limit on the local stack: the ERP sandbox takes at most N concurrent
-requests with a fixed latency, the ERP adapter's reserved concurrency (template parameter ErpConcurrency) is N.
+requests with a fixed latency; the ERP budget (template parameter ErpConcurrency: the ERP work queue's
+MaximumConcurrency and the ERP adapter's reserved concurrency) is N.
 
     .venv/bin/python -m bench.workflows [--deals 200] [--erp-concurrency 2] [--erp-latency 0.2] [--amendments 3]
 
