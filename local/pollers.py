@@ -11,11 +11,13 @@ import time
 from typing import Any
 
 from local import activity
+from local.concurrency import Throttled
 from local.filters import matches_any
 from local.poll_loop import IDLE_SLEEP, PollLoop
 from local.stream_poller import StreamPoller
 
 SQS_MAX_PER_RECEIVE = 10
+THROTTLE_RETRY_SECONDS = 60  # how long a source keeps retrying an invocation that reserved concurrency throttled
 
 
 class SqsPoller(PollLoop):
@@ -50,10 +52,24 @@ class SqsPoller(PollLoop):
         kept = [r for r in records if matches_any(self.source.properties.get("FilterCriteria"), _filterable(r))]
         done = {r["messageId"] for r in records if r not in kept}  # Lambda deletes filtered-out messages
         if kept:
-            result = self.stack.functions.invoke(self.source.function_id, {"Records": kept})
+            result = self._invoke({"Records": kept})
             done |= self._succeeded(kept, result)
         self._delete([m for m in messages if m["MessageId"] in done])
         return True
+
+    def _invoke(self, event: dict[str, Any]) -> Any:
+        """Lambda retries an invocation of the batch it holds when the function's reserved concurrency throttles
+        it (AWS's reason for a visibility timeout of 6x the function's timeout) instead of handing the messages
+        back at once: a direct caller holding a slot of a shared budget delays the batch, it does not hide it."""
+        deadline, delay = time.monotonic() + THROTTLE_RETRY_SECONDS, IDLE_SLEEP
+        while True:
+            try:
+                return self.stack.functions.invoke(self.source.function_id, event)
+            except Throttled:
+                if self.stopping.is_set() or time.monotonic() > deadline:
+                    raise
+                time.sleep(delay)
+                delay = min(delay * 2, 1.0)
 
     def _receive(self, count: int) -> list[dict[str, Any]]:
         return self.sqs.receive_message(QueueUrl=self.source.queue_url, MaxNumberOfMessages=count, WaitTimeSeconds=0,

@@ -39,6 +39,13 @@ def history(hub, execution_arn: str) -> list[dict]:
             return events
 
 
+def failures(hub, executions: list[dict]) -> list[tuple[str, list[str]]]:
+    """What each run that did not succeed failed on: the assertion's message, so a failure explains itself."""
+    return [(e["name"], [json.dumps({k: v for k, v in ev.items() if k.endswith("Details")}, default=str)[:400]
+                         for ev in history(hub, e["executionArn"]) if ev["type"].endswith("Failed")])
+            for e in executions if e["status"] != "SUCCEEDED"]
+
+
 def test_a_burst_of_activations_over_the_erp_budget_waits_and_none_is_compensated(hub):
     # Given an ERP budget of 2 (the work queue's MaximumConcurrency and the adapter's reserved concurrency) in
     # front of a NetSuite that refuses a third request in flight and answers each request in 50 ms
@@ -58,7 +65,7 @@ def test_a_burst_of_activations_over_the_erp_budget_waits_and_none_is_compensate
     executions = [hub.execution("activation", d.opportunity_id, timeout=300) for d in deals]
     elapsed = time.monotonic() - started
     # Then every activation completed, none entered a compensation or a wait, and each deal is booked once
-    assert [e["status"] for e in executions] == ["SUCCEEDED"] * BURST
+    assert [e["status"] for e in executions] == ["SUCCEEDED"] * BURST, failures(hub, executions)
     events = [ev for e in executions for ev in history(hub, e["executionArn"])]
     entered = {ev["stateEnteredEventDetails"]["name"] for ev in events if "stateEnteredEventDetails" in ev}
     assert not entered & DETOURS
@@ -76,6 +83,52 @@ def test_a_burst_of_activations_over_the_erp_budget_waits_and_none_is_compensate
     assert len(queued) == BURST  # one ERP step per activation, each a message on the work queue, none retried
     print(f"\n{BURST} activations, ERP budget {BUDGET}: {elapsed:.1f} s, 0 throttled ERP calls, "
           f"ERP max in flight {hub.sandbox.max_in_flight('netsuite')}")
+
+
+def test_direct_callers_share_the_budget_with_the_queue_and_the_erp_never_sees_more(hub):
+    # Given the ERP budget shared by the work queue and a direct caller of the ERP adapter (as ERP posting and the
+    # renewal-risk consumer call it), in front of a NetSuite that refuses a third request in flight
+    from pathlib import Path
+
+    from local.concurrency import Throttled
+
+    hub.sandbox.limit_concurrency("netsuite", BUDGET)
+    sample = json.loads((Path(__file__).resolve().parents[3] / "events" / "aws" /
+                         "stepfunctions-activation-task.json").read_text())
+    contract = sample["state"]["event"]["data"]  # its US entity only: a USD deal needs no billing price list
+    contract["account"]["legal_entities"] = [e for e in contract["account"]["legal_entities"] if e["currency"] == "USD"]
+    contract["items"] = [i for i in contract["items"] if i["legal_entity_id"] == "LE-US"]
+    direct = {"action": "erp.book", "workflow": "activation", "state": sample["state"]}
+    deals = [Deal(f"Shared{i}", entities=1) for i in range(10)]
+    us_items = [item for item in annual_deal_items() if item["legal_entity_id"] == "LE-US"]
+    for deal in deals:
+        seed_crm(hub, deal)
+    answered, refused = [], []
+
+    def call_directly() -> None:
+        for _ in range(15):
+            try:
+                answered.append(hub.stack.invoke("ErpAdapterFunction", direct))
+            except Throttled:  # what erphub.adapters.invoke raises as RateLimited; its queue retries the message
+                refused.append(1)
+            time.sleep(0.02)
+
+    # When activations and the direct caller use the ERP at the same time
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        caller = pool.submit(call_directly)
+        list(pool.map(lambda d: send_deal(hub, d, Line_Items__c=us_items), deals))
+        caller.result()
+    executions = [hub.execution("activation", d.opportunity_id, timeout=120) for d in deals]
+    # Then the ERP never had more than the budget in flight from both together, and refused nothing
+    assert hub.sandbox.max_in_flight("netsuite") <= BUDGET and hub.sandbox.refused("netsuite") == 0
+    # and every activation completed without a detour, the queue's throttled invocations retried by the event
+    # source (never a Task's), and the direct caller was served (or refused at once, never over the budget)
+    assert [e["status"] for e in executions] == ["SUCCEEDED"] * len(deals), failures(hub, executions)
+    events = [ev for e in executions for ev in history(hub, e["executionArn"])]
+    entered = {ev["stateEnteredEventDetails"]["name"] for ev in events if "stateEnteredEventDetails" in ev}
+    assert not entered & DETOURS and "TooManyRequestsException" not in json.dumps(events, default=str)
+    assert answered and all(a["orders"] for a in answered)
+    assert all(len(sales_orders(hub, d)) == 1 for d in deals)
 
 
 def _queued_calls(states: dict) -> list[dict]:

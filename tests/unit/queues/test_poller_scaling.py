@@ -8,6 +8,7 @@ from types import SimpleNamespace
 
 import pytest
 
+from local.concurrency import Throttled
 from local.pollers import Pollers, SqsPoller, concurrency
 
 pytestmark = pytest.mark.unit
@@ -16,8 +17,9 @@ pytestmark = pytest.mark.unit
 class Backlog:
     """An SQS queue of n messages (each received once) and a function that takes 20 ms per invocation."""
 
-    def __init__(self, messages: int) -> None:
+    def __init__(self, messages: int, throttles: int = 0) -> None:
         self.messages = [f"m{i}" for i in range(messages)]
+        self.throttles = throttles  # the first invocations the function's reserved concurrency refuses
         self.lock = threading.Lock()
         self.running = self.peak = self.invocations = 0
 
@@ -31,6 +33,9 @@ class Backlog:
 
     def invoke(self, function_id, event):
         with self.lock:
+            if self.throttles:
+                self.throttles -= 1
+                raise Throttled("at its reserved concurrency")
             self.running += 1
             self.invocations += 1
             self.peak = max(self.peak, self.running)
@@ -81,3 +86,13 @@ def test_a_source_without_scaling_config_has_one_invocation_at_a_time():
     assert concurrency(source) == 1
     _drain(Pollers(stack, SimpleNamespace(sources=[source], bridges=[])).loops)
     assert backlog.invocations == 5 and backlog.peak == 1
+
+
+def test_a_throttled_invocation_is_retried_while_the_batch_is_held_not_handed_back():
+    # Given a function whose reserved concurrency (shared with a direct caller) refuses the first 3 invocations
+    backlog = Backlog(2, throttles=3)
+    stack, source = _stack_and_source(backlog, ScalingConfig={"MaximumConcurrency": 2})
+    # When the source delivers its messages
+    _drain(Pollers(stack, SimpleNamespace(sources=[source], bridges=[])).loops)
+    # Then both were delivered after the refusals, as Lambda retries a throttled batch it holds
+    assert backlog.invocations == 2 and backlog.throttles == 0
