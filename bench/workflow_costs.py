@@ -22,6 +22,9 @@ What is measured and what is assumed (printed with the figures):
 - DynamoDB, SQS, EventBridge: the API calls the functions' code made (local/aws_calls), one request unit per
   call (items under 1 KB written, 4 KB read, strongly consistent reads; a transaction's item counts twice);
 - SQS consumed by event source mappings: one receive and one delete per message delivered (no idle polling);
+  the workflows' queued ERP calls: one SendMessage per attempt, made by Step Functions itself (counted from the
+  executions' histories), the receive and delete by the ERP adapter's event source as above; the consumer's
+  SendTaskSuccess/SendTaskFailure answers are Step Functions API calls, which are not billed (only transitions);
 - API Gateway: the one webhook request that starts each run.
 """
 

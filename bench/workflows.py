@@ -1,5 +1,6 @@
 """Customer activations at the ERP's limit on the local stack: the ERP sandbox takes at most N concurrent
-requests with a fixed latency, the ERP adapter's reserved concurrency (template parameter ErpConcurrency) is N.
+requests with a fixed latency; the ERP budget (template parameter ErpConcurrency: the ERP work queue's
+MaximumConcurrency and the ERP adapter's reserved concurrency) is N.
 
     .venv/bin/python -m bench.workflows [--deals 200] [--erp-concurrency 2] [--erp-latency 0.2] [--amendments 3]
                                         [--aws-transport in-process|http]
@@ -59,6 +60,12 @@ def transitions(events: list[dict[str, Any]]) -> int:
     return len(entered(events)) + max(0, attempts - types["TaskStateEntered"])
 
 
+def throttled(histories: list[list[dict[str, Any]]]) -> int:
+    """Task attempts Lambda refused at a reserved concurrency (what the queued ERP calls no longer meet)."""
+    return sum(1 for events in histories for e in events if e["type"] in ("LambdaFunctionFailed", "TaskFailed")
+               and "TooManyRequestsException" in str(e))
+
+
 def finished_runs(stack: Any, machine_id: str, expected: int, timeout: float) -> list[dict[str, Any]]:
     sfn, machine = stack.client("stepfunctions"), stack.physical(machine_id)
 
@@ -92,11 +99,19 @@ def usage_counters(stack: Any) -> dict[str, Any]:
             "sqs": sum(f.sqs_messages for f in functions), "calls": aws_calls.counts()}
 
 
-def priced_usage(stack: Any, result: dict[str, Any], runs: int, transitions: int, erp_wait: float) -> Usage:
-    """The drain's usage for the cost model: waits are the ERP's latency and AWS calls (bench/workflow_costs)."""
+def queued_sends(histories: list[list[dict[str, Any]]]) -> int:
+    """SQS SendMessage requests the state machines made themselves: one per attempt of a queued ERP call."""
+    return sum(1 for events in histories for e in events if e["type"] == "TaskScheduled"
+               and e["taskScheduledEventDetails"].get("resourceType") == "sqs")
+
+
+def priced_usage(stack: Any, result: dict[str, Any], runs: int, transitions: int, erp_wait: float,
+                 sends: int = 0) -> Usage:
+    """The drain's usage for the cost model: waits are the ERP's latency and AWS calls (bench/workflow_costs);
+    `sends`: the state machines' own SQS requests (the functions' calls are recorded by local/aws_calls)."""
     usage, memory = result["usage"], {f.spec.logical_id: f.spec.memory for f in stack.functions.by_id.values()}
     waits = Counter[int]({memory["ErpAdapterFunction"]: erp_wait})
-    calls = Counter[tuple[str, str]]()
+    calls = Counter[tuple[str, str]]({("sqs", "SendMessage"): sends})
     for (function, service, operation), n in usage["calls"].items():
         waits[memory.get(function, 128)] += n * AWS_CALL_SECONDS
         calls[(service, operation)] += n
@@ -171,10 +186,13 @@ def print_transitions_and_cost(stack: Any, result: dict[str, Any], amended: list
     calls = result["usage"]["calls"]
     top = ", ".join(f"{fn} {op} {n / len(counts):.1f}" for (fn, _, op), n in calls.most_common(8))
     print(f"AWS calls per activation: {sum(calls.values()) / len(counts):.1f}; most: {top}")
-    cost, lines = report(priced_usage(stack, result, len(counts), sum(counts), erp_wait), COST_TARGET)
+    sends = queued_sends(histories)
+    print(f"ERP steps queued: {sends / len(counts):.2f} SendMessage per activation (each answered by SendTaskSuccess/"
+          f"Failure, which Step Functions does not bill); throttled Task attempts: {throttled(histories)}")
+    cost, lines = report(priced_usage(stack, result, len(counts), sum(counts), erp_wait, sends), COST_TARGET)
     print("list-price cost per 1,000 activations (us-east-1, on demand; prices: bench/workflow_costs.py):")
     print("\n".join(lines))
-    unthrottled, _ = report(priced_usage(stack, result, len(counts), sum(states), erp_wait), COST_TARGET)
+    unthrottled, _ = report(priced_usage(stack, result, len(counts), sum(states), erp_wait, sends), COST_TARGET)
     print(f"  without the throttled retries (the ERP budget never full): ${unthrottled:.4f} per 1,000")
     return cost
 

@@ -7,7 +7,9 @@ AWS does not (profiled across `bench/workflows.py`; moto-internal, pinned moto==
   Environment), so it is cached per definition text;
 - every Lambda Task creates a new boto3 client (`lambda_eval_utils.boto_client_for`), loading the service's
   endpoint rules and opening a new connection: ~11 ms of CPU per Task. One client per (region, service,
-  endpoint) is kept and reused (boto3 clients are safe to share between threads once created).
+  endpoint) is kept and reused (boto3 clients are safe to share between threads once created). The SQS
+  integration (the queued ERP calls, `sqs:sendMessage.waitForTaskToken`) makes its clients with its own
+  import of `boto_client_for`, which is shared the same way.
 
 Nothing else changes: the same parser output, the same client configuration (moto's own function builds it),
 the same HTTP request to the embedded moto server for each invocation.
@@ -20,6 +22,8 @@ import functools
 import inspect
 import threading
 from typing import Any
+
+from local import moto_sfn_tokens
 
 EXPECTED_MOTO = "5.2.5"
 EXPECTED_PARSE = ("definition",)
@@ -40,6 +44,12 @@ def lambda_utils_target() -> Any:
     return lambda_eval_utils
 
 
+def sqs_service_target() -> Any:
+    from moto.stepfunctions.parser.asl.component.state.exec.state_task.service import state_task_service_sqs
+
+    return state_task_service_sqs
+
+
 def _original_parse() -> Any:
     parse = parser_target().parse
     return getattr(parse, "__wrapped_moto_parse__", parse)
@@ -55,8 +65,11 @@ def check_compatible() -> None:
 
     if moto.__version__ != EXPECTED_MOTO:
         raise RuntimeError(f"local/moto_sfn.py was written for moto {EXPECTED_MOTO}, found {moto.__version__}")
+    sqs_client = sqs_service_target().boto_client_for
     for name, original, expected in (("AmazonStateLanguageParser.parse", _original_parse(), EXPECTED_PARSE),
-                                      ("lambda_eval_utils.boto_client_for", _original_client(), EXPECTED_CLIENT)):
+                                      ("lambda_eval_utils.boto_client_for", _original_client(), EXPECTED_CLIENT),
+                                      ("state_task_service_sqs.boto_client_for",
+                                       getattr(sqs_client, "__wrapped_moto_client__", sqs_client), EXPECTED_CLIENT)):
         params = tuple(inspect.signature(original).parameters)
         if params != expected:
             raise RuntimeError(f"moto {name} changed signature: {params}")
@@ -78,6 +91,10 @@ def install() -> None:
         parser.parse = staticmethod(parse)
     if not getattr(utils.boto_client_for, "__wrapped_moto_client__", None):
         utils.boto_client_for = _shared_clients(_original_client())
+    sqs = sqs_service_target()
+    if not getattr(sqs.boto_client_for, "__wrapped_moto_client__", None):
+        sqs.boto_client_for = _shared_clients(sqs.boto_client_for)
+    moto_sfn_tokens.install()  # a retried callback Task waits for its own new token's answer
 
 
 def _shared_clients(original: Any) -> Any:

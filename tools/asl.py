@@ -15,7 +15,11 @@ TimeoutSeconds and HeartbeatSeconds come from its kind in layers/hub/python/erph
 key is copied as written, in order.
 
 Calls use the plain function ARN, the one form whose result is the function's return value as is; waits use
-`arn:aws:states:::lambda:invoke.waitForTaskToken`, the only form that hands a Lambda a task token.
+`arn:aws:states:::lambda:invoke.waitForTaskToken`, the only form that hands a Lambda a task token. A call to a
+system with a work queue in the policy (`work_queues:`, the ERP) is `arn:aws:states:::sqs:sendMessage.waitForTaskToken`
+onto that queue instead: the message is the call's payload plus its task token, the consumer answers with the
+action's result or its typed error (erphub.erp_work), the Task waits at most the queue's TimeoutSeconds, and with
+`on_outage:` a timeout (a lost or unanswered message) goes where the outage errors go.
 """
 
 from __future__ import annotations
@@ -37,6 +41,8 @@ ADAPTERS = {"hub_steps": "${HubStepsArn}", "crm": "${CrmAdapterArn}", "billing":
             "success": "${SuccessAdapterArn}", "erp": "${ErpAdapterArn}"}
 WAIT_RESOURCE = "arn:aws:states:::lambda:invoke.waitForTaskToken"
 WAIT_ACTION = "exceptions.wait"
+QUEUE_RESOURCE = "arn:aws:states:::sqs:sendMessage.waitForTaskToken"
+TOKEN = {"task_token.$": "$$.Task.Token"}
 TIMEOUTS = ["States.Timeout", "States.HeartbeatTimeout"]
 SHORTHANDS = {"call", "wait", "with", "on_error", "on_outage", "on_timeout"}
 
@@ -104,7 +110,10 @@ def _task(state: dict[str, Any], on_error: str, workflow: str, policy: dict[str,
     asl: dict[str, Any] = {"Type": "Task"}
     if "Comment" in state:
         asl["Comment"] = state["Comment"]
-    if "call" in state:
+    queue = _work_queue(state, policy)
+    if queue:
+        asl.update(_queue_call(state, workflow, queue))
+    elif "call" in state:
         system, action = state["call"].split()
         asl["Resource"] = ADAPTERS[system]
         asl["Parameters"] = {"action": action, "workflow": workflow, **state.get("with", {}), "state.$": "$"}
@@ -112,13 +121,31 @@ def _task(state: dict[str, Any], on_error: str, workflow: str, policy: dict[str,
         asl["Resource"] = WAIT_RESOURCE
         asl["Parameters"] = {"FunctionName": ADAPTERS["hub_steps"], "Payload": {
             "action": WAIT_ACTION, "workflow": workflow, "kind": state["wait"], **state.get("with", {}),
-            "task_token.$": "$$.Task.Token", "state.$": "$"}}
+            **TOKEN, "state.$": "$"}}
     asl.update({k: v for k, v in state.items() if k[0].isupper() and k not in ("Comment", "Next", "End")})
     if "wait" in state:
         asl.update(_wait_bounds(state, policy["kinds"]))
+    if queue:
+        asl["TimeoutSeconds"] = queue["TimeoutSeconds"]
     asl["Retry"] = policy["retry"]
     asl["Catch"] = _catches(state, on_error, policy)
     return {**asl, **_transition(state)}
+
+
+def _work_queue(state: dict[str, Any], policy: dict[str, Any]) -> dict[str, Any] | None:
+    """The policy's work queue of the system a call goes to (None: the call invokes the adapter)."""
+    if "call" not in state:
+        return None
+    queue: dict[str, Any] | None = policy.get("work_queues", {}).get(state["call"].split()[0])
+    if queue and "TimeoutSeconds" in state:
+        raise WorkflowSourceError("a queued call's TimeoutSeconds is its work queue's, in the policy")
+    return queue
+
+
+def _queue_call(state: dict[str, Any], workflow: str, queue: dict[str, Any]) -> dict[str, Any]:
+    _system, action = state["call"].split()
+    body = {"action": action, "workflow": workflow, **state.get("with", {}), **TOKEN, "state.$": "$"}
+    return {"Resource": QUEUE_RESOURCE, "Parameters": {"QueueUrl": queue["QueueUrl"], "MessageBody": body}}
 
 
 def _wait_bounds(state: dict[str, Any], kinds: dict[str, Any]) -> dict[str, Any]:
@@ -148,7 +175,9 @@ def _catches(state: dict[str, Any], on_error: str, policy: dict[str, Any]) -> li
     if "on_timeout" in state:
         catches.append(_catch(TIMEOUTS, state["on_timeout"], policy))
     if "on_outage" in state:
-        catches.append(_catch(policy["outage_errors"], state["on_outage"], policy))
+        # a queued call that timed out was not answered: the system's side is down or stuck, like an outage
+        timeout = ["States.Timeout"] if _work_queue(state, policy) else []
+        catches.append(_catch([*policy["outage_errors"], *timeout], state["on_outage"], policy))
     return [*catches, _catch(["States.ALL"], state.get("on_error", on_error), policy)]
 
 

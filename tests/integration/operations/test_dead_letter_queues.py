@@ -47,7 +47,7 @@ def test_every_dead_letter_queue_of_the_stack_is_listed_with_its_source(operator
                 "CancellationDLQ": "CancellationQueue", "RenewalRiskDLQ": "RenewalRiskQueue",
                 "RenewalRiskBillingDLQ": "RenewalRiskBillingQueue", "RenewalRiskErpDLQ": "RenewalRiskErpQueue",
                 "ErpPostingIntakeDLQ": "ErpPostingIntakeQueue", "ErpPostingDLQ": "ErpPostingQueue",
-                "UsageDLQ": "UsageQueue"}
+                "UsageDLQ": "UsageQueue", "ErpWorkDLQ": "ErpWorkQueue"}
     for dlq, source in expected.items():
         assert listed[queue_name(operator, dlq)].source_queues == [queue_name(operator, source)]
     # the DLQs of the bus rules' deliveries and of the stream consumers' failures have no source queue

@@ -7,7 +7,7 @@ import uuid
 
 import pytest
 
-from local import moto_sfn
+from local import moto_sfn, moto_sfn_tokens
 
 pytestmark = pytest.mark.integration
 
@@ -19,6 +19,8 @@ def test_moto_is_the_pinned_version_and_the_replaced_functions_kept_their_signat
     assert tuple(inspect.signature(moto_sfn._original_parse()).parameters) == moto_sfn.EXPECTED_PARSE
     assert tuple(inspect.signature(moto_sfn._original_client()).parameters) == moto_sfn.EXPECTED_CLIENT
     moto_sfn.check_compatible()
+    # a retried callback Task mints a new token per attempt (local/moto_sfn_tokens.py)
+    assert tuple(inspect.signature(moto_sfn_tokens._original()).parameters) == moto_sfn_tokens.EXPECTED_EVALUATE
 
 
 def test_a_definition_is_parsed_once_and_a_lambda_client_is_shared(stack):

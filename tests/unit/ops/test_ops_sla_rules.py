@@ -28,7 +28,9 @@ RECORDS_FAILURE = "outcome.failed"  # closes the run's waits, marking a timed-ou
 def waits(states: dict) -> list[tuple[str, dict]]:
     found = []
     for name, state in states.items():
-        if state["Type"] == "Task" and state["Resource"].endswith(".waitForTaskToken"):
+        # the exception waits; a queued ERP call (sqs:sendMessage.waitForTaskToken) opens none: its bound is the
+        # work queue's (tests/unit/workflows/test_workflow_sources.py)
+        if state["Type"] == "Task" and state["Resource"] == "arn:aws:states:::lambda:invoke.waitForTaskToken":
             found.append((name, state))
         for branch in state.get("Branches", []):
             found += waits(branch["States"])

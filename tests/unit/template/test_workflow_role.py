@@ -35,8 +35,18 @@ def test_the_workflow_role_invokes_exactly_the_adapters_the_state_machines_subst
     versions = {r["Fn::Sub"].split(".")[0].lstrip("${") for r in invoke["Resource"] if "Fn::Sub" in r}
     assert granted == versions == ADAPTERS
     for machine in state_machines().values():
-        substituted = {v["Fn::GetAtt"][0] for v in machine["Properties"]["DefinitionSubstitutions"].values()}
+        substitutions = machine["Properties"]["DefinitionSubstitutions"].values()
+        substituted = {v["Fn::GetAtt"][0] for v in substitutions if "Fn::GetAtt" in v}
         assert substituted <= granted
+        # and the one queue they send to: the ERP work queue, granted sqs:SendMessage on it alone
+        assert [v["Ref"] for v in substitutions if "Ref" in v] == ["ErpWorkQueue"]
+
+
+def test_the_workflow_role_sends_only_to_the_erp_work_queue():
+    role = RESOURCES["WorkflowRole"]["Properties"]
+    sends = [s for p in role["Policies"] for s in p["PolicyDocument"]["Statement"] if "sqs:SendMessage" in s["Action"]]
+    assert sends == [{"Effect": "Allow", "Action": "sqs:SendMessage",
+                      "Resource": {"Fn::GetAtt": ["ErpWorkQueue", "Arn"]}}]
 
 
 def test_only_log_delivery_and_tracing_are_granted_on_every_resource():

@@ -84,8 +84,12 @@ def test_every_state_is_reachable_and_every_target_exists(path):
 def test_every_action_is_served_by_the_adapter_the_task_calls(path):
     for name, state in tasks(load(path)):
         params = state["Parameters"]
-        arn, payload = (params["FunctionName"], params["Payload"]) if "Payload" in params else (state["Resource"],
-                                                                                              params)
+        if "MessageBody" in params:  # queued on the ERP work queue, whose consumer is the ERP adapter
+            arn, payload = "${ErpAdapterArn}", params["MessageBody"]
+        elif "Payload" in params:
+            arn, payload = params["FunctionName"], params["Payload"]
+        else:
+            arn, payload = state["Resource"], params
         system = ADAPTER_BY_ARN[arn]
         assert payload["action"] in REGISTRY, f"{name}: {payload['action']} is not an action"
         assert payload["action"].startswith(SYSTEMS[system][0]), f"{name}: {system} does not serve it"
@@ -96,7 +100,8 @@ def test_waits_pass_their_task_token_and_the_approval_times_out():
     activation = load(ROOT / "statemachines" / "customer_activation.asl.json")
     waits = {n: s for n, s in tasks(activation) if s["Resource"].endswith(".waitForTaskToken")}
     assert {"AwaitIdentityDecision", "AwaitDataFix", "AwaitApproval"} <= set(waits)
-    assert all(s["Parameters"]["Payload"]["task_token.$"] == "$$.Task.Token" for s in waits.values())
+    assert all((s["Parameters"].get("Payload") or s["Parameters"]["MessageBody"])["task_token.$"] == "$$.Task.Token"
+               for s in waits.values())
     approval = waits["AwaitApproval"]
     assert {"TimeoutSecondsPath", "HeartbeatSecondsPath"} <= set(approval)
     assert approval["Catch"][0]["ErrorEquals"] == ["States.Timeout", "States.HeartbeatTimeout"]
@@ -135,4 +140,8 @@ def test_the_template_wires_each_machine_under_the_name_the_starter_uses():
         "Fn::If": ["HasErpBudget", {"Ref": "ErpConcurrency"}, {"Ref": "AWS::NoValue"}]}
     assert template["Conditions"]["HasErpBudget"] == {"Fn::Not": [{"Fn::Equals": [{"Ref": "ErpConcurrency"}, 0]}]}
     assert template["Parameters"]["ErpConcurrency"]["Default"] == 0
+    # the same budget caps the ERP work queue's consumer, which is that function (AWS's minimum is 2)
+    work = template["Resources"]["ErpAdapterFunction"]["Properties"]["Events"]["ErpWork"]["Properties"]
+    assert work["Queue"] == {"Fn::GetAtt": ["ErpWorkQueue", "Arn"]} and work["BatchSize"] == 1
+    assert work["ScalingConfig"] == {"MaximumConcurrency": {"Fn::If": ["HasErpBudget", {"Ref": "ErpConcurrency"}, 2]}}
 

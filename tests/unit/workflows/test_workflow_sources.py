@@ -54,7 +54,11 @@ def test_every_state_machine_has_an_execution_timeout(path):
 def test_every_task_carries_the_one_policy_and_one_form_per_kind(path):
     for name, state in tasks(json.loads(path.read_text())["States"]):
         assert state["Retry"] == POLICY["retry"], name
-        if state["Resource"].startswith("arn:aws:states:::"):
+        if state["Resource"] == asl.QUEUE_RESOURCE:  # an ERP call: a message on the ERP work queue
+            assert state["Parameters"]["QueueUrl"] == POLICY["work_queues"]["erp"]["QueueUrl"], name
+            assert state["Parameters"]["MessageBody"]["action"].startswith("erp."), name
+            assert state["TimeoutSeconds"] == POLICY["work_queues"]["erp"]["TimeoutSeconds"], name
+        elif state["Resource"].startswith("arn:aws:states:::"):
             assert state["Resource"] == asl.WAIT_RESOURCE, name  # a wait: the hub opens an exception
             assert state["Parameters"]["Payload"]["action"] == asl.WAIT_ACTION, name
         else:
@@ -62,13 +66,17 @@ def test_every_task_carries_the_one_policy_and_one_form_per_kind(path):
 
 
 @pytest.mark.parametrize("path", FILES, ids=lambda p: p.stem)
-def test_a_throttled_erp_call_waits_for_recovery_instead_of_compensating(path):
+def test_a_busy_or_silent_erp_waits_for_recovery_instead_of_compensating(path):
     erp_calls = [(n, s) for n, s in tasks(json.loads(path.read_text())["States"])
-                 if s["Resource"] == "${ErpAdapterArn}" and len(s["Catch"]) > 1]
+                 if s["Resource"] == asl.QUEUE_RESOURCE and len(s["Catch"]) > 1]
+    assert erp_calls, path.name
     for name, state in erp_calls:
         outage = state["Catch"][0]
-        assert "Lambda.TooManyRequestsException" in outage["ErrorEquals"], name
+        # a rate limit after its retries, or no answer from the work queue within the Task's timeout
+        assert {"RateLimited", "Transient", "States.Timeout"} <= set(outage["ErrorEquals"]), name
         assert outage["Next"].startswith("AwaitErpRecovery"), name
+    # no ERP call invokes the adapter any more: none can be throttled by its reserved concurrency
+    assert not [n for n, s in tasks(json.loads(path.read_text())["States"]) if s["Resource"] == "${ErpAdapterArn}"]
     throttle = next(r for r in POLICY["retry"] if r["ErrorEquals"] == ["Lambda.TooManyRequestsException"])
     # the longest a throttled call can back off before the recovery wait (full jitter waits up to this)
     ceiling = sum(min(throttle["MaxDelaySeconds"], throttle["IntervalSeconds"] * throttle["BackoffRate"] ** i)
@@ -88,11 +96,15 @@ def test_a_new_step_is_a_few_lines_and_gets_the_whole_policy():
     machine = asl.render(_source({"Book": step, "AwaitErp": {"wait": "erp_outage", "Next": "Book"},
                                   "Done": {"Type": "Succeed"}}), POLICY)
     book = machine["States"]["Book"]
-    # Then it is a Task with the adapter's ARN, the payload, the retries, the outage catch and the catch-all
-    assert book["Resource"] == "${ErpAdapterArn}"
-    assert book["Parameters"] == {"action": "erp.book", "workflow": "w", "state.$": "$"}
+    # Then it is a Task queued on the ERP work queue with the payload and its token, the retries, a bounded wait,
+    # the outage catch (a timeout included) and the catch-all
+    assert book["Resource"] == "arn:aws:states:::sqs:sendMessage.waitForTaskToken"
+    assert book["Parameters"] == {"QueueUrl": "${ErpWorkQueueUrl}", "MessageBody": {
+        "action": "erp.book", "workflow": "w", "task_token.$": "$$.Task.Token", "state.$": "$"}}
+    assert book["TimeoutSeconds"] == POLICY["work_queues"]["erp"]["TimeoutSeconds"]
     assert book["Retry"] == POLICY["retry"]
     assert [c["Next"] for c in book["Catch"]] == ["AwaitErp", "Failed"]
+    assert book["Catch"][0]["ErrorEquals"] == [*POLICY["outage_errors"], "States.Timeout"]
     assert machine["States"]["AwaitErp"]["TimeoutSeconds"] == asl.wait_kinds()["erp_outage"]["wait_timeout_seconds"]
 
 
@@ -112,9 +124,19 @@ def test_a_wait_gets_its_bounds_from_its_kind_and_a_heartbeat_only_where_its_kin
      "nothing acknowledges it"),
     ({"wait": "approval", "TimeoutSecondsPath": "$.y", "End": True}, "reads HeartbeatSecondsPath too"),
     ({"call": "erp erp.book", "retry": 3, "End": True}, "unknown shorthand"),
+    ({"call": "erp erp.book", "TimeoutSeconds": 5, "End": True}, "its work queue's, in the policy"),
     ({"call": "erp erp.book"}, "exactly one of Next and End"),
     ({"Type": "Pass", "on_error": "Failed", "End": True}, "shorthands are for"),
 ])
 def test_a_source_that_escapes_the_policy_is_refused(state, reason):
     with pytest.raises(asl.WorkflowSourceError, match=reason):
         asl.render(_source({"Step": state}), POLICY)
+
+
+def test_a_call_to_a_system_without_a_work_queue_invokes_its_adapter():
+    # Given a CRM call (the CRM has no work queue in the policy)
+    machine = asl.render(_source({"Write": {"call": "crm crm.activate_account", "End": True}}), POLICY)
+    write = machine["States"]["Write"]
+    # Then it is the plain adapter ARN, unbounded by a queue timeout, and a timeout is not an outage of it
+    assert write["Resource"] == "${CrmAdapterArn}" and "TimeoutSeconds" not in write
+    assert write["Parameters"] == {"action": "crm.activate_account", "workflow": "w", "state.$": "$"}

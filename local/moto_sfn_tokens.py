@@ -1,0 +1,54 @@
+"""A fresh task token for every attempt of a callback Task, as Step Functions gives one (pinned moto==5.2.5).
+
+moto's interpreter mints a Task's token once, when the state is entered (`StateTaskServiceCallback._eval_body`),
+and its Retry loop runs the integration again with that same token, whose callback endpoint still holds the
+previous attempt's answer: a retried `sqs:sendMessage.waitForTaskToken` (the queued ERP calls, after a
+RateLimited or Transient answer) failed again at once without waiting for its new message to be answered, and
+went to the outage wait after ~1 s instead of after the policy's back-offs. On AWS each attempt is a new
+scheduled task with its own token (an answer to an earlier attempt's token finds that task closed). Here every
+attempt after the first mints a new token and endpoint before the attempt's frame copies the context object.
+tests/integration/runtime/test_runtime_moto_sfn_guard.py fails loudly if the replaced method changes.
+"""
+
+from __future__ import annotations
+
+import inspect
+from typing import Any
+
+EXPECTED_EVALUATE = ("self", "env")
+
+
+def callback_target() -> Any:
+    from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_callback import (
+        StateTaskServiceCallback,
+    )
+
+    return StateTaskServiceCallback
+
+
+def _original() -> Any:
+    evaluate = callback_target()._evaluate_with_timeout
+    return getattr(evaluate, "__wrapped_moto_tokens__", evaluate)
+
+
+def install() -> None:
+    """Idempotent."""
+    params = tuple(inspect.signature(_original()).parameters)
+    if params != EXPECTED_EVALUATE:
+        raise RuntimeError(f"moto ExecutionState._evaluate_with_timeout changed signature: {params}")
+    target = callback_target()
+    if getattr(target._evaluate_with_timeout, "__wrapped_moto_tokens__", None):
+        return
+    original = _original()
+
+    def _evaluate_with_timeout(self: Any, env: Any) -> None:
+        from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.resource import ResourceCondition
+
+        context = env.states.context_object
+        if self.resource.condition == ResourceCondition.WaitForTaskToken \
+                and context.context_object_data.get("State", {}).get("RetryCount"):
+            env.callback_pool_manager.add(context.update_task_token())
+        original(self, env)
+
+    _evaluate_with_timeout.__wrapped_moto_tokens__ = original  # type: ignore[attr-defined]
+    target._evaluate_with_timeout = _evaluate_with_timeout
