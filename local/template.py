@@ -67,6 +67,7 @@ class Template:
         self.conditions: dict[str, bool] = {}
         for name in self.cfn.get("Conditions", {}):
             self.condition(name)
+        self._check_rules()
 
     # --- parameters, conditions ----------------------------------------------------------------------
     def _parameters(self, overrides: dict[str, str]) -> dict[str, Any]:
@@ -86,6 +87,15 @@ class Template:
         if name not in self.conditions:
             self.conditions[name] = bool(self.resolver.resolve(self.cfn["Conditions"][name]))
         return self.conditions[name]
+
+    def _check_rules(self) -> None:
+        """The template's Rules refuse parameter values before anything is created, as CloudFormation does."""
+        for name, rule in self.cfn.get("Rules", {}).items():
+            if "RuleCondition" in rule and not self.resolver.resolve(rule["RuleCondition"]):
+                continue
+            for assertion in rule.get("Assertions", []):
+                if not self.resolver.resolve(assertion["Assert"]):
+                    raise ValueError(f"rule {name}: {assertion.get('AssertDescription', 'assertion failed')}")
 
     def pseudo(self) -> dict[str, Any]:
         return {"AWS::Region": self.region, "AWS::AccountId": self.account_id, "AWS::StackName": self.stack_name,

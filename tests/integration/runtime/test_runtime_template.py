@@ -57,6 +57,20 @@ def test_the_kept_transform_answers_only_for_the_same_template():
     assert transformed["Resources"].keys() - first.cfn["Resources"].keys() == {"AddedQueue"}
 
 
+HUB_TEMPLATE = Path(__file__).resolve().parents[3] / "template.yaml"
+
+
+def test_the_templates_rules_refuse_a_parameter_before_anything_is_created():
+    # Given the hub's template, whose Rules refuse an ERP budget of 1 (SQS MaximumConcurrency is 2 at the least)
+    # When the local stack reads it with 1, Then it refuses with the rule's description, as CloudFormation would
+    with pytest.raises(ValueError, match="ErpBudgetIsNoneOrAtLeastTwo: ErpConcurrency must be 0"):
+        Template(HUB_TEMPLATE, parameter_overrides={"ErpConcurrency": "1"})
+    # And 0 (no budget) and 2 pass
+    for budget in ("0", "2"):
+        template = Template(HUB_TEMPLATE, parameter_overrides={"ErpConcurrency": budget})
+        assert template.parameters["ErpConcurrency"] == budget
+
+
 def test_sub_with_variables_and_escapes():
     template = Template(TEMPLATE)
     assert template.resolve({"Fn::Sub": ["${A}-${AWS::Region}-${!Literal}", {"A": "x"}]}) == "x-us-east-1-${Literal}"
