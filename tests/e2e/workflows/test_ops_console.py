@@ -11,6 +11,7 @@ import console_browser
 import pytest
 from deals import Deal
 from flows import erp_customers, sales_orders, seed_crm, send_deal, subscriptions
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from erphub_cli.client import OpsClient
 from local.cognito_authorizer import dev_users
@@ -159,7 +160,12 @@ def test_a_viewer_reads_but_is_offered_no_action(browser, stack, hub, api):
         viewer.goto(viewer.url.split("#")[0] + f"#/exceptions?business_id={deal.opportunity_id}")
         show_only(viewer, found["exception_id"])
         viewer.locator("table#exceptions tbody tr a").click()
-        viewer.wait_for_selector("p.readonly")
+        try:
+            viewer.wait_for_selector("p.readonly")
+        except PlaywrightTimeout as timeout:  # say what the console showed instead (seen once under CI load)
+            said, shown = viewer.text_content("#flash"), (viewer.text_content("#main") or "")[:300]
+            raise AssertionError(f"no read-only panel at {viewer.url}; the console says {said!r} over {shown!r}") \
+                from timeout
         assert viewer.query_selector_all("form.action") == []
         viewer.screenshot(path=str(SHOTS / "viewer-exception.png"), full_page=True)
     finally:
