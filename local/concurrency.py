@@ -25,12 +25,14 @@ class ReservedConcurrency:
         self._lock = threading.Lock()
         self.running = 0
         self.peak = 0
+        self.throttled = 0  # invocations refused: what the ERP budget's e2e test reads (none for queued ERP steps)
 
     @contextmanager
     def slot(self) -> Iterator[None]:
         if self.limit is not None:
             with self._lock:
                 if self.running >= self.limit:
+                    self.throttled += 1
                     raise Throttled(f"Rate Exceeded. {self.function_name} is at its reserved concurrency "
                                     f"({self.limit})")
                 self.running += 1

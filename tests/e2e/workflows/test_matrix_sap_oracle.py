@@ -79,8 +79,9 @@ def test_an_order_created_but_answered_503_is_not_booked_twice_when_the_step_ret
     execution = activate(hub, deal)
     assert execution["status"] == "SUCCEEDED", hub.states_entered(execution["executionArn"])
     events = hub.sfn.get_execution_history(executionArn=execution["executionArn"], maxResults=1000)["events"]
-    failed = [e["lambdaFunctionFailedEventDetails"] for e in events if e["type"] == "LambdaFunctionFailed"]
-    assert [f["error"] for f in failed] == ["RateLimited"] and "503" in failed[0]["cause"]
+    # (the ERP step is queued: its consumer answers the task token with the typed error, a TaskFailed event)
+    failed = [e["taskFailedEventDetails"] for e in events if e["type"] == "TaskFailed"]
+    assert [f["error"] for f in failed] == ["RateLimited"] and "503" in failed[0]["cause"], failed
     # Then the lookup before create finds the order: one per entity, none orphaned
     assert sorted(sales_orders(hub, row, deal)) == ["LE-DE", "LE-US"]
 

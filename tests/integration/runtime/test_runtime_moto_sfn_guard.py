@@ -21,6 +21,8 @@ def test_moto_is_the_pinned_version_and_the_replaced_functions_kept_their_signat
     moto_sfn.check_compatible()
     # a retried callback Task mints a new token per attempt (local/moto_sfn_tokens.py)
     assert tuple(inspect.signature(moto_sfn_tokens._original()).parameters) == moto_sfn_tokens.EXPECTED_EVALUATE
+    # and SendTaskFailure passes its cause on (moto's handler reads only the error)
+    assert moto_sfn_tokens.drops_the_cause()
 
 
 def test_a_definition_is_parsed_once_and_a_lambda_client_is_shared(stack):
