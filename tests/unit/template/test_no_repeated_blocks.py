@@ -54,7 +54,7 @@ def _source_lines(text: str) -> list[Numbered]:
     return list(enumerate(text.splitlines(), start=1))
 
 
-def _report(found: dict[tuple[str, ...], list[tuple[int | None, ...]]]) -> str:
+def _report(found: dict[tuple[str, ...], list[int | None]]) -> str:
     return "\n".join(f"written at source lines {places}:\n    " + "\n    ".join(block)
                      for block, places in found.items())
 
