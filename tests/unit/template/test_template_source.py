@@ -6,7 +6,7 @@ import pytest
 
 from local.cfn_yaml import load_template
 from tools import generated
-from tools.template_source import HEADER, SOURCE, TEMPLATE, SourceError, render
+from tools.template_source import HEADER, SOURCE, TEMPLATE, SourceError, render, render_lines
 
 pytestmark = pytest.mark.unit
 
@@ -66,3 +66,53 @@ def test_the_source_states_each_repeated_block_once():
     dlqs = [lid for lid, r in resources.items() if r["Type"] == "AWS::SQS::Queue" and lid.endswith("DLQ")]
     alarms = [lid for lid, r in resources.items() if r["Type"] == "AWS::CloudWatch::Alarm"]
     assert len(dlqs) >= 13 and {f"{dlq}Alarm" for dlq in dlqs} <= set(alarms)
+
+
+SNIPPET = """#@ define hub-key
+#@# what every hub table is keyed by
+- AttributeName: pk
+  AttributeType: S
+#@ end
+Resources:
+  #@ for Name in:
+  #@   - [Identity]
+  #@   - [Usage]
+  #@ do
+  ${Name}Table:
+    Type: AWS::DynamoDB::Table
+    Properties:
+      AttributeDefinitions:
+        #@ use hub-key
+        - AttributeName: ${Name}
+          AttributeType: S
+  #@ end
+"""
+
+
+def test_a_snippet_is_written_where_it_is_used_at_that_lines_indentation(tmp_path):
+    path = tmp_path / "template.yaml"
+    path.write_text(render(SNIPPET))
+    resources = load_template(path)["Resources"]
+    assert [r["Properties"]["AttributeDefinitions"] for r in resources.values()] == [
+        [{"AttributeName": "pk", "AttributeType": "S"}, {"AttributeName": name, "AttributeType": "S"}]
+        for name in ("Identity", "Usage")]
+    assert "define" not in path.read_text() and "#@" not in path.read_text()
+
+
+def test_each_generated_line_knows_the_source_line_that_wrote_it():
+    lines = render_lines(SNIPPET)
+    assert lines[0] == (None, HEADER)
+    # both tables' `pk` line comes from the snippet's line 3; their own attribute from the loop body's line 16
+    assert [origin for origin, text in lines if "AttributeName" in text] == [3, 16, 3, 16]
+
+
+@pytest.mark.parametrize(("source", "problem"), [
+    (SNIPPET.replace("#@ use hub-key", "#@ use hub-keys"), "line 15: no snippet `hub-keys`"),
+    (SNIPPET.replace("        #@ use hub-key\n", ""), "never used: hub-key"),
+    (SNIPPET + "#@ define tail\n- x\n", "line 19: the snippet has no `#@ end`"),
+    (SNIPPET.replace("#@ define hub-key\n", "#@ define hub-key\n#@ use other\n"), "holds no loop, snippet"),
+    (SNIPPET + "#@ define hub-key\n- x\n#@ end\n", "defined twice or empty"),
+])
+def test_malformed_snippet_markup_is_refused_with_its_line(source, problem):
+    with pytest.raises(SourceError, match=problem):
+        render(source)
