@@ -269,7 +269,21 @@ async function runPage(correlationId) {
 }
 
 // --- routing --------------------------------------------------------------------------------------------
+// Pages render when their requests answer, so a slow page can finish after a newer one and cover it (a list
+// still loading when the operator opens one of its rows): the older page then renders the current one again.
+let navigations = 0, rendered = 0;
+
 async function route() {
+  const mine = ++navigations;
+  try {
+    await routeTo();
+  } finally {
+    if (mine < rendered) route();
+    else rendered = mine;
+  }
+}
+
+async function routeTo() {
   const [path, query = ""] = location.hash.replace(/^#/, "").split("?");
   const parts = path.split("/").filter(Boolean).map(decodeURIComponent);
   if (parts[0] === "login" || !sessionStorage.getItem(TOKEN)) return loginPage();
