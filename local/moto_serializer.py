@@ -12,6 +12,12 @@ is computed once per (member shape, name) by moto's own picker and remembered; t
 the same order with moto's own `get_value`, exactly as the picker does. Anything else (objects, pickers with
 response transformers or other alias providers) goes through moto's code unchanged.
 
+DynamoDB's `AttributeValue` (every attribute of every item, and of every stream record) is a union: exactly one
+member is set. A plain one (`S`, `N`, `BOOL`, `NULL`, `SS`, `NS`, and `M`/`L` of plain ones) serializes to a copy
+of itself: the member's string, boolean or list of strings as given (what moto's string, boolean and list
+serializers make of a `str`, `bool` and list of `str`). Those are written directly; binaries (`B`, `BS`, base64),
+anything not of exactly those types, and an empty or ambiguous union go through moto's serializer.
+
 moto-internal (pinned moto==5.2.5): tests/integration/runtime/test_runtime_moto_serializer_guard.py compares
 the answers with moto's own serializer and fails loudly if what this relies on changes.
 """
@@ -27,6 +33,9 @@ EXPECTED_MOTO = "5.2.5"
 EXPECTED_GET_VALUE = ("self", "value", "key", "shape")
 MARK = "__erphub_keys_remembered__"
 # the alias providers whose answers for a dict depend on nothing but the shape and the key
+ATTRIBUTE_VALUE_MEMBERS = ("S", "N", "B", "SS", "NS", "BS", "M", "L", "NULL", "BOOL")
+ATTRIBUTE_VALUE_SERVICES = ("dynamodb", "dynamodbstreams")
+_STRINGS, _BOOLEANS, _STRING_SETS = frozenset({"S", "N"}), frozenset({"BOOL", "NULL"}), frozenset({"SS", "NS"})
 EXPECTED_PROVIDERS = ("ExplicitAlias", "ShapeNameAlias", "NoAlias", "ShapePrefixAlias", "ClassPrefixAlias",
                       "ModelAlias")
 
@@ -54,13 +63,33 @@ def check_compatible() -> None:
     providers = tuple(p.__name__ for p in module.DEFAULT_ALIAS_PROVIDERS)
     if providers != EXPECTED_PROVIDERS:
         raise RuntimeError(f"moto's attribute alias providers changed: {providers}")
+    for service in ATTRIBUTE_VALUE_SERVICES:
+        members = tuple(_attribute_value_shape(service).members)
+        if members != ATTRIBUTE_VALUE_MEMBERS:
+            raise RuntimeError(f"{service}'s AttributeValue changed members: {members}")
+    structure = _original_structure()
+    if tuple(inspect.signature(structure).parameters) != ("self", "serialized", "value", "shape", "key"):
+        raise RuntimeError(f"moto BaseJSONSerializer._serialize_type_structure changed: {inspect.signature(structure)}")
     picker = inspect.getsource(module.AttributePicker.__call__)
     if "get_value(obj, possible_key, MISSING)" not in picker or "self.response_transformers" not in picker:
         raise RuntimeError("moto AttributePicker.__call__ no longer tries its possible keys in order with get_value")
 
 
+def _attribute_value_shape(service: str) -> Any:
+    from moto.core.responses import get_service_model
+
+    return get_service_model(service).shape_for("AttributeValue")
+
+
+def _original_structure() -> Any:
+    method = serialize_module().BaseJSONSerializer._serialize_type_structure
+    return getattr(method, MARK, method)
+
+
 def installed() -> bool:
-    return getattr(serialize_module().ResponseSerializer.get_value, MARK, None) is not None
+    module = serialize_module()
+    return (getattr(module.ResponseSerializer.get_value, MARK, None) is not None
+            and getattr(module.BaseJSONSerializer._serialize_type_structure, MARK, None) is not None)
 
 
 def install() -> None:
@@ -68,8 +97,12 @@ def install() -> None:
     if installed():
         return
     check_compatible()
-    cls = serialize_module().ResponseSerializer
-    cls.get_value = _remembering(cls.get_value)
+    module = serialize_module()
+    if getattr(module.ResponseSerializer.get_value, MARK, None) is None:
+        module.ResponseSerializer.get_value = _remembering(module.ResponseSerializer.get_value)
+    if getattr(module.BaseJSONSerializer._serialize_type_structure, MARK, None) is None:
+        module.BaseJSONSerializer._serialize_type_structure = _plain_attribute_values(
+            module.BaseJSONSerializer._serialize_type_structure)
 
 
 def _remembering(original: Any) -> Any:
@@ -108,3 +141,37 @@ def _remembering(original: Any) -> Any:
 
     setattr(get_value, MARK, original)
     return get_value
+
+
+def plain_attribute_value(value: Any) -> dict[str, Any] | None:
+    """The serialized copy of a plain AttributeValue, else None (moto's serializer decides)."""
+    if type(value) is not dict or len(value) != 1:
+        return None
+    (member, content), = value.items()
+    if member in _STRINGS:
+        return {member: content} if type(content) is str else None
+    if member in _BOOLEANS:
+        return {member: content} if type(content) is bool else None
+    if member in _STRING_SETS:
+        return {member: list(content)} if type(content) is list and all(type(s) is str for s in content) else None
+    if member == "M" and type(content) is dict:
+        entries = {name: plain_attribute_value(item) for name, item in content.items()}
+        return None if any(entry is None for entry in entries.values()) else {"M": entries}
+    if member == "L" and type(content) is list:
+        items = [plain_attribute_value(item) for item in content]
+        return None if any(item is None for item in items) else {"L": items}
+    return None
+
+
+def _plain_attribute_values(original: Any) -> Any:
+    @functools.wraps(original)
+    def _serialize_type_structure(self: Any, serialized: Any, value: Any, shape: Any, key: str) -> None:
+        if key and shape.name == "AttributeValue" and self.service_model.service_name in ATTRIBUTE_VALUE_SERVICES:
+            plain = plain_attribute_value(value)
+            if plain is not None:
+                serialized[key] = plain
+                return
+        original(self, serialized, value, shape, key)
+
+    setattr(_serialize_type_structure, MARK, original)
+    return _serialize_type_structure

@@ -22,6 +22,14 @@ NOW = datetime.datetime(2026, 12, 1, 15, 0, 1, 250000, tzinfo=datetime.UTC)
 ANSWERS: list[tuple[str, str, str, Any]] = [
     ("dynamodb", "json", "GetItem", {"Item": ITEM, "ConsumedCapacity": CAPACITY}),
     ("dynamodb", "json", "GetItem", {}),
+    ("dynamodb", "json", "GetItem", {"Item": {"plain": {"M": {"s": {"S": "x"}, "l": {"L": [{"N": "1"}]}}},
+                                              "not-plain": {"L": [{"S": "x"}, None, {"B": "YQ=="}, {}]},
+                                              "typed": {"N": 5}, "two": {"S": "a", "N": "1"}, "set": {"SS": ("a",)},
+                                              "empty": {}, "none": None}}),
+    ("dynamodbstreams", "json", "GetRecords", {"Records": [{"eventID": "1", "eventName": "MODIFY", "dynamodb": {
+        "Keys": {"pk": {"S": "k"}}, "NewImage": ITEM, "OldImage": {"pk": {"S": "k"}, "v": {"N": "1"}},
+        "SequenceNumber": "100", "SizeBytes": 20, "StreamViewType": "NEW_AND_OLD_IMAGES"}}],
+        "NextShardIterator": "it"}),
     ("dynamodb", "json", "UpdateItem", {"Attributes": ITEM, "ConsumedCapacity": CAPACITY}),
     ("dynamodb", "json", "PutItem", {"ConsumedCapacity": CAPACITY, "ItemCollectionMetrics": None}),
     ("dynamodb", "json", "Query", {"Items": [ITEM, ITEM], "Count": 2, "ScannedCount": 2,
@@ -73,6 +81,9 @@ def _both(monkeypatch: pytest.MonkeyPatch, *case: Any) -> tuple[Any, Any]:
     remembered = [_serialize(*case), _serialize(*case)]  # the second answer comes from the remembered keys
     assert remembered[0] == remembered[1]
     monkeypatch.setattr(cls, "get_value", cls.get_value.__erphub_keys_remembered__)
+    json_cls = moto_serializer.serialize_module().BaseJSONSerializer
+    structure = json_cls._serialize_type_structure
+    monkeypatch.setattr(json_cls, "_serialize_type_structure", structure.__erphub_keys_remembered__)
     return remembered[1], _serialize(*case)
 
 
@@ -82,6 +93,8 @@ def test_the_moto_internals_are_still_what_the_module_expects():
     moto_serializer.install()  # idempotent: wraps once
     get_value = moto_serializer.serialize_module().ResponseSerializer.get_value
     assert get_value.__erphub_keys_remembered__.__qualname__ == "ResponseSerializer.get_value"
+    structure = moto_serializer.serialize_module().BaseJSONSerializer._serialize_type_structure
+    assert structure.__erphub_keys_remembered__.__qualname__ == "BaseJSONSerializer._serialize_type_structure"
 
 
 @pytest.mark.parametrize(("service", "protocol", "operation", "result"), ANSWERS,
@@ -90,6 +103,14 @@ def test_answers_are_byte_for_byte_moto_s_own(monkeypatch, service, protocol, op
     remembered, moto_own = _both(monkeypatch, service, protocol, operation, result)
     assert remembered["body"] == moto_own["body"] and remembered["body"]
     assert remembered["headers"] == moto_own["headers"] and remembered["status_code"] == moto_own["status_code"]
+
+
+def test_plain_attribute_values_are_written_directly_and_the_rest_by_moto():
+    assert moto_serializer.plain_attribute_value({"M": {"a": {"L": [{"BOOL": False}, {"NS": ["1"]}]}}}) == {
+        "M": {"a": {"L": [{"BOOL": False}, {"NS": ["1"]}]}}}
+    for not_plain in ({"B": b"x"}, {"BS": [b"x"]}, {"S": 1}, {"NULL": 1}, {"SS": ("a",)}, {"SS": [1]}, {},
+                      {"S": "a", "N": "1"}, {"M": {"a": {"B": b"x"}}}, {"L": [None]}, {"s": "lower"}, "S"):
+        assert moto_serializer.plain_attribute_value(not_plain) is None, not_plain
 
 
 def test_an_object_result_still_takes_moto_s_own_path(monkeypatch):
