@@ -186,6 +186,10 @@ def print_transitions_and_cost(stack: Any, result: dict[str, Any], amended: list
     calls = result["usage"]["calls"]
     top = ", ".join(f"{fn} {op} {n / len(counts):.1f}" for (fn, _, op), n in calls.most_common(8))
     print(f"AWS calls per activation: {sum(calls.values()) / len(counts):.1f}; most: {top}")
+    reads = {key: n for key, n in calls.items() if key[2] in ("GetParameter", "GetParameters", "GetSecretValue")}
+    print(f"configuration reads: {sum(reads.values())} ({sum(reads.values()) / len(counts):.2f}/activation; a warm "
+          f"function keeps them for their max age): " + (", ".join(f"{fn} {op} {n}" for (fn, _, op), n in
+                                                              sorted(reads.items())) or "none"))
     sends = queued_sends(histories)
     print(f"ERP steps queued: {sends / len(counts):.2f} SendMessage per activation (each answered by SendTaskSuccess/"
           f"Failure, which Step Functions does not bill); throttled Task attempts: {throttled(histories)}")
