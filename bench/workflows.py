@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import statistics
 import sys
+import threading
 import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
@@ -121,10 +122,38 @@ def priced_usage(stack: Any, result: dict[str, Any], runs: int, transitions: int
                  aws_calls=calls, sqs_deliveries=usage["sqs"], api_requests=runs)
 
 
+class ErpOccupancy:
+    """How busy the ERP was during the drain (sampled every 20 ms): where the drain loses time to the theory, the
+    ERP is idle: before its first request (the pipeline filling), after its last, or in between (the hub slow)."""
+
+    def __init__(self, sandbox: Any, vendor: str = "netsuite") -> None:
+        self.samples: list[tuple[float, int]] = []
+        self.stopping = threading.Event()
+        self.thread = threading.Thread(target=self._sample, args=(sandbox, vendor), daemon=True)
+        self.started = time.monotonic()
+        self.thread.start()
+
+    def _sample(self, sandbox: Any, vendor: str) -> None:
+        while not self.stopping.wait(0.02):
+            self.samples.append((time.monotonic() - self.started, sandbox.gate.in_flight.get(vendor, 0)))
+
+    def stop(self) -> str:
+        self.stopping.set()
+        self.thread.join()
+        busy = [t for t, n in self.samples if n]
+        if not busy:
+            return "ERP occupancy: no request seen"
+        first, last = busy[0], busy[-1]
+        inside = [n for t, n in self.samples if first <= t <= last]
+        return (f"ERP occupancy: first request at {first:.1f} s, last at {last:.1f} s; in between "
+                f"{statistics.mean(inside):.2f} requests in flight on average")
+
+
 def activate(stack: Any, deals: list[Any], timeout: float) -> dict[str, Any]:
     """Send every deal's webhook at once, wait until every activation stopped; figures of the drain."""
     from deals import post
 
+    occupancy = ErpOccupancy(stack.sandbox)
     before, cpu, started = usage_counters(stack), time.process_time(), time.monotonic()
     with ThreadPoolExecutor(max_workers=8) as pool:
         statuses = list(pool.map(lambda d: post(stack.endpoints["gateway"], "salesforce", d.outbound_message())[0],
@@ -133,6 +162,7 @@ def activate(stack: Any, deals: list[Any], timeout: float) -> dict[str, Any]:
     runs = finished_runs(stack, "CustomerActivationStateMachine", len(deals), timeout)
     drain, cpu = time.monotonic() - started, time.process_time() - cpu
     after = usage_counters(stack)
+    print(occupancy.stop())
     return {"runs": runs, "drain": drain, "cpu": cpu,
             "usage": {k: after[k] - before[k] for k in ("requests", "cpu", "wall", "sqs", "calls")}}
 
@@ -186,6 +216,10 @@ def print_transitions_and_cost(stack: Any, result: dict[str, Any], amended: list
     calls = result["usage"]["calls"]
     top = ", ".join(f"{fn} {op} {n / len(counts):.1f}" for (fn, _, op), n in calls.most_common(8))
     print(f"AWS calls per activation: {sum(calls.values()) / len(counts):.1f}; most: {top}")
+    reads = {key: n for key, n in calls.items() if key[2] in ("GetParameter", "GetParameters", "GetSecretValue")}
+    print(f"configuration reads: {sum(reads.values())} ({sum(reads.values()) / len(counts):.2f}/activation; a warm "
+          f"function keeps them for their max age): " + (", ".join(f"{fn} {op} {n}" for (fn, _, op), n in
+                                                              sorted(reads.items())) or "none"))
     sends = queued_sends(histories)
     print(f"ERP steps queued: {sends / len(counts):.2f} SendMessage per activation (each answered by SendTaskSuccess/"
           f"Failure, which Step Functions does not bill); throttled Task attempts: {throttled(histories)}")
