@@ -57,7 +57,7 @@ def tree_copy(value: Any, memo: dict[int, Any] | None = None) -> Any:
 
     if memo is None and isinstance(value, Node):
         try:
-            return pickle.loads(pickle.dumps(value, pickle.HIGHEST_PROTOCOL))  # noqa: S301 - our own bytes
+            return pickle.loads(pickle.dumps(value, pickle.HIGHEST_PROTOCOL))  # noqa: S301 - our own bytes  # nosec B301
         except (pickle.PicklingError, TypeError, AttributeError):
             pass  # something in the tree pickle cannot rebuild: deepcopy knows more ways
     return copy.deepcopy(value, memo)
