@@ -60,10 +60,9 @@ def _install_cause() -> None:
     def send_task_failure(self: Any) -> Any:
         from moto.core.responses import EmptyResult
 
-        backend = self.stepfunction_backend  # the interpreter's (the stack runs executions: execute_state_machine)
-        cause = {"cause": self._get_param("cause")} if \
-            "cause" in inspect.signature(backend.send_task_failure).parameters else {}
-        backend.send_task_failure(self._get_param("taskToken"), error=self._get_param("error"), **cause)
+        # the interpreter's backend: the local stack always runs executions (execute_state_machine)
+        self.stepfunction_backend.send_task_failure(self._get_param("taskToken"), error=self._get_param("error"),
+                                                    cause=self._get_param("cause"))
         return EmptyResult()
 
     send_task_failure.__wrapped_moto_cause__ = original  # type: ignore[attr-defined]

@@ -4,13 +4,24 @@ from __future__ import annotations
 
 from typing import Any
 
-from deals import Deal, post
+from deals import Deal, annual_deal_items, post
 
 
 def send_deal(hub: Any, deal: Deal, **fields: Any) -> None:
     status, body = post(hub.gateway, "salesforce", deal.outbound_message(**fields))
     assert status == 200 and "<Ack>true</Ack>" in body, body
 
+
+
+def send_unaligned_renewal(hub: Any, deal: Deal) -> str:
+    """Renew the deal with a product (SSO) billing has no price for: the renewal waits for billing alignment."""
+    renewal_id = f"{deal.opportunity_id}R"
+    items = [*annual_deal_items(), {"sku": "SSO", "name": "SSO", "quantity": 1, "unit_price": "5000",
+                                    "legal_entity_id": "LE-US"}]
+    send_deal(hub, deal, Id=renewal_id, Type="Renewal", Previous_Opportunity__c=deal.opportunity_id,
+              Term_Start__c="2025-06-01", Term_End__c="2026-05-31", Line_Items__c=items,
+              LastModifiedDate="2025-05-15T10:00:00.000Z")
+    return renewal_id
 
 def activate(hub: Any, label: str = "Acme", **fields: Any) -> tuple[Deal, dict]:
     """A closed-won deal for two legal entities, activated everywhere."""

@@ -14,8 +14,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from deals import Deal, annual_deal_items, post
-from flows import activate, billing_customers, seed_crm, send_deal
+from deals import Deal, post
+from flows import activate, billing_customers, seed_crm, send_deal, send_unaligned_renewal
 from playwright.sync_api import sync_playwright
 from test_erp_posting import stripe_event
 
@@ -93,12 +93,7 @@ def scripted_day(hub, ops: OpsClient) -> dict[str, str]:
     # a stuck ERP posting: an invoice of a billing customer the hub never activated (the poster retries it)
     stripe(hub, "invoice.finalized", f"cus_{uuid.uuid4().hex[:14]}", f"in_{uuid.uuid4().hex[:16]}")
     # a renewal out of alignment: it renews a product billing does not have
-    renewal_id = f"{deal.opportunity_id}R"
-    items = [*annual_deal_items(), {"sku": "SSO", "name": "SSO", "quantity": 1, "unit_price": "5000",
-                                    "legal_entity_id": "LE-US"}]
-    send_deal(hub, deal, Id=renewal_id, Type="Renewal", Previous_Opportunity__c=deal.opportunity_id,
-              Term_Start__c="2025-06-01", Term_End__c="2026-05-31", Line_Items__c=items,
-              LastModifiedDate="2025-05-15T10:00:00.000Z")
+    send_unaligned_renewal(hub, deal)
     # an identity conflict: a new account carrying the tax ids of both known customers
     merged = Deal("KpiMerged")
     merged.entities[0]["tax_id"], merged.entities[1]["tax_id"] = deal.entities[0]["tax_id"], other.entities[1]["tax_id"]

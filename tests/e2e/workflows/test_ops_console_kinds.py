@@ -11,8 +11,8 @@ import uuid
 
 import console_browser
 import pytest
-from deals import Deal, annual_deal_items
-from flows import activate, correlation, erp_customers, sales_orders, send_deal, subscriptions
+from deals import Deal
+from flows import activate, correlation, erp_customers, sales_orders, send_unaligned_renewal, subscriptions
 from kinds_days import contract_result, drifted, late_activation, reconcile, set_erp_seats, unpublishable, us_order
 
 from erphub_cli.client import OpsClient
@@ -75,12 +75,7 @@ def test_the_kind_filter_offers_every_kind_the_api_knows(hub, api, page):
 def test_resume_in_the_browser_after_billing_is_aligned_renews_once(hub, api, page):
     # Given an activated customer whose renewal adds a product billing does not have yet
     deal, _ = activate(hub, "WebAlign")
-    renewal_id = f"{deal.opportunity_id}R"
-    items = [*annual_deal_items(), {"sku": "SSO", "name": "SSO", "quantity": 1, "unit_price": "5000",
-                                    "legal_entity_id": "LE-US"}]
-    send_deal(hub, deal, Id=renewal_id, Type="Renewal", Previous_Opportunity__c=deal.opportunity_id,
-              Term_Start__c="2025-06-01", Term_End__c="2026-05-31", Line_Items__c=items,
-              LastModifiedDate="2025-05-15T10:00:00.000Z")
+    renewal_id = send_unaligned_renewal(hub, deal)
     # The operator finds it, reads why it waits and resumes it once billing-ops aligned the price
     exception_id = find_in_inbox(hub, api, page, "billing_alignment", renewal_id, "billing-alignment")
     assert "SSO is renewed but not billed" in page.text_content("dl.facts")

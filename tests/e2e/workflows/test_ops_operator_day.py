@@ -6,7 +6,7 @@ business object, nothing orphaned) and in the audit trail."""
 from __future__ import annotations
 
 import pytest
-from deals import Deal, annual_deal_items
+from deals import Deal
 from flows import (
     activate,
     billing_customers,
@@ -15,6 +15,7 @@ from flows import (
     sales_orders,
     seed_crm,
     send_deal,
+    send_unaligned_renewal,
     subscriptions,
 )
 
@@ -171,12 +172,7 @@ def test_resume_after_an_erp_outage_books_once(hub, ops):
 def test_resume_after_aligning_billing_renews_once(hub, ops):
     # Given an activated customer whose renewal adds a product billing does not have yet
     deal, _ = activate(hub, "OpsRenew")
-    renewal_id = f"{deal.opportunity_id}R"
-    items = [*annual_deal_items(), {"sku": "SSO", "name": "SSO", "quantity": 1, "unit_price": "5000",
-                                    "legal_entity_id": "LE-US"}]
-    send_deal(hub, deal, Id=renewal_id, Type="Renewal", Previous_Opportunity__c=deal.opportunity_id,
-              Term_Start__c="2025-06-01", Term_End__c="2026-05-31", Line_Items__c=items,
-              LastModifiedDate="2025-05-15T10:00:00.000Z")
+    renewal_id = send_unaligned_renewal(hub, deal)
     summary = hub.stack.wait_until(lambda: next(iter(ops.get("/exceptions", kind="billing_alignment", status="open",
                                                              business_id=renewal_id)), None), timeout=30, interval=0.2)
     assert summary["owner"] == "billing-ops" and "SSO is renewed but not billed" in summary["reason"]
