@@ -39,8 +39,20 @@ class EmbeddedAws:
 
         logging.getLogger("werkzeug").setLevel(logging.ERROR)  # one line per request is noise here
 
-        from local import moto_dynamodb, moto_hot_paths, moto_lambda, moto_replay, moto_sfn, moto_sqs, moto_streams
+        from local import (
+            botocore_loader,
+            moto_backends,
+            moto_dynamodb,
+            moto_hot_paths,
+            moto_lambda,
+            moto_replay,
+            moto_sfn,
+            moto_sqs,
+            moto_streams,
+        )
 
+        botocore_loader.install()  # the functions' sessions parse botocore's data files once, not once each
+        moto_backends.install()  # an existing account's backends found without moto's global lock
         moto_hot_paths.install()  # a request's service and action methods found once, not per request
         moto_lambda.install()
         moto_sfn.install()  # executions parse their definition once, Lambda Tasks share one client
