@@ -43,6 +43,7 @@ class EmbeddedAws:
             botocore_loader,
             moto_backends,
             moto_dynamodb,
+            moto_dynamodb_query,
             moto_hot_paths,
             moto_lambda,
             moto_replay,
@@ -57,6 +58,7 @@ class EmbeddedAws:
         moto_lambda.install()
         moto_sfn.install()  # executions parse their definition once, Lambda Tasks share one client
         moto_dynamodb.install()  # transactions atomic under the threaded server (see the module)
+        moto_dynamodb_query.install()  # a Query sorts by plain keys, and a table's query reads its partition only
         moto_streams.install()  # stream records and shard iterators bounded, as AWS's are
         moto_sqs.install()  # ReceiveMessage answers its messages' JSON without moto's generic serializer
         moto_replay.install()  # archive replays honour their time window and rules, as on AWS
