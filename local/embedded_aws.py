@@ -75,9 +75,10 @@ class EmbeddedAws:
         if self.in_process:
             from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 
-            from local import inprocess_aws
+            from local import inprocess_aws, inprocess_signing
 
             inprocess_aws.install(DomainDispatcherApplication(create_backend_app), port)
+            inprocess_signing.install()  # those requests carry SigV4's headers, not its unchecked HMACs
         self._post("/moto-api/reset", {})
         self._post("/moto-api/config", {"stepfunctions": {"execute_state_machine": True},
                                          "lambda": {"use_docker": False}})
