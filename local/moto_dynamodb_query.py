@@ -1,24 +1,14 @@
-"""DynamoDB Query in the embedded AWS without sorting the whole table with Python-level comparisons.
+"""A DynamoDB Query on a table's own key in the embedded AWS reads the one partition it names, not the whole table.
 
-moto 5.2.5's `Table.query` starts from `Table.all_items()`, which sorts EVERY item of the table by
-(hash key, range key) as `DynamoType` objects: each comparison is a Python `__lt__`/`__eq__` that rebuilds
-both values (`cast_value`). A query of one partition then keeps the items of its hash key. So every Query
-costs O(n log n) Python calls in the table's size, under the one lock every DynamoDB request of the stack
-takes (local/moto_dynamodb.py): profiled across `bench/workflows.py`, the workflow table's queries were the
-largest moto cost, and grew with every activation the table held (issue 13).
-
-Two changes, each answering exactly what moto answers:
-- `all_items()` sorts by the keys' cast values computed once per item (a C-level sort of str/Decimal/bytes).
-  DynamoDB fixes a key attribute's type per table, so comparing the cast values orders the items as moto's
-  `DynamoType` comparisons do (`__eq__` is type and cast value; `__lt__` the cast value), and the sort is
-  the same stable sort;
-- inside a Query of the table itself (no index) for one hash key, `all_items()` starts from that key's
-  partition (`Table.items[hash_key]`, the dict moto stores it in) instead of the whole table: moto's own
-  filter (`item.hash_key == hash_key`) would have kept exactly those, in that order. Index queries keep
-  moto's scan of all items (only the sort is cheaper); Scan and everything else are unchanged.
+moto 5.2.5's `Table.query` finds a base-table query's items with `[item for item in self.all_items() if
+item.hash_key == hash_key]`, and `all_items()` lists and sorts every item of the table (Python-level DynamoType
+comparisons) on every call. Its cost grows with the table: in `bench/workflows.py --deals 200` (issue 13) Queries
+took about 30 % of the local stack's CPU, 5 % at 30 deals. The items of one partition are `Table.items[hash_key]`;
+while a base-table query runs, `all_items()` answers with those (this thread only), and moto's own code does the
+rest (range conditions, order, limits, pagination, filters, projections). Index queries and scans are untouched.
 
 moto-internal (pinned moto==5.2.5): tests/integration/runtime/test_runtime_moto_dynamodb_query_guard.py fails
-loudly if what this relies on changes.
+loudly if `Table.query` stops finding a base-table query's items this way, and compares answers with moto's own.
 """
 
 from __future__ import annotations
@@ -30,11 +20,8 @@ from typing import Any
 
 EXPECTED_MOTO = "5.2.5"
 MARK = "__erphub_partition_query__"
-# Table.query's parameters, in the order moto's backend passes them positionally
-EXPECTED_QUERY_PARAMETERS = ("self", "hash_key", "range_comparison", "range_objs", "limit", "exclusive_start_key",
-                             "scan_index_forward", "projection_expressions", "index_name")
-_INDEX_NAME_POSITION = EXPECTED_QUERY_PARAMETERS.index("index_name") - 2  # in *args after self and hash_key
-_querying = threading.local()  # .partition: (table, hash key) of the table query this thread is running
+_SCAN = "for item in self.all_items()\n                if isinstance(item, Item) and item.hash_key == hash_key"
+_querying = threading.local()
 
 
 def table_class() -> Any:
@@ -47,74 +34,50 @@ def check_compatible() -> None:
     import moto
 
     if moto.__version__ != EXPECTED_MOTO:
-        raise RuntimeError(f"local/moto_dynamodb_query.py was written for moto {EXPECTED_MOTO}, "
-                           f"found {moto.__version__}")
+        raise RuntimeError(f"local/moto_dynamodb_query.py is for moto {EXPECTED_MOTO}, found {moto.__version__}")
     table = table_class()
-    query = getattr(table.query, MARK, table.query)
-    parameters = tuple(inspect.signature(query).parameters)
-    if parameters[:len(EXPECTED_QUERY_PARAMETERS)] != EXPECTED_QUERY_PARAMETERS:
-        raise RuntimeError(f"moto's Table.query changed its parameters: {parameters}")
-    source = inspect.getsource(query)
-    if source.count("self.all_items()") != 2 or "item.hash_key == hash_key" not in source:
-        raise RuntimeError("moto's Table.query no longer starts from all_items() filtered by the hash key")
-    all_items = inspect.getsource(getattr(table.all_items, MARK, table.all_items))
-    if "key=lambda x: (x.hash_key, x.range_key) if x.range_key else x.hash_key" not in all_items:
-        raise RuntimeError("moto's Table.all_items no longer sorts by (hash key, range key)")
-    from moto.dynamodb.models.dynamo_type import DynamoType
-
-    for name in ("__eq__", "__lt__"):
-        if "cast_value" not in inspect.getsource(getattr(DynamoType, name)):
-            raise RuntimeError(f"moto's DynamoType.{name} no longer compares cast values")
-
-
-def installed() -> bool:
-    return getattr(table_class().all_items, MARK, None) is not None
+    source = inspect.getsource(getattr(table.query, MARK, table.query))
+    if _SCAN not in source:
+        raise RuntimeError("moto's Table.query no longer finds a base-table query's items in all_items()")
 
 
 def install() -> None:
-    """Idempotent; process-wide (moto's Table class is)."""
-    if installed():
+    """Idempotent; process-wide (moto's model classes are)."""
+    table = table_class()
+    if getattr(table.query, MARK, None) is not None:
         return
     check_compatible()
-    table = table_class()
-    table.query = _partition_scoped(table.query)
-    table.all_items = _sorted_by_cast_keys(table.all_items)
+    table.all_items = _all_items(table.all_items)
+    table.query = _query(table.query)
 
 
-def _partition_scoped(original: Any) -> Any:
+def _query(original: Any) -> Any:
+    signature = inspect.signature(original)
+
     @functools.wraps(original)
     def query(self: Any, hash_key: Any, *args: Any, **kwargs: Any) -> Any:
-        index_name = kwargs["index_name"] if "index_name" in kwargs else (
-            args[_INDEX_NAME_POSITION] if len(args) > _INDEX_NAME_POSITION else None)
+        index_name = signature.bind(self, hash_key, *args, **kwargs).arguments.get("index_name")
         if index_name or hash_key is None:
             return original(self, hash_key, *args, **kwargs)
-        outer = getattr(_querying, "partition", None)
-        _querying.partition = (self, hash_key)
+        found = self.items.get(hash_key)  # .get: `items` is a defaultdict, a lookup must not add a partition
+        _querying.partition = (self, [] if found is None else list(found.values()) if self.range_key_attr
+                               else [found])
         try:
             return original(self, hash_key, *args, **kwargs)
         finally:
-            _querying.partition = outer
+            _querying.partition = None
 
     setattr(query, MARK, original)
     return query
 
 
-def _order(item: Any) -> Any:
-    """moto's sort key, (hash key, range key) or the hash key alone, as cast values instead of DynamoTypes."""
-    return (item.hash_key.cast_value, item.range_key.cast_value) if item.range_key else item.hash_key.cast_value
-
-
-def _sorted_by_cast_keys(original: Any) -> Any:
+def _all_items(original: Any) -> Any:
     @functools.wraps(original)
-    def all_items(self: Any) -> list[Any]:
+    def all_items(self: Any) -> Any:
         partition = getattr(_querying, "partition", None)
         if partition is not None and partition[0] is self:
-            found = self.items.get(partition[1])
-            stored = [] if found is None else [found] if not self.range_key_attr else list(found.values())
-        else:
-            stored = [item for hash_set in self.items.values()
-                      for item in (hash_set.values() if self.range_key_attr else (hash_set,))]
-        return sorted(stored, key=_order)
+            return partition[1]
+        return original(self)
 
     setattr(all_items, MARK, original)
     return all_items

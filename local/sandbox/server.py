@@ -22,7 +22,7 @@ class Sandbox:
         self.faults = Faults()
         self.gate = Gate()
         self.violations: list[str] = []  # contract violations the sandbox refused, for tests to assert on
-        self._server = ThreadingHTTPServer((host, port), _handler_for(self))
+        self._server = _Server((host, port), _handler_for(self))
         self._server.daemon_threads = True
         self.host, self.port = host, self._server.server_address[1]
         for vendor in vendors:
@@ -162,6 +162,13 @@ class Sandbox:
             self.reset()
             return Response(204)
         return Response(404, {"error": f"unknown control {method} /_sandbox/{'/'.join(parts)}"})
+
+
+class _Server(ThreadingHTTPServer):
+    # A vendor's front door takes a burst of connections: the socketserver default (a listen backlog of 5) made the
+    # kernel drop connections while the busy process was slow to accept them, so 200 concurrent activations saw
+    # connect timeouts and resets from the "vendor" (more than a real vendor API gives at that load).
+    request_queue_size = 1024
 
 
 def _handler_for(sandbox: Sandbox) -> type[BaseHTTPRequestHandler]:

@@ -44,7 +44,7 @@ def apply(record: dict[str, Any], store: KpiStore) -> None:
     elif str(image["pk"]).startswith("EXC#"):
         _exception(image, store)
     elif str(image["pk"]).startswith("RUN#"):
-        _run(image, store)
+        _run(image, old, store)
     elif str(image["pk"]).startswith("FAIL#"):
         _failed_delivery(image, old, store)
 
@@ -85,10 +85,12 @@ def _start_waiting(item: dict[str, Any], store: KpiStore) -> None:
         _posted(gauge, item_id, done, store)
 
 
-def _run(item: dict[str, Any], store: KpiStore) -> None:
+def _run(item: dict[str, Any], old: dict[str, Any], store: KpiStore) -> None:
     correlation_id = str(item["pk"]).removeprefix("RUN#")
     sk = str(item["sk"])
     if sk == "STATUS" or sk.startswith(STATUS_PREFIX):  # one status item per run (store/run_status.py)
+        if _still_open(old, item):
+            return  # a step's progress: the record that first showed the run open has opened its track
         _run_status(correlation_id, f"{correlation_id}:{sk}", item, store)
     elif sk.startswith("REC#") and item.get("kind") in _ERP_KINDS and _is_erp(item):
         gauge = _ERP_KINDS[item["kind"]]
@@ -98,6 +100,12 @@ def _run(item: dict[str, Any], store: KpiStore) -> None:
         if track.get("opened_at"):
             _posted(gauge, item_id, track, store)
         _cycle(item, store)
+
+
+def _still_open(old: dict[str, Any], new: dict[str, Any]) -> bool:
+    """A run already open before this record and still open after it: its track is open (stream records of one
+    item arrive in order, and a failing batch is retried, then kept in the projector's failure queue)."""
+    return bool(old.get("status")) and old["status"] not in ENDED and new.get("status") not in ENDED
 
 
 def _cycle(record: dict[str, Any], store: KpiStore) -> None:
