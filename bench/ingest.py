@@ -1,6 +1,7 @@
 """Ingest benchmark: our webhook handler side by side with the minimal possible one; prints figures, asserts nothing.
 
     .venv/bin/python bench/ingest.py [--requests 300] [--cold 7] [--runs 3] [--tracing] [--no-end-to-end]
+    .venv/bin/python bench/ingest.py --profile 2000   # cProfile of both handlers' warm paths, then exit
 
 Both handlers run as Lambda runs them: each in its own fresh interpreter (bench/ingest_worker.py) with the
 webhook function's environment from template.yaml, against the same embedded moto (every resource of the
@@ -16,6 +17,8 @@ then min / median / max of each ratio over the runs (CPU ratios are the fair one
 import-time breakdown of our handler (`-X importtime`, top modules by cumulative time). Last, end to end on the
 running local stack: a signed webhook POSTed over HTTP to the gateway until its canonical event is on its queue.
 --tracing runs both handlers with X-Ray active as on Lambda (the reference does not trace: the ratio includes it).
+--profile N sends N warm webhooks to each handler under cProfile (bench/ingest_worker.py profile), prints each one's
+functions by own time and ours by cumulative time, and keeps the stats in the temporary directory for pstats.
 """
 
 from __future__ import annotations
@@ -66,8 +69,8 @@ def signed_event() -> str:
     return json.dumps(api_event(body, headers)) + "\n"
 
 
-def worker(kind: str, mode: str, env: dict[str, str], *options: str) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, *options, str(WORKER), kind, mode], env=env, text=True,
+def worker(kind: str, mode: str, env: dict[str, str], *options: str, extra: tuple[str, ...] = ()) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, *options, str(WORKER), kind, mode, *extra], env=env, text=True,
                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
 
 
@@ -170,6 +173,27 @@ def import_breakdown(env: dict[str, str], top: int) -> None:
         print(f"  {cumulative_us / 1000:7.1f} ms cumulative  {self_us / 1000:6.1f} ms self   {name}")
 
 
+def profile(env: dict[str, str], requests: int, top: int) -> None:
+    """cProfile of each handler's warm path (the first request excluded), interleaved as in `warm`."""
+    import pstats
+    import tempfile
+
+    paths = {kind: Path(tempfile.gettempdir()) / f"ingest-profile-{kind}.prof" for kind in KINDS}
+    workers = {kind: worker(kind, "profile", env, extra=(str(paths[kind]),)) for kind in KINDS}
+    for round_ in range(requests + 1):
+        for kind in KINDS if round_ % 2 == 0 else reversed(KINDS):
+            ask(workers[kind], signed_event())
+    for process in workers.values():
+        process.communicate()
+    for kind in KINDS:
+        stats = pstats.Stats(str(paths[kind]))
+        print(f"{kind}: {requests} warm webhooks under cProfile ({stats.total_tt * 1000 / requests:.3f} ms profiled "
+              f"time per webhook; cProfile inflates small calls), stats in {paths[kind]}")
+        stats.sort_stats("tottime").print_stats(top)
+        if kind == "erphub":
+            stats.sort_stats("cumulative").print_stats(top * 2)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--requests", type=int, default=300, help="warm webhooks per handler and run")
@@ -180,6 +204,8 @@ def main() -> None:
                         help="X-Ray active as on Lambda (the local stack disables the SDK); segments go to an unused "
                              "UDP port")
     parser.add_argument("--no-end-to-end", dest="end_to_end", action="store_false")
+    parser.add_argument("--profile", type=int, default=0, metavar="N",
+                        help="only profile N warm webhooks per handler (cProfile) and print where the time goes")
     args = parser.parse_args()
 
     from local.stack import HubStack
@@ -192,6 +218,9 @@ def main() -> None:
         if args.tracing:
             env.update(TRACING)
         print(f"X-Ray: {'active, as on Lambda' if args.tracing else 'SDK disabled, as in the local stack'}")
+        if args.profile:
+            profile(env, args.profile, args.top)
+            return
         results = [one_run(n + 1, env, args) for n in range(args.runs)]
         print(f"ratios over {len(results)} runs (ours / reference):")
         for name in results[0]:

@@ -1,7 +1,7 @@
 """One Lambda execution environment for bench/ingest.py: a fresh interpreter whose environment is the webhook
 function's (as the local stack / Lambda gives it), importing one handler as the runtime does and invoking it.
 
-    python bench/ingest_worker.py erphub|reference cold|warm|import
+    python bench/ingest_worker.py erphub|reference cold|warm|import|profile [stats file]
 
 Events come one JSON line each on stdin; answers go as JSON lines on the original stdout (the handler's own
 stdout - log lines, EMF metrics - goes to /dev/null, as cheap as a runtime's log pipe can be).
@@ -10,6 +10,8 @@ stdout - log lines, EMF metrics - goes to /dev/null, as cheap as a runtime's log
 - warm: first invocation as above, then one answer per event: the handler's own time (not the pipe's) and
   CPU time, its status code, and the AWS calls it made (botocore's API calls, counted by this thread).
 - import: import the handler and exit (for `-X importtime`).
+- profile: as warm, with cProfile on around the invocations after the first (the warm path only); the stats are
+  written to the stats file at the end of input.
 """
 
 from __future__ import annotations
@@ -85,7 +87,7 @@ def main() -> None:
     answers = os.fdopen(os.dup(1), "w", buffering=1)
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, 1)
-    if mode == "warm":
+    if mode in ("warm", "profile"):
         count_aws_calls()
     event = json.loads(sys.stdin.readline())
     started, started_cpu = time.perf_counter(), time.process_time()
@@ -97,9 +99,21 @@ def main() -> None:
                               "status": status, "calls": calls}) + "\n")
     if mode == "cold":
         return
+    profile = None
+    if mode == "profile":
+        import cProfile
+
+        profile = cProfile.Profile()
     for line in sys.stdin:
-        elapsed, cpu, status, calls = invoke(handler, json.loads(line))
+        event = json.loads(line)
+        if profile is not None:
+            profile.enable()
+        elapsed, cpu, status, calls = invoke(handler, event)
+        if profile is not None:
+            profile.disable()
         answers.write(json.dumps({"elapsed": elapsed, "cpu": cpu, "status": status, "calls": calls}) + "\n")
+    if profile is not None:
+        profile.dump_stats(sys.argv[3])
 
 
 if __name__ == "__main__":
