@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 import uuid
 from datetime import datetime
@@ -139,6 +140,7 @@ class EventEnvelope(EnvelopeHeader):
         return f'{header.model_dump_json()[:-1]},"data":{self.data.model_dump_json()}}}'
 
 
+@functools.lru_cache(maxsize=256)  # ingest asks twice per event (the inbox item, then the envelope)
 def event_id_for(source: str, source_event_id: str) -> str:
     """Deterministic, so a redelivered webhook and its stored event always share one id."""
     return str(uuid.uuid5(_EVENT_NAMESPACE, f"{source}:{source_event_id}"))
