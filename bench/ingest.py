@@ -5,8 +5,9 @@
 
 Both handlers run as Lambda runs them: each in its own fresh interpreter (bench/ingest_worker.py) with the
 webhook function's environment from template.yaml, against the same embedded moto (every resource of the
-template), fed the same kind of freshly signed Stripe webhook, in interleaved rounds (the order alternates, so
-the shared machine's noise falls on both). The reference is bench/ingest_reference.py: verify the Stripe
+template), fed the same kind of freshly signed Stripe webhook in the same API Gateway event (the body base64 with
+isBase64Encoded, as the API's BinaryMediaTypes make it; both handlers decode it), in interleaved rounds (the order
+alternates, so the shared machine's noise falls on both). The reference is bench/ingest_reference.py: verify the Stripe
 signature, one conditional PutItem with plain boto3. Per run it prints
 - warm latency (the handler's own time) p50 / p99 of both and their ratios (target p50 <= 1.10x), and the
   handler process's CPU time per webhook (moto's time is not in it: what our code itself costs);
