@@ -1,14 +1,18 @@
 """Ingest benchmark: our webhook handler side by side with the minimal possible one; prints figures, asserts nothing.
 
     .venv/bin/python bench/ingest.py [--requests 300] [--cold 7] [--runs 3] [--tracing] [--no-end-to-end]
+    .venv/bin/python bench/ingest.py --profile 2000   # cProfile of both handlers' warm paths, then exit
 
 Both handlers run as Lambda runs them: each in its own fresh interpreter (bench/ingest_worker.py) with the
 webhook function's environment from template.yaml, against the same embedded moto (every resource of the
-template), fed the same kind of freshly signed Stripe webhook, in interleaved rounds (the order alternates, so
-the shared machine's noise falls on both). The reference is bench/ingest_reference.py: verify the Stripe
+template), fed the same kind of freshly signed Stripe webhook in the same API Gateway event (the body base64 with
+isBase64Encoded, as the API's BinaryMediaTypes make it; both handlers decode it), in interleaved rounds (the order
+alternates, so the shared machine's noise falls on both). The reference is bench/ingest_reference.py: verify the Stripe
 signature, one conditional PutItem with plain boto3. Per run it prints
 - warm latency (the handler's own time) p50 / p99 of both and their ratios (target p50 <= 1.10x), and the
-  handler process's CPU time per webhook (moto's time is not in it: what our code itself costs);
+  handler process's CPU time per webhook (moto's time is not in it: what our code itself costs); the same latency
+  split into the time inside the AWS calls (mostly moto handling the PutItem, which grows with the item's
+  attribute count) and outside them (the handler's own code);
 - cold start (fresh interpreter: handler import + first request) median of both and the ratio (target <= 1.20x),
   and the same in the worker's CPU time, which the other processes of a shared machine do not inflate;
 - the AWS calls before the 2xx, first request and warm, and how many are writes (must be exactly 1);
@@ -16,6 +20,8 @@ then min / median / max of each ratio over the runs (CPU ratios are the fair one
 import-time breakdown of our handler (`-X importtime`, top modules by cumulative time). Last, end to end on the
 running local stack: a signed webhook POSTed over HTTP to the gateway until its canonical event is on its queue.
 --tracing runs both handlers with X-Ray active as on Lambda (the reference does not trace: the ratio includes it).
+--profile N sends N warm webhooks to each handler under cProfile (bench/ingest_worker.py profile), prints each one's
+functions by own time and ours by cumulative time, and keeps the stats in the temporary directory for pstats.
 """
 
 from __future__ import annotations
@@ -66,8 +72,8 @@ def signed_event() -> str:
     return json.dumps(api_event(body, headers)) + "\n"
 
 
-def worker(kind: str, mode: str, env: dict[str, str], *options: str) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, *options, str(WORKER), kind, mode], env=env, text=True,
+def worker(kind: str, mode: str, env: dict[str, str], *options: str, extra: tuple[str, ...] = ()) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, *options, str(WORKER), kind, mode, *extra], env=env, text=True,
                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
 
 
@@ -90,16 +96,18 @@ def warm(env: dict[str, str], requests: int) -> dict[str, Any]:
     first = {kind: ask(workers[kind], signed_event()) for kind in KINDS}
     samples: dict[str, list[float]] = {kind: [] for kind in KINDS}
     cpu: dict[str, list[float]] = {kind: [] for kind in KINDS}
+    aws: dict[str, list[float]] = {kind: [] for kind in KINDS}
     calls: dict[str, set[tuple[str, ...]]] = {kind: set() for kind in KINDS}
     for round_ in range(requests):
         for kind in KINDS if round_ % 2 == 0 else reversed(KINDS):
             answer = ask(workers[kind], signed_event())
             samples[kind].append(answer["elapsed"] * 1000)
             cpu[kind].append(answer["cpu"] * 1000)
+            aws[kind].append(answer["aws"] * 1000)
             calls[kind].add(tuple(answer["calls"]))
     for process in workers.values():
         process.communicate()
-    return {"samples": samples, "cpu": cpu, "first_calls": {k: first[k]["calls"] for k in KINDS},
+    return {"samples": samples, "cpu": cpu, "aws": aws, "first_calls": {k: first[k]["calls"] for k in KINDS},
             "warm_calls": calls}
 
 
@@ -132,9 +140,12 @@ def writes(calls: list[str] | tuple[str, ...]) -> int:
 def one_run(number: int, env: dict[str, str], args: argparse.Namespace) -> dict[str, float]:
     w, c = warm(env, args.requests), cold(env, args.cold)
     ours, ref = w["samples"]["erphub"], w["samples"]["reference"]
+    outside = {kind: [t - a for t, a in zip(w["samples"][kind], w["aws"][kind], strict=True)] for kind in KINDS}
     ratios = {"warm p50": statistics.median(ours) / statistics.median(ref),
               "warm p99": percentile(ours, 0.99) / percentile(ref, 0.99),
               "warm CPU p50": statistics.median(w["cpu"]["erphub"]) / statistics.median(w["cpu"]["reference"]),
+              "warm p50 outside AWS calls": statistics.median(outside["erphub"]) / statistics.median(
+                  outside["reference"]),
               "cold start": statistics.median(c["erphub"]["wall"]) / statistics.median(c["reference"]["wall"]),
               "cold CPU": statistics.median(c["erphub"]["cpu"]) / statistics.median(c["reference"]["cpu"])}
     print(f"run {number}: {args.requests} warm webhooks per handler (interleaved), {args.cold} cold starts each")
@@ -146,6 +157,9 @@ def one_run(number: int, env: dict[str, str], args: argparse.Namespace) -> dict[
               f"median {m['wall']:6.1f} ms (import {m['import']:.1f} + first request {m['first']:.1f}; min "
               f"{min(c[kind]['wall']):.1f}, max {max(c[kind]['wall']):.1f}); CPU {m['cpu']:.1f} ms "
               f"(import {m['import cpu']:.1f})")
+    for kind in KINDS:  # the AWS call's time is mostly the embedded AWS (moto) handling it, not the handler
+        print(f"  {kind:9}  warm p50 inside its AWS calls {statistics.median(w['aws'][kind]):5.2f} ms, outside them "
+              f"{statistics.median(outside[kind]):5.2f} ms")
     for kind in KINDS:
         first, warm_calls = w["first_calls"][kind], sorted(w["warm_calls"][kind])
         print(f"  {kind:9}  AWS calls before the 2xx: first request {first} ({writes(first)} write); "
@@ -170,6 +184,27 @@ def import_breakdown(env: dict[str, str], top: int) -> None:
         print(f"  {cumulative_us / 1000:7.1f} ms cumulative  {self_us / 1000:6.1f} ms self   {name}")
 
 
+def profile(env: dict[str, str], requests: int, top: int) -> None:
+    """cProfile of each handler's warm path (the first request excluded), interleaved as in `warm`."""
+    import pstats
+    import tempfile
+
+    paths = {kind: Path(tempfile.gettempdir()) / f"ingest-profile-{kind}.prof" for kind in KINDS}
+    workers = {kind: worker(kind, "profile", env, extra=(str(paths[kind]),)) for kind in KINDS}
+    for round_ in range(requests + 1):
+        for kind in KINDS if round_ % 2 == 0 else reversed(KINDS):
+            ask(workers[kind], signed_event())
+    for process in workers.values():
+        process.communicate()
+    for kind in KINDS:
+        stats = pstats.Stats(str(paths[kind]))
+        print(f"{kind}: {requests} warm webhooks under cProfile ({stats.total_tt * 1000 / requests:.3f} ms profiled "
+              f"time per webhook; cProfile inflates small calls), stats in {paths[kind]}")
+        stats.sort_stats("tottime").print_stats(top)
+        if kind == "erphub":
+            stats.sort_stats("cumulative").print_stats(top * 2)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--requests", type=int, default=300, help="warm webhooks per handler and run")
@@ -180,6 +215,8 @@ def main() -> None:
                         help="X-Ray active as on Lambda (the local stack disables the SDK); segments go to an unused "
                              "UDP port")
     parser.add_argument("--no-end-to-end", dest="end_to_end", action="store_false")
+    parser.add_argument("--profile", type=int, default=0, metavar="N",
+                        help="only profile N warm webhooks per handler (cProfile) and print where the time goes")
     args = parser.parse_args()
 
     from local.stack import HubStack
@@ -192,6 +229,9 @@ def main() -> None:
         if args.tracing:
             env.update(TRACING)
         print(f"X-Ray: {'active, as on Lambda' if args.tracing else 'SDK disabled, as in the local stack'}")
+        if args.profile:
+            profile(env, args.profile, args.top)
+            return
         results = [one_run(n + 1, env, args) for n in range(args.runs)]
         print(f"ratios over {len(results)} runs (ours / reference):")
         for name in results[0]:

@@ -62,11 +62,12 @@ class EmbeddedAws:
         moto_streams.install()  # stream records and shard iterators bounded, as AWS's are
         moto_sqs.install()  # ReceiveMessage answers its messages' JSON without moto's generic serializer
         moto_replay.install()  # archive replays honour their time window and rules, as on AWS
-        from local import moto_dynamodb_copy, moto_dynamodb_query, moto_serializer
+        from local import moto_dynamodb_copy, moto_dynamodb_items, moto_dynamodb_query, moto_serializer
 
         moto_serializer.install()  # answers: the keys of a member found once per shape, not per value
         moto_dynamodb_copy.install()  # an update expression's tree copied by pickling for validation
         moto_dynamodb_query.install()  # a Query on the table's key reads its partition, not every item
+        moto_dynamodb_items.install()  # an item built with one size count, not one per attribute
         self.server = ThreadedMotoServer(ip_address="127.0.0.1", port=self.requested_port, verbose=False)
         self.server.start()
         port = self.server.get_host_and_port()[1]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 import uuid
 from datetime import datetime
@@ -130,15 +131,18 @@ class EventEnvelope(EnvelopeHeader):
         kind = DATA_KIND_BY_TYPE[EventType(fields.type)]
         if type(data) is not DATA_MODELS[kind]:  # a dict, a subclass, another kind: the constructor decides
             return cls(**header, data=data)
-        return cls.model_construct(_fields_set=fields.model_fields_set | {"data"}, **dict(fields), data=data)
+        # __dict__: the validated values as the model keeps them (no extras: extra="forbid"); dict(fields) iterates
+        return cls.model_construct(_fields_set=fields.model_fields_set | {"data"}, **fields.__dict__, data=data)
 
     def to_json(self) -> str:
         """Exactly `model_dump_json()`, written by the header's and the data's own serializers: the envelope's
-        serializer would build the validators and serializers of the whole data union first (see `of`)."""
-        header = EnvelopeHeader.model_construct(**{name: getattr(self, name) for name in EnvelopeHeader.model_fields})
-        return f'{header.model_dump_json()[:-1]},"data":{self.data.model_dump_json()}}}'
+        serializer would build the validators and serializers of the whole data union first (see `of`). The
+        header's serializer takes the envelope itself (a subclass: it writes the header's fields only)."""
+        header = EnvelopeHeader.__pydantic_serializer__.to_json(self).decode()
+        return f'{header[:-1]},"data":{self.data.model_dump_json()}}}'
 
 
+@functools.lru_cache(maxsize=256)  # ingest asks twice per event (the inbox item, then the envelope)
 def event_id_for(source: str, source_event_id: str) -> str:
     """Deterministic, so a redelivered webhook and its stored event always share one id."""
     return str(uuid.uuid5(_EVENT_NAMESPACE, f"{source}:{source_event_id}"))

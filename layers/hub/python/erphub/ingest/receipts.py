@@ -1,31 +1,45 @@
-"""What a webhook delivery gets back (the response contract of POST /webhooks/{source})."""
+"""What a webhook delivery gets back (the response contract of POST /webhooks/{source}).
+
+Plain dataclasses, not pydantic models: every value comes from our own inbox item (nothing to validate), and
+building and dumping two models cost every webhook more than the rest of its answer.
+"""
 
 from __future__ import annotations
 
-from typing import Literal
-
-from pydantic import BaseModel, Field
+from dataclasses import dataclass
+from typing import Literal, get_args
 
 Status = Literal["accepted", "duplicate", "ignored", "quarantined"]
+STATUSES = frozenset(get_args(Status))
+_HEADLINE_RANK = {"accepted": 0, "quarantined": 1}
 
 
-class Receipt(BaseModel):
+@dataclass(frozen=True, slots=True)
+class Receipt:
     event_id: str
-    status: Status
+    status: str  # one of STATUSES
     correlation_id: str
 
+    def __post_init__(self) -> None:
+        if self.status not in STATUSES:
+            raise ValueError(f"a receipt's status is one of {sorted(STATUSES)}, not {self.status!r}")
 
-class Delivery(BaseModel):
+    def as_dict(self) -> dict[str, str]:
+        return {"event_id": self.event_id, "status": self.status, "correlation_id": self.correlation_id}
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
     """All events of one request. The JSON answer is the headline receipt (the first accepted event, else the
     first quarantined, else the first), plus `events` with every receipt for a batched delivery."""
 
     receipts: list[Receipt]
-    ack_content_type: str | None = Field(default=None, exclude=True)
-    ack_body: str | None = Field(default=None, exclude=True)
+    ack_content_type: str | None = None  # a vendor's own success answer (Salesforce's SOAP Ack), not in the JSON
+    ack_body: str | None = None
 
     def body(self) -> dict[str, object]:
-        rank = {"accepted": 0, "quarantined": 1}
-        headline = min(self.receipts, key=lambda r: rank.get(r.status, 2)).model_dump()
+        headline: dict[str, object] = dict(
+            min(self.receipts, key=lambda r: _HEADLINE_RANK.get(r.status, 2)).as_dict())
         if len(self.receipts) > 1:
-            headline["events"] = [r.model_dump() for r in self.receipts]
+            headline["events"] = [r.as_dict() for r in self.receipts]
         return headline

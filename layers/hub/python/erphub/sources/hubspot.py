@@ -130,8 +130,9 @@ class HubSpotSource:
         events = []
         for item in batch:
             payload = dict(item)
-            if str(item["subscriptionType"]).startswith("deal.") and item.get("objectId") in companies:
-                payload[ASSOCIATED_COMPANIES] = companies[item["objectId"]]
+            deal = item.get("objectId")  # absent in a malformed event: no association can name it
+            if str(item["subscriptionType"]).startswith("deal.") and deal is not None and deal in companies:
+                payload[ASSOCIATED_COMPANIES] = companies[deal]
             # raw is a one-event delivery (with the company ids) so parsing it again yields this same event
             events.append(VendorEvent(f"{item['portalId']}:{item['eventId']}", item["subscriptionType"], payload,
                                       c.compact([payload])))

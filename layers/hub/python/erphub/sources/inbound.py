@@ -26,6 +26,14 @@ class Headers(Mapping[str, str]):
     def __getitem__(self, key: str) -> str:
         return self._items[key.lower()]
 
+    # Mapping's own get/__contains__ go through __getitem__ and a KeyError per missing name; every webhook asks
+    # for a dozen headers, most of them absent
+    def get(self, key: str, default: Any = None) -> Any:
+        return self._items.get(key.lower(), default)
+
+    def __contains__(self, key: object) -> bool:
+        return isinstance(key, str) and key.lower() in self._items
+
     def __iter__(self):
         return iter(self._items)
 
