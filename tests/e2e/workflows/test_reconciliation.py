@@ -52,8 +52,8 @@ def run_of(hub: Any, reconciliation_id: str) -> dict[str, Any] | None:
     except Exception:
         return None
     # a completed run, once the invocation that wrote it has ended: the reconciler runs one at a time (reserved
-    # concurrency 1), so a
-    # direct invoke while the scheduled one finishes its tail (counters, metrics) is throttled, as on Lambda
+    # concurrency 1), so a direct invoke while the scheduled one finishes its tail (counters, metrics) is
+    # throttled, as on Lambda
     idle = hub.stack.functions.get("ReconcilerFunction").concurrency.running == 0
     return run if run["status"] == "completed" and idle else None
 
