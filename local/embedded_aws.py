@@ -43,7 +43,6 @@ class EmbeddedAws:
             botocore_loader,
             moto_backends,
             moto_dynamodb,
-            moto_dynamodb_sort,
             moto_hot_paths,
             moto_lambda,
             moto_replay,
@@ -58,7 +57,6 @@ class EmbeddedAws:
         moto_lambda.install()
         moto_sfn.install()  # executions parse their definition once, Lambda Tasks share one client
         moto_dynamodb.install()  # transactions atomic under the threaded server (see the module)
-        moto_dynamodb_sort.install()  # items sorted by their keys' plain values (before moto_dynamodb_query)
         moto_streams.install()  # stream records and shard iterators bounded, as AWS's are
         moto_sqs.install()  # ReceiveMessage answers its messages' JSON without moto's generic serializer
         moto_replay.install()  # archive replays honour their time window and rules, as on AWS
@@ -66,7 +64,7 @@ class EmbeddedAws:
 
         moto_serializer.install()  # answers: the keys of a member found once per shape, not per value
         moto_dynamodb_copy.install()  # an update expression's tree copied by pickling for validation
-        moto_dynamodb_query.install()  # a Query on the table's key reads its partition, not every item
+        moto_dynamodb_query.install()  # a Query reads its partition; the table sorted by its keys' plain values
         moto_dynamodb_items.install()  # an item built with one size count, not one per attribute
         self.server = ThreadedMotoServer(ip_address="127.0.0.1", port=self.requested_port, verbose=False)
         self.server.start()

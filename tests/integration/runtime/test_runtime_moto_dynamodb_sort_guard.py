@@ -1,4 +1,4 @@
-"""local/moto_dynamodb_sort.py: index queries, scans and partition queries answer in moto's order (numbers as
+"""local/moto_dynamodb_query.py, its sort: index queries, scans and partition queries answer in moto's order (numbers as
 numbers, pages, both directions), the table's items are sorted exactly as moto's DynamoType comparisons sort them,
 and the moto internals it relies on are still the ones it was written for."""
 
@@ -10,7 +10,7 @@ from decimal import Decimal
 
 import pytest
 
-from local import moto_dynamodb_sort
+from local import moto_dynamodb_query
 
 pytestmark = pytest.mark.integration
 
@@ -20,15 +20,12 @@ RANGES = ["10", "9", "1.5", "-2", "100", "0.25", "3"]  # numbers that sort diffe
 def test_the_wrapped_moto_internals_are_still_what_the_module_expects(stack):
     import moto
 
-    assert moto.__version__ == moto_dynamodb_sort.EXPECTED_MOTO, "re-check local/moto_dynamodb_sort.py"
-    moto_dynamodb_sort.check_compatible()
-    assert moto_dynamodb_sort.installed()
-    moto_dynamodb_sort.install()  # idempotent: wraps once
-    # the partition query wraps the sort (installed after it), and the sort wraps moto's own method
-    outer = moto_dynamodb_sort.table_class().all_items
-    assert getattr(outer, moto_dynamodb_sort.WRAPPED_LATER, None) is not None
-    inner = getattr(outer, moto_dynamodb_sort.WRAPPED_LATER)
-    assert getattr(inner, moto_dynamodb_sort.MARK).__qualname__ == "Table.all_items"
+    assert moto.__version__ == moto_dynamodb_query.EXPECTED_MOTO, "re-check local/moto_dynamodb_query.py"
+    moto_dynamodb_query.check_compatible()
+    assert moto_dynamodb_query.installed()  # by the stack
+    moto_dynamodb_query.install()  # idempotent: wraps once
+    all_items = moto_dynamodb_query.table_class().all_items
+    assert getattr(all_items, moto_dynamodb_query.MARK).__qualname__ == "Table.all_items"
 
 
 @pytest.fixture
@@ -79,7 +76,7 @@ def test_an_index_query_and_a_scan_answer_as_moto_does(orders, stack):
     assert [i["placed"]["S"] for i in items] == sorted(i["placed"]["S"] for i in items) and len(items) == 9
     # the whole table in moto's own order: the original all_items() and the one installed agree item for item
     table = dynamodb_backends[stack.aws.account_id]["us-east-1"].get_table(name)
-    original = inspect.unwrap(moto_dynamodb_sort.table_class().all_items)
+    original = inspect.unwrap(moto_dynamodb_query.table_class().all_items)
     assert table.all_items() == original(table)
     assert [(i.hash_key.value, i.range_key.value) for i in table.all_items()][:3] == [("c-a", "-2"), ("c-a", "0.25"),
                                                                                      ("c-a", "1.5")]
