@@ -24,6 +24,8 @@ import inspect
 import threading
 from typing import Any
 
+from local import pinned
+
 EXPECTED_BOTOCORE = "1.44.8"
 MARK = "__erphub_shared_loader__"
 _CACHED_METHODS = ("list_available_services", "determine_latest_version", "list_api_versions",
@@ -39,12 +41,9 @@ def session_module() -> Any:
 
 
 def check_compatible() -> None:
-    import botocore
     import botocore.loaders
 
-    if botocore.__version__ != EXPECTED_BOTOCORE:
-        raise RuntimeError(f"local/botocore_loader.py was written for botocore {EXPECTED_BOTOCORE}, "
-                           f"found {botocore.__version__}")
+    pinned.require("botocore", EXPECTED_BOTOCORE, __name__)
     register = inspect.getsource(session_module().Session._register_data_loader)
     if "create_loader(self.get_config_variable('data_path'))" not in register:
         raise RuntimeError("botocore's Session no longer makes its data loader with create_loader(data_path)")

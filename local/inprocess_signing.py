@@ -22,6 +22,8 @@ import inspect
 import math
 from typing import Any
 
+from local import pinned
+
 EXPECTED_BOTOCORE = "1.44.8"
 MARK = "__erphub_inprocess_signing__"
 UNVERIFIED_SIGNATURE = "0" * 64  # the shape of a SigV4 signature (64 hex digits); moto reads no signature
@@ -37,11 +39,7 @@ def auth_class() -> Any:
 
 
 def check_compatible() -> None:
-    import botocore
-
-    if botocore.__version__ != EXPECTED_BOTOCORE:
-        raise RuntimeError(f"local/inprocess_signing.py was written for botocore {EXPECTED_BOTOCORE}, "
-                           f"found {botocore.__version__}")
+    pinned.require("botocore", EXPECTED_BOTOCORE, __name__)
     cls = auth_class()
     source = inspect.getsource(getattr(cls.add_auth, MARK, cls.add_auth))
     missing = [step for step in _STEPS if step not in source]

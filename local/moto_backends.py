@@ -24,6 +24,8 @@ import inspect
 import itertools
 from typing import Any
 
+from local import pinned
+
 MARK = "__erphub_fast_account__"
 EXPECTED_MOTO = "5.2.5"
 _SEEN = "_erphub_registered_generation"  # attribute on a BackendDict: the reset generation it was registered in
@@ -38,10 +40,7 @@ def backend_dict() -> Any:
 
 
 def check_compatible() -> None:
-    import moto
-
-    if moto.__version__ != EXPECTED_MOTO:
-        raise RuntimeError(f"local/moto_backends.py was written for moto {EXPECTED_MOTO}, found {moto.__version__}")
+    pinned.require("moto", EXPECTED_MOTO, __name__)
     cls = backend_dict()
     getitem = getattr(cls.__getitem__, MARK, cls.__getitem__)
     if "self._create_account_specific_backend(account_id)" not in inspect.getsource(getitem):

@@ -28,6 +28,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from local import pinned
+
 EXPECTED_MOTO = "5.2.5"
 EXPECTED_TRANSACT_PARAMETERS = ("self", "transact_items")
 # the keyword arguments our transaction passes to moto's own single-item writes
@@ -62,10 +64,7 @@ def public_methods(cls: type) -> list[str]:
 
 
 def check_compatible() -> None:
-    import moto
-
-    if moto.__version__ != EXPECTED_MOTO:
-        raise RuntimeError(f"local/moto_dynamodb.py was written for moto {EXPECTED_MOTO}, found {moto.__version__}")
+    pinned.require("moto", EXPECTED_MOTO, __name__)
     dynamodb, streams = backends()
     missing = set(MUST_LOCK) - set(public_methods(dynamodb)) - set(public_methods(streams))
     if missing:

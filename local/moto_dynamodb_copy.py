@@ -18,6 +18,8 @@ import inspect
 import pickle
 from typing import Any
 
+from local import pinned
+
 EXPECTED_MOTO = "5.2.5"
 MARK = "__erphub_pickled_copy__"
 
@@ -29,10 +31,7 @@ def validators() -> Any:
 
 
 def check_compatible() -> None:
-    import moto
-
-    if moto.__version__ != EXPECTED_MOTO:
-        raise RuntimeError(f"local/moto_dynamodb_copy.py is for moto {EXPECTED_MOTO}, found {moto.__version__}")
+    pinned.require("moto", EXPECTED_MOTO, __name__)
     module = validators()
     if "self.node_to_validate = deepcopy(expression)" not in inspect.getsource(module.Validator.__init__):
         raise RuntimeError("moto's DynamoDB Validator no longer copies its expression with the module's deepcopy")

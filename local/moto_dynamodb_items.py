@@ -17,6 +17,8 @@ from __future__ import annotations
 import inspect
 from typing import Any
 
+from local import pinned
+
 EXPECTED_MOTO = "5.2.5"
 MARK = "__erphub_one_size_count__"
 LIMIT = 405000  # moto's own (between DynamoDB's measured 409 and 410 KB)
@@ -32,10 +34,7 @@ def dynamo_type() -> Any:
 
 
 def check_compatible() -> None:
-    import moto
-
-    if moto.__version__ != EXPECTED_MOTO:
-        raise RuntimeError(f"local/moto_dynamodb_items.py is for moto {EXPECTED_MOTO}, found {moto.__version__}")
+    pinned.require("moto", EXPECTED_MOTO, __name__)
     module = dynamo_type()
     init = getattr(module.Item.__init__, MARK, module.Item.__init__)
     if _BUILD not in inspect.getsource(init):

@@ -24,6 +24,8 @@ import inspect
 import threading
 from typing import Any
 
+from local import pinned
+
 EXPECTED_MOTO = "5.2.5"
 MARK = "__erphub_partition_query__"
 _SCAN = "for item in self.all_items()\n                if isinstance(item, Item) and item.hash_key == hash_key"
@@ -38,11 +40,9 @@ def table_class() -> Any:
 
 
 def check_compatible() -> None:
-    import moto
     from moto.dynamodb.models.dynamo_type import DynamoType
 
-    if moto.__version__ != EXPECTED_MOTO:
-        raise RuntimeError(f"local/moto_dynamodb_query.py is for moto {EXPECTED_MOTO}, found {moto.__version__}")
+    pinned.require("moto", EXPECTED_MOTO, __name__)
     table = table_class()
     if _SCAN not in inspect.getsource(inspect.unwrap(table.query)):
         raise RuntimeError("moto's Table.query no longer finds a base-table query's items in all_items()")

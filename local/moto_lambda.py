@@ -16,6 +16,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from local import pinned
 from local.concurrency import Throttled
 
 EXPECTED_MOTO = "5.2.5"
@@ -40,10 +41,7 @@ def task_target() -> Any:
 
 
 def check_compatible() -> None:
-    import moto
-
-    if moto.__version__ != EXPECTED_MOTO:
-        raise RuntimeError(f"local/moto_lambda.py was written for moto {EXPECTED_MOTO}, found {moto.__version__}")
+    pinned.require("moto", EXPECTED_MOTO, __name__)
     params = tuple(inspect.signature(_original()).parameters)
     if params != EXPECTED_PARAMETERS:
         raise RuntimeError(f"moto LambdaSimpleBackend.invoke changed signature: {params}")

@@ -16,6 +16,8 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
+from local import pinned
+
 EXPECTED_MOTO = "5.2.5"
 EXPECTED_PARAMETERS = ("self", "archive")
 
@@ -27,10 +29,7 @@ def target() -> Any:
 
 
 def check_compatible() -> None:
-    import moto
-
-    if moto.__version__ != EXPECTED_MOTO:
-        raise RuntimeError(f"local/moto_replay.py was written for moto {EXPECTED_MOTO}, found {moto.__version__}")
+    pinned.require("moto", EXPECTED_MOTO, __name__)
     params = tuple(inspect.signature(_original()).parameters)
     if params != EXPECTED_PARAMETERS:
         raise RuntimeError(f"moto Replay.replay_events changed signature: {params}")

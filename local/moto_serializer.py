@@ -29,6 +29,8 @@ import inspect
 import threading
 from typing import Any
 
+from local import pinned
+
 EXPECTED_MOTO = "5.2.5"
 EXPECTED_GET_VALUE = ("self", "value", "key", "shape")
 MARK = "__erphub_keys_remembered__"
@@ -52,10 +54,7 @@ def _original() -> Any:
 
 
 def check_compatible() -> None:
-    import moto
-
-    if moto.__version__ != EXPECTED_MOTO:
-        raise RuntimeError(f"local/moto_serializer.py was written for moto {EXPECTED_MOTO}, found {moto.__version__}")
+    pinned.require("moto", EXPECTED_MOTO, __name__)
     module = serialize_module()
     params = tuple(inspect.signature(_original()).parameters)
     if params != EXPECTED_GET_VALUE:

@@ -23,7 +23,7 @@ import inspect
 import threading
 from typing import Any
 
-from local import moto_sfn_tokens
+from local import moto_sfn_tokens, pinned
 
 EXPECTED_MOTO = "5.2.5"
 EXPECTED_PARSE = ("definition",)
@@ -61,10 +61,7 @@ def _original_client() -> Any:
 
 
 def check_compatible() -> None:
-    import moto
-
-    if moto.__version__ != EXPECTED_MOTO:
-        raise RuntimeError(f"local/moto_sfn.py was written for moto {EXPECTED_MOTO}, found {moto.__version__}")
+    pinned.require("moto", EXPECTED_MOTO, __name__)
     sqs_client = sqs_service_target().boto_client_for
     for name, original, expected in (("AmazonStateLanguageParser.parse", _original_parse(), EXPECTED_PARSE),
                                       ("lambda_eval_utils.boto_client_for", _original_client(), EXPECTED_CLIENT),
