@@ -66,6 +66,9 @@ class EmbeddedAws:
         moto_dynamodb_copy.install()  # an update expression's tree copied by pickling for validation
         moto_dynamodb_query.install()  # a Query reads its partition; the table sorted by its keys' plain values
         moto_dynamodb_items.install()  # an item built with one size count, not one per attribute
+        from local import task_turns
+
+        task_turns.install()  # Lambda tasks take turns on the one interpreter, the oldest execution first
         self.server = ThreadedMotoServer(ip_address="127.0.0.1", port=self.requested_port, verbose=False)
         self.server.start()
         port = self.server.get_host_and_port()[1]
