@@ -1,4 +1,11 @@
-"""DynamoDB update expressions in the embedded AWS copied for validation by pickling, not `copy.deepcopy`.
+"""DynamoDB update expressions in the embedded AWS: parsed once per text, and copied for validation by pickling,
+not `copy.deepcopy`.
+
+moto 5.2.5 tokenizes and parses an UpdateItem's expression twice per request (once to list its placeholders in
+`DynamoHandler.update_item`, once more in `DynamoDBBackend.update_item`), though the hub sends a few dozen
+distinct texts. The parse depends on the text only, and nothing changes the parsed tree: the responses only read
+its placeholders, and validation works on its own copy of it (below). So `UpdateExpressionParser.make` keeps the
+last PARSED trees by text; an expression that does not parse raises as before, every time.
 
 moto 5.2.5 validates every UpdateItem on a private copy of the expression's syntax tree (`Validator.__init__`:
 `deepcopy(expression)`, since the validation rewrites the tree in place). `copy.deepcopy` walks the tree in
@@ -8,12 +15,14 @@ kept shared) about 2.5x faster. Profiled across `bench/workflows.py` (issue 13):
 pickled) goes to `copy.deepcopy` as before.
 
 moto-internal (pinned moto==5.2.5): tests/integration/runtime/test_runtime_moto_dynamodb_copy_guard.py fails
-loudly if the validator stops copying its tree with the module's `deepcopy`.
+loudly if the validator stops copying its tree with the module's `deepcopy` or the parse depends on more than the
+text, and compares every kind of update, answered from cached trees, with moto's own answers.
 """
 
 from __future__ import annotations
 
 import copy
+import functools
 import inspect
 import pickle
 from typing import Any
@@ -22,12 +31,20 @@ from local import pinned
 
 EXPECTED_MOTO = "5.2.5"
 MARK = "__erphub_pickled_copy__"
+PARSED = 512  # update expressions kept parsed, by text
+MAKE_SOURCE = "token_list = ExpressionTokenizer.make_list(expression_str)\n        return cls(token_list).parse()"
 
 
 def validators() -> Any:
     from moto.dynamodb.parsing import validators
 
     return validators
+
+
+def expressions() -> Any:
+    from moto.dynamodb.parsing import expressions
+
+    return expressions
 
 
 def check_compatible() -> None:
@@ -37,6 +54,9 @@ def check_compatible() -> None:
         raise RuntimeError("moto's DynamoDB Validator no longer copies its expression with the module's deepcopy")
     if getattr(module.deepcopy, MARK, module.deepcopy) is not copy.deepcopy:
         raise RuntimeError("moto's DynamoDB validators no longer use copy.deepcopy")
+    make = getattr(expressions().UpdateExpressionParser.make, MARK, expressions().UpdateExpressionParser.make)
+    if MAKE_SOURCE not in inspect.getsource(make):
+        raise RuntimeError("moto's UpdateExpressionParser.make no longer parses the text alone")
 
 
 def installed() -> bool:
@@ -49,6 +69,18 @@ def install() -> None:
         return
     check_compatible()
     validators().deepcopy = tree_copy
+    parser = expressions().UpdateExpressionParser
+    make = parser.make.__func__
+
+    @functools.lru_cache(maxsize=PARSED)
+    def parsed(expression_str: str) -> Any:
+        return make(parser, expression_str)
+
+    def make_once(cls: Any, expression_str: str) -> Any:
+        return parsed(expression_str) if cls is parser else make(cls, expression_str)
+
+    setattr(make_once, MARK, parser.make)
+    parser.make = classmethod(make_once)
 
 
 def tree_copy(value: Any, memo: dict[int, Any] | None = None) -> Any:

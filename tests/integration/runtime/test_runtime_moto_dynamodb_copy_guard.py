@@ -71,3 +71,21 @@ def test_the_copy_is_a_copy_of_the_tree():
     assert copied is not tree and type(copied) is type(tree)
     assert repr(vars(copied)).count("object at") == repr(vars(tree)).count("object at")
     assert moto_dynamodb_copy.tree_copy([1, {"a": 2}]) == [1, {"a": 2}]
+
+
+def test_updates_answered_from_trees_parsed_once_match_moto_parsing_every_time(monkeypatch):
+    moto_dynamodb_copy.install()
+    parser = moto_dynamodb_copy.expressions().UpdateExpressionParser
+    assert parser.make("SET a = :b") is parser.make("SET a = :b")
+    first, again = _run_all(), _run_all()  # the second run's trees are the first run's, used once already
+    monkeypatch.setattr(parser, "make", getattr(parser.make, moto_dynamodb_copy.MARK))
+    assert parser.make("SET a = :b") is not parser.make("SET a = :b")
+    assert first == again == _run_all()
+
+
+def test_an_expression_that_does_not_parse_is_refused_every_time():
+    moto_dynamodb_copy.install()
+    parser = moto_dynamodb_copy.expressions().UpdateExpressionParser
+    for _ in range(2):
+        with pytest.raises(Exception, match="Invalid UpdateExpression"):
+            parser.make("SET a = = :b")
