@@ -99,14 +99,38 @@ def test_a_sales_order_is_created_once_then_changed_item_by_item_and_closed_by_r
     assert stored["OverallSDDocumentRejectionSts"] == "C" and sap.order_lines(ref.external_id) == []
 
 
-def test_a_change_over_a_stale_etag_is_a_conflict(sandbox, connect):
+def test_a_change_over_a_stale_etag_is_made_again_on_the_record_as_it_is_now(sandbox, connect):
+    # Given an order item read before another change to the order (another run's step, the ERP posting)
     sap = connect(SapErp)
     sap.upsert_customer(CUSTOMER)
     ref = sap.create_sales_order(order(SEATS), idempotency_key="k:so")
     stale = sap._order(ref.external_id)
     sap.amend_sales_order(ref.external_id, order(SEATS.model_copy(update={"quantity": Decimal(4)})))
+    # When it is changed with the ETag it was read with: SAP answers 412, the item is read again and changed
+    sap._reject(sap._items(stale)[0], "10")
+    # Then both changes hold
+    item = sap._item_now(stale["to_Item"]["results"][0])
+    assert item is not None and (item["SalesDocumentRjcnReason"], item["RequestedQuantity"]) == ("10", "4")
+
+
+def test_a_record_that_changed_at_every_attempt_is_a_conflict(sandbox, connect, monkeypatch):
+    from local.sandbox import sap_odata
+
+    sap = connect(SapErp)
+    sap.upsert_customer(CUSTOMER)
+    ref = sap.create_sales_order(order(SEATS), idempotency_key="k:so")
+    item = sap._items(sap._order(ref.external_id))[0]
+    refusals = []
+
+    def always_changed(record, if_match):
+        refusals.append(if_match)
+        return sap_odata.error(412, "/IWBEP/CM_MGW_RT/022", "Precondition failed: the entity was changed by another "
+                                                            "user")
+
+    monkeypatch.setattr(sap_odata, "precondition", always_changed)
     with pytest.raises(Conflict, match="412 /IWBEP/CM_MGW_RT/022"):
-        sap._reject(sap._items(stale)[0], "10")
+        sap._reject(item, "10")
+    assert len(refusals) == 3  # UPDATE_ATTEMPTS PATCHes, each after reading the record again
 
 
 def test_an_order_for_a_customer_sap_does_not_know_is_not_found(sandbox, connect):

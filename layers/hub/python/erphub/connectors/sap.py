@@ -19,6 +19,7 @@ Base URL (SAP_BASE_URL): https://my<tenant>-api.s4hana.cloud.sap
 from __future__ import annotations
 
 import base64
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
@@ -36,6 +37,7 @@ from erphub.connectors.interfaces import (
 )
 from erphub.connectors.sap_odata import (
     ODATA,
+    Changed,
     CsrfRejected,
     CsrfTokens,
     amount,
@@ -55,6 +57,7 @@ DMR = f"{ODATA}/API_DEBIT_MEMO_REQUEST_SRV"
 CMR = f"{ODATA}/API_CREDIT_MEMO_REQUEST_SRV"
 PAYMENT = f"{ODATA}/YY1_ERPHUBPAYMENT_CDS"
 FORECAST = f"{ODATA}/YY1_ERPHUBFORECAST_CDS"
+UPDATE_ATTEMPTS = 3  # a PATCH refused because the record changed since it was read: read again, change again
 PARTNER_KEY, REFERENCE_KEY = 20, 35  # BusinessPartnerIDByExtSystem, PurchaseOrderByCustomer
 
 
@@ -114,10 +117,20 @@ class SapErp(Connector):
                             record=record)
         return created
 
-    def _update(self, service: str, path: str, record: dict[str, Any], body: dict[str, Any]) -> None:
-        """PATCH with the ETag the entity was read with: SAP refuses a change to a record that changed since."""
-        etag = str((record.get("__metadata") or {}).get("etag") or "")
-        self._send("PATCH", f"{service}/{path}", json=body, headers={"If-Match": etag}, record=path)
+    def _update(self, service: str, path: str, record: dict[str, Any], body: dict[str, Any],
+                reread: Callable[[], dict[str, Any] | None]) -> None:
+        """PATCH with the ETag the entity was read with. SAP refuses (412) a change to a record that changed since
+        (another step on the same customer or order): each change here is absolute (a name, a quantity, a reason),
+        so it is made again on the record as `reread` finds it now, up to UPDATE_ATTEMPTS times."""
+        for attempt in range(1, UPDATE_ATTEMPTS + 1):
+            etag = str((record.get("__metadata") or {}).get("etag") or "")
+            try:
+                self._send("PATCH", f"{service}/{path}", json=body, headers={"If-Match": etag}, record=path)
+                return
+            except Changed:
+                if attempt == UPDATE_ATTEMPTS:
+                    raise
+            record = reread() or {}
 
     def _area(self, subsidiary: str | None) -> dict[str, str]:
         organization = subsidiary if subsidiary and len(subsidiary) <= 4 else self.option("sales_organization", "")
@@ -133,7 +146,8 @@ class SapErp(Connector):
         found = self._find(BP, "A_BusinessPartner", "BusinessPartnerIDByExtSystem", key)
         if found is not None:
             self._update(BP, entity_key("A_BusinessPartner", id=found["BusinessPartner"]), found,
-                         {"OrganizationBPName1": customer.name[:40]})
+                         {"OrganizationBPName1": customer.name[:40]},
+                         lambda: self._find(BP, "A_BusinessPartner", "BusinessPartnerIDByExtSystem", key))
             number, created = str(found["BusinessPartner"]), False
         else:
             area = self._area(customer.subsidiary)
@@ -197,6 +211,12 @@ class SapErp(Connector):
     def _items(self, order: dict[str, Any]) -> list[dict[str, Any]]:
         return [i for i in results({"d": order.get("to_Item")}) if not i.get("SalesDocumentRjcnReason")]
 
+    def _item_now(self, item: dict[str, Any]) -> dict[str, Any] | None:
+        """The order item as SAP has it now (with its pricing elements)."""
+        order = self._find(SO, "A_SalesOrder", "SalesOrder", str(item["SalesOrder"]), "to_Item/to_PricingElement")
+        return next((i for i in results({"d": (order or {}).get("to_Item")})
+                     if i.get("SalesOrderItem") == item["SalesOrderItem"]), None)
+
     def amend_sales_order(self, external_id: str, order: SalesOrder) -> RecordRef:
         """Items by material: quantities and prices changed in place, new ones added, dropped ones rejected."""
         current = self._order(external_id)
@@ -220,18 +240,19 @@ class SapErp(Connector):
     def _change_item(self, item: dict[str, Any], line: OrderLine) -> None:
         path = entity_key("A_SalesOrderItem", SalesOrder=item["SalesOrder"], SalesOrderItem=item["SalesOrderItem"])
         if Decimal(str(item.get("RequestedQuantity") or 0)) != line.quantity:
-            self._update(SO, path, item, {"RequestedQuantity": amount(line.quantity)})
+            self._update(SO, path, item, {"RequestedQuantity": amount(line.quantity)}, lambda: self._item_now(item))
         price = price_condition(item)
         if price is not None and Decimal(str(price.get("ConditionRateValue") or 0)) != line.rate:
             self._update(SO, entity_key("A_SalesOrderItemPrElement", SalesOrder=price["SalesOrder"],
                                         SalesOrderItem=price["SalesOrderItem"],
                                         PricingProcedureStep=price["PricingProcedureStep"],
                                         PricingProcedureCounter=price["PricingProcedureCounter"]),
-                         price, {"ConditionRateValue": amount(line.rate)})
+                         price, {"ConditionRateValue": amount(line.rate)},
+                         lambda: price_condition(self._item_now(item) or {}))
 
     def _reject(self, item: dict[str, Any], reason: str) -> None:
         path = entity_key("A_SalesOrderItem", SalesOrder=item["SalesOrder"], SalesOrderItem=item["SalesOrderItem"])
-        self._update(SO, path, item, {"SalesDocumentRjcnReason": reason})
+        self._update(SO, path, item, {"SalesDocumentRjcnReason": reason}, lambda: self._item_now(item))
 
     def close_sales_order(self, external_id: str) -> None:
         """Closed: nothing further is delivered or billed, so every open item gets the close rejection reason."""
@@ -295,7 +316,8 @@ class SapErp(Connector):
                 "Probability": amount(forecast.probability) if forecast.probability is not None else "0"}
         found = self._find(FORECAST, "YY1_ERPHUBFORECAST", "ExternalID", key)
         if found is not None:
-            self._update(FORECAST, entity_key("YY1_ERPHUBFORECAST", id=found["SAP_UUID"]), found, body)
+            self._update(FORECAST, entity_key("YY1_ERPHUBFORECAST", id=found["SAP_UUID"]), found, body,
+                         lambda: self._find(FORECAST, "YY1_ERPHUBFORECAST", "ExternalID", key))
         else:
             found = self._create(FORECAST, "YY1_ERPHUBFORECAST", {
                 "ExternalID": key, "Customer": self._sold_to(forecast.customer_external_id)[0], **body}, key)

@@ -14,13 +14,17 @@ from urllib.parse import quote, urlsplit
 import requests
 
 from erphub.connectors.http import HttpClient, VendorError, json_or_none, parse_retry_after
-from erphub.errors import HubError, Permanent, RateLimited
+from erphub.errors import Conflict, HubError, Permanent, RateLimited
 
 ODATA = "/sap/opu/odata/sap"
 
 
 class CsrfRejected(Permanent):
     """403 "CSRF token validation failed": the token or the session behind it expired."""
+
+
+class Changed(Conflict):
+    """412 Precondition Failed: the entity changed since it was read (its ETag is not the If-Match sent)."""
 
 
 def parse_error(response: requests.Response) -> VendorError:
@@ -41,6 +45,8 @@ def classify(response: requests.Response, vendor: VendorError) -> HubError | Non
     status = response.status_code
     if status == 403 and response.headers.get("x-csrf-token", "").lower() == "required":
         return CsrfRejected(f"sap 403: {vendor.message or 'CSRF token validation failed'}", system="sap")
+    if status == 412:
+        return Changed(f"sap 412 {vendor.code}: {vendor.message}".strip(), system="sap")
     if status == 503 and response.headers.get("Retry-After"):
         # an overloaded tenant says when to come back: honoured like a 429
         return RateLimited(f"sap 503 {vendor.code}: {vendor.message}".strip(),
