@@ -177,3 +177,28 @@ def test_the_adapter_lambdas_count_per_invocation(sandbox, connect, counter_writ
     assert lambda_handler_for("erp")({"action": "erp.count_probe"}, Context()) == {"upserted": [True] * 3}
     # Then its three calls were one counter write
     assert len(counter_writes) == 1 and rates()["netsuite"]["calls"] == 3
+
+
+def test_the_erp_adapter_counts_a_work_queue_batch_per_invocation(sandbox, connect, counter_writes, monkeypatch):
+    # Given an ERP step queued on the ERP work queue whose action calls NetSuite three times
+    from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType
+
+    from erphub import consuming, erp_work
+    from erphub.workflows.actions import REGISTRY
+
+    erp = connect(NetSuiteErp)
+    monkeypatch.setitem(REGISTRY, "erp.count_probe", lambda run: {"upserted": [
+        erp.upsert_customer(ErpCustomer(external_id=f"C-{i}", name="Acme")) is not None for i in (1, 2, 3)]})
+    answered = []
+    monkeypatch.setattr(erp_work, "_send", lambda outcome, call: answered.append(outcome) or outcome)
+    work = consuming.Consumer("erp_work", erp_work.answer, BatchProcessor(event_type=EventType.SQS))
+    invoke = erp_work.handler(lambda_handler_for("erp"), work)
+    # When the ERP adapter takes the message from its queue
+    body = json.dumps({"action": "erp.count_probe", "task_token": "token-1", "workflow": "activation",
+                       "state": {"correlation_id": "contract:salesforce:006A"}})
+    invoke({"Records": [{"messageId": "m1", "receiptHandle": "rh-m1", "body": body, "eventSource": "aws:sqs",
+                         "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:erp-work",
+                         "attributes": {"ApproximateReceiveCount": "1"}}]}, Context())
+    # Then the run is answered and its three vendor calls were one counter write
+    assert answered == ["succeeded"]
+    assert len(counter_writes) == 1 and rates()["netsuite"]["calls"] == 3

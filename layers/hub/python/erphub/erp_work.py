@@ -28,6 +28,7 @@ from botocore.exceptions import ClientError
 
 from erphub import aws
 from erphub.errors import Permanent
+from erphub.kpis import vendor_calls
 from erphub.observability import logger, metrics
 
 SYSTEM = "erp"
@@ -84,10 +85,12 @@ def _send(outcome: str, call: Callable[[Any], Any]) -> str:
 
 def handler(direct: Callable[[dict, Any], Any], work: Callable[[dict, Any], dict]) -> Callable[[dict, Any], Any]:
     """The ERP adapter's handler: a batch of the work queue goes to `work` (a consuming.Consumer), any other
-    event is a direct call ({"action": ...}: ERP posting, the renewal-risk consumer, tests) for `direct`."""
+    event is a direct call ({"action": ...}: ERP posting, the renewal-risk consumer, tests) for `direct`. Both count
+    their vendor calls with one write per invocation (kpis.vendor_calls.per_invocation)."""
 
     @logger.inject_lambda_context
     @metrics.log_metrics
+    @vendor_calls.per_invocation
     def consume(event: dict, context: Any) -> dict:
         return work(event, context)
 
