@@ -133,6 +133,20 @@ def test_a_record_that_changed_at_every_attempt_is_a_conflict(sandbox, connect, 
     assert len(refusals) == 3  # UPDATE_ATTEMPTS PATCHes, each after reading the record again
 
 
+def test_a_record_that_changed_and_is_gone_is_not_found(sandbox, connect, monkeypatch):
+    from local.sandbox import sap_odata
+
+    sap = connect(SapErp)
+    sap.upsert_customer(CUSTOMER)
+    ref = sap.create_sales_order(order(SEATS), idempotency_key="k:so")
+    item = sap._items(sap._order(ref.external_id))[0]
+    monkeypatch.setattr(sap_odata, "precondition", lambda record, if_match: sap_odata.error(
+        412, "/IWBEP/CM_MGW_RT/022", "Precondition failed: the entity was changed by another user"))
+    monkeypatch.setattr(sap, "_item_now", lambda item: None)
+    with pytest.raises(NotFound, match="no longer in sap"):
+        sap._reject(item, "10")
+
+
 def test_an_order_for_a_customer_sap_does_not_know_is_not_found(sandbox, connect):
     with pytest.raises(NotFound, match="not in sap"):
         connect(SapErp).create_sales_order(order(customer="NOBODY:LE-US"), idempotency_key="k:so")

@@ -121,7 +121,8 @@ class SapErp(Connector):
                 reread: Callable[[], dict[str, Any] | None]) -> None:
         """PATCH with the ETag the entity was read with. SAP refuses (412) a change to a record that changed since
         (another step on the same customer or order): each change here is absolute (a name, a quantity, a reason),
-        so it is made again on the record as `reread` finds it now, up to UPDATE_ATTEMPTS times."""
+        so it is made again on the record as `reread` finds it now, up to UPDATE_ATTEMPTS times (NotFound if it
+        is gone)."""
         for attempt in range(1, UPDATE_ATTEMPTS + 1):
             etag = str((record.get("__metadata") or {}).get("etag") or "")
             try:
@@ -130,7 +131,10 @@ class SapErp(Connector):
             except Changed:
                 if attempt == UPDATE_ATTEMPTS:
                     raise
-            record = reread() or {}
+            found = reread()
+            if found is None:
+                raise NotFound(f"{path} changed and is no longer in sap", system=self.system, record=path)
+            record = found
 
     def _area(self, subsidiary: str | None) -> dict[str, str]:
         organization = subsidiary if subsidiary and len(subsidiary) <= 4 else self.option("sales_organization", "")
