@@ -60,10 +60,10 @@ class EmbeddedAws:
         moto_streams.install()  # stream records and shard iterators bounded, as AWS's are
         moto_sqs.install()  # ReceiveMessage answers its messages' JSON without moto's generic serializer
         moto_replay.install()  # archive replays honour their time window and rules, as on AWS
-        from local import moto_dynamodb_copy, moto_dynamodb_items, moto_dynamodb_query, moto_serializer
+        from local import moto_dynamodb_items, moto_dynamodb_query, moto_dynamodb_updates, moto_serializer
 
         moto_serializer.install()  # answers: the keys of a member found once per shape, not per value
-        moto_dynamodb_copy.install()  # an update expression's tree copied by pickling for validation
+        moto_dynamodb_updates.install()  # an update expression parsed once per text, its tree copied by pickling
         moto_dynamodb_query.install()  # a Query reads its partition; the table sorted by its keys' plain values
         moto_dynamodb_items.install()  # an item built with one size count, not one per attribute
         from local import task_turns

@@ -14,12 +14,7 @@ pytestmark = pytest.mark.integration
 
 
 def test_the_pinned_versions_and_the_wrapped_methods_are_the_ones_written_for():
-    import moto
-    import requests
-
-    assert (moto.__version__, requests.__version__) == (task_turns.EXPECTED_MOTO, task_turns.EXPECTED_REQUESTS), \
-        "re-check local/task_turns.py against the new versions"
-    task_turns.check_compatible()
+    task_turns.check_compatible()  # refuses another moto or requests (local.pinned) or a changed signature
 
 
 def test_a_lambda_task_of_a_running_execution_waits_for_its_turn(stack):

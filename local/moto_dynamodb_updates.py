@@ -14,7 +14,7 @@ kept shared) about 2.5x faster. Profiled across `bench/workflows.py` (issue 13):
 ~15 updates per activation. Only syntax-tree nodes are copied this way; anything else (and a tree that cannot be
 pickled) goes to `copy.deepcopy` as before.
 
-moto-internal (pinned moto==5.2.5): tests/integration/runtime/test_runtime_moto_dynamodb_copy_guard.py fails
+moto-internal (pinned moto==5.2.5): tests/integration/runtime/test_runtime_moto_dynamodb_updates_guard.py fails
 loudly if the validator stops copying its tree with the module's `deepcopy` or the parse depends on more than the
 text, and compares every kind of update, answered from cached trees, with moto's own answers.
 """

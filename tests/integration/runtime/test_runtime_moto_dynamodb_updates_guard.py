@@ -1,4 +1,4 @@
-"""local/moto_dynamodb_copy.py: UpdateItem answers and stores exactly what it did with moto's deepcopy, for every
+"""local/moto_dynamodb_updates.py: UpdateItem answers and stores exactly what it did with moto's deepcopy, for every
 kind of update expression, and the moto internals it relies on are still the ones it was written for."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from local import moto_dynamodb_copy
+from local import moto_dynamodb_updates
 
 pytestmark = pytest.mark.integration
 
@@ -49,16 +49,16 @@ def _run_all() -> list:
 
 
 def test_the_moto_internals_are_still_what_the_module_expects():
-    moto_dynamodb_copy.check_compatible()
-    moto_dynamodb_copy.install()
-    moto_dynamodb_copy.install()  # idempotent
-    assert moto_dynamodb_copy.validators().deepcopy is moto_dynamodb_copy.tree_copy
+    moto_dynamodb_updates.check_compatible()
+    moto_dynamodb_updates.install()
+    moto_dynamodb_updates.install()  # idempotent
+    assert moto_dynamodb_updates.validators().deepcopy is moto_dynamodb_updates.tree_copy
 
 
 def test_updates_answer_and_store_what_they_did_with_deepcopy(monkeypatch):
-    moto_dynamodb_copy.install()
+    moto_dynamodb_updates.install()
     pickled = _run_all()
-    monkeypatch.setattr(moto_dynamodb_copy.validators(), "deepcopy", copy.deepcopy)
+    monkeypatch.setattr(moto_dynamodb_updates.validators(), "deepcopy", copy.deepcopy)
     assert pickled == _run_all()
     assert pickled[-1]["milestone"] == {"S": "2026-12-01"} and pickled[-2]["Code"] == "ValidationException"
 
@@ -67,25 +67,25 @@ def test_the_copy_is_a_copy_of_the_tree():
     from moto.dynamodb.parsing.expressions import UpdateExpressionParser
 
     tree = UpdateExpressionParser.make("SET a = if_not_exists(a, :t) ADD c :one")
-    copied = moto_dynamodb_copy.tree_copy(tree)
+    copied = moto_dynamodb_updates.tree_copy(tree)
     assert copied is not tree and type(copied) is type(tree)
     assert repr(vars(copied)).count("object at") == repr(vars(tree)).count("object at")
-    assert moto_dynamodb_copy.tree_copy([1, {"a": 2}]) == [1, {"a": 2}]
+    assert moto_dynamodb_updates.tree_copy([1, {"a": 2}]) == [1, {"a": 2}]
 
 
 def test_updates_answered_from_trees_parsed_once_match_moto_parsing_every_time(monkeypatch):
-    moto_dynamodb_copy.install()
-    parser = moto_dynamodb_copy.expressions().UpdateExpressionParser
+    moto_dynamodb_updates.install()
+    parser = moto_dynamodb_updates.expressions().UpdateExpressionParser
     assert parser.make("SET a = :b") is parser.make("SET a = :b")
     first, again = _run_all(), _run_all()  # the second run's trees are the first run's, used once already
-    monkeypatch.setattr(parser, "make", getattr(parser.make, moto_dynamodb_copy.MARK))
+    monkeypatch.setattr(parser, "make", getattr(parser.make, moto_dynamodb_updates.MARK))
     assert parser.make("SET a = :b") is not parser.make("SET a = :b")
     assert first == again == _run_all()
 
 
 def test_an_expression_that_does_not_parse_is_refused_every_time():
-    moto_dynamodb_copy.install()
-    parser = moto_dynamodb_copy.expressions().UpdateExpressionParser
+    moto_dynamodb_updates.install()
+    parser = moto_dynamodb_updates.expressions().UpdateExpressionParser
     for _ in range(2):
         with pytest.raises(Exception, match="Invalid UpdateExpression"):
             parser.make("SET a = = :b")
