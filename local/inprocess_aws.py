@@ -29,6 +29,8 @@ from collections.abc import Iterable
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
+from local import inprocess_dispatch
+
 EVENT = "before-send"
 UNIQUE_ID = "erphub-inprocess-aws"
 ANSWER = "_erphub_inprocess_answer"
@@ -55,6 +57,7 @@ class InProcessAws:
         # moto's Step Functions interpreter calls http://localhost:$MOTO_PORT, everything else 127.0.0.1
         self.prefixes = (f"http://127.0.0.1:{port}/", f"http://localhost:{port}/")
         self.answered = 0  # requests answered in-process (a figure for tests and benches; races lose counts only)
+        self.direct = True  # moto's handlers called without Flask where Flask would only route to them
 
     def handles(self, url: str) -> bool:
         return url.startswith(self.prefixes)
@@ -94,7 +97,13 @@ class InProcessAws:
             return chunks.append
 
         try:
-            result = self.app(environ, start_response)
+            routes = getattr(self.app, "get_application", None)  # moto's dispatcher: the service's Flask app
+            app = routes(environ) if routes is not None else self.app
+            direct = inprocess_dispatch.handler(app, environ) if routes is not None and self.direct else None
+            if direct is not None:  # moto's handler without Flask around it (local/inprocess_dispatch.py)
+                code, headers, body = inprocess_dispatch.answer(app, *direct)
+                return code, _server_headers(environ, code, headers), body
+            result = app(environ, start_response)
             try:
                 chunks.extend(result)
             finally:
@@ -231,6 +240,7 @@ def install(app: Any, port: int) -> InProcessAws:
     global _active
     from botocore.handlers import BUILTIN_HANDLERS
 
+    inprocess_dispatch.check_compatible()
     with _lock:
         _active = InProcessAws(app, port)
         if (EVENT, _before_send) not in BUILTIN_HANDLERS:
