@@ -1,4 +1,7 @@
-"""Identity resolution: by cross-reference, then exact keys; two candidates make a conflict, never a guess."""
+"""Identity resolution: by cross-reference, then exact keys; two candidates make a conflict, never a guess. And what
+a contract owns in other systems, written in one round trip."""
+
+import pytest
 
 from erphub.canonical import Account, LegalEntity
 from erphub.identity_resolution import normalized_keys, resolve
@@ -69,3 +72,45 @@ def test_keys_are_normalized():
     acct = account(domain="WWW.Acme.COM", tax_id=" gb-12 34 ",
                    legal_entities=[LegalEntity(entity_id="x", name="X", tax_id="GB1234")])
     assert normalized_keys(acct) == [("domain", "acme.com"), ("tax_id", "GB1234")]
+
+
+def test_a_contracts_links_and_terms_are_written_and_read_back(tables):
+    store = IdentityStore()
+    store.link_contract("006A", "stripe", "subscription", "le-1", "sub_1")
+    store.put_terms("006A", "cust-1", {"term_end": "2027-12-01"})
+    assert store.contract_links("006A") == [{"system": "stripe", "kind": "subscription", "entity": "le-1",
+                                             "record_id": "sub_1"}]
+    assert store.contract_of("stripe", "subscription", "sub_1") == ("006A", "le-1")
+    assert store.terms("006A") == {"term_end": "2027-12-01"} and store.contract_customer("006A") == "cust-1"
+
+
+class Throttling:
+    """A BatchWriteItem that leaves the last item unprocessed `times` times, as DynamoDB does when throttled."""
+
+    def __init__(self, times: int) -> None:
+        self.times, self.calls = times, []
+
+    def batch_write_item(self, RequestItems):
+        (table, requests), = RequestItems.items()
+        self.calls.append(len(requests))
+        if self.times:
+            self.times -= 1
+            return {"UnprocessedItems": {table: requests[-1:]}}
+        return {"UnprocessedItems": {}}
+
+
+def test_puts_left_unprocessed_are_written_again_then_refused_as_transient(monkeypatch):
+    from erphub.errors import Transient
+    from erphub.store import tables
+
+    monkeypatch.setattr(tables, "BATCH_WRITE_PAUSE", 0)
+    items = [{"pk": {"S": "a"}}, {"pk": {"S": "b"}}]
+    client = Throttling(times=2)
+    tables.put_items(client, "t", items, "contract 006A")
+    assert client.calls == [2, 1, 1]  # the unprocessed item alone, until it is written
+    client = Throttling(times=tables.BATCH_WRITE_ATTEMPTS)
+    with pytest.raises(Transient, match="unprocessed"):
+        tables.put_items(client, "t", items, "contract 006A")
+    assert len(client.calls) == tables.BATCH_WRITE_ATTEMPTS
+    with pytest.raises(ValueError, match="at most 25"):
+        tables.put_items(client, "t", [{"pk": {"S": str(i)}} for i in range(26)], "too many")

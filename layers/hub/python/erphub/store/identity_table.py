@@ -19,7 +19,7 @@ from typing import Any
 
 from erphub import aws
 from erphub.errors import Conflict
-from erphub.store.tables import from_item, identity_table, query_partition, to_item, translated
+from erphub.store.tables import from_item, identity_table, put_items, query_partition, to_item, translated
 
 WHOLE_ACCOUNT = "-"
 
@@ -109,14 +109,12 @@ class IdentityStore:
 
     # --- what a contract owns in other systems ---------------------------------------------------------
     def link_contract(self, contract_id: str, system: str, kind: str, entity: str, record_id: str) -> None:
-        with translated(f"contract {contract_id}"):
-            self.ddb.put_item(TableName=self.table, Item=to_item({
-                "pk": f"CONTRACT#{contract_id}", "sk": f"LINK#{system}#{kind}#{entity}", "system": system,
-                "kind": kind, "entity": entity, "record_id": record_id}))
+        put_items(self.ddb, self.table, [
+            to_item({"pk": f"CONTRACT#{contract_id}", "sk": f"LINK#{system}#{kind}#{entity}", "system": system,
+                     "kind": kind, "entity": entity, "record_id": record_id}),
             # usage aggregation finds a subscription's contract (terms, entity) from the billing id alone
-            self.ddb.put_item(TableName=self.table, Item=to_item({
-                "pk": f"LINKED#{system}#{kind}#{record_id}", "sk": "CONTRACT", "contract_id": contract_id,
-                "entity": entity}))
+            to_item({"pk": f"LINKED#{system}#{kind}#{record_id}", "sk": "CONTRACT", "contract_id": contract_id,
+                     "entity": entity})], f"contract {contract_id}")
 
     def contract_of(self, system: str, kind: str, record_id: str) -> tuple[str, str] | None:
         """(contract id, legal entity) a record of another system was last linked to (a renewal re-links)."""
@@ -133,12 +131,11 @@ class IdentityStore:
         return [{k: i[k] for k in ("system", "kind", "entity", "record_id")} for i in items]
 
     def put_terms(self, contract_id: str, customer_id: str, terms: dict[str, Any]) -> None:
-        with translated(f"contract {contract_id}"):
-            self.ddb.put_item(TableName=self.table, Item=to_item(
-                {"pk": f"CONTRACT#{contract_id}", "sk": "TERMS", "terms": json.dumps(terms, default=str),
-                 "customer_id": customer_id}))
-            self.ddb.put_item(TableName=self.table, Item=to_item(
-                {"pk": f"CUSTOMER#{customer_id}", "sk": f"CONTRACT#{contract_id}", "contract_id": contract_id}))
+        put_items(self.ddb, self.table, [
+            to_item({"pk": f"CONTRACT#{contract_id}", "sk": "TERMS", "terms": json.dumps(terms, default=str),
+                     "customer_id": customer_id}),
+            to_item({"pk": f"CUSTOMER#{customer_id}", "sk": f"CONTRACT#{contract_id}", "contract_id": contract_id})],
+            f"contract {contract_id}")
 
     def terms(self, contract_id: str) -> dict[str, Any]:
         with translated(f"contract {contract_id}"):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -50,6 +51,29 @@ def translated(record: str) -> Iterator[None]:
         if code in ("ConditionalCheckFailedException", "TransactionCanceledException"):
             raise Conflict(f"condition failed on {record}", system="dynamodb", record=record) from exc
         raise Transient(f"dynamodb {code} on {record}", system="dynamodb", record=record) from exc
+
+
+# BatchWriteItem takes at most 25 puts; what DynamoDB leaves unprocessed (throttling) is written again after a pause
+# that doubles, as the DynamoDB Developer Guide advises (Batch operations), this many times in all
+BATCH_WRITE_LIMIT, BATCH_WRITE_ATTEMPTS, BATCH_WRITE_PAUSE = 25, 5, 0.05
+
+
+def put_items(client: Any, table: str, items: list[dict[str, Any]], record: str) -> None:
+    """Unconditional puts of items with distinct keys in one round trip (none is conditional, so none can fail on
+    its own: an item left unprocessed is written again). Not atomic, as separate PutItems are not."""
+    if len(items) > BATCH_WRITE_LIMIT:
+        raise ValueError(f"{len(items)} items in one BatchWriteItem; at most {BATCH_WRITE_LIMIT}")
+    requests = [{"PutRequest": {"Item": item}} for item in items]
+    for attempt in range(BATCH_WRITE_ATTEMPTS):
+        with translated(record):
+            answer = client.batch_write_item(RequestItems={table: requests})
+        requests = answer.get("UnprocessedItems", {}).get(table, [])
+        if not requests:
+            return
+        if attempt + 1 < BATCH_WRITE_ATTEMPTS:
+            time.sleep(BATCH_WRITE_PAUSE * 2 ** attempt)
+    raise Transient(f"dynamodb left {len(requests)} of the writes of {record} unprocessed", system="dynamodb",
+                    record=record)
 
 
 def query_partition(client: Any, table: str, pk: str, prefix: str = "") -> list[dict[str, Any]]:
