@@ -15,14 +15,17 @@ from erphub.observability import logger, tracer
 processor = BatchProcessor(event_type=EventType.DynamoDBStreams)
 
 
-def project_record(record: DynamoDBRecord) -> None:
-    projection.apply(record.raw_event, KpiStore())
-
-
 @logger.inject_lambda_context
 @tracer.capture_lambda_handler(capture_response=False)
 def lambda_handler(event: dict, context: LambdaContext) -> dict[str, Any]:
     if event.get("detail-type") == "Scheduled Event":
         return gauges.publish(KpiStore())
-    return dict(process_partial_response(event=event, record_handler=project_record, processor=processor,
-                                         context=context))
+    store = KpiStore(batched=True)  # the batch's facts in BatchWriteItems; tracks are updated record by record
+
+    def project_record(record: DynamoDBRecord) -> None:
+        projection.apply(record.raw_event, store)
+
+    answer = process_partial_response(event=event, record_handler=project_record, processor=processor,
+                                      context=context)
+    store.flush()  # failing, the whole batch is retried: every write of the projection is idempotent
+    return dict(answer)

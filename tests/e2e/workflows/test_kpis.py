@@ -197,8 +197,10 @@ def test_every_kpi_is_exact_in_the_api_the_cli_and_the_console(hub, ops, token, 
     # When the KPIs are read over the operator API, once the projection has caught up
     def caught_up() -> dict | None:
         kpis = ops.get("/kpis")
+        # the stuck invoice keeps failing (SQS retries it): the projection has caught up with the failure records
+        # when it counts exactly their attempts (a stream batch reaches the projector up to 0.25 s after the write)
         done = kpis["technical"]["workflow_backlog"] == {"activation": 1, "renewal": 1} and \
-            kpis["technical"]["retry_volume"]["failed_deliveries"] >= 1 and \
+            1 <= kpis["technical"]["retry_volume"]["failed_deliveries"] == failed_attempts(hub) and \
             kpis["business"]["manual_intervention"]["open_by_kind"] == {"billing_alignment": 1,
                                                                         "identity_conflict": 1, "quarantine": 1}
         return kpis if done else None
@@ -281,7 +283,8 @@ def test_the_projector_and_the_kpi_route_called_only_what_their_template_policie
     findings = [f for f in iam_audit.audit(hub.stack) if f.function in audited]
     assert findings == []
     projected = {c.operation for f, calls in hub.stack.aws_calls.items() if f == "KpiProjectorFunction" for c in calls}
-    assert {"UpdateItem", "PutItem"} <= projected <= {"UpdateItem", "PutItem", "Query"}  # Query: the gauges' schedule
+    # tracks updated one by one, a batch's facts in BatchWriteItems; Query: the gauges' schedule
+    assert {"UpdateItem", "BatchWriteItem"} <= projected <= {"UpdateItem", "BatchWriteItem", "Query"}
     counted = {(c.operation, c.resource) for f, calls in hub.stack.aws_calls.items() if f == "ErpAdapterFunction"
                for c in calls if c.operation == "UpdateItem"}
     assert any(hub.stack.physical("KpiTable") in str(resource) for _, resource in counted)  # its vendor calls

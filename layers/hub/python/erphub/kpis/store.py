@@ -23,7 +23,7 @@ from typing import Any
 from erphub import aws
 from erphub.errors import Conflict, Permanent
 from erphub.settings import get_settings
-from erphub.store.tables import from_item, to_item, translated
+from erphub.store.tables import BATCH_WRITE_LIMIT, from_item, put_items, to_item, translated
 
 PENDING_INDEX = "pending"
 
@@ -40,9 +40,11 @@ def seconds_between(start: str, end: str) -> float:
 
 
 class KpiStore:
-    def __init__(self, table: str | None = None, client: Any = None) -> None:
+    def __init__(self, table: str | None = None, client: Any = None, batched: bool = False) -> None:
+        """batched: facts are kept until `flush` and written 25 to a BatchWriteItem (the projector's stream batches)."""
         self.table = table or kpi_table()
         self.ddb = client or aws.client("dynamodb")
+        self._facts: dict[tuple[str, str], dict[str, Any]] | None = {} if batched else None
 
     # --- tracks ----------------------------------------------------------------------------------------
     def open(self, gauge: str, item_id: str, at: str, **attributes: Any) -> dict[str, Any] | None:
@@ -103,11 +105,20 @@ class KpiStore:
 
     # --- facts -----------------------------------------------------------------------------------------
     def fact(self, name: str, at: str, item_id: str, **attributes: Any) -> None:
-        day = at[:10]
+        key = f"FACT#{name}#{at[:10]}", f"{at}#{item_id}"
         attributes = {k: Decimal(str(v)) if isinstance(v, float) else v for k, v in attributes.items()}
+        item = to_item({"pk": key[0], "sk": key[1], "at": at, "id": item_id, **attributes})
+        if self._facts is not None:
+            self._facts[key] = item  # the same fact twice in a batch is written once, the later one, as two puts would
+            return
         with translated(f"FACT#{name} {item_id}"):
-            self.ddb.put_item(TableName=self.table, Item=to_item(
-                {"pk": f"FACT#{name}#{day}", "sk": f"{at}#{item_id}", "at": at, "id": item_id, **attributes}))
+            self.ddb.put_item(TableName=self.table, Item=item)
+
+    def flush(self) -> None:
+        """Write the facts kept since the last flush (a batched store)."""
+        facts, self._facts = list((self._facts or {}).values()), {}
+        for start in range(0, len(facts), BATCH_WRITE_LIMIT):
+            put_items(self.ddb, self.table, facts[start:start + BATCH_WRITE_LIMIT], "KPI facts")
 
     def facts(self, name: str, since: datetime, until: datetime | None = None) -> list[dict[str, Any]]:
         """The facts of a name from `since` on: one Query per day of the window."""
