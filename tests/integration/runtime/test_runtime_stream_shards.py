@@ -4,6 +4,7 @@ iterator reopened after the last record delivered."""
 
 from __future__ import annotations
 
+import time
 from types import SimpleNamespace
 from typing import Any
 
@@ -122,3 +123,24 @@ def test_an_expired_iterator_is_reopened_after_the_last_record_delivered(poller)
     stream.expire_next = True
     _drain(loop)
     assert delivered == ["a", "b"]
+
+
+def test_a_stream_is_read_at_lambdas_base_rate_and_at_once_while_reads_come_back_full(poller):
+    loop, stream, delivered = poller
+    loop.poll_interval = 0.25  # Lambda's 4 reads per second
+    stream.write("shard-1", "a")
+    loop.poll()
+    # When two more records are written right after a read, the next read waits for the base rate: one batch
+    stream.write("shard-1", "b")
+    stream.write("shard-1", "c")
+    started = time.monotonic()
+    loop.poll()
+    assert time.monotonic() - started >= 0.2 and delivered == ["a", "b", "c"]
+    # When a read comes back full (a backlog), the next read is at once
+    loop.batch_size = 2
+    for key in "defg":
+        stream.write("shard-1", key)
+    loop.poll()  # waits for the base rate, reads d, e: full
+    started = time.monotonic()
+    loop.poll()
+    assert time.monotonic() - started < 0.1 and delivered == list("abcdefg")
