@@ -35,7 +35,10 @@ def test_a_batched_store_writes_its_facts_at_flush_25_at_a_time_each_key_once():
     assert len(client.batches) == 2  # flushed facts are not written again
 
 
-def test_an_unbatched_store_writes_each_fact_at_once():
+def test_an_unbatched_store_writes_each_fact_at_once_flushed_or_not():
     client = CountingClient()
-    KpiStore(table="kpis", client=client).fact("webhook", "2026-12-01T10:00:00+00:00", "stripe#evt_1", source="s")
-    assert client.puts == 1 and client.batches == []
+    store = KpiStore(table="kpis", client=client)
+    store.fact("webhook", "2026-12-01T10:00:00+00:00", "stripe#evt_1", source="s")
+    store.flush()
+    store.fact("webhook", "2026-12-01T10:00:00+00:00", "stripe#evt_2", source="s")
+    assert client.puts == 2 and client.batches == []

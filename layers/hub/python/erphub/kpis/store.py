@@ -115,8 +115,10 @@ class KpiStore:
             self.ddb.put_item(TableName=self.table, Item=item)
 
     def flush(self) -> None:
-        """Write the facts kept since the last flush (a batched store)."""
-        facts, self._facts = list((self._facts or {}).values()), {}
+        """Write the facts kept since the last flush (a batched store; an unbatched one has none kept)."""
+        if not self._facts:
+            return
+        facts, self._facts = list(self._facts.values()), {}
         for start in range(0, len(facts), BATCH_WRITE_LIMIT):
             put_items(self.ddb, self.table, facts[start:start + BATCH_WRITE_LIMIT], "KPI facts")
 
