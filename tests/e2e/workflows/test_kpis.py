@@ -195,15 +195,20 @@ def test_every_kpi_is_exact_in_the_api_the_cli_and_the_console(hub, ops, token, 
     day = scripted_day(hub, ops)
 
     # When the KPIs are read over the operator API, once the projection has caught up
+    polls: list[bool] = []
+
     def caught_up() -> dict | None:
         kpis = ops.get("/kpis")
         # the stuck invoice keeps failing (SQS retries it): the projection has caught up with the failure records
         # when it counts exactly their attempts (a stream batch reaches the projector up to 0.25 s after the write)
         done = kpis["technical"]["workflow_backlog"] == {"activation": 1, "renewal": 1} and \
             1 <= kpis["technical"]["retry_volume"]["failed_deliveries"] == failed_attempts(hub) and \
+            kpis["business"]["order_to_cash_cycle"]["won_to_paid"]["count"] == 1 and \
             kpis["business"]["manual_intervention"]["open_by_kind"] == {"billing_alignment": 1,
                                                                         "identity_conflict": 1, "quarantine": 1}
-        return kpis if done else None
+        # twice in a row: a batch's facts are written at its end, just after its tracks
+        polls.append(done)
+        return kpis if done and polls[-2:] == [True, True] else None
 
     kpis = hub.stack.wait_until(caught_up, timeout=30, interval=0.3)
     assert kpis["technical"]["retry_volume"]["failed_deliveries"] == failed_attempts(hub)
