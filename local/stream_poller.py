@@ -56,8 +56,8 @@ class StreamPoller(PollLoop):
 
     def poll(self) -> bool:
         delay = self.next_poll - time.monotonic()
-        if delay > 0:
-            self.stopping.wait(delay)
+        if delay > 0 and self.stopping.wait(delay):
+            return False  # stopped while waiting for the base rate: nothing more is read
         self.next_poll = time.monotonic() + self.poll_interval
         if time.monotonic() - self.refreshed_at > SHARD_REFRESH:
             self._follow_shards("TRIM_HORIZON")  # a shard that appears later holds only records after we started
