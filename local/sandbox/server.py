@@ -173,7 +173,11 @@ class _Server(ThreadingHTTPServer):
 
 def _handler_for(sandbox: Sandbox) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.0"
+        # Vendors' APIs keep connections alive (HTTP/1.1), and connectors reuse them (a requests.Session per
+        # client). Nagle's algorithm off: the headers and the body go out as two writes, and the body must not
+        # wait for the ACK of the headers (the client delays it ~40 ms).
+        protocol_version = "HTTP/1.1"
+        disable_nagle_algorithm = True
 
         def log_message(self, format: str, *args: Any) -> None:  # keep test output quiet
             pass
@@ -181,6 +185,8 @@ def _handler_for(sandbox: Sandbox) -> type[BaseHTTPRequestHandler]:
         def _handle(self) -> None:
             split = urlsplit(self.path)
             prefix, _, rest = split.path.lstrip("/").partition("/")
+            if "Transfer-Encoding" in self.headers:  # a chunked body is not read: the connection cannot be reused
+                self.close_connection = True
             body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
             if prefix == "_sandbox":
                 try:
