@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import copy
 import json
+import socket
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -83,6 +84,7 @@ class Sandbox:
         self.faults.clear()
         self._server.shutdown()
         self._server.server_close()
+        self._server.close_connections()
 
     def __enter__(self) -> Sandbox:
         return self
@@ -169,6 +171,28 @@ class _Server(ThreadingHTTPServer):
     # kernel drop connections while the busy process was slow to accept them, so 200 concurrent activations saw
     # connect timeouts and resets from the "vendor" (more than a real vendor API gives at that load).
     request_queue_size = 1024
+
+    def __init__(self, *args: Any) -> None:
+        super().__init__(*args)
+        self._open: set[Any] = set()  # connections being served: kept alive between requests (HTTP/1.1)
+        self._open_lock = threading.Lock()
+
+    def process_request_thread(self, request: Any, client_address: Any) -> None:
+        with self._open_lock:
+            self._open.add(request)
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            with self._open_lock:
+                self._open.discard(request)
+
+    def close_connections(self) -> None:
+        """A stopped vendor closes the connections clients keep alive (their threads would serve on)."""
+        with self._open_lock:
+            open_now = list(self._open)
+        for connection in open_now:
+            with contextlib.suppress(OSError):
+                connection.shutdown(socket.SHUT_RDWR)
 
 
 def _handler_for(sandbox: Sandbox) -> type[BaseHTTPRequestHandler]:

@@ -48,3 +48,16 @@ def test_a_chunked_request_ends_its_connection(sandbox: Sandbox):
         # answered once, then closed (recv saw the end of the stream): the chunk was not read as another request
         head, _, rest = answer.partition(b"\r\n\r\n")
         assert head.startswith(b"HTTP/1.1 204") and rest == b"", answer
+
+
+def test_a_stopped_sandbox_closes_the_connections_kept_alive():
+    sandbox = local.sandbox.start()
+    connection = http.client.HTTPConnection(sandbox.host, sandbox.port, timeout=5)
+    try:
+        connection.request("GET", "/_sandbox/stats")
+        connection.getresponse().read()
+        kept = connection.sock
+        sandbox.stop()
+        assert kept.recv(1) == b""  # the server's end is closed: no thread of the stopped sandbox serves it
+    finally:
+        connection.close()
