@@ -12,7 +12,7 @@ one-record invocations per activation (issue 13)."""
 
 from __future__ import annotations
 
-import base64
+import functools
 import json
 import time
 import uuid
@@ -48,6 +48,7 @@ class StreamPoller(PollLoop):
         self.refreshed_at = 0.0
         self.table = source.source_arn.split(":table/", 1)[-1].split("/", 1)[0]
         self.account_id, self.region = source.source_arn.split(":")[4], source.source_arn.split(":")[3]
+        self.read = functools.partial(moto_streams.read, account_id=self.account_id, region=self.region)
         moto_streams.register(self.table, id(self))  # records this source has not delivered are kept
         self._follow_shards(self.position)
         self.invocations = 0
@@ -122,19 +123,20 @@ class StreamPoller(PollLoop):
                                                **options)["ShardIterator"]
 
     def _read(self, shard_id: str, limit: int) -> list[dict[str, Any]]:
+        """GetRecords, from moto's backend as Lambda's own poller reads the stream (local/moto_streams.read)."""
         try:
-            response = self.streams.get_records(ShardIterator=self.iterators[shard_id], Limit=limit)
-        except self.streams.exceptions.ExpiredIteratorException:  # reopen after the last record delivered
+            following, records = self.read(self.iterators[shard_id], limit)
+        except moto_streams.ExpiredIterator:  # reopen after the last record delivered
             self.iterators[shard_id] = self._iterator(shard_id, "TRIM_HORIZON")
-            response = self.streams.get_records(ShardIterator=self.iterators[shard_id], Limit=limit)
-        if len(response.get("Records", [])) >= limit:
+            following, records = self.read(self.iterators[shard_id], limit)
+        if len(records) >= limit:
             self.next_poll = 0.0  # the shard holds more: read again at once, as Lambda does with a backlog
-        if "NextShardIterator" not in response:  # the shard is closed: once read to its end, its children follow
+        if following is None:  # the shard is closed: once read to its end, its children follow
             del self.iterators[shard_id]
             self.refreshed_at = 0.0
         else:
-            self.iterators[shard_id] = response["NextShardIterator"]
-        return response.get("Records", [])
+            self.iterators[shard_id] = following
+        return records
 
     def _deliver(self, shard_id: str, batch: list[dict[str, Any]], retries_left: int) -> None:
         """Invoke until the batch succeeds, retries run out (then the on-failure destination), or we stop."""
@@ -191,26 +193,12 @@ class StreamPoller(PollLoop):
         url = sqs.get_queue_url(QueueName=self.on_failure.rsplit(":", 1)[-1])["QueueUrl"]
         sqs.send_message(QueueUrl=url, MessageBody=json.dumps(record))
 
-    def _record(self, raw: dict[str, Any]) -> dict[str, Any]:
-        record = _jsonable(raw)
+    def _record(self, record: dict[str, Any]) -> dict[str, Any]:
         record.setdefault("eventVersion", "1.1")
         record.setdefault("eventSource", "aws:dynamodb")
         record.setdefault("awsRegion", self.stack.template.region)
         record["eventSourceARN"] = self.source.source_arn
         return record
-
-
-def _jsonable(value: Any) -> Any:
-    """boto3's parsed record back to the JSON Lambda hands the handler (epoch seconds, base64 binaries)."""
-    if isinstance(value, dict):
-        return {k: _jsonable(v) for k, v in value.items()}
-    if isinstance(value, list | set | tuple):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, datetime):
-        return int(value.timestamp())
-    if isinstance(value, bytes):
-        return base64.b64encode(value).decode()
-    return value
 
 
 def _iso(epoch: float) -> str:

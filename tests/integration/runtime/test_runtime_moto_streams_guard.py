@@ -154,3 +154,58 @@ def test_binary_values_are_answered_without_moto_s_serializer(stack, table, monk
     assert image == {"pk": {"S": "bin"}, "raw": {"B": b"\x00\xff{raw}"}, "set": {"BS": [b"x", b"\x80"]},
                      "doc": {"M": {"in": {"L": [{"B": b"q"}]}}}}
     assert serialized == []
+
+
+def _as_lambda_hands_it(value):
+    """botocore's parsed record as Lambda hands it to a function: epoch seconds, binaries base64."""
+    import base64
+
+    if isinstance(value, dict):
+        return {k: _as_lambda_hands_it(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_as_lambda_hands_it(v) for v in value]
+    if isinstance(value, datetime):
+        return int(value.timestamp())
+    if isinstance(value, bytes):
+        return base64.b64encode(value).decode()
+    return value
+
+
+def test_event_sources_read_from_the_backend_what_the_api_answers(stack, table):
+    # Given records with every kind of value, binaries at every depth, and a modify with both images
+    ddb = stack.client("dynamodb")
+    ddb.put_item(TableName=table, Item={"pk": {"S": "a"}, "n": {"N": "1.5"}, "tags": {"SS": ["x", "y"]},
+                                        "nums": {"NS": ["1", "2"]}, "raw": {"B": b"\x00\xff{raw}"},
+                                        "set": {"BS": [b"x", b"\x80"]},
+                                        "doc": {"M": {"deep": {"L": [{"BOOL": True}, {"NULL": True}, {"B": b"q"}]}}}})
+    ddb.update_item(TableName=table, Key={"pk": {"S": "a"}}, UpdateExpression="SET n = :n",
+                    ExpressionAttributeValues={":n": {"N": "2"}})
+    ddb.delete_item(TableName=table, Key={"pk": {"S": "a"}})
+    streams = stack.client("dynamodbstreams")
+    arn = ddb.describe_table(TableName=table)["Table"]["LatestStreamArn"]
+    shard = streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"][0]["ShardId"]
+
+    def iterator() -> str:
+        return streams.get_shard_iterator(StreamArn=arn, ShardId=shard,
+                                          ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
+
+    # When an event source reads them from the backend, and a client through the API
+    following, direct = moto_streams.read(iterator(), 10, ACCOUNT_ID, REGION)
+    answered = streams.get_records(ShardIterator=iterator(), Limit=10)["Records"]
+    # Then they are the same records, as Lambda hands them over, and the next read goes on after them
+    assert [r["eventName"] for r in direct] == ["INSERT", "MODIFY", "REMOVE"]
+    assert direct == [_as_lambda_hands_it(r) for r in answered]
+    assert isinstance(direct[0]["dynamodb"]["ApproximateCreationDateTime"], int)
+    assert moto_streams.read(following, 10, ACCOUNT_ID, REGION)[1] == []
+    # and what they read is a copy: the stream's own records are unchanged by the reader
+    direct[0]["dynamodb"]["Keys"]["pk"]["S"] = "changed"
+    assert moto_streams.read(iterator(), 1, ACCOUNT_ID, REGION)[1][0]["dynamodb"]["Keys"] == {"pk": {"S": "a"}}
+
+
+def test_an_event_source_reading_a_forgotten_iterator_is_told_it_expired(stack, table, monkeypatch):
+    monkeypatch.setattr(moto_streams, "MAX_ITERATORS", 2)
+    _, _, oldest = _records(stack, table)
+    for _ in range(4):
+        _records(stack, table)
+    with pytest.raises(moto_streams.ExpiredIterator):
+        moto_streams.read(oldest, 10, ACCOUNT_ID, REGION)

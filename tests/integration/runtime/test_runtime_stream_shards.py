@@ -1,6 +1,7 @@
 """The stream event source follows the stream's shards as DynamoDB changes them (moto never does, so a
-scripted Streams API stands in): a child shard after its parent, a closed shard dropped, an expired
-iterator reopened after the last record delivered."""
+scripted stream stands in, for the Streams API and for the reads the source makes from moto's backend): a
+child shard after its parent, a closed shard dropped, an expired iterator reopened after the last record
+delivered."""
 
 from __future__ import annotations
 
@@ -10,19 +11,14 @@ from typing import Any
 
 import pytest
 
+from local.moto_streams import ExpiredIterator
 from local.stream_poller import StreamPoller
 
 pytestmark = pytest.mark.integration
 
 
-class ExpiredIteratorException(Exception):
-    pass
-
-
 class ScriptedStream:
     """Shards with records; a shard listed in `closed` has no NextShardIterator once read to its end."""
-
-    exceptions = SimpleNamespace(ExpiredIteratorException=ExpiredIteratorException)
 
     def __init__(self) -> None:
         self.shards: dict[str, dict[str, Any]] = {}
@@ -50,17 +46,17 @@ class ScriptedStream:
             start = [r["dynamodb"]["SequenceNumber"] for r in records].index(SequenceNumber) + 1
         return {"ShardIterator": f"{ShardId}|{start}"}
 
-    def get_records(self, ShardIterator: str, Limit: int) -> dict:
+    def read(self, iterator: str, limit: int) -> tuple[str | None, list[dict]]:
+        """As local.moto_streams.read: (the next iterator, None once a closed shard is read to its end; records)."""
         if self.expire_next:
             self.expire_next = False
-            raise ExpiredIteratorException(ShardIterator)
-        shard_id, start = ShardIterator.split("|")
-        records = self.shards[shard_id]["records"][int(start):int(start) + Limit]
+            raise ExpiredIterator(iterator)
+        shard_id, start = iterator.split("|")
+        records = self.shards[shard_id]["records"][int(start):int(start) + limit]
         end = int(start) + len(records)
-        response = {"Records": records}
-        if shard_id not in self.closed or end < len(self.shards[shard_id]["records"]):
-            response["NextShardIterator"] = f"{shard_id}|{end}"
-        return response
+        if shard_id in self.closed and end >= len(self.shards[shard_id]["records"]):
+            return None, [dict(r) for r in records]
+        return f"{shard_id}|{end}", [dict(r) for r in records]
 
 
 @pytest.fixture
@@ -78,6 +74,7 @@ def poller():
                              source_arn="arn:aws:dynamodb:us-east-1:123456789012:table/t/stream/1")
     loop = StreamPoller(stack, source)
     loop.poll_interval = 0.0  # these tests are about shards, not the base rate
+    loop.read = stream.read
     return loop, stream, delivered
 
 
