@@ -9,6 +9,13 @@ from typing import Any
 from local.sandbox.core import Request, Response, Vendor, path_parts, retry_after_headers
 
 REQUIRED = {"Company": ["Name"]}
+MATCHING = {"EQ", "IN"}  # the field's value is one of the condition's values
+NOT_MATCHING = {"NE", "NOT_IN"}  # it is none of them
+
+
+def _holds(record: dict[str, Any], condition: dict[str, Any]) -> bool:
+    inside = str(record.get(condition["name"])) in [str(v) for v in condition.get("value", [])]
+    return inside if condition.get("operator") in MATCHING else not inside
 
 
 def envelope(data: Any) -> dict[str, Any]:
@@ -60,9 +67,11 @@ class Gainsight(Vendor):
     def query(self, request: Request, object_name: str) -> Response:
         body = request.json() or {}
         conditions = (body.get("where") or {}).get("conditions") or []
+        unsupported = sorted({c.get("operator") for c in conditions} - MATCHING - NOT_MATCHING)
+        if unsupported:  # valid for Gainsight, not evaluated here: refused, never answered as if it matched
+            return error(400, "GS_3001", f"the sandbox does not evaluate operator(s) {unsupported}")
         with self.lock:
-            found = [r for r in self.table(object_name).values()
-                     if all(str(r.get(c["name"])) in [str(v) for v in c.get("value", [])] for c in conditions)]
+            found = [r for r in self.table(object_name).values() if all(_holds(r, c) for c in conditions)]
         limit = int(body.get("limit") or 100)
         select = body.get("select") or []
         records = [{k: r.get(k) for k in select} if select else r for r in found[:limit]]

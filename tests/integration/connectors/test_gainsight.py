@@ -52,3 +52,45 @@ def test_a_wrong_access_key_is_refused(connect, rotate):
     cs = connect(GainsightSuccess)
     with pytest.raises(Permanent, match="GS_0401"):
         cs.upsert_company(Account(account_id="sf-1", name="x"), idempotency_key="k")
+
+
+def test_a_plans_milestones_take_one_query_and_one_insert(sandbox, connect, monkeypatch):
+    # Given a company and a plan of five milestones, two of which an earlier attempt created
+    cs = connect(GainsightSuccess)
+    company = cs.upsert_company(Account(account_id="sf-9", name="Nine"), idempotency_key="k")
+    milestones = [Milestone(name=f"Step {n}") for n in range(1, 6)]
+    cs.create_onboarding_plan(company.id, OnboardingPlan(name="Nine", milestones=milestones[:2]),
+                              idempotency_key="corr-9:plan")
+    seen: list[str] = []
+    serve = sandbox.serve
+    monkeypatch.setattr(sandbox, "serve", lambda vendor, request: seen.append(request.path) or serve(vendor, request))
+    # When the whole plan is created
+    cs.create_onboarding_plan(company.id, OnboardingPlan(name="Nine", milestones=milestones),
+                              idempotency_key="corr-9:plan")
+    # Then the plan is found, the milestones are looked up once and the three missing inserted in one call
+    assert seen == ["/v1/data/objects/query/Onboarding_Plan__gc", "/v1/data/objects/query/Onboarding_Milestone__gc",
+                    "/v1/data/objects/Onboarding_Milestone__gc"]
+    stored = sandbox.records("gainsight", "Onboarding_Milestone__gc")
+    assert sorted(m["Sequence__gc"] for m in stored) == [1, 2, 3, 4, 5]
+    # and a replay only looks
+    seen.clear()
+    cs.create_onboarding_plan(company.id, OnboardingPlan(name="Nine", milestones=milestones),
+                              idempotency_key="corr-9:plan")
+    assert len(seen) == 2 and len(sandbox.records("gainsight", "Onboarding_Milestone__gc")) == 5
+
+
+def test_the_sandbox_evaluates_the_query_operators_it_accepts(sandbox, connect):
+    cs = connect(GainsightSuccess, max_attempts=1)
+    for key in ("a", "b", "c"):
+        cs.upsert_company(Account(account_id=key, name=key.upper()), idempotency_key="k")
+
+    def names(operator: str, values: list[str]) -> list[str]:
+        data = cs._call("POST", "/v1/data/objects/query/Company", {
+            "select": ["Name"], "where": {"conditions": [{"name": "Name", "alias": "A", "value": values,
+                                                          "operator": operator}], "expression": "A"}, "limit": 10})
+        return sorted(r["Name"] for r in data["records"])
+
+    assert names("IN", ["A", "C"]) == ["A", "C"] and names("EQ", ["B"]) == ["B"]
+    assert names("NOT_IN", ["A", "C"]) == ["B"] and names("NE", ["B"]) == ["A", "C"]
+    with pytest.raises(ValidationFailed, match="does not evaluate"):
+        names("STARTS_WITH", ["A"])

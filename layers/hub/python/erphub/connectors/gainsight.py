@@ -1,7 +1,9 @@
 """Gainsight CS through its REST data-object APIs (Company and custom objects), with the `accesskey` header.
 
 Creates look up first by our key field (`Erphub_Key__gc`) and insert only when nothing matches; updates
-address a record by its Gsid. Onboarding plans, milestones and offboarding requests are custom objects.
+address a record by its Gsid. Onboarding plans, milestones and offboarding requests are custom objects. A plan's
+milestones are looked up in one query (operator IN) and the missing ones inserted in one call (Insert takes at
+most 50 records): two requests for any number of milestones, instead of two per milestone.
 Gainsight can answer HTTP 200 with {"result": false, "errorCode", "errorDesc"}; that is an error too.
 
 Secret (GAINSIGHT_SECRET_NAME): {"access_key"}. Base URL (GAINSIGHT_BASE_URL): https://<domain>.gainsightcloud.com
@@ -24,6 +26,7 @@ OBJECTS = "/v1/data/objects"
 KEY_FIELD = "Erphub_Key__gc"
 PLAN = "Onboarding_Plan__gc"
 MILESTONE = "Onboarding_Milestone__gc"
+INSERT_MAX = 50  # records per Insert call
 OFFBOARDING = "Offboarding_Request__gc"
 
 
@@ -57,13 +60,24 @@ class GainsightSuccess(Connector):
         return answer.get("data") or {}
 
     def find(self, object_name: str, field: str, value: str) -> str | None:
+        return self.find_all(object_name, field, [value]).get(value)
+
+    def find_all(self, object_name: str, field: str, values: list[str]) -> dict[str, str]:
+        """{value: Gsid} of the records whose `field` is one of `values` (one query)."""
+        condition = {"name": field, "alias": "A", "value": values, "operator": "EQ" if len(values) == 1 else "IN"}
         data = self._call("POST", f"{OBJECTS}/query/{object_name}", {
-            "select": ["Gsid", field],
-            "where": {"conditions": [{"name": field, "alias": "A", "value": [value], "operator": "EQ"}],
-                      "expression": "A"},
-            "limit": 1, "offset": 0}, idempotency_key="query", record=f"{object_name}/{value}")
-        records = data.get("records") or []
-        return str(records[0]["Gsid"]) if records else None
+            "select": ["Gsid", field], "where": {"conditions": [condition], "expression": "A"},
+            "limit": len(values), "offset": 0}, idempotency_key="query", record=f"{object_name}/{values[0]}")
+        return {str(r[field]): str(r["Gsid"]) for r in data.get("records") or [] if r.get(field) in values}
+
+    def _insert(self, object_name: str, records: list[dict[str, Any]], record: str) -> list[str]:
+        """Gsids of the inserted records, in order."""
+        gsids = []
+        for start in range(0, len(records), INSERT_MAX):
+            data = self._call("POST", f"{OBJECTS}/{object_name}", {"records": records[start:start + INSERT_MAX]},
+                              record=record)
+            gsids += [str(r.get("Gsid", "")) for r in data.get("records") or []]
+        return gsids
 
     def _update(self, object_name: str, gsid: str, fields: dict[str, Any]) -> None:
         self._call("PUT", f"{OBJECTS}/{object_name}", {"records": [{"Gsid": gsid, **_clean(fields)}]},
@@ -75,11 +89,8 @@ class GainsightSuccess(Connector):
             if update:
                 self._update(object_name, existing, fields)
             return RecordRef(system=self.system, kind=object_name, id=existing, external_id=key, created=False)
-        data = self._call("POST", f"{OBJECTS}/{object_name}", {"records": [{**_clean(fields), KEY_FIELD: key}]},
-                          record=f"{object_name}/{key}")
-        records = data.get("records") or [{}]
-        return RecordRef(system=self.system, kind=object_name, id=str(records[0].get("Gsid", "")),
-                         external_id=key, created=True)
+        created = self._insert(object_name, [{**_clean(fields), KEY_FIELD: key}], record=f"{object_name}/{key}")
+        return RecordRef(system=self.system, kind=object_name, id=(created or [""])[0], external_id=key, created=True)
 
     def upsert_company(self, account: Account, *, idempotency_key: str) -> RecordRef:
         return self._create_once("Company", external_key(account.account_id), {
@@ -100,10 +111,15 @@ class GainsightSuccess(Connector):
         key = external_key(idempotency_key)
         ref = self._create_once(PLAN, key, {"Name": plan.name, "Company_Id__gc": gsid,
                                             "Owner_Email__gc": plan.owner_email, "Status__gc": "Active"})
-        for number, milestone in enumerate(plan.milestones, start=1):
-            self._create_once(MILESTONE, f"{key}-{number}", {
-                "Name": milestone.name, "Plan_Id__gc": ref.id, "Sequence__gc": number,
-                "Due_Date__gc": milestone.due_date.isoformat() if milestone.due_date else None})
+        milestones = {f"{key}-{number}": {
+            "Name": milestone.name, "Plan_Id__gc": ref.id, "Sequence__gc": number,
+            "Due_Date__gc": milestone.due_date.isoformat() if milestone.due_date else None}
+            for number, milestone in enumerate(plan.milestones, start=1)}
+        if milestones:
+            existing = self.find_all(MILESTONE, KEY_FIELD, list(milestones))
+            missing = [{**_clean(fields), KEY_FIELD: k} for k, fields in milestones.items() if k not in existing]
+            if missing:
+                self._insert(MILESTONE, missing, record=f"{MILESTONE}/{key}")
         return ref
 
     def set_health(self, company_id: str, *, risk_level: str, health_score: Decimal | None = None,
