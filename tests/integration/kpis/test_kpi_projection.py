@@ -74,10 +74,15 @@ def test_every_kpi_is_exact_and_a_redelivery_changes_none(operator):
     write_workflow_records(store, exceptions)
 
     def projected() -> dict[str, Any] | None:
+        """Done once the last records are projected: the projector writes a stream batch's tracks as it reads the
+        records and the batch's facts (timeliness, completions, resolutions, checks) at its end, so both count."""
         built = report.build(kpis, "24h")
-        done = built["business"]["reconciliation"]["resolved"] == 1 and built["technical"]["workflow_backlog"] \
+        business = built["business"]
+        tracks = business["reconciliation"]["resolved"] == 1 and built["technical"]["workflow_backlog"] \
             == {"activation": 1, "renewal": 1}
-        return built if done else None
+        facts = (business["invoice_posting_timeliness"]["count"], business["renewal_completion"]["ended"],
+                 business["reconciliation"]["time_to_resolve"]["count"], business["customer_data_quality"]["checked"])
+        return built if tracks and facts == (1, 2, 1, 1) else None
 
     # When the KPIs are read
     built = operator.wait_until(projected, timeout=20)
