@@ -26,8 +26,8 @@ OBJECTS = "/v1/data/objects"
 KEY_FIELD = "Erphub_Key__gc"
 PLAN = "Onboarding_Plan__gc"
 MILESTONE = "Onboarding_Milestone__gc"
-INSERT_MAX = 50  # records per Insert call
 OFFBOARDING = "Offboarding_Request__gc"
+INSERT_MAX = 50  # records per Insert call
 
 
 def parse_error(response: requests.Response) -> VendorError:
@@ -63,7 +63,7 @@ class GainsightSuccess(Connector):
         return self.find_all(object_name, field, [value]).get(value)
 
     def find_all(self, object_name: str, field: str, values: list[str]) -> dict[str, str]:
-        """{value: Gsid} of the records whose `field` is one of `values` (one query)."""
+        """{value: Gsid} of the records whose `field` is one of `values` (at least one; one query)."""
         condition = {"name": field, "alias": "A", "value": values, "operator": "EQ" if len(values) == 1 else "IN"}
         data = self._call("POST", f"{OBJECTS}/query/{object_name}", {
             "select": ["Gsid", field], "where": {"conditions": [condition], "expression": "A"},
