@@ -25,7 +25,8 @@ def lambda_handler(event: dict, context: LambdaContext) -> dict[str, Any]:
     def project_record(record: DynamoDBRecord) -> None:
         projection.apply(record.raw_event, store)
 
-    answer = process_partial_response(event=event, record_handler=project_record, processor=processor,
-                                      context=context)
-    store.flush()  # failing, the whole batch is retried: every write of the projection is idempotent
-    return dict(answer)
+    try:
+        return dict(process_partial_response(event=event, record_handler=project_record, processor=processor,
+                                             context=context))
+    finally:  # also when records failed: their tracks are written, and a retry does not find those facts again
+        store.flush()

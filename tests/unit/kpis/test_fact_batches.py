@@ -42,3 +42,33 @@ def test_an_unbatched_store_writes_each_fact_at_once_flushed_or_not():
     store.flush()
     store.fact("webhook", "2026-12-01T10:00:00+00:00", "stripe#evt_2", source="s")
     assert client.puts == 2 and client.batches == []
+
+
+def test_the_projector_writes_the_facts_of_a_batch_whose_records_failed(monkeypatch):
+    """A failed record's tracks are already written, so its retry finds nothing new and emits no fact again: the
+    facts it emitted before failing are written even though the invocation fails (as an unbatched store wrote them)."""
+    import importlib.util
+    from pathlib import Path
+    from types import SimpleNamespace
+
+    import pytest
+
+    path = Path(__file__).resolve().parents[3] / "functions" / "kpi_projector" / "app.py"
+    spec = importlib.util.spec_from_file_location("app_kpi_projector", path)
+    app = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(app)
+    client = CountingClient()
+    monkeypatch.setattr(app, "KpiStore", lambda batched=False: KpiStore(table="kpis", client=client, batched=batched))
+
+    def apply(record: dict[str, Any], store: KpiStore) -> None:
+        store.fact("exception_opened", "2026-12-01T10:00:00+00:00", record["dynamodb"]["SequenceNumber"])
+        raise RuntimeError("a conflict after the track was written")
+
+    monkeypatch.setattr(app.projection, "apply", apply)
+    event = {"Records": [{"eventID": "1", "eventName": "INSERT", "eventSource": "aws:dynamodb",
+                          "dynamodb": {"SequenceNumber": "7", "Keys": {"pk": {"S": "x"}}}}]}
+    context = SimpleNamespace(function_name="f", memory_limit_in_mb=128, invoked_function_arn="arn:aws:lambda:f",
+                              aws_request_id="r1", get_remaining_time_in_millis=lambda: 60_000)
+    with pytest.raises(Exception, match="All records failed"):  # every record failed: the whole batch is retried
+        app.lambda_handler(event, context)
+    assert [[i["sk"]["S"] for i in b] for b in client.batches] == [["2026-12-01T10:00:00+00:00#7"]]

@@ -23,7 +23,7 @@ from typing import Any
 from erphub import aws
 from erphub.errors import Conflict, Permanent
 from erphub.settings import get_settings
-from erphub.store.tables import BATCH_WRITE_LIMIT, from_item, put_items, to_item, translated
+from erphub.store.tables import from_item, put_items, to_item, translated
 
 PENDING_INDEX = "pending"
 
@@ -119,8 +119,7 @@ class KpiStore:
         if not self._facts:
             return
         facts, self._facts = list(self._facts.values()), {}
-        for start in range(0, len(facts), BATCH_WRITE_LIMIT):
-            put_items(self.ddb, self.table, facts[start:start + BATCH_WRITE_LIMIT], "KPI facts")
+        put_items(self.ddb, self.table, facts, "KPI facts")
 
     def facts(self, name: str, since: datetime, until: datetime | None = None) -> list[dict[str, Any]]:
         """The facts of a name from `since` on: one Query per day of the window."""

@@ -59,21 +59,21 @@ BATCH_WRITE_LIMIT, BATCH_WRITE_ATTEMPTS, BATCH_WRITE_PAUSE = 25, 5, 0.05
 
 
 def put_items(client: Any, table: str, items: list[dict[str, Any]], record: str) -> None:
-    """Unconditional puts of items with distinct keys in one round trip (none is conditional, so none can fail on
+    """Unconditional puts of items with distinct keys, 25 to a round trip (none is conditional, so none can fail on
     its own: an item left unprocessed is written again). Not atomic, as separate PutItems are not."""
-    if len(items) > BATCH_WRITE_LIMIT:
-        raise ValueError(f"{len(items)} items in one BatchWriteItem; at most {BATCH_WRITE_LIMIT}")
-    requests = [{"PutRequest": {"Item": item}} for item in items]
-    for attempt in range(BATCH_WRITE_ATTEMPTS):
-        with translated(record):
-            answer = client.batch_write_item(RequestItems={table: requests})
-        requests = answer.get("UnprocessedItems", {}).get(table, [])
-        if not requests:
-            return
-        if attempt + 1 < BATCH_WRITE_ATTEMPTS:
-            time.sleep(BATCH_WRITE_PAUSE * 2 ** attempt)
-    raise Transient(f"dynamodb left {len(requests)} of the writes of {record} unprocessed", system="dynamodb",
-                    record=record)
+    for start in range(0, len(items), BATCH_WRITE_LIMIT):
+        requests = [{"PutRequest": {"Item": item}} for item in items[start:start + BATCH_WRITE_LIMIT]]
+        for attempt in range(BATCH_WRITE_ATTEMPTS):
+            with translated(record):
+                answer = client.batch_write_item(RequestItems={table: requests})
+            requests = answer.get("UnprocessedItems", {}).get(table, [])
+            if not requests:
+                break
+            if attempt + 1 < BATCH_WRITE_ATTEMPTS:
+                time.sleep(BATCH_WRITE_PAUSE * 2 ** attempt)
+        else:
+            raise Transient(f"dynamodb left {len(requests)} of the writes of {record} unprocessed", system="dynamodb",
+                            record=record)
 
 
 def query_partition(client: Any, table: str, pk: str, prefix: str = "") -> list[dict[str, Any]]:
