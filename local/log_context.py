@@ -1,5 +1,5 @@
-"""Per-invocation Powertools state (logger keys, metrics, the REST resolver's request) and whole-line writes,
-for functions that share one process.
+"""Per-invocation Powertools state (logger keys, metrics, the REST resolver's request, the batch processor's
+batch) and whole-line writes, for functions that share one process.
 
 On Lambda every concurrent invocation has its own execution environment, so Powertools keeps its state in
 plain instance and class attributes: the Logger formatter's keys (function_name, correlation_id, whatever
@@ -9,7 +9,11 @@ lines and one's metrics were flushed by another. And `print` (how Powertools emi
 the newline separately, so two threads' output could share a line.
 
 The same holds for the REST resolver: `ApiGatewayResolver.resolve` stores the request in class attributes
-(`BaseRouter.current_event`, `lambda_context`), so a route of one request could read another's event.
+(`BaseRouter.current_event`, `lambda_context`), so a route of one request could read another's event. And for
+the batch processor a consumer keeps at module level: `BatchProcessor` holds the batch it processes and its
+successes and failures in instance attributes, so two event sources invoking one function at once (the KPI
+projector reads two streams) processed each other's records and reported each other's failures: a record was
+skipped, or an SQS message another batch failed was deleted.
 
 `install()` makes those attributes per invocation (a data descriptor backed by a ContextVar: an invocation
 starts from a copy of the state the object had outside any invocation, i.e. after its construction) and
@@ -30,10 +34,15 @@ from typing import Any
 EXPECTED_POWERTOOLS = "3.37.0"
 # (module, class, attributes): what Powertools 3.x keeps per execution environment and mutates per invocation
 _EMF = "aws_lambda_powertools.metrics.provider.cloudwatch_emf.cloudwatch"
+_BATCH = "aws_lambda_powertools.utilities.batch.base"
 PER_INVOCATION: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ("aws_lambda_powertools.logging.formatter", "LambdaPowertoolsFormatter", ("log_format",)),
     (_EMF, "AmazonCloudWatchEMFProvider", ("metric_set", "dimension_set", "metadata_set", "dimension_sets",
                                            "timestamp")),
+    # a module-level BatchProcessor (every consumer of the hub has one) holds the batch being processed
+    (_BATCH, "BasePartialProcessor", ("records", "handler", "lambda_context", "_handler_accepts_lambda_context",
+                                      "success_messages", "fail_messages", "exceptions")),
+    (_BATCH, "BasePartialBatchProcessor", ("batch_response",)),
 )
 # class attributes the REST resolver sets per request (BaseRouter.current_event = ...), shared by every app
 _ROUTER: tuple[str, str, tuple[str, ...]] = (
@@ -67,9 +76,9 @@ class PerInvocation:
 
     def __set__(self, obj: Any, value: Any) -> None:
         state = _state.get()
-        if state is None or self.name not in obj.__dict__:
+        if self.name not in obj.__dict__ or state is None:
             obj.__dict__[self.name] = value
-        else:
+        if state is not None:  # also the first: two invocations may both find the attribute unset
             state[(id(obj), self.name)] = value
 
 

@@ -114,6 +114,21 @@ def test_concurrent_requests_to_one_rest_resolver_each_see_their_own_event(stack
     assert len({b["request_id"] for b in bodies}) == 16
 
 
+def test_concurrent_batches_through_one_batch_processor_each_report_their_own_failures(stack):
+    # Given one function with a module-level BatchProcessor, invoked 12 times at once, each with its own records,
+    # every third of which fails
+    def batch(n: int) -> dict:
+        records = [{"messageId": f"m{n}-{i}", "body": "fail" if i % 3 == 0 else "ok", "eventSource": "aws:sqs",
+                    "attributes": {}, "messageAttributes": {}} for i in range(6)]
+        return stack.invoke("BatchProbeFunction", {"Records": records})
+
+    with ThreadPoolExecutor(max_workers=12) as pool:
+        responses = list(pool.map(batch, range(12)))
+    # Then every invocation processed its own records and reports its own failures, and only those
+    assert [sorted(f["itemIdentifier"] for f in r["batchItemFailures"]) for r in responses] == \
+        [[f"m{n}-0", f"m{n}-3"] for n in range(12)]
+
+
 def test_powertools_is_the_pinned_version_and_keeps_its_state_where_log_context_expects(stack):
     from aws_lambda_powertools.event_handler.api_gateway import BaseRouter
     from aws_lambda_powertools.logging.formatter import LambdaPowertoolsFormatter
