@@ -43,6 +43,8 @@ PER_INVOCATION: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     (_BATCH, "BasePartialProcessor", ("records", "handler", "lambda_context", "_handler_accepts_lambda_context",
                                       "success_messages", "fail_messages", "exceptions")),
     (_BATCH, "BasePartialBatchProcessor", ("batch_response",)),
+    ("aws_lambda_powertools.utilities.batch.sqs_fifo_partial_processor", "SqsFifoPartialProcessor",
+     ("_current_group_id", "_failed_group_ids")),
 )
 # class attributes the REST resolver sets per request (BaseRouter.current_event = ...), shared by every app
 _ROUTER: tuple[str, str, tuple[str, ...]] = (
@@ -110,6 +112,8 @@ def _copy(value: Any) -> Any:
         return {k: _copy(v) for k, v in value.items()}
     if isinstance(value, list):
         return [_copy(v) for v in value]
+    if isinstance(value, set):
+        return set(value)
     return value
 
 

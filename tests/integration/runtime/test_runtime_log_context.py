@@ -129,6 +129,22 @@ def test_concurrent_batches_through_one_batch_processor_each_report_their_own_fa
         [[f"m{n}-0", f"m{n}-3"] for n in range(12)]
 
 
+def test_concurrent_fifo_batches_each_skip_only_the_groups_they_failed(stack):
+    # Given the FIFO processor (skip the rest of a failed message group) invoked 12 times at once, every batch with
+    # the groups "a" and "b", where only the even batches fail their first "a" message
+    def batch(n: int) -> dict:
+        records = [{"messageId": f"m{n}-{i}", "body": "fail" if i == 0 and n % 2 == 0 else "ok",
+                    "eventSource": "aws:sqs", "attributes": {"MessageGroupId": "ab"[i % 2]}, "messageAttributes": {}}
+                   for i in range(6)]
+        return stack.invoke("BatchProbeFunction", {"fifo": True, "Records": records})
+
+    with ThreadPoolExecutor(max_workers=12) as pool:
+        responses = list(pool.map(batch, range(12)))
+    # Then an even batch fails its group "a" and nothing else; an odd batch fails nothing
+    assert [sorted(f["itemIdentifier"] for f in r["batchItemFailures"]) for r in responses] == \
+        [[f"m{n}-0", f"m{n}-2", f"m{n}-4"] if n % 2 == 0 else [] for n in range(12)]
+
+
 def test_powertools_is_the_pinned_version_and_keeps_its_state_where_log_context_expects(stack):
     from aws_lambda_powertools.event_handler.api_gateway import BaseRouter
     from aws_lambda_powertools.logging.formatter import LambdaPowertoolsFormatter
