@@ -45,6 +45,9 @@ PER_INVOCATION: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     (_BATCH, "BasePartialBatchProcessor", ("batch_response",)),
     ("aws_lambda_powertools.utilities.batch.sqs_fifo_partial_processor", "SqsFifoPartialProcessor",
      ("_current_group_id", "_failed_group_ids")),
+    # the REST resolver's routing context: the matched route, its arguments, the parsed request, and what
+    # append_context adds (the operator API's verified caller); resolve() clears it at the end of each request
+    ("aws_lambda_powertools.event_handler.api_gateway", "ApiGatewayResolver", ("context",)),
 )
 # class attributes the REST resolver sets per request (BaseRouter.current_event = ...), shared by every app
 _ROUTER: tuple[str, str, tuple[str, ...]] = (

@@ -114,6 +114,21 @@ def test_concurrent_requests_to_one_rest_resolver_each_see_their_own_event(stack
     assert len({b["request_id"] for b in bodies}) == 16
 
 
+def test_concurrent_requests_to_one_rest_resolver_each_keep_their_own_routing_context(stack):
+    # Given a route that puts its caller in the resolver's routing context (the operator API's role rule puts the
+    # verified principal there; Powertools itself keeps the matched route and its arguments there), 16 at once
+    def request(n: int) -> dict:
+        event = {"httpMethod": "GET", "path": f"/context/{n}", "resource": "/context/{n}", "headers": {},
+                 "requestContext": {"requestId": f"req-{n}", "stage": "Prod"}, "pathParameters": {"n": str(n)}}
+        return stack.invoke("RouterProbeFunction", event)
+
+    with ThreadPoolExecutor(max_workers=16) as pool:
+        responses = list(pool.map(request, range(16)))
+    # Then every request reads its own caller and route back, and none was cleared by another ending
+    bodies = [json.loads(r["body"]) for r in responses]
+    assert [(b["n"], b["caller"], b["path"]) for b in bodies] == [(str(n), str(n), f"/context/{n}") for n in range(16)]
+
+
 def test_concurrent_batches_through_one_batch_processor_each_report_their_own_failures(stack):
     # Given one function with a module-level BatchProcessor, invoked 12 times at once, each with its own records,
     # every third of which fails
