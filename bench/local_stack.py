@@ -37,8 +37,9 @@ def time_to_ready(template: Path, runs: int, sandbox: bool) -> list[float]:
         started = time.monotonic()  # CLOCK_MONOTONIC is shared across processes on Linux
         code = _CHILD.format(layer=str(ROOT / "layers" / "hub" / "python"), root=str(ROOT), template=str(template),
                              sandbox=sandbox, started=started)
-        output = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                                check=True, cwd=ROOT)
+        output = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
+        if output.returncode != 0:  # say why: the child's own last words
+            raise RuntimeError(f"the stack's start and stop exited {output.returncode}:\n{output.stderr[-3000:]}")
         figures.append(float(output.stdout.strip().splitlines()[-1]))
     return figures
 

@@ -59,7 +59,8 @@ _WRITE_LOCK = threading.Lock()  # one for stdout and stderr: a terminal shows bo
 
 class PerInvocation:
     """A data descriptor: inside an invocation the attribute is that invocation's own copy; outside, the
-    instance's. The first assignment (the constructor's) always sets the instance's value."""
+    instance's. The first assignment (the constructor's, or a batch processor's first batch) always sets the
+    instance's value, and inside an invocation also that invocation's."""
 
     def __init__(self, name: str) -> None:
         self.name = name
