@@ -4,6 +4,7 @@ log record and EMF blob is one line. Run in a child process so its stdout is a r
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
 import subprocess
@@ -167,4 +168,18 @@ def test_powertools_is_the_pinned_version_and_keeps_its_state_where_log_context_
     log_context.check_compatible()  # raises, naming what changed, when Powertools moves its state
     assert isinstance(vars(LambdaPowertoolsFormatter)["log_format"], log_context.PerInvocation)
     assert isinstance(vars(BaseRouter)["current_event"], log_context.PerInvocationClassAttribute)
+    # every attribute listed is per invocation (check_compatible refuses one that is a method or class value)
+    for module_name, class_name, attributes in log_context.PER_INVOCATION:
+        cls = getattr(importlib.import_module(module_name), class_name)
+        assert all(isinstance(vars(cls)[a], log_context.PerInvocation) for a in attributes), class_name
     log_context.install()  # idempotent
+
+
+def test_a_class_value_of_a_per_invocation_name_is_refused_not_replaced(monkeypatch):
+    # Given a Powertools release that would have a class value where log_context puts a per-invocation attribute
+    from aws_lambda_powertools.utilities.batch.base import BasePartialProcessor
+
+    monkeypatch.setattr(BasePartialProcessor, "exceptions", "a class value", raising=False)
+    # Then the check names it instead of silently replacing it
+    with pytest.raises(RuntimeError, match=r"BasePartialProcessor now has \['exceptions'\]"):
+        log_context.check_compatible()
