@@ -258,9 +258,11 @@ class Functions:
         result = self.get(function_arn).invoke(event, decoded=True)
         return result.payload_bytes(), "Unhandled" if result.failed else None
 
-    def preload(self) -> None:
-        """Import every handler (in a background thread at start: later first invocations are warm)."""
+    def preload(self, stopping: threading.Event) -> None:
+        """Import every handler (in a background thread at start: later first invocations are warm), until stopping."""
         for fn in self.by_id.values():
+            if stopping.is_set():
+                return
             try:
                 fn.handler()
             except Exception:  # noqa: S112 - the error is reported on the function's first invocation
