@@ -258,9 +258,10 @@ class HubStack:
 
 
 class _Preload:
-    """The handlers imported in a background thread once the stack is up. Stopping waits for the import under way:
-    a thread still inside an extension's code (pydantic-core building a model) when the interpreter exits aborts the
-    whole process ("FATAL: exception not rethrown", SIGABRT: 7 of 60 starts and stops of the test template)."""
+    """The handlers imported in a background thread once the stack is up. Stopping ends it and waits for the
+    import under way: a process exiting while that thread was importing aborted with SIGABRT ("FATAL: exception not
+    rethrown", glibc's message for a thread unwound through native code; which extension was not found) in 7 of 60
+    starts and stops of the test template."""
 
     def __init__(self, functions: Any) -> None:
         self.stopping = threading.Event()

@@ -1,6 +1,6 @@
-"""A stack stopped right after its start leaves no thread importing handlers: the interpreter exiting while one is
-inside an extension's code (pydantic-core building a model) aborted the process with SIGABRT ("FATAL: exception not
-rethrown") in 7 of 60 starts and stops. Fresh interpreters, so the handlers' modules are really imported."""
+"""A stack stopped right after its start leaves no thread importing handlers: the interpreter exiting while one
+was still importing aborted the process with SIGABRT ("FATAL: exception not rethrown") in 7 of 60 starts and
+stops. Fresh interpreters, so the handlers' modules are really imported."""
 
 from __future__ import annotations
 
