@@ -184,7 +184,7 @@ def check_compatible() -> None:
         if missing:
             raise RuntimeError(f"Powertools {class_name} no longer assigns {missing} in its instances")
         cls = getattr(importlib.import_module(module_name), class_name)
-        taken = [a for a in attributes if not isinstance(vars(cls).get(a, PerInvocation(a)), PerInvocation)]
+        taken = [a for a in attributes if a in vars(cls) and not isinstance(vars(cls)[a], PerInvocation)]
         if taken:  # a method or class value of that name would be replaced by the per-invocation attribute
             raise RuntimeError(f"Powertools {class_name} now has {taken} on the class itself")
     module_name, class_name, attributes = _ROUTER

@@ -99,15 +99,21 @@ def test_each_invocations_metrics_are_flushed_once_by_itself(output):
     assert flushed == {f"probe_{n}": [[1.0] * STEPS] for n in range(INVOCATIONS)}
 
 
+def at_once(stack, function: str, events: list[dict]) -> list:
+    """Every event to the function at once, a thread each; the answers in the events' order."""
+    with ThreadPoolExecutor(max_workers=len(events)) as pool:
+        return list(pool.map(lambda event: stack.invoke(function, event), events))
+
+
+def get(route: str, n: int) -> dict:
+    """A REST API event for GET /<route>/<n>."""
+    return {"httpMethod": "GET", "path": f"/{route}/{n}", "resource": f"/{route}/{{n}}", "headers": {},
+            "requestContext": {"requestId": f"req-{n}", "stage": "Prod"}, "pathParameters": {"n": str(n)}}
+
+
 def test_concurrent_requests_to_one_rest_resolver_each_see_their_own_event(stack):
     # Given one function whose route reads app.current_event after a pause, invoked 16 times at once
-    def request(n: int) -> dict:
-        event = {"httpMethod": "GET", "path": f"/probe/{n}", "resource": "/probe/{n}", "headers": {},
-                 "requestContext": {"requestId": f"req-{n}", "stage": "Prod"}, "pathParameters": {"n": str(n)}}
-        return stack.invoke("RouterProbeFunction", event)
-
-    with ThreadPoolExecutor(max_workers=16) as pool:
-        responses = list(pool.map(request, range(16)))
+    responses = at_once(stack, "RouterProbeFunction", [get("probe", n) for n in range(16)])
     # Then every response is about its own request
     bodies = [json.loads(r["body"]) for r in responses]
     assert [b["path"] for b in bodies] == [f"/probe/{n}" for n in range(16)]
@@ -118,13 +124,7 @@ def test_concurrent_requests_to_one_rest_resolver_each_see_their_own_event(stack
 def test_concurrent_requests_to_one_rest_resolver_each_keep_their_own_routing_context(stack):
     # Given a route that puts its caller in the resolver's routing context (the operator API's role rule puts the
     # verified principal there; Powertools itself keeps the matched route and its arguments there), 16 at once
-    def request(n: int) -> dict:
-        event = {"httpMethod": "GET", "path": f"/context/{n}", "resource": "/context/{n}", "headers": {},
-                 "requestContext": {"requestId": f"req-{n}", "stage": "Prod"}, "pathParameters": {"n": str(n)}}
-        return stack.invoke("RouterProbeFunction", event)
-
-    with ThreadPoolExecutor(max_workers=16) as pool:
-        responses = list(pool.map(request, range(16)))
+    responses = at_once(stack, "RouterProbeFunction", [get("context", n) for n in range(16)])
     # Then every request reads its own caller and route back, and none was cleared by another ending
     bodies = [json.loads(r["body"]) for r in responses]
     assert [(b["n"], b["caller"], b["path"]) for b in bodies] == [(str(n), str(n), f"/context/{n}") for n in range(16)]
@@ -134,12 +134,10 @@ def test_concurrent_batches_through_one_batch_processor_each_report_their_own_fa
     # Given one function with a module-level BatchProcessor, invoked 12 times at once, each with its own records,
     # every third of which fails
     def batch(n: int) -> dict:
-        records = [{"messageId": f"m{n}-{i}", "body": "fail" if i % 3 == 0 else "ok", "eventSource": "aws:sqs",
-                    "attributes": {}, "messageAttributes": {}} for i in range(6)]
-        return stack.invoke("BatchProbeFunction", {"Records": records})
+        return {"Records": [{"messageId": f"m{n}-{i}", "body": "fail" if i % 3 == 0 else "ok", "eventSource": "aws:sqs",
+                             "attributes": {}, "messageAttributes": {}} for i in range(6)]}
 
-    with ThreadPoolExecutor(max_workers=12) as pool:
-        responses = list(pool.map(batch, range(12)))
+    responses = at_once(stack, "BatchProbeFunction", [batch(n) for n in range(12)])
     # Then every invocation processed its own records and reports its own failures, and only those
     assert [sorted(f["itemIdentifier"] for f in r["batchItemFailures"]) for r in responses] == \
         [[f"m{n}-0", f"m{n}-3"] for n in range(12)]
@@ -149,13 +147,11 @@ def test_concurrent_fifo_batches_each_skip_only_the_groups_they_failed(stack):
     # Given the FIFO processor (skip the rest of a failed message group) invoked 12 times at once, every batch with
     # the groups "a" and "b", where only the even batches fail their first "a" message
     def batch(n: int) -> dict:
-        records = [{"messageId": f"m{n}-{i}", "body": "fail" if i == 0 and n % 2 == 0 else "ok",
-                    "eventSource": "aws:sqs", "attributes": {"MessageGroupId": "ab"[i % 2]}, "messageAttributes": {}}
-                   for i in range(6)]
-        return stack.invoke("BatchProbeFunction", {"fifo": True, "Records": records})
+        return {"fifo": True, "Records": [
+            {"messageId": f"m{n}-{i}", "body": "fail" if i == 0 and n % 2 == 0 else "ok", "eventSource": "aws:sqs",
+             "attributes": {"MessageGroupId": "ab"[i % 2]}, "messageAttributes": {}} for i in range(6)]}
 
-    with ThreadPoolExecutor(max_workers=12) as pool:
-        responses = list(pool.map(batch, range(12)))
+    responses = at_once(stack, "BatchProbeFunction", [batch(n) for n in range(12)])
     # Then an even batch fails its group "a" and nothing else; an odd batch fails nothing
     assert [sorted(f["itemIdentifier"] for f in r["batchItemFailures"]) for r in responses] == \
         [[f"m{n}-0", f"m{n}-2", f"m{n}-4"] if n % 2 == 0 else [] for n in range(12)]
