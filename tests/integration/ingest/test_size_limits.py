@@ -22,7 +22,7 @@ from erphub.store import inbox, raw_bodies
 
 pytestmark = pytest.mark.integration
 
-INLINE_BODY_LIMIT = Settings().inline_body_limit_bytes
+INLINE_BODY_LIMIT = Settings.from_env().inline_body_limit_bytes
 QUEUE = "RenewalRiskQueue"
 
 

@@ -30,12 +30,20 @@ def test_an_explicit_environment_ignores_the_process_environment(monkeypatch):
     assert Settings.from_env({"INBOX_TABLE": "mine"}).inbox_table == "mine"
 
 
+def test_a_variable_sets_its_field_whatever_its_case_and_a_family_is_never_one_variable():
+    settings = Settings.from_env({"inbox_table": "lower", "Raw_Bucket": "mixed", "ENVIRONMENT": "prod",
+                                  "STATE_MACHINE_ARNS": "not-json", "STATE_MACHINE_RENEWAL": "arn:sm:renewal"})
+    assert (settings.inbox_table, settings.raw_bucket) == ("lower", "mixed")
+    assert settings.state_machine_arns == {"arns": "not-json", "renewal": "arn:sm:renewal"}
+    assert settings.environment["ENVIRONMENT"] == "prod"
+
+
 def test_the_process_settings_are_parsed_once_and_a_bad_value_is_refused(monkeypatch):
     with use_settings(None):
         assert get_settings() is get_settings()
     monkeypatch.setenv("INBOX_TTL_DAYS", "3")  # under the 7-day floor
     with pytest.raises(ValueError, match="inbox_ttl_days"):
-        Settings()
+        Settings.from_env()
 
 
 def test_each_invocation_sees_its_own_functions_settings_on_its_own_thread():

@@ -1,4 +1,4 @@
-"""Everything a function reads from its environment, as one pydantic-settings model, parsed once per process.
+"""Everything a function reads from its environment, as one pydantic model, parsed once per process.
 
 On Lambda the environment is the process's: `get_settings()` parses it on first use and hands out the same
 object afterwards (no re-reading per request). Whatever is built from the configuration (boto3 clients, secrets
@@ -7,6 +7,12 @@ built from and no cache needs a key made of environment variables.
 
 A runner that hosts several functions in one process (the local stack) gives each invocation its function's
 settings with `invocation_settings(...)`; tests replace the process's settings with `use_settings(...)`.
+
+A plain pydantic model rather than pydantic-settings' BaseSettings: Lambda configures a function by its
+environment only, so every source pydantic-settings offers beyond it (.env files, secrets directories, CLI) was
+switched off, and what was left is a name-to-field mapping of ten lines. Importing pydantic-settings cost
+~45 ms of every cold start (it imports asyncio, argparse and dotenv at import), a sixth of the webhook
+function's (bench/ingest.py).
 """
 
 from __future__ import annotations
@@ -18,18 +24,17 @@ import threading
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any, TypeVar
 
-from pydantic import Field, PrivateAttr, SecretStr
-from pydantic_settings import BaseSettings, EnvSettingsSource, PydanticBaseSettingsSource, SettingsConfigDict
-from pydantic_settings.sources.utils import parse_env_vars
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, SecretStr
 
 T = TypeVar("T")
 _STATE_MACHINE = "STATE_MACHINE_"  # STATE_MACHINE_<FAMILY>=arn, e.g. STATE_MACHINE_ACTIVATION
+_FAMILIES = ("state_machine_arns", "environment")  # collected from many variables, never one variable's value
 
 
-class Settings(BaseSettings):
+class Settings(BaseModel):
     """Field names are the variables' names (case-insensitive): INBOX_TABLE -> inbox_table."""
 
-    model_config = SettingsConfigDict(extra="ignore", case_sensitive=False)
+    model_config = ConfigDict(extra="ignore")
 
     stage: str = "dev"
     inbox_table: str = ""
@@ -86,22 +91,14 @@ class Settings(BaseSettings):
     _lock: Any = PrivateAttr(default_factory=threading.RLock)  # re-entered: a client is made from the session
 
     @classmethod
-    def settings_customise_sources(cls, settings_cls: type[BaseSettings], init_settings: PydanticBaseSettingsSource,
-                                   env_settings: PydanticBaseSettingsSource,
-                                   dotenv_settings: PydanticBaseSettingsSource,
-                                   file_secret_settings: PydanticBaseSettingsSource,
-                                   ) -> tuple[PydanticBaseSettingsSource, ...]:
-        # Lambda configures a function by its environment only: no .env files, no secrets directories
-        return init_settings, _EnvironmentVariables(settings_cls), _EnvironmentFamilies(settings_cls)
-
-    @classmethod
-    def from_env(cls, env: Mapping[str, str]) -> Settings:
-        """The settings of an environment other than this process's (a function hosted by the local stack)."""
-        token = _reading.set(env)
-        try:
-            return cls()
-        finally:
-            _reading.reset(token)
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        """The settings of an environment: this process's (None), or a function's hosted by the local stack.
+        A variable sets the field of its name, whatever its case; a bad value is a ValidationError naming it."""
+        env = os.environ if env is None else env
+        fields = cls.model_fields.keys() - set(_FAMILIES)
+        given: dict[str, Any] = {name.lower(): value for name, value in env.items() if name.lower() in fields}
+        arns = {k[len(_STATE_MACHINE):].lower(): v for k, v in env.items() if k.startswith(_STATE_MACHINE) and v}
+        return cls.model_validate({**given, "state_machine_arns": arns, "environment": dict(env)})
 
     def resource(self, key: Any, make: Callable[[], T]) -> T:
         """What is built from this configuration, built once (`make`) and kept as long as the configuration."""
@@ -112,35 +109,6 @@ class Settings(BaseSettings):
             if key not in resources:
                 resources[key] = make()
             return resources[key]
-
-
-# the environment being parsed: os.environ, or the mapping `Settings.from_env` was given
-_reading: contextvars.ContextVar[Mapping[str, str] | None] = contextvars.ContextVar("settings_env", default=None)
-
-
-class _EnvironmentFamilies(PydanticBaseSettingsSource):
-    """The variables that come as families rather than one per field: STATE_MACHINE_<FAMILY>, and the whole
-    environment (for the connectors' <SYSTEM>_BASE_URL, _SECRET_NAME, _TIMEOUT_SECONDS)."""
-
-    def get_field_value(self, field: Any, field_name: str) -> tuple[Any, str, bool]:
-        return None, field_name, False  # __call__ answers for the whole model
-
-    def __call__(self) -> dict[str, Any]:
-        env = dict(_environment())
-        arns = {k[len(_STATE_MACHINE):].lower(): v for k, v in env.items() if k.startswith(_STATE_MACHINE) and v}
-        return {"state_machine_arns": arns, "environment": env}
-
-
-def _environment() -> Mapping[str, str]:
-    env = _reading.get()
-    return os.environ if env is None else env
-
-
-class _EnvironmentVariables(EnvSettingsSource):
-    """pydantic-settings' own environment source, reading the environment being parsed (`_environment`)."""
-
-    def _load_env_vars(self) -> Mapping[str, str | None]:
-        return parse_env_vars(_environment(), self.case_sensitive, self.env_ignore_empty, self.env_parse_none_str)
 
 
 _process: Settings | None = None
@@ -163,7 +131,7 @@ def _parse_process_settings() -> Settings:
     global _process
     with _process_lock:
         if _process is None:
-            _process = Settings()
+            _process = Settings.from_env()
         return _process
 
 
@@ -182,7 +150,7 @@ def use_settings(settings: Settings | None = None) -> Iterator[Settings]:
     """Tests: the process's settings are `settings` (every thread sees them), then what they were before."""
     global _process
     with _process_lock:
-        previous, _process = _process, settings or Settings()
+        previous, _process = _process, settings or Settings.from_env()
     try:
         yield _process
     finally:
