@@ -34,10 +34,12 @@ TARGET_P99_MS = 500.0
 TARGET_RSS_MB = 1024.0
 
 _CHILD = """
-import json, sys, time
+import json, os, sys, time
 sys.path[:0] = [{layer!r}, {root!r}]
+from bench import aws_share
 from local.stack import HubStack
 from local.pollers import Pollers, SqsPoller
+share = aws_share.install()
 stack = HubStack({template!r}, sandbox=False, aws_in_process={in_process!r})
 stack.start()
 queue = stack.physical({queue!r})
@@ -47,7 +49,12 @@ for part in stack._parts:
             loop.enabled = False  # the bench reads this queue itself
 with open({ready!r}, "w") as ready:  # stdout carries the functions' logs
     ready.write(json.dumps({{"gateway": stack.gateway_url, "aws": stack.aws.url, "queue": queue}}))
-sys.stdin.readline()
+for line in sys.stdin:  # "share": write moto's CPU so far (bench/aws_share.py); anything else: stop
+    if line.strip() != "share":
+        break
+    with open({share!r} + ".part", "w") as out:
+        out.write(repr(share.seconds))
+    os.replace({share!r} + ".part", {share!r})
 stack.stop()
 """
 
@@ -62,6 +69,7 @@ class Run:
     started: float = 0.0
     rss_mb: float = 0.0
     cpu_seconds: float = 0.0  # the stack process's CPU (user + system) from the first send to the last arrival
+    moto_cpu_seconds: float = 0.0  # the part of it inside moto (bench/aws_share.py)
     peak_rss_mb: float = 0.0
 
     def latencies_ms(self) -> list[float]:
@@ -79,6 +87,7 @@ class Run:
             "drain_s": (arrivals[-1] - answers[-1]) if arrivals and answers else float("nan"),
             "missing": float(len(set(self.answered) - set(self.arrived))),
             "cpu_ms_per_event": self.cpu_seconds * 1000 / max(1, len(answers)),
+            "moto_cpu_ms_per_event": self.moto_cpu_seconds * 1000 / max(1, len(answers)),
             "rss_mb": self.rss_mb, "peak_rss_mb": self.peak_rss_mb,
         }
 
@@ -101,8 +110,9 @@ def run_once(template: Path, webhooks: int, senders: int, settle_seconds: float 
     in_process=False: the stack's own AWS calls go over HTTP to moto, as before local/inprocess_aws.py."""
     workdir = Path(tempfile.mkdtemp(prefix="erphub-bench-"))
     ready = workdir / "endpoints.json"
+    share = workdir / "moto-cpu"
     code = _CHILD.format(layer=str(ROOT / "layers" / "hub" / "python"), root=str(ROOT), template=str(template),
-                         queue=ROUTED_QUEUE, ready=str(ready), in_process=in_process)
+                         queue=ROUTED_QUEUE, ready=str(ready), in_process=in_process, share=str(share))
     with (workdir / "stack.log").open("w") as log:
         child = subprocess.Popen([sys.executable, "-c", code], stdin=subprocess.PIPE, stdout=log,
                                  stderr=subprocess.STDOUT, text=True, cwd=ROOT)
@@ -114,10 +124,11 @@ def run_once(template: Path, webhooks: int, senders: int, settle_seconds: float 
         run = Run(webhooks, senders)
         reader = _Reader(endpoints["aws"], endpoints["queue"], run)
         reader.start()
-        cpu_before = _cpu_seconds(child.pid)
+        cpu_before, moto_before = _cpu_seconds(child.pid), _moto_cpu_seconds(child, share)
         _send_all(endpoints["gateway"], run)
         reader.wait_for(set(run.answered), settle_seconds)
         run.cpu_seconds = _cpu_seconds(child.pid) - cpu_before
+        run.moto_cpu_seconds = _moto_cpu_seconds(child, share) - moto_before
         run.rss_mb, run.peak_rss_mb = _rss_mb(child.pid)
     finally:
         child.stdin.write("\n")
@@ -212,6 +223,20 @@ def _cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime, stime
 
 
+def _moto_cpu_seconds(child: subprocess.Popen[str], path: Path, seconds: float = 30.0) -> float:
+    """The stack's CPU inside moto so far, as the stack process writes it when asked."""
+    assert child.stdin is not None
+    path.unlink(missing_ok=True)
+    child.stdin.write("share\n")
+    child.stdin.flush()
+    deadline = time.monotonic() + seconds
+    while not path.exists():
+        if time.monotonic() > deadline or child.poll() is not None:
+            raise RuntimeError(f"the stack did not report its CPU inside moto (see {path.parent}/stack.log)")
+        time.sleep(0.01)
+    return float(path.read_text())
+
+
 def _rss_mb(pid: int) -> tuple[float, float]:
     """VmRSS and VmHWM (peak) of the stack's process, in MB."""
     fields = dict(line.split(":", 1) for line in Path(f"/proc/{pid}/status").read_text().splitlines() if ":" in line)
@@ -231,6 +256,7 @@ def report(runs: list[Run]) -> list[str]:
     worst_p99 = max(f["p99_ms"] for f in figures)
     slowest = min(f["delivered_per_s"] for f in figures)
     worst_rss = max(f["rss_mb"] for f in figures)
+    in_moto = statistics.median(f["moto_cpu_ms_per_event"] for f in figures)
     return [
         f"local stack throughput: {head}",
         f"  webhooks accepted (2xx): {spread('accepted_per_s')} /s; refused: {sum(r.refused for r in runs)}",
@@ -242,6 +268,8 @@ def report(runs: list[Run]) -> list[str]:
         f"  backlog (acknowledged, not yet on the queue) at most: {spread('max_backlog', '{:.0f}')} events; "
         f"drained {spread('drain_s', '{:.2f}')} s after the last 2xx",
         f"  stack CPU per event (user + system): {spread('cpu_ms_per_event')} ms",
+        f"  of which inside moto (bench/aws_share.py): {spread('moto_cpu_ms_per_event')} ms: one interpreter with "
+        f"moto as it is passes at most {1000 / max(1e-9, in_moto):.0f} events/s if all else cost nothing",
         f"  acknowledged but not on the queue (none arrived for 30 s): {spread('missing', '{:.0f}')}",
         f"  stack RSS after the webhooks: {spread('rss_mb', '{:.0f}')} MB (peak {spread('peak_rss_mb', '{:.0f}')})"
         f"   target <= {TARGET_RSS_MB:.0f} ({'met' if worst_rss <= TARGET_RSS_MB else 'NOT met'})",
