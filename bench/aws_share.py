@@ -6,9 +6,10 @@ our code that moto runs inside one of those (a Task's Lambda invocation, `local.
 the stream sources' direct reads of moto's backend (`local.moto_streams`, ~1.4 ms per 25 records). A call nested
 in another is counted once. Thread CPU time (`time.thread_time`): waiting, sleeping and long polls count nothing.
 
-No change outside moto lowers this share, so 1 / (its CPU per event) is what one interpreter with moto as it is
-could reach if everything else cost nothing. Install before the stack starts (moto_lambda's dispatcher is
-wrapped when the stack sets it); the stack's code is not changed, only wrapped for the bench's process.
+Only fewer or cheaper AWS calls, or a faster moto, lower this share: 1 / (its CPU per event) is what one
+interpreter with moto as it is, making the same calls, could reach if everything else cost nothing.
+Install before the stack starts (moto_lambda's dispatcher is wrapped when the stack sets it); the stack's code is
+not changed, only wrapped for the bench's process.
 """
 
 from __future__ import annotations

@@ -269,7 +269,8 @@ def report(runs: list[Run]) -> list[str]:
         f"drained {spread('drain_s', '{:.2f}')} s after the last 2xx",
         f"  stack CPU per event (user + system): {spread('cpu_ms_per_event')} ms",
         f"  of which inside moto (bench/aws_share.py): {spread('moto_cpu_ms_per_event')} ms: one interpreter with "
-        f"moto as it is passes at most {1000 / max(1e-9, in_moto):.0f} events/s if all else cost nothing",
+        f"moto as it is, making the same calls, passes at most {1000 / max(1e-9, in_moto):.0f} events/s if all else "
+        f"cost nothing",
         f"  acknowledged but not on the queue (none arrived for 30 s): {spread('missing', '{:.0f}')}",
         f"  stack RSS after the webhooks: {spread('rss_mb', '{:.0f}')} MB (peak {spread('peak_rss_mb', '{:.0f}')})"
         f"   target <= {TARGET_RSS_MB:.0f} ({'met' if worst_rss <= TARGET_RSS_MB else 'NOT met'})",

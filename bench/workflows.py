@@ -218,8 +218,9 @@ def print_drain(args: argparse.Namespace, result: dict[str, Any], erp_requests: 
           f"(the ERP allows {per_activation * args.erp_latency / n:.3f} s of wall time per activation)")
     in_moto = result["in_moto"] / deals
     print(f"  of which inside moto (answering the stack's AWS calls, interpreting the executions; bench/aws_share.py): "
-          f"{in_moto:.3f} s/activation = {100 * in_moto / max(cpu, 1e-9):.0f}%: one interpreter with moto as it is "
-          f"drains at most {60 / max(in_moto, 1e-9):.0f} activations/minute if all else cost nothing")
+          f"{in_moto:.3f} s/activation = {100 * in_moto / max(cpu, 1e-9):.0f}%: one interpreter with moto as it is, "
+          f"making the same calls, drains at most {60 / max(in_moto, 1e-9):.0f} activations/minute if all else cost "
+          f"nothing")
     return ratio
 
 
