@@ -1,7 +1,8 @@
 """The embedded AWS's own share of the local stack's CPU, for the benches: the CPU time threads spend inside moto.
 
 Counted: moto answering the stack's in-process AWS calls (`local.inprocess_aws.InProcessAws.call`) and moto's
-Step Functions interpreter running executions (`ExecutionWorker._execution_logic`, its own threads). Not counted:
+Step Functions interpreter running executions (`ExecutionWorker._execution_logic`, its own threads, with the
+little of our code that runs in them: `local/task_turns.py`, `local/moto_sfn.py`). Not counted:
 our code that moto runs inside one of those (a Task's Lambda invocation, `local.moto_lambda`'s dispatcher), and
 the stream sources' direct reads of moto's backend (`local.moto_streams`, ~1.4 ms per 25 records). A call nested
 in another is counted once. Thread CPU time (`time.thread_time`): waiting, sleeping and long polls count nothing.
