@@ -139,13 +139,18 @@ def run_once(template: Path, webhooks: int, senders: int, settle_seconds: float 
 
 
 def _wait_for_endpoints(child: subprocess.Popen[str], ready: Path, seconds: float = 120.0) -> dict[str, str]:
-    deadline = time.monotonic() + seconds
-    while not ready.exists() or not ready.read_text():
-        if child.poll() is not None or time.monotonic() > deadline:
-            raise RuntimeError(f"the local stack did not start; see {ready.parent / 'stack.log'}")
-        time.sleep(0.1)
-    endpoints: dict[str, str] = json.loads(ready.read_text())
+    endpoints: dict[str, str] = json.loads(_written(child, ready, seconds, "the local stack did not start"))
     return endpoints
+
+
+def _written(child: subprocess.Popen[str], path: Path, seconds: float, failure: str) -> str:
+    """What the stack process wrote to `path`, once it is there; `failure` if it exits or takes too long."""
+    deadline = time.monotonic() + seconds
+    while not path.exists() or not (text := path.read_text()):
+        if child.poll() is not None or time.monotonic() > deadline:
+            raise RuntimeError(f"{failure}; see {path.parent / 'stack.log'}")
+        time.sleep(0.01)
+    return text
 
 
 def _send_all(gateway: str, run: Run) -> None:
@@ -223,18 +228,13 @@ def _cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime, stime
 
 
-def _moto_cpu_seconds(child: subprocess.Popen[str], path: Path, seconds: float = 30.0) -> float:
+def _moto_cpu_seconds(child: subprocess.Popen[str], path: Path) -> float:
     """The stack's CPU inside moto so far, as the stack process writes it when asked."""
     assert child.stdin is not None
     path.unlink(missing_ok=True)
     child.stdin.write("share\n")
     child.stdin.flush()
-    deadline = time.monotonic() + seconds
-    while not path.exists():
-        if time.monotonic() > deadline or child.poll() is not None:
-            raise RuntimeError(f"the stack did not report its CPU inside moto (see {path.parent}/stack.log)")
-        time.sleep(0.01)
-    return float(path.read_text())
+    return float(_written(child, path, 30.0, "the stack did not report its CPU inside moto"))
 
 
 def _rss_mb(pid: int) -> tuple[float, float]:
