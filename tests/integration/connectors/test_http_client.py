@@ -123,3 +123,27 @@ def test_every_vendors_retry_after_reaches_the_state_machine(sandbox, connect, v
     with pytest.raises(RateLimited) as raised:
         call(connect(connector_class, max_attempts=1))
     assert raised.value.retry_after == 30
+
+
+def test_the_environment_is_read_once_when_the_client_is_made(monkeypatch):
+    """A proxy for the vendor's host (unless NO_PROXY names it) and a CA bundle are taken from the environment as
+    requests takes them, once; requests no longer walks the environment or looks for .netrc on each request."""
+    import requests
+
+    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.internal:3128")
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", "/etc/ssl/corporate.pem")
+    monkeypatch.setenv("NO_PROXY", "login.example.com")
+    proxied = HttpClient("netsuite", "https://api.example.com").session
+    assert proxied.proxies.get("https") == "http://proxy.internal:3128"
+    assert proxied.verify == "/etc/ssl/corporate.pem"
+    assert proxied.trust_env is False, "requests would read the environment again on every request"
+    assert "https" not in HttpClient("netsuite", "https://login.example.com").session.proxies
+
+    def per_request(*_: object, **__: object) -> None:
+        raise AssertionError("the environment was read for a request")
+
+    monkeypatch.setattr(requests.utils, "get_environ_proxies", per_request)
+    monkeypatch.setattr(requests.sessions, "get_netrc_auth", per_request)
+    prepared = proxied.prepare_request(requests.Request("GET", "https://api.example.com/x"))
+    settings = proxied.merge_environment_settings(prepared.url, {}, None, None, None)
+    assert settings["proxies"]["https"] == "http://proxy.internal:3128"
