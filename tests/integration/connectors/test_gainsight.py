@@ -94,3 +94,15 @@ def test_the_sandbox_evaluates_the_query_operators_it_accepts(sandbox, connect):
     assert names("NOT_IN", ["A", "C"]) == ["B"] and names("NE", ["B"]) == ["A", "C"]
     with pytest.raises(ValidationFailed, match="does not evaluate"):
         names("STARTS_WITH", ["A"])
+
+
+def test_health_and_adoption_go_in_one_company_update(sandbox, connect, every_request_meets_its_contract):
+    cs = connect(GainsightSuccess)
+    company = cs.upsert_company(Account(account_id="sf-3", name="Initech"), idempotency_key="k")
+    sent = every_request_meets_its_contract
+    before = len(sent)
+    cs.set_health(company.id, risk_level="low", health_score=Decimal(70), reason="new customer",
+                  adoption={"seats_active": 12})
+    assert len(sent) - before == 1, [f"{r.method} {r.url}" for r in sent[before:]]
+    stored = sandbox.records("gainsight", "Company")[0]
+    assert stored["Health_Score__gc"] == 70 and stored["Adoption_Seats_Active__gc"] == 12

@@ -72,3 +72,13 @@ def test_a_wrong_app_token_is_refused(connect, rotate):
     cs = connect(TotangoSuccess)
     with pytest.raises(Permanent, match="app-token"):
         cs.start_offboarding("acct_1", reason=None, idempotency_key="k")
+
+
+def test_health_and_adoption_go_in_one_attribute_update(sandbox, connect, every_request_meets_its_contract):
+    cs = connect(TotangoSuccess)
+    sent = every_request_meets_its_contract
+    cs.set_health("acct_3", risk_level="low", health_score=Decimal(70), reason="new customer",
+                  adoption={"seats_active": 12})
+    assert len(sent) == 1, [f"{r.method} {r.url}" for r in sent]
+    attributes = sandbox.records("totango", "account")[0]["attributes"]
+    assert attributes["Renewal Risk"] == "low" and attributes["Adoption Seats Active"] == "12"

@@ -123,13 +123,13 @@ class GainsightSuccess(Connector):
         return ref
 
     def set_health(self, company_id: str, *, risk_level: str, health_score: Decimal | None = None,
-                   reason: str | None = None) -> None:
+                   reason: str | None = None, adoption: dict[str, Any] | None = None) -> None:
         self._update("Company", self._company(company_id), {
-            "Renewal_Risk__gc": risk_level, "Health_Score__gc": health_score, "Risk_Reason__gc": reason})
+            "Renewal_Risk__gc": risk_level, "Health_Score__gc": health_score, "Risk_Reason__gc": reason,
+            **_adoption(adoption or {})})
 
     def update_adoption_plan(self, company_id: str, fields: dict[str, Any]) -> None:
-        self._update("Company", self._company(company_id),
-                     {f"Adoption_{name.title().replace('_', '_')}__gc": value for name, value in fields.items()})
+        self._update("Company", self._company(company_id), _adoption(fields))
 
     def start_offboarding(self, company_id: str, *, reason: str | None, idempotency_key: str) -> RecordRef:
         gsid = self._company(company_id)
@@ -137,3 +137,8 @@ class GainsightSuccess(Connector):
         return self._create_once(OFFBOARDING, external_key(idempotency_key), {
             "Name": f"Offboarding {company_id}", "Company_Id__gc": gsid, "Reason__gc": reason,
             "Status__gc": "Open"})
+
+
+def _adoption(fields: dict[str, Any]) -> dict[str, Any]:
+    """The adoption plan's fields as the Company's custom fields."""
+    return {f"Adoption_{name.title()}__gc": value for name, value in fields.items()}

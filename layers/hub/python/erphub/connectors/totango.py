@@ -102,14 +102,13 @@ class TotangoSuccess(Connector):
                          external_id=idempotency_key)
 
     def set_health(self, company_id: str, *, risk_level: str, health_score: Decimal | None = None,
-                   reason: str | None = None) -> None:
+                   reason: str | None = None, adoption: dict[str, Any] | None = None) -> None:
         # Totango computes its own health; the hub's view goes to attributes a health profile may read
         self.set_attributes(account_id(company_id), {"Renewal Risk": risk_level, "Erphub Health Score": health_score,
-                                                     "Risk Reason": reason})
+                                                     "Risk Reason": reason, **_adoption(adoption or {})})
 
     def update_adoption_plan(self, company_id: str, fields: dict[str, Any]) -> None:
-        self.set_attributes(account_id(company_id),
-                            {f"Adoption {name.replace('_', ' ').title()}": value for name, value in fields.items()})
+        self.set_attributes(account_id(company_id), _adoption(fields))
 
     def start_offboarding(self, company_id: str, *, reason: str | None, idempotency_key: str) -> RecordRef:
         totango_id = account_id(company_id)
@@ -118,3 +117,8 @@ class TotangoSuccess(Connector):
         self._task(totango_id, "Offboarding", reason or "Contract cancelled", None, None)
         return RecordRef(system=self.system, kind="offboarding", id=f"{totango_id}:offboarding",
                          external_id=idempotency_key)
+
+
+def _adoption(fields: dict[str, Any]) -> dict[str, Any]:
+    """The adoption plan's fields as account attributes."""
+    return {f"Adoption {name.replace('_', ' ').title()}": value for name, value in fields.items()}

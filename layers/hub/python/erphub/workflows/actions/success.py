@@ -33,10 +33,11 @@ def onboard(run: Run) -> dict[str, Any]:
     plan = success.create_onboarding_plan(company.id, OnboardingPlan(
         name=f"Onboarding {contract.account.name}", milestones=_milestones(contract.term_start or date.today()),
         owner_email=contract.owner_email), idempotency_key=run.step_key("success.onboarding"))
-    success.set_health(company.id, risk_level="low", health_score=INITIAL_HEALTH, reason="new customer")
-    # the adoption plan starts from what was sold: seats, modules and the usage allowance before overage
+    # the adoption plan starts from what was sold: seats, modules and the usage allowance before overage; it goes
+    # with the initial health in one update of the company (one vendor request, not two)
     adoption = mastering.check_write("adoption_plan", adoption_fields(run), "crm")
-    success.update_adoption_plan(company.id, adoption.allowed)
+    success.set_health(company.id, risk_level="low", health_score=INITIAL_HEALTH, reason="new customer",
+                       adoption=adoption.allowed)
     return {"company": company.id, "plan": plan.id}
 
 
