@@ -27,13 +27,15 @@ class HubStack:
     def __init__(self, template_path: str | Path = "template.yaml", parameter_overrides: dict[str, str] | None = None,
                  env_name: str = "local", port: int = 0, aws_port: int = 0, stack_name: str | None = None,
                  schedule_speedup: float = 1.0, sandbox: bool = True, preload: bool = True,
-                 runtime: bool = True, state_dir: str | Path | None = None, aws_in_process: bool = True) -> None:
+                 runtime: bool = True, state_dir: str | Path | None = None, aws_in_process: bool = True,
+                 sandbox_process: bool = False) -> None:
         self.template_path = Path(template_path)
         self.parameter_overrides = parameter_overrides
         self.env_name, self.stack_name = env_name, stack_name
         self.port, self.aws_port = port, aws_port
         self.schedule_speedup = schedule_speedup
         self.use_sandbox, self.preload = sandbox, preload
+        self.sandbox_process = sandbox_process  # True: the sandbox in a child process (local/sandbox/process.py)
         self.runtime = runtime  # False: resources and functions only (no gateway, pollers, schedules), for benches
         self.gateway_url: str | None = None
         self.template: Template | None = None
@@ -121,7 +123,12 @@ class HubStack:
             return
         from local import sandbox
 
-        self.sandbox = sandbox.start()
+        if self.sandbox_process:
+            from local.sandbox.process import SandboxProcess
+
+            self.sandbox = SandboxProcess()
+        else:
+            self.sandbox = sandbox.start()
         self._parts.append(self.sandbox)
         # a variable a function declares that the sandbox also provides points at the sandbox locally
         provided = sandbox.environment(self.sandbox)

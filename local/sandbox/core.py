@@ -8,6 +8,7 @@ import hashlib
 import itertools
 import json
 import threading
+import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -114,7 +115,9 @@ class Faults:
 
 
 class Gate:
-    """Counts requests in flight per vendor, refuses those beyond a limit and remembers the peak."""
+    """Counts requests in flight per vendor, refuses those beyond a limit, remembers the peak, and how busy the
+    vendor was: the requests it admitted, the first and the last moment one was in flight (epoch seconds, so
+    another process can compare them with its own clock) and the sum of requests in flight over time."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
@@ -122,6 +125,8 @@ class Gate:
         self.in_flight: dict[str, int] = {}
         self.max_in_flight: dict[str, int] = {}
         self.refused: dict[str, int] = {}
+        self.admitted: dict[str, int] = {}
+        self._busy: dict[str, list[float]] = {}  # vendor -> [first, last change, request-seconds in flight]
 
     def enter(self, vendor: str) -> bool:
         with self._lock:
@@ -129,18 +134,38 @@ class Gate:
             if limit is not None and self.in_flight.get(vendor, 0) >= limit:
                 self.refused[vendor] = self.refused.get(vendor, 0) + 1
                 return False
+            self._account(vendor)
             now = self.in_flight[vendor] = self.in_flight.get(vendor, 0) + 1
             self.max_in_flight[vendor] = max(self.max_in_flight.get(vendor, 0), now)
+            self.admitted[vendor] = self.admitted.get(vendor, 0) + 1
             return True
 
     def leave(self, vendor: str) -> None:
         with self._lock:
+            self._account(vendor)
             self.in_flight[vendor] -= 1
+
+    def _account(self, vendor: str) -> None:
+        """Before in_flight changes: the time since the last change counts at the old number."""
+        now = time.time()
+        busy = self._busy.setdefault(vendor, [now, now, 0.0])
+        busy[2] += self.in_flight.get(vendor, 0) * (now - busy[1])
+        busy[1] = now
+
+    def occupancy(self, vendor: str) -> dict[str, float] | None:
+        """{"first", "last", "mean_in_flight"}: from the first request to the last change, None before any."""
+        with self._lock:
+            if vendor not in self._busy:
+                return None
+            first, last, area = self._busy[vendor]
+            return {"first": first, "last": last, "mean_in_flight": area / (last - first) if last > first else 0.0}
 
     def reset(self) -> None:
         with self._lock:
             self.max_in_flight = {k: v for k, v in self.in_flight.items() if v}
             self.refused.clear()
+            self.admitted.clear()
+            self._busy.clear()
 
 
 class IdempotencyCache:

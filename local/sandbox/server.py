@@ -53,6 +53,13 @@ class Sandbox:
     def refused(self, vendor: str) -> int:
         return self.gate.refused.get(vendor, 0)
 
+    def admitted(self, vendor: str) -> int:
+        """Requests the vendor took in (not refused at its door)."""
+        return self.gate.admitted.get(vendor, 0)
+
+    def occupancy(self, vendor: str) -> dict[str, float] | None:
+        return self.gate.occupancy(vendor)
+
     def records(self, vendor: str, kind: str) -> list[dict[str, Any]]:
         target = self.vendors[vendor]
         with target.lock:
@@ -65,8 +72,9 @@ class Sandbox:
             return target.seed(kind, dict(record))
 
     def stats(self) -> dict[str, Any]:
-        return {"max_in_flight": dict(self.gate.max_in_flight), "refused": dict(self.gate.refused),
-                "limits": dict(self.gate.limits)}
+        gate = self.gate
+        return {"max_in_flight": dict(gate.max_in_flight), "refused": dict(gate.refused), "limits": dict(gate.limits),
+                "admitted": dict(gate.admitted), "occupancy": {v: gate.occupancy(v) for v in list(gate.admitted)}}
 
     def reset(self) -> None:
         self.faults.clear()
