@@ -6,7 +6,7 @@ MaximumConcurrency and the ERP adapter's reserved concurrency) is N.
                                         [--aws-transport in-process|http]
 
 The vendor sandbox serves in a process of its own (local/sandbox/process.py): the vendors' servers are not the
-hub's, and in the stack's process they took ~20 % of its CPU per activation.
+hub's, and in the stack's process their request handling took ~17 ms of its CPU per activation.
 
 Prints, each with its target:
 - the ERP-bound theory (ERP requests per activation x latency / N: the fastest any hub could drain the deals

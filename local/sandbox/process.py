@@ -1,9 +1,9 @@
 """The vendor sandbox in a process of its own, steered through its control API (/_sandbox/...).
 
 The vendors' servers are not the hub's: where a measurement is about the hub (bench.workflows), the sandbox
-serving in the hub's process would put the vendors' work on the hub's one interpreter (~20 % of the local
-stack's CPU per activation in that bench). `SandboxProcess` runs it in a child process and answers the calls
-that cross a process: base URLs, credentials, seeds, records, faults, limits, and the gate's counts.
+serving in the hub's process would put the vendors' work on the hub's one interpreter (its request handling:
+~17 ms of the local stack's CPU per activation in that bench). `SandboxProcess` runs it in a child process and
+answers the calls that cross a process: base URLs, credentials, seeds, records, faults, limits, the gate's counts.
 
     python -m local.sandbox.process [host]   # serves until its stdin closes; prints its URL first
 """
