@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[2]
-START_SECONDS = 30.0
 
 
 class SandboxProcess:
@@ -85,16 +84,14 @@ class SandboxProcess:
 
 
 class _Faults:
-    """`sandbox.faults.inject(...)` as in the process; the fault's fields come back as a dict."""
+    """`sandbox.faults.inject(...)` as in the process (the sandbox checks the fields as `Faults.inject` does); the
+    fault's fields come back as a dict."""
 
     def __init__(self, sandbox: SandboxProcess) -> None:
         self.sandbox = sandbox
 
-    def inject(self, vendor: str, operation: str | None = None, kind: str = "500", times: int = 1,
-               retry_after: float | None = 1, seconds: float = 2.0, after_commit: bool = False) -> dict[str, Any]:
-        return dict(self.sandbox.control("POST", "faults", {
-            "vendor": vendor, "operation": operation, "kind": kind, "times": times, "retry_after": retry_after,
-            "seconds": seconds, "after_commit": after_commit}))
+    def inject(self, vendor: str, operation: str | None = None, **fields: Any) -> dict[str, Any]:
+        return dict(self.sandbox.control("POST", "faults", {"vendor": vendor, "operation": operation, **fields}))
 
     def clear(self) -> None:
         self.sandbox.control("DELETE", "faults")

@@ -149,7 +149,7 @@ def test_concurrency_limit_refusal_is_rate_limited(sandbox, connect):
     slow = threading.Thread(target=erp.upsert_customer, args=(ErpCustomer(external_id="A", name="A"),))
     slow.start()
     deadline = time.monotonic() + 5
-    while not sandbox.gate.in_flight.get("netsuite") and time.monotonic() < deadline:
+    while not sandbox.admitted("netsuite") and time.monotonic() < deadline:
         time.sleep(0.01)  # until the slow request holds the only slot
     with pytest.raises(RateLimited, match="CONCURRENCY_LIMIT_EXCEEDED"):
         other.upsert_customer(ErpCustomer(external_id="B", name="B"))

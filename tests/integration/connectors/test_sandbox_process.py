@@ -4,15 +4,16 @@ records, faults, limits, the gate's counts and how busy a vendor was."""
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Iterator
 
 import pytest
+from tests.integration.connectors.test_netsuite import (  # noqa: F401 - run again here, against this sandbox
+    test_concurrency_limit_refusal_is_rate_limited,
+)
 
 from erphub.connectors.interfaces import ErpCustomer
 from erphub.connectors.netsuite import NetSuiteErp
-from erphub.errors import RateLimited
 from local.sandbox.process import SandboxProcess
 
 pytestmark = pytest.mark.integration
@@ -47,19 +48,3 @@ def test_the_gate_counts_and_times_the_requests_it_admits(sandbox, connect):
     assert 0.5 < busy["mean_in_flight"] <= 1.0
     sandbox.reset()
     assert sandbox.admitted("netsuite") == 0 and sandbox.occupancy("netsuite") is None
-
-
-def test_a_limit_set_from_this_process_refuses_at_the_vendors_door(sandbox, connect):
-    erp, other = connect(NetSuiteErp, max_attempts=1), connect(NetSuiteErp, max_attempts=1)
-    erp.credentials, other.credentials  # noqa: B018 - read the secrets first: only the requests race
-    sandbox.limit_concurrency("netsuite", 1)
-    sandbox.faults.inject("netsuite", "customer.upsert", kind="latency", seconds=1.0)
-    slow = threading.Thread(target=erp.upsert_customer, args=(ErpCustomer(external_id="A", name="A"),))
-    slow.start()
-    deadline = time.monotonic() + 5
-    while not sandbox.admitted("netsuite") and time.monotonic() < deadline:
-        time.sleep(0.01)  # until the slow request holds the only slot
-    with pytest.raises(RateLimited, match="CONCURRENCY_LIMIT_EXCEEDED"):
-        other.upsert_customer(ErpCustomer(external_id="B", name="B"))
-    slow.join()
-    assert sandbox.refused("netsuite") == 1 and sandbox.max_in_flight("netsuite") == 1
