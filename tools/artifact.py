@@ -6,7 +6,10 @@
   the Lambda runtime ships): tools.artifact_check imports and invokes every handler from there.
 
 Nothing of the development lock is used: a package the code needs but only the dev lock has fails the check.
-pip's own cache and a stamp per requirements file (its text, the target, the pip arguments) make repeat runs fast.
+A unit whose Metadata says `BuildMethod: makefile` (the hub layer) is built by its own Makefile's `build-<id>`
+target, as sam build runs it: in a copy of its folder, with ARTIFACTS_DIR set. Every built file is then dated
+1980-01-01, as sam's zip dates it on Lambda, so the check sees the same .pyc validity Lambda sees.
+pip's own cache and a stamp per unit (its sources, the target, the build arguments) make repeat runs fast.
 
     python -m tools.artifact          # build both, check, print a summary; exit 1 on any failure
 """
@@ -18,6 +21,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 import tomllib
 from dataclasses import dataclass
@@ -31,6 +35,7 @@ PYTHON_VERSION = "3.12"  # the template's Runtime: python3.12
 PYENV_VERSION = "3.12.1"
 # arm64 is what the template deploys; x86_64 is this machine, where the built artifact can be imported
 PLATFORMS = {"arm64": "manylinux2014_aarch64", "x86_64": "manylinux2014_x86_64"}
+ZIP_EPOCH = 315532800  # 1980-01-01T00:00:00Z: the date of every file sam's zip ships
 
 
 class ArtifactError(Exception):
@@ -44,6 +49,7 @@ class Unit:
     logical_id: str
     source: Path
     is_layer: bool
+    build_method: str = "python3.12"
 
     @property
     def requirements(self) -> Path | None:
@@ -59,7 +65,8 @@ def units(template_path: Path = ROOT / "template.yaml") -> list[Unit]:
         if "Condition" in resource and not template.condition(resource["Condition"]):
             continue
         if resource["Type"] == "AWS::Serverless::LayerVersion" and isinstance(props.get("ContentUri"), str):
-            found.append(Unit(logical_id, template.local_path(props["ContentUri"]), is_layer=True))
+            method = resource.get("Metadata", {}).get("BuildMethod", f"python{PYTHON_VERSION}")
+            found.append(Unit(logical_id, template.local_path(props["ContentUri"]), is_layer=True, build_method=method))
         elif resource["Type"] == "AWS::Serverless::Function" and isinstance(props.get("CodeUri"), str):
             found.append(Unit(logical_id, template.local_path(props["CodeUri"]), is_layer=False))
     return found
@@ -104,17 +111,58 @@ def build(arch: str, python: Path, all_units: list[Unit]) -> dict[str, Path]:
     """{logical id: the built folder} (a layer's is its /opt/python, a function's its /var/task)."""
     built = {}
     for unit in all_units:
+        if unit.build_method == "makefile":
+            built[unit.logical_id] = make(python, unit, OUT / arch / "build" / unit.logical_id, PLATFORMS[arch])
+            continue
         deps = OUT / arch / "deps" / unit.logical_id
         if unit.requirements:
             install(python, unit.requirements, deps, PLATFORMS[arch])
         target = OUT / arch / "build" / unit.logical_id
         shutil.rmtree(target, ignore_errors=True)
+        _stamp(target).unlink(missing_ok=True)
         code = target / "python" if unit.is_layer else target
         if deps.is_dir():
             shutil.copytree(deps, code, ignore=shutil.ignore_patterns(".stamp"), copy_function=os.link)
         shutil.copytree(unit.source, code, dirs_exist_ok=True, ignore=shutil.ignore_patterns("__pycache__"))
+        date_as_zipped(target)
         built[unit.logical_id] = code
     return built
+
+
+def make(python: Path, unit: Unit, target: Path, platform: str) -> Path:
+    """`make build-<id>` in a copy of the unit's folder with ARTIFACTS_DIR=target, as sam build runs a makefile
+    build; skipped when the stamp says the sources and arguments are the same. Returns the layer's python/."""
+    variables = {"ARTIFACTS_DIR": str(target), "PYTHON": str(python), "PLATFORM": platform}
+    digest = hashlib.sha256(repr(sorted(variables.items())).encode())
+    for path in sorted(p for p in unit.source.rglob("*") if p.is_file() and "__pycache__" not in p.parts):
+        digest.update(str(path.relative_to(unit.source)).encode() + b"\0" + path.read_bytes())
+    stamp = _stamp(target)
+    if target.is_dir() and stamp.exists() and stamp.read_text() == digest.hexdigest():
+        return target / "python"
+    shutil.rmtree(target, ignore_errors=True)
+    stamp.unlink(missing_ok=True)
+    with tempfile.TemporaryDirectory(prefix=f"sam-build-{unit.logical_id}-") as scratch:
+        shutil.copytree(unit.source, scratch, dirs_exist_ok=True, ignore=shutil.ignore_patterns("__pycache__"))
+        try:
+            _run(["make", "--no-print-directory", "-C", scratch, f"build-{unit.logical_id}",
+                  *(f"{name}={value}" for name, value in variables.items())])
+        except ArtifactError as exc:
+            raise ArtifactError(f"{unit.logical_id}'s Makefile failed for {platform}:\n{exc}") from exc
+    date_as_zipped(target)
+    stamp.write_text(digest.hexdigest())
+    return target / "python"
+
+
+def _stamp(target: Path) -> Path:
+    """What the last makefile build of `target` was made from (beside it: the folder itself is what ships)."""
+    return target.with_name(f".{target.name}.stamp")
+
+
+def date_as_zipped(folder: Path) -> None:
+    """Every file and folder dated 1980-01-01, as sam's zip leaves them on Lambda (its entries carry no date):
+    a timestamp-based .pyc never matches its source there, only a hash-based one is used."""
+    for path in [folder, *folder.rglob("*")]:
+        os.utime(path, (ZIP_EPOCH, ZIP_EPOCH), follow_symlinks=False)
 
 
 def install(python: Path, requirements: Path, target: Path, platform: str) -> None:

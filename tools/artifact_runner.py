@@ -4,10 +4,13 @@ Started by tools.artifact as `python -I tools/artifact_runner.py SPEC_JSON RESUL
 only boto3 (what the Lambda runtime ships): standard library only here, nothing of the repo is importable
 (-I: no PYTHONPATH, no user site, no script directory). sys.path is laid out as Lambda lays it out: the
 function's code (/var/task), then each layer's python/ (/opt/python), then the runtime's own site-packages.
-The environment is the function's Lambda environment, set by the caller.
+The environment is the function's Lambda environment, set by the caller. It runs with -B, as Lambda's read-only
+file system keeps a runtime from writing bytecode, and reports every layer module it had to compile from source
+(a .pyc missing, or not valid for the files as sam's zip dates them): a cost each cold start would pay again.
 """
 
 import importlib
+import importlib.machinery
 import json
 import sys
 import time
@@ -32,11 +35,25 @@ class LambdaContext:
         return max(0, int((self._deadline - time.monotonic()) * 1000))
 
 
+def count_compiles(folders: list, compiled: list) -> None:
+    """Record each module under `folders` that the import system compiles from its source."""
+    loader = importlib.machinery.SourceFileLoader
+    original = loader.source_to_code
+
+    def source_to_code(self, data, path, *args, **kwargs):
+        if str(path).startswith(tuple(folders)):
+            compiled.append(str(path))
+        return original(self, data, path, *args, **kwargs)
+
+    loader.source_to_code = source_to_code  # type: ignore[method-assign]
+
+
 def main(spec_path: str, result_path: str) -> int:
     with open(spec_path, encoding="utf-8") as file:
         spec = json.load(file)
     sys.path[:0] = [spec["code_dir"], *spec["layer_dirs"]]
-    result: dict = {"phase": "import"}
+    result: dict = {"phase": "import", "compiled": []}
+    count_compiles(spec["layer_dirs"], result["compiled"])
     try:
         started = time.monotonic()
         module_name, _, function_name = spec["handler"].rpartition(".")
