@@ -15,6 +15,10 @@ signature, one conditional PutItem with plain boto3. Per run it prints
   attribute count) and outside them (the handler's own code);
 - cold start (fresh interpreter: handler import + first request) median of both and the ratio (target <= 1.20x),
   and the same in the worker's CPU time, which the other processes of a shared machine do not inflate;
+- the same cold start as shipped (target <= 1.20x): both handlers as `sam build` ships them (tools/artifact.py's
+  x86_64 build: ours from the built function and layer, the reference as a one-file function; every file dated
+  1980-01-01 as sam's zip dates it), in a clean python3.12 with only the runtime's boto3, run with -B as Lambda's
+  read-only file system has it: what a module's missing or invalid .pyc costs shows here, not in the source tree;
 - the AWS calls before the 2xx, first request and warm, and how many are writes (must be exactly 1);
 then min / median / max of each ratio over the runs (CPU ratios are the fair ones on a shared machine), and the
 import-time breakdown of our handler (`-X importtime`, top modules by cumulative time). Last, end to end on the
@@ -31,6 +35,7 @@ import base64
 import json
 import math
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -44,7 +49,7 @@ WORKER = ROOT / "bench" / "ingest_worker.py"
 KINDS = ("erphub", "reference")
 WRITES = {"PutItem", "UpdateItem", "DeleteItem", "TransactWriteItems", "BatchWriteItem", "PutObject", "PutEvents",
           "SendMessage", "SendMessageBatch", "StartExecution", "PutMetricData"}
-TARGETS = {"warm p50": 1.10, "cold start": 1.20}
+TARGETS = {"warm p50": 1.10, "cold start": 1.20, "cold start as shipped": 1.20}
 # what Lambda gives a function with Tracing: Active (the trace header is the invocation's; one fixed one will do)
 TRACING = {"AWS_XRAY_SDK_ENABLED": "true", "AWS_XRAY_DAEMON_ADDRESS": "127.0.0.1:2000",
            "_X_AMZN_TRACE_ID": "Root=1-67a0b1c2-0123456789abcdef01234567;Parent=53995c3f42cd8ad8;Sampled=1"}
@@ -72,9 +77,26 @@ def signed_event() -> str:
     return json.dumps(api_event(body, headers)) + "\n"
 
 
-def worker(kind: str, mode: str, env: dict[str, str], *options: str, extra: tuple[str, ...] = ()) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, *options, str(WORKER), kind, mode, *extra], env=env, text=True,
+def worker(kind: str, mode: str, env: dict[str, str], *options: str, extra: tuple[str, ...] = (),
+           python: str = sys.executable) -> subprocess.Popen:
+    return subprocess.Popen([python, *options, str(WORKER), kind, mode, *extra], env=env, text=True,
                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+
+
+def shipped_build() -> tuple[str, Path]:
+    """(the clean python3.12, the x86_64 build of tools/artifact.py), with the reference beside the build as a
+    one-file function: built as sam build builds, dated as its zip dates every file."""
+    from tools import artifact
+
+    python = artifact.clean_python()
+    built = artifact.build("x86_64", python, artifact.units())
+    build = built["WebhookIngestFunction"].parent
+    reference = build.parent / "bench-reference"
+    shutil.rmtree(reference, ignore_errors=True)
+    reference.mkdir()
+    shutil.copy2(ROOT / "bench" / "ingest_reference.py", reference)
+    artifact.date_as_zipped(reference)
+    return str(python), build
 
 
 def ask(process: subprocess.Popen, line: str) -> dict[str, Any]:
@@ -111,14 +133,18 @@ def warm(env: dict[str, str], requests: int) -> dict[str, Any]:
             "warm_calls": calls}
 
 
-def cold(env: dict[str, str], runs: int) -> dict[str, dict[str, list[float]]]:
+def cold(env: dict[str, str], runs: int, shipped: tuple[str, Path] | None = None) -> dict[str, dict[str, list[float]]]:
     """Fresh interpreters, alternating: handler import + first request (the interpreter's own start excluded),
-    wall time and the worker's CPU time (robust to the other processes on a shared machine), in ms."""
+    wall time and the worker's CPU time (robust to the other processes on a shared machine), in ms.
+    shipped: (python, build) of shipped_build(), run with -B (nothing written, as on Lambda)."""
+    options, extra, python = ((), (), sys.executable)
+    if shipped:
+        options, extra, python = ("-B",), ("--shipped", str(shipped[1])), shipped[0]
     figures = ("wall", "import", "first", "cpu", "import cpu")
     samples: dict[str, dict[str, list[float]]] = {kind: {f: [] for f in figures} for kind in KINDS}
     for run in range(runs):
         for kind in KINDS if run % 2 == 0 else reversed(KINDS):
-            process = worker(kind, "cold", env)
+            process = worker(kind, "cold", env, *options, extra=extra, python=python)
             answer = ask(process, signed_event())
             process.communicate()
             values = (answer["import"] + answer["first"], answer["import"], answer["first"], answer["cpu"],
@@ -137,8 +163,9 @@ def writes(calls: list[str] | tuple[str, ...]) -> int:
     return sum(call.partition(":")[2] in WRITES for call in calls)
 
 
-def one_run(number: int, env: dict[str, str], args: argparse.Namespace) -> dict[str, float]:
-    w, c = warm(env, args.requests), cold(env, args.cold)
+def one_run(number: int, env: dict[str, str], args: argparse.Namespace,
+            shipped: tuple[str, Path]) -> dict[str, float]:
+    w, c, as_shipped = warm(env, args.requests), cold(env, args.cold), cold(env, args.cold, shipped)
     ours, ref = w["samples"]["erphub"], w["samples"]["reference"]
     outside = {kind: [t - a for t, a in zip(w["samples"][kind], w["aws"][kind], strict=True)] for kind in KINDS}
     ratios = {"warm p50": statistics.median(ours) / statistics.median(ref),
@@ -147,7 +174,11 @@ def one_run(number: int, env: dict[str, str], args: argparse.Namespace) -> dict[
               "warm p50 outside AWS calls": statistics.median(outside["erphub"]) / statistics.median(
                   outside["reference"]),
               "cold start": statistics.median(c["erphub"]["wall"]) / statistics.median(c["reference"]["wall"]),
-              "cold CPU": statistics.median(c["erphub"]["cpu"]) / statistics.median(c["reference"]["cpu"])}
+              "cold CPU": statistics.median(c["erphub"]["cpu"]) / statistics.median(c["reference"]["cpu"]),
+              "cold start as shipped": statistics.median(as_shipped["erphub"]["wall"]) / statistics.median(
+                  as_shipped["reference"]["wall"]),
+              "cold CPU as shipped": statistics.median(as_shipped["erphub"]["cpu"]) / statistics.median(
+                  as_shipped["reference"]["cpu"])}
     print(f"run {number}: {args.requests} warm webhooks per handler (interleaved), {args.cold} cold starts each")
     for kind in KINDS:
         s = w["samples"][kind]
@@ -157,6 +188,10 @@ def one_run(number: int, env: dict[str, str], args: argparse.Namespace) -> dict[
               f"median {m['wall']:6.1f} ms (import {m['import']:.1f} + first request {m['first']:.1f}; min "
               f"{min(c[kind]['wall']):.1f}, max {max(c[kind]['wall']):.1f}); CPU {m['cpu']:.1f} ms "
               f"(import {m['import cpu']:.1f})")
+    for kind in KINDS:
+        m = {figure: statistics.median(values) for figure, values in as_shipped[kind].items()}
+        print(f"  {kind:9}  cold start as shipped median {m['wall']:6.1f} ms (import {m['import']:.1f} + first request "
+              f"{m['first']:.1f}); CPU {m['cpu']:.1f} ms")
     for kind in KINDS:  # the AWS call's time is mostly the embedded AWS (moto) handling it, not the handler
         print(f"  {kind:9}  warm p50 inside its AWS calls {statistics.median(w['aws'][kind]):5.2f} ms, outside them "
               f"{statistics.median(outside[kind]):5.2f} ms")
@@ -232,7 +267,8 @@ def main() -> None:
         if args.profile:
             profile(env, args.profile, args.top)
             return
-        results = [one_run(n + 1, env, args) for n in range(args.runs)]
+        shipped = shipped_build()
+        results = [one_run(n + 1, env, args, shipped) for n in range(args.runs)]
         print(f"ratios over {len(results)} runs (ours / reference):")
         for name in results[0]:
             values = [r[name] for r in results]

@@ -1,7 +1,7 @@
 """One Lambda execution environment for bench/ingest.py: a fresh interpreter whose environment is the webhook
 function's (as the local stack / Lambda gives it), importing one handler as the runtime does and invoking it.
 
-    python bench/ingest_worker.py erphub|reference cold|warm|import|profile [stats file]
+    python bench/ingest_worker.py erphub|reference cold|warm|import|profile [stats file] [--shipped BUILD]
 
 Events come one JSON line each on stdin; answers go as JSON lines on the original stdout (the handler's own
 stdout - log lines, EMF metrics - goes to /dev/null, as cheap as a runtime's log pipe can be).
@@ -13,6 +13,8 @@ stdout - log lines, EMF metrics - goes to /dev/null, as cheap as a runtime's log
 - import: import the handler and exit (for `-X importtime`).
 - profile: as warm, with cProfile on around the invocations after the first (the warm path only); the stats are
   written to the stats file at the end of input.
+--shipped BUILD: the handlers as built for Lambda (bench/ingest.py shipped_build) instead of the source tree: ours
+  from the built function and layer, the reference from its folder beside them.
 """
 
 from __future__ import annotations
@@ -69,6 +71,12 @@ def count_aws_calls() -> None:
     BaseClient._make_api_call = counted  # type: ignore[method-assign]
 
 
+def shipped(build: Path) -> dict[str, tuple[list[Path], str]]:
+    """The handlers' folders in a build of tools/artifact.py (the function's /var/task, then the layer's python/)."""
+    return {"erphub": ([build / "WebhookIngestFunction", build / "HubLayer" / "python"], "app"),
+            "reference": ([build.parent / "bench-reference"], "ingest_reference")}
+
+
 def import_handler(kind: str):  # type: ignore[no-untyped-def]
     paths, module = HANDLERS[kind]
     sys.path[:0] = [str(p) for p in paths]
@@ -87,6 +95,10 @@ def invoke(handler, event: dict) -> tuple[float, float, int, list[str], float]: 
 
 
 def main() -> None:
+    if "--shipped" in sys.argv:
+        at = sys.argv.index("--shipped")
+        HANDLERS.update(shipped(Path(sys.argv[at + 1])))
+        del sys.argv[at:at + 2]
     kind, mode = sys.argv[1], sys.argv[2]
     if mode == "import":
         import_handler(kind)
