@@ -61,8 +61,8 @@ lint: setup $(TOOLS)/sam/.installed $(TOOLS)/scan/.installed
 browser:  ## Debian's chromium for the console's browser tests (Playwright drives it; no browser can be downloaded)
 	command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium >/dev/null)
 
-artifact: setup  ## build the layer and functions as sam build does; import and invoke each handler from the build
-	$(BIN)/python -m tools.artifact
+artifact: setup $(TOOLS)/sam/.installed  ## build as sam build does (and compare with sam's own build); run each handler
+	$(BIN)/python -m tools.artifact --sam $(SAM)
 
 schemas: setup  ## regenerate schemas/ from the canonical models
 	$(BIN)/python -m tools.schemas

@@ -11,11 +11,16 @@ target, as sam build runs it: in a copy of its folder, with ARTIFACTS_DIR set. E
 1980-01-01, as sam's zip dates it on Lambda, so the check sees the same .pyc validity Lambda sees.
 pip's own cache and a stamp per unit (its sources, the target, the build arguments) make repeat runs fast.
 
-    python -m tools.artifact          # build both, check, print a summary; exit 1 on any failure
+With --sam, the real `sam build` builds the template too (arm64, as deployed, into .artifact/sam), and each unit
+it built must hold the same files as this module's arm64 build: the emulation the check relies on stays what
+sam ships.
+
+    python -m tools.artifact [--sam .venv-tools/sam/bin/sam]   # build, check, print a summary; exit 1 on a failure
 """
 
 from __future__ import annotations
 
+import argparse
 import hashlib
 import os
 import shutil
@@ -35,6 +40,7 @@ PYTHON_VERSION = "3.12"  # the template's Runtime: python3.12
 PYENV_VERSION = "3.12.1"
 # arm64 is what the template deploys; x86_64 is this machine, where the built artifact can be imported
 PLATFORMS = {"arm64": "manylinux2014_aarch64", "x86_64": "manylinux2014_x86_64"}
+SAM_BUILD = OUT / "sam"
 ZIP_EPOCH = 315532800  # 1980-01-01T00:00:00Z: the date of every file sam's zip ships
 
 
@@ -183,15 +189,39 @@ def install(python: Path, requirements: Path, target: Path, platform: str) -> No
     stamp.write_text(digest)
 
 
-def _run(command: list[str]) -> None:
-    done = subprocess.run(command, capture_output=True, text=True, check=False)  # noqa: S603 - our own commands
+def _run(command: list[str], env: dict[str, str] | None = None) -> None:
+    done = subprocess.run(command, capture_output=True, text=True, check=False, env=env)  # noqa: S603 - our own
     if done.returncode != 0:
         raise ArtifactError(f"$ {' '.join(command)}\n{done.stderr.strip() or done.stdout.strip()}")
 
 
-def main() -> int:
+def sam_build(sam: Path, python: Path, all_units: list[Unit]) -> list[str]:
+    """The real `sam build` of template.yaml (no container: the clean python3.12 first on PATH, no AWS account),
+    compared unit by unit with this module's arm64 build: the differences, none when the emulation is faithful."""
+    env = {**os.environ, "PATH": f"{python.parent}{os.pathsep}{os.environ.get('PATH', '')}", "SAM_CLI_TELEMETRY": "0",
+           "AWS_DEFAULT_REGION": "us-east-1", "AWS_REGION": "us-east-1"}
+    env.pop("AWS_PROFILE", None)
+    shutil.rmtree(SAM_BUILD, ignore_errors=True)
+    _run([str(sam), "build", "--template", str(ROOT / "template.yaml"), "--build-dir", str(SAM_BUILD)], env=env)
+    differences = []
+    for unit in all_units:
+        ours, theirs = _files(OUT / "arm64" / "build" / unit.logical_id), _files(SAM_BUILD / unit.logical_id)
+        if ours != theirs:
+            differences.append(f"{unit.logical_id}: only in sam's build {sorted(theirs - ours)[:3]}, only in ours "
+                               f"{sorted(ours - theirs)[:3]} ({len(theirs ^ ours)} files differ)")
+    return differences
+
+
+def _files(folder: Path) -> set[str]:
+    return {str(path.relative_to(folder)) for path in folder.rglob("*") if path.is_file()}
+
+
+def main(argv: list[str] | None = None) -> int:
     from tools import artifact_check
 
+    parser = argparse.ArgumentParser(description="Build what sam build ships, check it, print a summary.")
+    parser.add_argument("--sam", type=Path, help="the SAM CLI: also run the real sam build and compare")
+    args = parser.parse_args(argv)
     try:
         python = clean_python()
         all_units = units()
@@ -200,6 +230,14 @@ def main() -> int:
             build(arch, python, all_units)
             print(f"[artifact] built {len(all_units)} units for {arch} ({PLATFORMS[arch]}, python{PYTHON_VERSION}) "
                   f"in .artifact/{arch}/build ({time.monotonic() - started:.1f} s)")
+        if args.sam:
+            started = time.monotonic()
+            differences = sam_build(args.sam, python, all_units)
+            print(f"[artifact] sam build (arm64) into {SAM_BUILD.relative_to(ROOT)}: {len(all_units)} units, "
+                  f"{len(differences)} differ from ours ({time.monotonic() - started:.1f} s)")
+            if differences:
+                print("\n".join(f"[artifact] FAILED: {line}" for line in differences), file=sys.stderr)
+                return 1
     except ArtifactError as exc:
         print(f"[artifact] FAILED to build: {exc}", file=sys.stderr)
         return 1
