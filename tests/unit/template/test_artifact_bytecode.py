@@ -13,9 +13,12 @@ from pathlib import Path
 
 import pytest
 
+from local.template import Template
 from tools import artifact, artifact_runner
 
 pytestmark = pytest.mark.unit
+
+ROOT = Path(__file__).resolve().parents[3]
 
 MODES = {"timestamp": py_compile.PycInvalidationMode.TIMESTAMP,
          "checked-hash": py_compile.PycInvalidationMode.CHECKED_HASH}
@@ -26,6 +29,9 @@ def test_the_hub_layer_is_built_by_its_makefile():
     assert [(unit.logical_id, unit.build_method) for unit in layers] == [("HubLayer", "makefile")]
     makefile = (layers[0].source / "Makefile").read_text(encoding="utf-8")
     assert "build-HubLayer:" in makefile and "--invalidation-mode checked-hash" in makefile
+    # the wheels' platform is the layer's architecture (sam does not pass it to make)
+    metadata = Template(ROOT / "template.yaml").sam["HubLayer"]["Metadata"]
+    assert f"PLATFORM ?= {artifact.PLATFORMS[metadata['BuildArchitecture']]}\n" in makefile
 
 
 def _cold_start(tmp_path: Path, mode: str) -> list[str]:
