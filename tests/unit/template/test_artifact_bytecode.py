@@ -34,6 +34,18 @@ def test_the_hub_layer_is_built_by_its_makefile():
     assert f"PLATFORM ?= {artifact.PLATFORMS[metadata['BuildArchitecture']]}\n" in makefile
 
 
+def test_the_bytecode_is_the_runtime_s():
+    """A .pyc is only read by the Python version that wrote it: the layer's, the artifact check's and the
+    functions' runtime are one version."""
+    template = Template(ROOT / "template.yaml")
+    runtimes = {props.get("Runtime") or template.doc["Globals"]["Function"]["Runtime"]
+                for props in (r.get("Properties", {}) for r in template.sam.values()
+                              if r["Type"] == "AWS::Serverless::Function")}
+    makefile = (ROOT / "layers" / "hub" / "python" / "Makefile").read_text(encoding="utf-8")
+    assert runtimes == {f"python{artifact.PYTHON_VERSION}"}
+    assert f"sys.version_info[:2] == ({artifact.PYTHON_VERSION.replace('.', ', ')})" in makefile
+
+
 def _cold_start(tmp_path: Path, mode: str) -> list[str]:
     """Compile a one-module layer in `mode`, date everything as sam's zip does, invoke a handler importing it."""
     task, layer = tmp_path / "task", tmp_path / "layer" / "python"
