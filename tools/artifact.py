@@ -9,7 +9,8 @@ Nothing of the development lock is used: a package the code needs but only the d
 A unit whose Metadata says `BuildMethod: makefile` (the hub layer) is built by its own Makefile's `build-<id>`
 target, as sam build runs it: in a copy of its folder, with ARTIFACTS_DIR set. Every built file is then dated
 1980-01-01, as sam's zip dates it on Lambda, so the check sees the same .pyc validity Lambda sees.
-pip's own cache and a stamp per unit (its sources, the target, the build arguments) make repeat runs fast.
+pip's own cache and stamps make repeat runs fast: per requirements file (its text, the target, the pip arguments),
+per makefile unit (its sources, the target, the make variables).
 
 With --sam, the real `sam build` builds the template too (arm64, as deployed, into .artifact/sam), and each unit
 it built must hold the same files as this module's arm64 build: the emulation the check relies on stays what
@@ -138,7 +139,7 @@ def build(arch: str, python: Path, all_units: list[Unit]) -> dict[str, Path]:
 def make(python: Path, unit: Unit, target: Path, platform: str) -> Path:
     """`make build-<id>` in a copy of the unit's folder with ARTIFACTS_DIR=target, as sam build runs a makefile
     build; skipped when the stamp says the sources and arguments are the same. Returns the layer's python/."""
-    variables = {"ARTIFACTS_DIR": str(target), "PYTHON": str(python), "PLATFORM": platform}
+    variables = {"ARTIFACTS_DIR": str(target), "LAYER_PYTHON": str(python), "LAYER_PLATFORM": platform}
     digest = hashlib.sha256(repr(sorted(variables.items())).encode())
     for path in sorted(p for p in unit.source.rglob("*") if p.is_file() and "__pycache__" not in p.parts):
         digest.update(str(path.relative_to(unit.source)).encode() + b"\0" + path.read_bytes())
@@ -173,7 +174,8 @@ def date_as_zipped(folder: Path) -> None:
 
 def install(python: Path, requirements: Path, target: Path, platform: str) -> None:
     """pip install -r into target, wheels only, for the platform; skipped when the stamp says it is up to date."""
-    command = [str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--target", str(target),
+    command = [str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--no-compile",
+               "--target", str(target),
                "--only-binary=:all:", "--platform", platform, "--python-version", PYTHON_VERSION,
                "--implementation", "cp", "-r", str(requirements)]
     stamp = target / ".stamp"
@@ -200,9 +202,11 @@ def sam_build(sam: Path, python: Path, all_units: list[Unit]) -> list[str]:
     compared unit by unit with this module's arm64 build: the differences, none when the emulation is faithful."""
     env = {**os.environ, "PATH": f"{python.parent}{os.pathsep}{os.environ.get('PATH', '')}", "SAM_CLI_TELEMETRY": "0",
            "AWS_DEFAULT_REGION": "us-east-1", "AWS_REGION": "us-east-1"}
-    env.pop("AWS_PROFILE", None)
+    for name in ("AWS_PROFILE", "MAKEFLAGS", "MFLAGS", "MAKELEVEL"):  # not make's own variables: sam runs make
+        env.pop(name, None)
     shutil.rmtree(SAM_BUILD, ignore_errors=True)
-    _run([str(sam), "build", "--template", str(ROOT / "template.yaml"), "--build-dir", str(SAM_BUILD)], env=env)
+    _run([str(sam), "build", "--no-cached", "--template", str(ROOT / "template.yaml"), "--build-dir", str(SAM_BUILD)],
+         env=env)
     differences = []
     for unit in all_units:
         ours, theirs = _files(OUT / "arm64" / "build" / unit.logical_id), _files(SAM_BUILD / unit.logical_id)

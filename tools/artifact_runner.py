@@ -1,6 +1,6 @@
 """Runs ONE handler of the built artifact, as the Lambda Python runtime would, in the clean interpreter.
 
-Started by tools.artifact as `python -I tools/artifact_runner.py SPEC_JSON RESULT_JSON` in a python3.12 that has
+Started by tools.artifact as `python -I -B tools/artifact_runner.py SPEC_JSON RESULT_JSON` in a python3.12 that has
 only boto3 (what the Lambda runtime ships): standard library only here, nothing of the repo is importable
 (-I: no PYTHONPATH, no user site, no script directory). sys.path is laid out as Lambda lays it out: the
 function's code (/var/task), then each layer's python/ (/opt/python), then the runtime's own site-packages.
@@ -12,6 +12,7 @@ file system keeps a runtime from writing bytecode, and reports every layer modul
 import importlib
 import importlib.machinery
 import json
+import os
 import sys
 import time
 import traceback
@@ -41,7 +42,7 @@ def count_compiles(folders: list, compiled: list) -> None:
     original = loader.source_to_code
 
     def source_to_code(self, data, path, *args, **kwargs):
-        if str(path).startswith(tuple(folders)):
+        if str(path).startswith(tuple(os.path.join(folder, "") for folder in folders)):
             compiled.append(str(path))
         return original(self, data, path, *args, **kwargs)
 

@@ -31,7 +31,7 @@ def test_the_hub_layer_is_built_by_its_makefile():
     assert "build-HubLayer:" in makefile and "--invalidation-mode checked-hash" in makefile
     # the wheels' platform is the layer's architecture (sam does not pass it to make)
     metadata = Template(ROOT / "template.yaml").sam["HubLayer"]["Metadata"]
-    assert f"PLATFORM ?= {artifact.PLATFORMS[metadata['BuildArchitecture']]}\n" in makefile
+    assert f"LAYER_PLATFORM = {artifact.PLATFORMS[metadata['BuildArchitecture']]}\n" in makefile
 
 
 def test_the_bytecode_is_the_runtime_s():
