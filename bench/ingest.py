@@ -44,6 +44,7 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT / "layers" / "hub" / "python"), str(ROOT)]
+from bench import ingest_worker  # noqa: E402
 from bench.ingest_end_to_end import end_to_end, percentile  # noqa: E402
 
 WORKER = ROOT / "bench" / "ingest_worker.py"
@@ -92,7 +93,7 @@ def shipped_build() -> tuple[str, Path]:
     python = artifact.clean_python()
     built = artifact.build("x86_64", python, artifact.units())
     build = built["WebhookIngestFunction"].parent
-    reference = build.parent / "bench-reference"
+    (reference,), _ = ingest_worker.shipped(build)["reference"]  # where the worker looks for it
     shutil.rmtree(reference, ignore_errors=True)
     reference.mkdir()
     shutil.copy2(ROOT / "bench" / "ingest_reference.py", reference)

@@ -51,16 +51,20 @@ class SandboxProcess:
         self.control("POST", "limits", {"vendor": vendor, "n": n})
 
     def max_in_flight(self, vendor: str) -> int:
-        return int(self.control("GET", "stats")["max_in_flight"].get(vendor, 0))
+        return int(self._stat("max_in_flight", vendor) or 0)
 
     def refused(self, vendor: str) -> int:
-        return int(self.control("GET", "stats")["refused"].get(vendor, 0))
+        return int(self._stat("refused", vendor) or 0)
 
     def admitted(self, vendor: str) -> int:
-        return int(self.control("GET", "stats")["admitted"].get(vendor, 0))
+        return int(self._stat("admitted", vendor) or 0)
 
     def occupancy(self, vendor: str) -> dict[str, float] | None:
-        return self.control("GET", "stats")["occupancy"].get(vendor)
+        return self._stat("occupancy", vendor)
+
+    def _stat(self, name: str, vendor: str) -> Any:
+        """One vendor's figure of the sandbox's stats (Sandbox.stats), None when it has none yet."""
+        return self.control("GET", "stats")[name].get(vendor)
 
     def reset(self) -> None:
         self.control("POST", "reset")
