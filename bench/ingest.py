@@ -21,7 +21,8 @@ signature, one conditional PutItem with plain boto3. Per run it prints
   read-only file system has it: what a module's missing or invalid .pyc costs shows here, not in the source tree;
 - the AWS calls before the 2xx, first request and warm, and how many are writes (must be exactly 1);
 then min / median / max of each ratio over the runs (CPU ratios are the fair ones on a shared machine), and the
-import-time breakdown of our handler (`-X importtime`, top modules by cumulative time). Last, end to end on the
+import-time breakdowns of bench/import_breakdown.py (our handler's import from the source tree, top modules; one cold
+start as shipped of each handler, per package, ours beside the reference's). Last, end to end on the
 running local stack: a signed webhook POSTed over HTTP to the gateway until its canonical event is on its queue.
 --tracing runs both handlers with X-Ray active as on Lambda (the reference does not trace: the ratio includes it).
 --profile N sends N warm webhooks to each handler under cProfile (bench/ingest_worker.py profile), prints each one's
@@ -44,7 +45,7 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT / "layers" / "hub" / "python"), str(ROOT)]
-from bench import ingest_worker  # noqa: E402
+from bench import import_breakdown, ingest_worker  # noqa: E402
 from bench.ingest_end_to_end import end_to_end, percentile  # noqa: E402
 
 WORKER = ROOT / "bench" / "ingest_worker.py"
@@ -200,22 +201,6 @@ def one_run(number: int, env: dict[str, str], args: argparse.Namespace,
     return ratios
 
 
-def import_breakdown(env: dict[str, str], top: int) -> None:
-    """`python -X importtime` of our handler's import: the modules with the largest cumulative time."""
-    process = worker("erphub", "import", env, "-X", "importtime")
-    _, stderr = process.communicate()
-    rows = []
-    for line in stderr.splitlines():
-        if line.startswith("import time:") and "|" in line and "cumulative" not in line:
-            _, self_us, cumulative_us, name = (part.strip(" ") for part in line.replace("import time:", "|").split("|"))
-            rows.append((int(cumulative_us), int(self_us), name.rstrip()))
-    handler = next((r for r in rows if r[2].strip() == "app"), None)
-    print(f"import-time breakdown of our handler (-X importtime, one fresh interpreter): `import app` "
-          f"{handler[0] / 1000 if handler else float('nan'):.1f} ms; top {top} modules by cumulative time")
-    for cumulative_us, self_us, name in sorted(rows, reverse=True)[:top]:
-        print(f"  {cumulative_us / 1000:7.1f} ms cumulative  {self_us / 1000:6.1f} ms self   {name}")
-
-
 def profile(env: dict[str, str], requests: int, top: int) -> None:
     """cProfile of each handler's warm path (the first request excluded), interleaved as in `warm`."""
     import pstats
@@ -273,7 +258,8 @@ def main() -> None:
                 if name in TARGETS else ""
             print(f"  {name:10}  min {min(values):.2f}x  median {statistics.median(values):.2f}x  "
                   f"max {max(values):.2f}x{target}")
-        import_breakdown(env, args.top)
+        import_breakdown.source_tree(worker, env, args.top)
+        import_breakdown.as_shipped(worker, env, shipped, signed_event(), args.top)
     if args.end_to_end:
         end_to_end(max(50, args.requests // 3))
 
