@@ -136,18 +136,23 @@ def warm(env: dict[str, str], requests: int) -> dict[str, Any]:
             "warm_calls": calls}
 
 
+def cold_worker(kind: str, env: dict[str, str], shipped: tuple[str, Path] | None, *options: str) -> subprocess.Popen:
+    """A worker for one cold start: from the source tree, or as shipped (shipped_build()'s python and build, with -B:
+    nothing written, as on Lambda's read-only file system)."""
+    if shipped is None:
+        return worker(kind, "cold", env, *options)
+    return worker(kind, "cold", env, "-B", *options, extra=("--shipped", str(shipped[1])), python=shipped[0])
+
+
 def cold(env: dict[str, str], runs: int, shipped: tuple[str, Path] | None = None) -> dict[str, dict[str, list[float]]]:
     """Fresh interpreters, alternating: handler import + first request (the interpreter's own start excluded),
     wall time and the worker's CPU time (robust to the other processes on a shared machine), in ms.
     shipped: (python, build) of shipped_build(), run with -B (nothing written, as on Lambda)."""
-    options, extra, python = ((), (), sys.executable)
-    if shipped:
-        options, extra, python = ("-B",), ("--shipped", str(shipped[1])), shipped[0]
     figures = ("wall", "import", "first", "cpu", "import cpu")
     samples: dict[str, dict[str, list[float]]] = {kind: {f: [] for f in figures} for kind in KINDS}
     for run in range(runs):
         for kind in KINDS if run % 2 == 0 else reversed(KINDS):
-            process = worker(kind, "cold", env, *options, extra=extra, python=python)
+            process = cold_worker(kind, env, shipped)
             answer = ask(process, signed_event())
             process.communicate()
             values = (answer["import"] + answer["first"], answer["import"], answer["first"], answer["cpu"],
@@ -259,7 +264,8 @@ def main() -> None:
             print(f"  {name:10}  min {min(values):.2f}x  median {statistics.median(values):.2f}x  "
                   f"max {max(values):.2f}x{target}")
         import_breakdown.source_tree(worker, env, args.top)
-        import_breakdown.as_shipped(worker, env, shipped, signed_event(), args.top)
+        import_breakdown.as_shipped(lambda kind, *options: cold_worker(kind, env, shipped, *options), signed_event(),
+                                    args.top)
     if args.end_to_end:
         end_to_end(max(50, args.requests // 3))
 

@@ -1,7 +1,8 @@
 """The hub layer ships botocore's models of the services the hub calls, and no others (layers/hub/python/Makefile,
 BOTOCORE_SERVICES). A client for a service whose model is not shipped fails on Lambda only (UnknownServiceError at
-its first call), so the list is checked against the code here: every client is made by erphub/aws.py, from a
-service named as a string literal."""
+its creation; the local stack and the tests run the venv's whole botocore), so the list is checked against the
+code here: every client is made by erphub/aws.py, from a service named as a string literal, and no module imports
+another way to one."""
 
 import ast
 import re
@@ -14,16 +15,18 @@ pytestmark = pytest.mark.unit
 
 ROOT = Path(__file__).resolve().parents[3]
 LAYER = ROOT / "layers" / "hub" / "python"
+AWS_MODULE = LAYER / "erphub" / "aws.py"
 MAKERS = {"client", "unvalidated_client"}  # erphub/aws.py
-NOT_CALLED_BY_OUR_CODE = {"sts", "xray"}  # botocore's credential chain, the X-Ray SDK outside Lambda
-PARAMETER_PROVIDERS = {"SSMProvider", "SecretsProvider", "DynamoDBProvider", "AppConfigProvider"}
-PARAMETER_FUNCTIONS = {"get_parameter", "get_parameters", "get_parameters_by_name", "get_secret", "get_secrets_by_name",
-                       "get_app_config"}
+# what may be imported from the SDKs and from Powertools' utilities that can make their own clients
+SDK_IMPORTS = {"boto3.dynamodb.types", "botocore.exceptions", "botocore.config"}
+OWN_CLIENT_UTILITIES = ("aws_lambda_powertools.utilities.parameters", "aws_lambda_powertools.utilities.idempotency",
+                        "aws_lambda_powertools.utilities.streaming", "aws_lambda_powertools.utilities.feature_flags")
+PROVIDERS_GIVEN_OUR_CLIENT = {"SSMProvider", "SecretsProvider"}
 
 
 def kept_services() -> set[str]:
     makefile = (LAYER / "Makefile").read_text(encoding="utf-8")
-    (services,) = re.findall(r"^BOTOCORE_SERVICES = (.+)$", makefile, flags=re.MULTILINE)
+    (services,) = re.findall(r"^BOTOCORE_SERVICES\s*=\s*([^#\n]*)", makefile, flags=re.MULTILINE)
     return set(services.split())
 
 
@@ -31,46 +34,60 @@ def _sources() -> list[Path]:
     return sorted([*(LAYER / "erphub").rglob("*.py"), *(ROOT / "functions").glob("*/*.py")])
 
 
-def _clients_made(path: Path) -> list[tuple[int, str | None]]:
-    """(line, service or None when not a literal) of each aws.client(...) / aws.unvalidated_client(...) call."""
-    found = []
-    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-        if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in MAKERS
-                and isinstance(node.func.value, ast.Name) and node.func.value.id == "aws"):
-            continue
-        first = node.args[0] if node.args else None
-        literal = isinstance(first, ast.Constant) and isinstance(first.value, str)
-        found.append((node.lineno, first.value if literal else None))  # type: ignore[union-attr]
-    return found
+def _trees() -> list[tuple[Path, ast.Module]]:
+    return [(path, ast.parse(path.read_text(encoding="utf-8"))) for path in _sources()]
+
+
+def _service(call: ast.Call) -> str | None:
+    given = call.args[0] if call.args else next((k.value for k in call.keywords if k.arg == "service"), None)
+    return given.value if isinstance(given, ast.Constant) and isinstance(given.value, str) else None
 
 
 def test_every_client_the_code_makes_has_its_model_in_the_layer_and_no_other_model_ships():
     used: set[str] = set()
-    for path in _sources():
-        for line, service in _clients_made(path):
-            assert service is not None, f"{path.relative_to(ROOT)}:{line}: name the service as a literal"
-            used.add(service)
+    for path, tree in _trees():
+        for node in ast.walk(tree):
+            if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in MAKERS
+                    and isinstance(node.func.value, ast.Name) and node.func.value.id == "aws"):
+                service = _service(node)
+                assert service is not None, f"{path.relative_to(ROOT)}:{node.lineno}: name the service as a literal"
+                used.add(service)
     assert used, "no aws.client(...) call found: the scan is broken"
     assert used <= kept_services(), f"add to BOTOCORE_SERVICES in layers/hub/python/Makefile: {used - kept_services()}"
-    assert kept_services() - NOT_CALLED_BY_OUR_CODE == used, "a kept model no code uses: drop it from the Makefile"
+    assert kept_services() == used, f"no code makes a client of {kept_services() - used}: drop it from the Makefile"
 
 
-def test_no_client_is_made_outside_erphub_aws():
-    """Any other way to a botocore client (boto3.client, a session's create_client, a Powertools parameters
-    provider or function left to make its own) would escape the check above."""
+def test_no_module_has_another_way_to_a_client():
+    """erphub.aws is only used as `aws` (so the scan above sees every client); nothing else imports boto3's or
+    botocore's client factories, nor a Powertools utility that makes its own client, except the parameters providers
+    built with our client."""
     offenders = []
-    for path in _sources():
-        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-            if not isinstance(node, ast.Call):
-                continue
-            name = node.func.attr if isinstance(node.func, ast.Attribute) else getattr(node.func, "id", "")
-            owner = getattr(node.func, "value", None)
-            sdk = isinstance(owner, ast.Name) and owner.id in ("boto3", "botocore")  # boto3.client(...), ...
-            factory = name == "create_client" or (name == "Session" and not isinstance(owner, ast.Name)) or sdk
-            own_client = name in PARAMETER_PROVIDERS and not any(k.arg == "boto3_client" for k in node.keywords)
-            if own_client or name in PARAMETER_FUNCTIONS or (factory and path.name != "aws.py"):
-                offenders.append(f"{path.relative_to(ROOT)}:{node.lineno} {name}")
+    for path, tree in _trees():
+        where = f"{path.relative_to(ROOT)}"
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                offenders += [f"{where}:{node.lineno} import {a.name}" for a in node.names
+                              if _sdk(a.name) or a.name == "erphub.aws"]
+            elif isinstance(node, ast.ImportFrom) and node.module:
+                if path != AWS_MODULE:  # `from botocore import exceptions` is as fine as `from botocore.exceptions ...`
+                    offenders += [f"{where}:{node.lineno} from {node.module} import {a.name}" for a in node.names
+                                  if _sdk(node.module) and _sdk(f"{node.module}.{a.name}")]
+                if node.module == "erphub.aws" or (node.module == "erphub" and any(
+                        a.name == "aws" and a.asname not in (None, "aws") for a in node.names)):
+                    offenders.append(f"{where}:{node.lineno} use `from erphub import aws`")
+                if node.module.startswith(OWN_CLIENT_UTILITIES) and not node.module.endswith(".exceptions"):
+                    offenders += [f"{where}:{node.lineno} from {node.module} import {a.name}" for a in node.names
+                                  if a.name not in PROVIDERS_GIVEN_OUR_CLIENT]
+            elif (isinstance(node, ast.Call) and getattr(node.func, "id", getattr(node.func, "attr", ""))
+                  in PROVIDERS_GIVEN_OUR_CLIENT and not any(k.arg == "boto3_client" for k in node.keywords)):
+                offenders.append(f"{where}:{node.lineno} a parameters provider without boto3_client=")
     assert offenders == []
+
+
+def _sdk(module: str) -> bool:
+    """An import of boto3 or botocore that is not one of the SDK_IMPORTS (types, exceptions, config)."""
+    top = module.split(".")[0]
+    return top in ("boto3", "botocore") and not any(module == ok or module.startswith(ok + ".") for ok in SDK_IMPORTS)
 
 
 def test_the_kept_services_are_botocore_s_names():
