@@ -135,8 +135,8 @@ class Function:
 
     @cached_property
     def _settings(self) -> tuple[Any, Any]:
-        """The function's environment parsed into its own Settings, on its cold start (pydantic is imported then
-        anyway, not while the stack starts), and the context manager that installs them."""
+        """The function's environment parsed into its own Settings, on its cold start (its layers go on sys.path
+        then, not while the stack starts), and the context manager that installs them."""
         with _IMPORT_LOCK:
             for layer in reversed(self.spec.layers):
                 if str(layer) not in sys.path:

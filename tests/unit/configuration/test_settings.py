@@ -1,13 +1,19 @@
 """erphub.settings: everything a function reads from its environment, parsed once; each hosted function its own."""
 
+import os
+import subprocess
+import sys
 import threading
+from pathlib import Path
 
 import pytest
 
 from erphub import aws
-from erphub.settings import Settings, get_settings, invocation_settings, use_settings
+from erphub.settings import Settings, SettingsError, get_settings, invocation_settings, use_settings
 
 pytestmark = pytest.mark.unit
+
+ROOT = Path(__file__).resolve().parents[3]
 
 
 def test_variables_and_families_are_read_from_the_environment_given():
@@ -21,7 +27,9 @@ def test_variables_and_families_are_read_from_the_environment_given():
     assert (settings.inbox_table, settings.retry_delay_seconds, settings.usage_late_cutoff_hours) == ("inbox", 3, 48)
     assert settings.state_machine_arns == {"activation": "arn:sm:activation"}
     assert settings.environment["NETSUITE_BASE_URL"] == "http://erp"
-    assert "very-secret" not in repr(settings) and "very-secret" not in settings.model_dump_json()
+    assert "very-secret" not in repr(settings) and "very-secret" not in str(settings.aws_secret_access_key)
+    assert settings.aws_secret_access_key is not None
+    assert settings.aws_secret_access_key.get_secret_value() == "very-secret"
 
 
 def test_an_explicit_environment_ignores_the_process_environment(monkeypatch):
@@ -42,8 +50,36 @@ def test_the_process_settings_are_parsed_once_and_a_bad_value_is_refused(monkeyp
     with use_settings(None):
         assert get_settings() is get_settings()
     monkeypatch.setenv("INBOX_TTL_DAYS", "3")  # under the 7-day floor
-    with pytest.raises(ValueError, match="inbox_ttl_days"):
+    with pytest.raises(SettingsError, match="inbox_ttl_days"):
         Settings.from_env()
+
+
+@pytest.mark.parametrize(("variable", "value", "problem"), [
+    ("SECRETS_MAX_AGE_SECONDS", "-1", "at least 0"), ("INBOX_TTL_DAYS", "6", "at least 7"),
+    ("RETRY_DELAY_SECONDS", "-5", "at least 0"), ("USAGE_LATE_CUTOFF_HOURS", "-1", "at least 0"),
+    ("RECONCILE_BUDGET", "0", "at least 1"), ("MAX_BODY_BYTES", "1MB", "not a whole number"),
+    ("inbox_ttl_days", "", "not a whole number")])
+def test_a_value_a_field_cannot_take_is_refused_naming_the_variable(variable, value, problem):
+    with pytest.raises(ValueError, match=f"{variable.lower()} \\({variable.upper()}\\) .*{problem}"):
+        Settings.from_env({variable: value})
+
+
+def test_the_floors_are_inclusive_and_numbers_are_parsed():
+    settings = Settings.from_env({"INBOX_TTL_DAYS": "7", "RECONCILE_BUDGET": "1", "RETRY_DELAY_SECONDS": "0",
+                                  "MAX_BODY_BYTES": " 2048 "})
+    assert (settings.inbox_ttl_days, settings.reconcile_budget, settings.retry_delay_seconds,
+            settings.max_body_bytes) == (7, 1, 0, 2048)
+
+
+def test_importing_the_settings_imports_no_pydantic():
+    # Given a fresh interpreter with only the layer on its path (every function imports erphub.settings)
+    script = "import sys, erphub.settings; print(sorted(m for m in sys.modules if m.startswith('pydantic')))"
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "layers" / "hub" / "python")}
+    # When it imports the settings
+    done = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=60)
+    # Then no pydantic module came with them (~51-57 ms of a cold start)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["[]"]
 
 
 def test_each_invocation_sees_its_own_functions_settings_on_its_own_thread():
