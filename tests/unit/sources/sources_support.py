@@ -21,6 +21,6 @@ def inbound(body: bytes, headers: dict[str, str], url: str = "https://hub.exampl
 
 
 def creds(**values: object) -> SourceCredentials:
-    return SourceCredentials.model_validate(values)
+    return SourceCredentials.from_secret(values)
 
 

@@ -81,7 +81,7 @@ def recorder(monkeypatch) -> Recorder:
     monkeypatch.setattr(service.inbox, "store_new", recorded.store_new)
     monkeypatch.setattr(service.raw_bodies, "put", recorded.put)
     monkeypatch.setattr(service.raw_bodies, "put_event", recorded.put_event)
-    monkeypatch.setattr(service, "source_credentials", lambda source: SourceCredentials.model_validate(
+    monkeypatch.setattr(service, "source_credentials", lambda source: SourceCredentials.from_secret(
         credentials_for(source)))
     return recorded
 

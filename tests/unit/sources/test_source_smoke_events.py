@@ -24,7 +24,7 @@ def test_the_smoke_event_verifies_and_is_ignored(source):
     headers, body = signing.sign(source, event.body, stored, url, now=now, **event.options)
     request = inbound(body, headers, url=url, received_at=now)
     implementation = get_source(source)
-    implementation.verify(request, SourceCredentials.model_validate(stored))
+    implementation.verify(request, SourceCredentials.from_secret(stored))
     [vendor_event] = implementation.parse(request)
     assert vendor_event.vendor_event_id == event.vendor_event_id
     assert "smoke" in vendor_event.vendor_type.lower()

@@ -1,4 +1,8 @@
-"""Canonical business objects and the versioned event envelope. Pure: no I/O."""
+"""Canonical business objects and the versioned event envelope. Pure: no I/O.
+
+The event and correlation ids live in erphub.event_ids (importing this package builds the models); they are
+re-exported here so existing imports keep working.
+"""
 
 from erphub.canonical.business import (
     Account,
@@ -25,9 +29,8 @@ from erphub.canonical.envelope import (
     EventData,
     EventEnvelope,
     EventType,
-    correlation_id_for,
-    event_id_for,
 )
+from erphub.event_ids import correlation_id_for, event_id_for
 
 __all__ = [
     "DATA_KIND_BY_TYPE",

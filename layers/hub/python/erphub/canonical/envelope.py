@@ -1,10 +1,7 @@
-"""The one envelope every canonical event travels in, and the ids derived from business keys."""
+"""The one envelope every canonical event travels in. Its ids are derived in erphub.event_ids (re-exported here)."""
 
 from __future__ import annotations
 
-import functools
-import re
-import uuid
 from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Any
@@ -23,9 +20,10 @@ from erphub.canonical.business import (
     UsageRecord,
     WorkflowOutcome,
 )
+from erphub.event_ids import correlation_id_for as correlation_id_for
+from erphub.event_ids import event_id_for as event_id_for
 
 SCHEMA_VERSION = "1.0"
-_EVENT_NAMESPACE = uuid.UUID("6f1c1d4e-2b7a-4f0e-9a53-7e2f0c6b9d11")
 
 
 class EventType(StrEnum):
@@ -140,17 +138,3 @@ class EventEnvelope(EnvelopeHeader):
         header's serializer takes the envelope itself (a subclass: it writes the header's fields only)."""
         header = EnvelopeHeader.__pydantic_serializer__.to_json(self).decode()
         return f'{header[:-1]},"data":{self.data.model_dump_json()}}}'
-
-
-@functools.lru_cache(maxsize=256)  # ingest asks twice per event (the inbox item, then the envelope)
-def event_id_for(source: str, source_event_id: str) -> str:
-    """Deterministic, so a redelivered webhook and its stored event always share one id."""
-    return str(uuid.uuid5(_EVENT_NAMESPACE, f"{source}:{source_event_id}"))
-
-
-_UNSAFE = re.compile(r"[^A-Za-z0-9_.:-]+")
-
-
-def correlation_id_for(entity: str, system: str, key: str) -> str:
-    """e.g. ("contract", "salesforce", "0065g00000XyZ") -> "contract:salesforce:0065g00000XyZ"."""
-    return _UNSAFE.sub("-", f"{entity}:{system}:{key}")

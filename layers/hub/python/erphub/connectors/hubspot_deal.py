@@ -22,7 +22,7 @@ from typing import Any
 
 from erphub.canonical import Account, BillingFrequency, Contract, LegalEntity, SubscriptionItem, UsageTerms
 from erphub.errors import Unmappable, ValidationFailed
-from erphub.sources import _common as c
+from erphub.sources.mapping import _common as c
 
 NAME = "hubspot"
 DEAL_PROPERTIES = ["dealname", "amount", "deal_currency_code", "closedate", "dealstage", "erphub_contract_key",

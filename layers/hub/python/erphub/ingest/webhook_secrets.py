@@ -12,7 +12,6 @@ import time
 from typing import Any
 
 from botocore.exceptions import ClientError
-from pydantic import ValidationError
 
 from erphub import aws
 from erphub.errors import Permanent, Transient
@@ -52,11 +51,18 @@ def _read(name: str) -> SourceCredentials:
             raise Permanent(f"secret {name} cannot be read: {code}", system="secretsmanager", record=name) from exc
         raise Transient(f"secret {name}: {code or exc}", system="secretsmanager", record=name) from exc
     try:
-        return SourceCredentials.model_validate(json.loads(value.get("SecretString") or "null"))
-    except (ValueError, ValidationError) as exc:
-        reason = exc.errors()[0]["msg"] if isinstance(exc, ValidationError) else "not JSON"
-        raise Permanent(f"secret {name} is not a valid webhook credential: {reason}",
-                        system="secretsmanager", record=name) from exc
+        secret = json.loads(value.get("SecretString") or "null")
+    except ValueError as exc:
+        raise _not_a_credential(name, "not JSON") from exc
+    try:
+        return SourceCredentials.from_secret(secret)
+    except ValueError as exc:
+        raise _not_a_credential(name, str(exc)) from exc
+
+
+def _not_a_credential(name: str, reason: str) -> Permanent:
+    return Permanent(f"secret {name} is not a valid webhook credential: {reason}", system="secretsmanager",
+                     record=name)
 
 
 def _cache() -> _SecretsCache:

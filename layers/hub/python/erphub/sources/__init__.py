@@ -1,4 +1,9 @@
-"""Inbound sources: one verifier and normalizer per vendor, looked up by the {source} path segment."""
+"""Inbound sources: one verifier and normalizer per vendor, looked up by the {source} path segment.
+
+A vendor's module verifies, parses and acknowledges with the standard library only; its mapping into the canonical
+pydantic models is in erphub.sources.mapping (Salesforce's in erphub.sources.salesforce.mapping), imported by
+normalize on first use, so the webhook's ack path imports no pydantic.
+"""
 
 from __future__ import annotations
 

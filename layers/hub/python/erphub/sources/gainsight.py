@@ -17,31 +17,23 @@ The body is the action's JSON payload, whose keys the admin maps from the rule's
                  "requestedBy"}
 Business key: the Gainsight company GSID. Correlation: the CRM account when sfdcAccountId is mapped
 (account:salesforce:<id>, the same id CRM events use), else account:gainsight:<gsid>.
+
+The mapping into canonical events is erphub.sources.mapping.gainsight, imported only by normalize (the ack
+path imports no pydantic).
 """
 
 from __future__ import annotations
 
-from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING
 
-from erphub.canonical import (
-    EventEnvelope,
-    EventType,
-    RenewalRisk,
-)
-from erphub.sources import _common as c
 from erphub.sources import success_signals as signals
 from erphub.sources.inbound import InboundRequest, SourceCredentials, VendorEvent
 
+if TYPE_CHECKING:
+    from erphub.canonical import EventEnvelope
+
 NAME = "gainsight"
 TOKEN_HEADER = "X-Gainsight-Token"  # noqa: S105 - a header name, not a secret
-
-_TYPES = {
-    "renewal_risk_changed": EventType.RENEWAL_RISK_CHANGED,
-    "onboarding_milestone_completed": EventType.ONBOARDING_MILESTONE_COMPLETED,
-    "cancellation_requested": EventType.CANCELLATION_REQUESTED,
-}
-_RISK = {"low": "low", "medium": "medium", "moderate": "medium", "high": "high", "critical": "high"}
 
 
 class GainsightSource:
@@ -53,43 +45,13 @@ class GainsightSource:
     def parse(self, request: InboundRequest) -> list[VendorEvent]:
         return signals.parse_signal(request, NAME, "company")
 
-    @c.mapping_guard(NAME)
     def normalize(self, event: VendorEvent) -> EventEnvelope | None:
-        kind = _TYPES.get(event.vendor_type)
-        if kind is None:
-            return None
-        body, record = event.payload, event.vendor_event_id
-        company = body["company"]
-        gsid = str(c.require(company.get("gsid"), "company.gsid", NAME, record))
-        external_ids = {NAME: gsid, **{k: str(v) for k, v in (company.get("externalIds") or {}).items() if v}}
-        if company.get("sfdcAccountId"):
-            external_ids["salesforce"] = str(company["sfdcAccountId"])
-        occurred_at = c.require(c.parse_datetime(body.get("occurredAt")), "occurredAt", NAME, record)
-        data: Any
-        if kind == EventType.RENEWAL_RISK_CHANGED:
-            score = c.decimal(body.get("healthScore"), field="healthScore", system=NAME)
-            data = RenewalRisk(
-                account_id=gsid, account_name=company.get("name"), external_ids=external_ids,
-                risk_level=_risk_level(body.get("riskLevel"), score, record),
-                health_score=score,
-                previous_health_score=c.decimal(body.get("previousHealthScore"), field="previousHealthScore",
-                                                system=NAME),
-                reason=body.get("reason"), renewal_date=c.parse_date(body.get("renewalDate")),
-            )
-        else:
-            data = signals.lifecycle(kind, body, gsid, external_ids, occurred_at, NAME, record)
-        correlation = signals.account_correlation("salesforce", external_ids.get("salesforce"), NAME, gsid)
-        return c.envelope(
-            source=NAME, vendor_event_id=record, type=kind, occurred_at=occurred_at, correlation_id=correlation,
-            business_key=gsid, version=c.epoch_version(occurred_at), data=data,
-        )
+        from erphub.sources.mapping import gainsight as mapping  # the canonical models: never on the ack path
+
+        return mapping.normalize(event)
 
     def acknowledge(self, events: list[VendorEvent]) -> tuple[str, str] | None:
         return None
-
-
-def _risk_level(level: Any, score: Decimal | None, record: str) -> str:
-    return signals.risk_level(level, _RISK, score, NAME, record, "riskLevel or healthScore")
 
 
 source = GainsightSource()

@@ -10,11 +10,10 @@ import hmac
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-from pydantic import BaseModel, Field, field_validator
-
-from erphub.canonical import EventEnvelope
+if TYPE_CHECKING:  # the ack path (verify, parse, acknowledge) imports no pydantic; normalize's models are lazy
+    from erphub.canonical import EventEnvelope
 
 
 class Headers(Mapping[str, str]):
@@ -51,25 +50,50 @@ class InboundRequest:
     source_ip: str = ""
 
 
-class SourceCredentials(BaseModel):
+@dataclass(frozen=True)
+class SourceCredentials:
     """One source's secret in Secrets Manager. `previous` stays valid during a rotation."""
 
-    current: str = Field(min_length=1)
+    current: str
     previous: str = ""
     username: str = ""
-    organization_ids: list[str] = Field(default_factory=list)
-    mode: str = Field(default="", description="for sources with several schemes, e.g. zuora: basic or hmac")
+    organization_ids: list[str] = field(default_factory=list)
+    mode: str = field(default="", metadata={"doc": "for sources with several schemes, e.g. zuora: basic or hmac"})
 
-    @field_validator("organization_ids", mode="before")
+    def __post_init__(self) -> None:
+        if not self.current:
+            raise ValueError("current is missing or empty")
+
     @classmethod
-    def _split(cls, value: Any) -> Any:
-        if isinstance(value, str):
-            return [v.strip() for v in value.split(",") if v.strip()]
-        return value
+    def from_secret(cls, value: Any) -> SourceCredentials:
+        """The credentials a secret's parsed JSON holds; ValueError naming what is wrong with it.
+
+        Keys other than the fields are ignored; organization_ids may be a comma-separated string."""
+        if not isinstance(value, dict):
+            raise ValueError(f"not a JSON object (got {_json_type(value)})")
+        fields: dict[str, Any] = {}
+        for name in ("current", "previous", "username", "mode"):
+            text = value.get(name, "")
+            if not isinstance(text, str):
+                raise ValueError(f"{name} must be a string (got {_json_type(text)})")
+            fields[name] = text
+        organizations = value.get("organization_ids", [])
+        if isinstance(organizations, str):
+            organizations = [v.strip() for v in organizations.split(",") if v.strip()]
+        if not isinstance(organizations, list) or not all(isinstance(v, str) for v in organizations):
+            raise ValueError("organization_ids must be a list of strings or a comma-separated string")
+        return cls(organization_ids=organizations, **fields)
 
     @property
     def active(self) -> list[str]:
         return [s for s in (self.current, self.previous) if s]
+
+
+def _json_type(value: Any) -> str:
+    if value is None:
+        return "null"
+    return {bool: "a boolean", int: "a number", float: "a number", str: "a string", list: "an array",
+            dict: "an object"}.get(type(value), type(value).__name__)
 
 
 @dataclass(frozen=True)

@@ -6,18 +6,21 @@ Salesforce does not sign Outbound Messages. A request is authentic when
   configure, and rotates it by setting `previous` while both URLs are live;
 - the message's OrganizationId is in credentials.organization_ids (15- or 18-character ids both match).
 Each Notification is one VendorEvent (id = Notification Id, which Salesforce keeps across redeliveries);
-type = the sObject type. Field conventions: see erphub.sources.salesforce.mapping.
+type = the sObject type. Field conventions and routing: see erphub.sources.salesforce.mapping, imported only by
+normalize (it needs the canonical pydantic models; the ack path, verify + parse + acknowledge, imports none).
 """
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
 from urllib.parse import parse_qs, urlsplit
 
-from erphub.canonical import EventEnvelope
 from erphub.errors import AuthenticationFailed
-from erphub.sources import _common as c
 from erphub.sources.inbound import InboundRequest, SourceCredentials, VendorEvent, any_equal
-from erphub.sources.salesforce import mapping, soap
+from erphub.sources.salesforce import soap
+
+if TYPE_CHECKING:
+    from erphub.canonical import EventEnvelope
 
 NAME = "salesforce"
 TOKEN_PARAMETER = "token"  # noqa: S105 - a query parameter name, not a secret
@@ -48,8 +51,9 @@ class SalesforceSource:
             for n in message.notifications
         ]
 
-    @c.mapping_guard(NAME)
     def normalize(self, event: VendorEvent) -> EventEnvelope | None:
+        from erphub.sources.salesforce import mapping  # the canonical models: never on the ack path
+
         return mapping.normalize(event)
 
     def acknowledge(self, events: list[VendorEvent]) -> tuple[str, str] | None:

@@ -1,5 +1,8 @@
 """Salesforce sObjects (as an Outbound Message carries them) into canonical CRM events.
 
+A module of its own, imported only when an event is normalized (workflows.actions.crm_masters reuses its field
+parsing), so the webhook's ack path (verify, parse, acknowledge) imports no pydantic.
+
 Outbound Messages carry only the fields of the one object the admin ticks, so the hub relies on these
 fields (standard ones plus custom fields and formulas the admin adds to Opportunity and Account):
 
@@ -32,15 +35,16 @@ import json
 from typing import Any
 
 from erphub.canonical import Account, Contract, EventEnvelope, EventType, LegalEntity, SubscriptionItem, UsageTerms
-from erphub.canonical import correlation_id_for as correlation
 from erphub.errors import Unmappable
-from erphub.sources import _common as c
+from erphub.event_ids import correlation_id_for as correlation
 from erphub.sources.inbound import VendorEvent
+from erphub.sources.mapping import _common as c
 
 NAME = "salesforce"
 CLOSED_WON, CLOSED_LOST = "Closed Won", "Closed Lost"
 
 
+@c.mapping_guard(NAME)
 def normalize(event: VendorEvent) -> EventEnvelope | None:
     sobject_type = event.payload["sObjectType"]
     fields: dict[str, str | None] = event.payload["fields"]
