@@ -37,7 +37,7 @@ sys.path[:0] = [str(ROOT / "layers" / "hub" / "python"), str(ROOT)]
 
 from bench.fuzz_cases import Case, Generator  # noqa: E402 - after the path set-up, like Lambda's /opt/python
 
-RECEIPT_STATUSES = {"accepted", "duplicate", "ignored", "quarantined"}
+RECEIPT_STATUSES = {"accepted", "duplicate"}  # the mapping (quarantined, ignored) comes after the answer
 _ROUND = 100
 
 

@@ -171,7 +171,8 @@ def _archive_replay(args: argparse.Namespace) -> int:
 def _sweep(args: argparse.Namespace) -> int:
     done = _client(args).post("/outbox/sweep", {"note": args.note})
     return _print(args, done, lambda: print(
-        f"outbox swept: {done['found']} found, {done['published']} published, {done['skipped']} quarantined, "
+        f"outbox swept: {done['found']} found, {done['published']} published, {done['settled']} mapped to "
+        f"quarantined or ignored, {done['skipped']} unpublishable (quarantined), "
         f"{done['left']} left{'' if done['complete'] else ' (incomplete: sweep again)'}"))
 
 

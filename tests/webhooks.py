@@ -57,3 +57,38 @@ def with_vendor_id(source: str, body: bytes, new_id: str) -> bytes:
     else:  # stripe, chargebee
         document["id"] = f"evt_{new_id}" if source == "stripe" else f"ev_{new_id}"
     return json.dumps(document).encode()
+
+
+def mapped_item(stack: Any, event_id: str, timeout: float = 15.0) -> dict[str, Any]:
+    """The inbox item of an accepted webhook once the publisher has mapped it (no longer `received`): published,
+    quarantined or ignored. The ack answers before the mapping (erphub.ingest.mapping)."""
+    return mapped_items(stack, {event_id}, timeout)[event_id]
+
+
+def mapped_items(stack: Any, event_ids: set[str], timeout: float = 15.0) -> dict[str, dict[str, Any]]:
+    """Event id -> inbox item, once the publisher has mapped every one of them."""
+    ddb, table = stack.client("dynamodb"), stack.physical("InboxTable")
+
+    def mapped() -> dict[str, dict[str, Any]] | None:
+        found, request = {}, {}
+        while True:
+            page = ddb.scan(TableName=table, ConsistentRead=True, **request)
+            found |= {i["event_id"]["S"]: i for i in page["Items"] if i["event_id"]["S"] in event_ids}
+            if "LastEvaluatedKey" not in page:
+                break
+            request = {"ExclusiveStartKey": page["LastEvaluatedKey"]}
+        done = len(found) == len(event_ids) and all(i["status"]["S"] != "received" for i in found.values())
+        return found if done else None
+
+    return stack.wait_until(mapped, timeout=timeout, interval=0.1)
+
+
+def mapped_key(stack: Any, key: str, timeout: float = 15.0) -> dict[str, Any]:
+    """The inbox item `<source>#<vendor event id>` once the publisher has mapped it."""
+    ddb, table = stack.client("dynamodb"), stack.physical("InboxTable")
+
+    def mapped() -> dict[str, Any] | None:
+        item = ddb.get_item(TableName=table, Key={"pk": {"S": key}}, ConsistentRead=True).get("Item")
+        return item if item and item["status"]["S"] != "received" else None
+
+    return stack.wait_until(mapped, timeout=timeout, interval=0.1)

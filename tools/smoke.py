@@ -2,11 +2,12 @@
 
 For every source whose webhook secret is usable it signs one test webhook with that secret, exactly as the vendor
 signs (local.sandbox.signing), posts it to the stack's WebhookUrl and reads the receipt; then it reads the inbox
-item back (DynamoDB GetItem) to see the event was stored. The test event is of a type no normalizer routes
-(`erphub.smoke_test` and the like, one per vendor's envelope), so the hub records it as `ignored` and nothing
-happens in the business systems. Ignored events are by design never published, so the bus is checked through the
-publishing path instead: the inbox's `unpublished` index must hold no accepted event older than the sweeper's
-period. Finally it lists what is still to configure (empty vendor URLs, connector secrets still `{}`).
+item back (DynamoDB GetItem) to see the event was stored and mapped. The test event is of a type no normalizer
+routes (`erphub.smoke_test` and the like, one per vendor's envelope), so the publisher's mapping records it as
+`ignored`, seconds after the receipt, and nothing happens in the business systems. Ignored events are by design
+never published, so the bus is checked through the publishing path instead: the inbox's `unpublished` index must
+hold no waiting event older than the sweeper's period. Finally it lists what is still to configure (empty vendor
+URLs, connector secrets still `{}`).
 
 It needs AWS credentials allowed cloudformation:DescribeStacks, secretsmanager:GetSecretValue on the stack's
 secrets, dynamodb:GetItem and Query on the inbox table, events:DescribeEventBus; it refuses with one line otherwise.
@@ -29,6 +30,7 @@ from local.sandbox import signing
 SOURCES = signing.SOURCES
 SMOKE_TYPE = "erphub.smoke_test"
 STUCK_AFTER = timedelta(minutes=10)  # the outbox sweeper republishes every minute
+MAPPED_WITHIN = timedelta(seconds=30)  # the inbox stream maps a stored webhook within seconds
 URL_PARAMETERS = {"CrmBaseUrl": "CRM", "BillingBaseUrl": "billing", "SuccessBaseUrl": "customer success",
                   "ErpBaseUrl": "ERP"}
 VENDOR_PARAMETERS = ("CrmVendor", "BillingVendor", "SuccessVendor", "ErpVendor")
@@ -203,12 +205,15 @@ def _receipt_status(answer: str) -> str:
 
 
 def _inbox_status(clients: Clients, table: str, key: str) -> str | None:
-    for _ in range(3):  # the item is written before the 2xx; a consistent read sees it at once
+    """The item's status once the publisher has mapped it (the ack path stores it `received`; the inbox stream maps
+    it within seconds), or the last one seen after MAPPED_WITHIN; None if it was never stored."""
+    deadline, status = time.monotonic() + MAPPED_WITHIN.total_seconds(), None
+    while True:
         item = clients("dynamodb").get_item(TableName=table, Key={"pk": {"S": key}}, ConsistentRead=True).get("Item")
-        if item:
-            return str(item["status"]["S"])
+        status = str(item["status"]["S"]) if item else None
+        if (status is not None and status != "received") or time.monotonic() > deadline:
+            return status
         time.sleep(0.5)
-    return None
 
 
 def publishing_backlog(clients: Clients, stack: DeployedStack) -> int:

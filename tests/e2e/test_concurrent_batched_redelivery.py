@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 
+from erphub.event_ids import event_id_for
 from local.stack import HubStack
 from local.webhooks import post
 
@@ -85,8 +86,8 @@ def _answered_for_another_batch(batches: list[list[int]], responses: list[tuple[
     sent = [batch for batch in batches for _ in range(COPIES)]
     wrong = 0
     for batch, (status, body) in zip(sent, responses, strict=True):
-        answered = {r["correlation_id"] for r in json.loads(body).get("events", [])} if status == 202 else set()
-        wrong += status == 202 and answered != {f"account:hubspot:{9_900_000 + n}" for n in batch}
+        answered = {r["event_id"] for r in json.loads(body).get("events", [])} if status == 202 else set()
+        wrong += status == 202 and answered != {event_id_for("hubspot", f"{PORTAL}:{7_000_000 + n}") for n in batch}
     return wrong
 
 

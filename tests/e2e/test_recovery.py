@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from tests import webhooks as inbox_waits
 from tests.e2e.workflows.deals import Deal
 from tests.operator_env import operator_environment
 
@@ -50,7 +51,9 @@ def send_deal(stack, deal: Deal, **fields) -> str:
     body = deal.outbound_message(**fields)
     status, answer = webhooks.post(stack.endpoints["gateway"], "salesforce", body)
     assert status == 200 and "<Ack>true</Ack>" in answer
-    return "salesforce#" + re.search(rb"<Id>(04l[^<]*)</Id>", body).group(1).decode()
+    key = "salesforce#" + re.search(rb"<Id>(04l[^<]*)</Id>", body).group(1).decode()
+    inbox_waits.mapped_key(stack, key)  # the publisher maps it after the Ack: published, or quarantined
+    return key
 
 
 def activation(stack, deal: Deal, timeout: float = 60) -> dict:

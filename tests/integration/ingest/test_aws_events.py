@@ -51,4 +51,4 @@ def test_the_queue_and_stream_samples_are_accepted_by_their_functions(stack):
     arrived = stack.receive_all("ErpPostingIntakeQueue", wait=5, count=1)
     assert {m["detail"]["event_id"] for m in arrived} == {image["event_id"]["S"]}
     assert set(stack.invoke("OutboxSweeperFunction", aws_events.schedule_event())) == \
-        {"found", "published", "skipped", "left", "complete"}
+        {"found", "published", "settled", "skipped", "left", "complete"}

@@ -141,9 +141,8 @@ def stripe_entry_bytes(body: bytes) -> int:
     return publishing.entry_bytes(str(envelope.type), envelope.model_dump_json())
 
 
-def test_an_item_that_would_near_400_kb_keeps_its_body_in_s3(stack, gateway):
-    # Given a body under the inline limit whose event is just under the bus limit: inline, the item would
-    # hold both, about 460 KB, past DynamoDB's 400 KB
+def test_a_body_at_the_inline_limit_and_an_event_at_the_bus_limit_fit_one_item(stack, gateway):
+    # Given a body just under the inline limit whose event is just under the bus limit (the most an item holds)
     per_item = (stripe_entry_bytes(stripe_subscription(1001, 0)) - stripe_entry_bytes(stripe_subscription(1, 0))) / 1000
     items = int((publishing.MAX_INLINE_EVENT_BYTES - stripe_entry_bytes(stripe_subscription(0, 0))) / per_item)
     while stripe_entry_bytes(stripe_subscription(items, 0)) > publishing.MAX_INLINE_EVENT_BYTES:
@@ -155,10 +154,8 @@ def test_an_item_that_would_near_400_kb_keeps_its_body_in_s3(stack, gateway):
     # When Stripe delivers it
     response = webhooks.post(gateway, "stripe", body, fresh_id=False)
     assert response.status_code == 202 and response.json()["status"] == "accepted"
-    # Then the item holds the event inline and a reference to the body, within DynamoDB's item limit
-    key = inbox.inbox_key("stripe", json.loads(body)["id"])
-    item = stack.client("dynamodb").get_item(TableName=stack.physical("InboxTable"), Key={"pk": {"S": key}},
-                                             ConsistentRead=True)["Item"]
-    assert "raw_ref" in item and "raw_body" not in item
+    # Then, once mapped and published, the item holds the body and the event inline, within DynamoDB's item limit
+    item = webhooks.mapped_item(stack, response.json()["event_id"])
+    assert item["status"]["S"] == "published" and item["raw_body"]["B"] == body and "raw_ref" not in item
     assert raw_bodies.CLAIM_CHECK not in json.loads(item["event"]["S"])
     assert inbox.item_bytes(item) <= inbox.MAX_ITEM_BYTES

@@ -1,13 +1,15 @@
-"""A quarantined webhook's exception on moto's DynamoDB: opened once from the inbox stream whatever the
-redeliveries, resolved once by the replay, and never opened after a replay that came before the stream record."""
+"""A quarantined webhook's exception on moto's DynamoDB: opened once by the publisher's mapping whatever the
+redeliveries, resolved once by the replay, and never opened after a replay that came before the mapping."""
 
 from __future__ import annotations
 
 import base64
+from datetime import UTC, datetime
+from pathlib import Path
 
-from boto3.dynamodb.types import TypeSerializer
-
+from erphub import aws
 from erphub.errors import Transient
+from erphub.ingest import mapping
 from erphub.operations import inbox, kinds, quarantine_exceptions
 from erphub.publishing import UNPUBLISHABLE_KIND
 from erphub.store.workflow_state import WorkflowStore
@@ -18,19 +20,14 @@ ITEM = {"pk": KEY, "source": "salesforce", "source_event_id": "04l5g000000BRoKAA
         "received_at": "2026-12-01T10:00:00+00:00", "reason": "Legal_Entities__c is not JSON", "raw_body": b"<x/>"}
 
 
-def record(item: dict = ITEM, event: str = "INSERT") -> dict:
-    """As Lambda delivers it: a binary attribute comes base64-encoded as text."""
-    serializer = TypeSerializer()
-    image = {k: {"B": base64.b64encode(v).decode()} if isinstance(v, bytes) else serializer.serialize(v)
-             for k, v in item.items()}
-    return {"eventName": event, "eventSource": "aws:dynamodb",
-            "dynamodb": {"Keys": {"pk": {"S": item["pk"]}}, "NewImage": image}}
+TEXTS = {k: v for k, v in ITEM.items() if isinstance(v, str)}
+SAMPLES = Path(__file__).resolve().parents[3] / "events" / "hubspot"
 
 
-def test_a_quarantine_insert_opens_one_owned_exception_with_an_sla(tables):
-    # Given the stream delivers the quarantined item's INSERT twice (at least once)
-    first = quarantine_exceptions.on_inbox_record(record())
-    again = quarantine_exceptions.on_inbox_record(record())
+def test_a_quarantined_webhook_opens_one_owned_exception_with_an_sla(tables):
+    # Given the publisher settles the same quarantined item twice (a retried stream batch)
+    first = quarantine_exceptions.open_for(TEXTS, ITEM["reason"])
+    again = quarantine_exceptions.open_for(TEXTS, ITEM["reason"])
     # Then one exception is open, owned and timed by its kind, found in the inbox by the webhook's key
     assert first == again == quarantine_exceptions.exception_id(KEY)
     [view] = inbox.listing(inbox.Filters(kind="quarantine"))
@@ -40,46 +37,56 @@ def test_a_quarantine_insert_opens_one_owned_exception_with_an_sla(tables):
     assert [v.exception_id for v in inbox.listing(inbox.Filters(business_id=KEY))] == [first]
 
 
-def test_only_inserts_of_quarantined_items_open_one(tables):
-    assert quarantine_exceptions.on_inbox_record(record({**ITEM, "status": "accepted"})) is None
-    assert quarantine_exceptions.on_inbox_record(record(event="MODIFY")) is None  # the outbox's: its own kind
-    assert inbox.listing(inbox.Filters()) == []
-    assert quarantine_exceptions.is_quarantine_insert(record())
-    assert not quarantine_exceptions.is_quarantine_insert(record({"pk": "EXC#x", "status": "open"}))
+def received(sample: str, event_id: int, n: int) -> dict:
+    """An inbox stream record of a HubSpot event the ack path stored (status received), as Lambda delivers it."""
+    body = (SAMPLES / sample).read_bytes()
+    key = f"hubspot#62515:{event_id}"
+    item = {"pk": key, "source": "hubspot", "source_event_id": f"62515:{event_id}", "status": "received",
+            "vendor_type": "deal.propertyChange", "event_id": f"evt-{n}", "correlation_id": f"event:hubspot:{n}",
+            "received_at": datetime.now(UTC).isoformat()}
+    image = {k: {"S": v} for k, v in item.items()} | {
+        "raw_body": {"B": base64.b64encode(body).decode()}, "headers": {"M": {}}}
+    return {"eventName": "INSERT",
+            "dynamodb": {"Keys": {"pk": {"S": key}}, "NewImage": image, "SequenceNumber": str(n)}}
 
 
-def test_the_publisher_opens_them_in_stream_order_and_stops_at_the_first_it_could_not_open(tables, monkeypatch):
-    # Given a batch: accepted, quarantined, accepted, quarantined (whose exception cannot be written now), accepted
-    def numbered(item: dict, n: int) -> dict:
-        found = record(item)
-        found["dynamodb"]["SequenceNumber"] = str(n)
-        return found
+def test_the_publisher_maps_in_stream_order_and_stops_at_the_first_it_could_not_settle(tables, hub_settings,
+                                                                                       monkeypatch):
+    hub_settings(IDENTITY_TABLE="identity", WORKFLOW_TABLE="workflows", INBOX_TABLE="inbox")
+    aws.client("dynamodb").create_table(TableName="inbox", BillingMode="PAY_PER_REQUEST",
+                                        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+                                        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}])
+    # Given a batch: mappable, unmappable, mappable, unmappable (whose exception cannot be written now), mappable
+    mappable, unmappable = ("deal.closedwon.json", 3816279341), ("deal.closedwon_without_company.json", 3816279402)
+    batch = [received(*sample, n) for n, sample in enumerate(
+        [mappable, unmappable, mappable, unmappable, mappable], start=1)]
+    batch[3]["dynamodb"]["NewImage"]["pk"] = {"S": "hubspot#62515:other"}
+    for record in batch:
+        aws.client("dynamodb").put_item(TableName="inbox",
+                                        Item={**record["dynamodb"]["NewImage"], "raw_body": {"B": b""}})
+    opened = quarantine_exceptions.open_for
 
-    second = {**ITEM, "pk": "salesforce#2", "source_event_id": "2"}
-    batch = [numbered({**ITEM, "status": "accepted", "pk": "a#1"}, 1), numbered(ITEM, 2),
-             numbered({**ITEM, "status": "accepted", "pk": "a#3"}, 3), numbered(second, 4),
-             numbered({**ITEM, "status": "accepted", "pk": "a#5"}, 5)]
-    opened = quarantine_exceptions.on_inbox_record
-
-    def flaky(found: dict) -> str | None:
-        if found["dynamodb"]["SequenceNumber"] == "4":
+    def flaky(item: dict, reason: str) -> str:
+        if item["pk"] == "hubspot#62515:other":
             raise Transient("dynamodb throttled")
-        return opened(found)
+        return opened(item, reason)
 
-    monkeypatch.setattr(quarantine_exceptions, "on_inbox_record", flaky)
-    to_publish, failed_at = quarantine_exceptions.report_quarantined(batch)
-    # Then the first quarantine is opened, the accepted items before the failure are published, the stream
-    # retries from the failure
-    assert [r["dynamodb"]["SequenceNumber"] for r in to_publish] == ["1", "3"] and failed_at == "4"
-    assert [v.business_ids["webhook"] for v in inbox.listing(inbox.Filters(kind="quarantine"))] == [KEY]
-    monkeypatch.setattr(quarantine_exceptions, "on_inbox_record", opened)
-    to_publish, failed_at = quarantine_exceptions.report_quarantined(batch)  # the retry: opens nothing twice
+    monkeypatch.setattr(quarantine_exceptions, "open_for", flaky)
+    to_publish, failed_at = mapping.pending_from_stream(batch)
+    # Then the first quarantine is opened and its item marked, the mapped items before the failure are to be
+    # published with their canonical events, and the stream retries from the failure
+    assert [p.position for p in to_publish] == ["1", "3"] and failed_at == "4"
+    assert all(p.mapped and p.mapped["event_type"] == "crm.opportunity.closed_won" for p in to_publish)
+    assert [v.business_ids["webhook"] for v in inbox.listing(inbox.Filters(kind="quarantine"))] == [
+        "hubspot#62515:3816279402"]
+    monkeypatch.setattr(quarantine_exceptions, "open_for", opened)
+    to_publish, failed_at = mapping.pending_from_stream(batch)  # the retry: opens nothing twice
     assert len(to_publish) == 3 and failed_at is None
     assert len(inbox.listing(inbox.Filters(kind="quarantine"))) == 2
 
 
 def test_the_replay_resolves_it_once(tables):
-    quarantine_exceptions.on_inbox_record(record())
+    quarantine_exceptions.open_for(TEXTS, ITEM["reason"])
     before = quarantine_exceptions.resolve_replayed(KEY, ITEM, "replayed (corrected) by ann", "ann")
     assert before is not None and before["status"] == "open"
     assert quarantine_exceptions.resolve_replayed(KEY, ITEM, "replayed (corrected) by bob", "bob") is None
@@ -90,7 +97,7 @@ def test_the_replay_resolves_it_once(tables):
 
 def test_a_replay_before_the_stream_record_leaves_nothing_to_open_later(tables):
     assert quarantine_exceptions.resolve_replayed(KEY, ITEM, "replayed (renormalized) by ann", "ann") is None
-    quarantine_exceptions.on_inbox_record(record())  # the stream record arrives late
+    quarantine_exceptions.open_for(TEXTS, ITEM["reason"])  # the publisher settles it late
     [view] = inbox.listing(inbox.Filters())
     assert view.status == "resolved" and view.actions == []
 

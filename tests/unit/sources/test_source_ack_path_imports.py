@@ -83,3 +83,16 @@ def test_verify_parse_and_acknowledge_import_no_pydantic_and_normalize_still_map
     # And normalize still maps, importing the models only then
     assert outcome["normalized"] == "billing.invoice.paid"
     assert set(FORBIDDEN) <= set(outcome["after_normalize"])
+
+
+def test_the_webhook_function_imports_no_pydantic_and_no_canonical_model():
+    # the whole handler module as Lambda loads it (its service, receipts, inbox store, secrets, observability): the
+    # mapping into canonical models runs in the publisher (erphub.ingest.mapping), after the answer
+    probe = ("import sys, app; print(sorted(m for m in sys.modules if any(m == p or m.startswith(p + '.') "
+             f"for p in {FORBIDDEN!r})))")
+    function, layer = ROOT / "functions" / "webhook_ingest", ROOT / "layers" / "hub" / "python"
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=False, timeout=60,
+                          cwd=function, env={"PYTHONPATH": f"{function}:{layer}", "PATH": "/usr/bin:/bin",
+                                             "AWS_DEFAULT_REGION": "us-east-1"})
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"

@@ -106,7 +106,7 @@ def test_every_api_has_its_4xx_and_5xx_alarm():
 
 def test_every_webhook_source_has_a_quarantine_alarm():
     quarantined = {d["source"] for _, name, d in _alarm_metrics()
-                   if name == "webhooks" and d.get("status") == "quarantined"}
+                   if name == "webhook_outcomes" and d.get("status") == "quarantined"}
     assert quarantined == set(SOURCE_NAMES)
 
 

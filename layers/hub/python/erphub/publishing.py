@@ -46,11 +46,13 @@ def entry_bytes(detail_type: str, detail: str) -> int:
 
 @dataclass(frozen=True)
 class Pending:
-    """One inbox item to publish; `position` is what the caller reports back on failure."""
+    """One inbox item to publish; `position` is what the caller reports back on failure; `mapped` is what the item
+    keeps once published when the publisher mapped it (erphub.ingest.mapping.Mapped.kept)."""
 
     position: str
     key: str
     event_json: str
+    mapped: dict[str, str] | None = None
 
 
 def publish_in_order(pending: Iterable[Pending]) -> str | None:
@@ -59,26 +61,27 @@ def publish_in_order(pending: Iterable[Pending]) -> str | None:
     Items another path has published meanwhile (the sweeper, an earlier attempt) are skipped.
     """
     items = list(pending)
-    waiting = inbox.still_accepted([p.key for p in items]) if items else set()
+    waiting = inbox.still_waiting([p.key for p in items]) if items else set()
     metrics.add_metric(name="events_already_published", unit="Count", value=len(items) - len(waiting))
     items = [p for p in items if p.key in waiting]
     for start in range(0, len(items), _ENTRIES_PER_CALL):
         chunk = items[start : start + _ENTRIES_PER_CALL]
         failed = _put_events(chunk)
-        _mark_all([item.key for item in chunk[: failed if failed is not None else len(chunk)]])
+        _mark_all([(item.key, item.mapped) for item in chunk[: failed if failed is not None else len(chunk)]])
         if failed is not None:
             return chunk[failed].position
     return None
 
 
 def sweep(older_than: timedelta, budget: timedelta = SWEEP_BUDGET) -> dict[str, int]:
-    """The outbox backstop: publish every accepted item the stream path left unpublished, page by page.
+    """The outbox backstop: publish every waiting item the stream path left unpublished, page by page; a received
+    one is mapped first (erphub.ingest.mapping), so it may be settled as quarantined or ignored instead.
 
     An item that cannot be published (malformed, too large for the bus, refused for good) is skipped: it is
     reported as an exception and quarantined for repair and replay, and the rest goes on. An item the bus
     refuses for now (throttled, failing) stays in the backlog for the next run. Stops paging after `budget`.
     """
-    report = {"found": 0, "published": 0, "skipped": 0, "left": 0, "complete": 1}
+    report = {"found": 0, "published": 0, "settled": 0, "skipped": 0, "left": 0, "complete": 1}
     deadline = time.monotonic() + budget.total_seconds()
     for keys in inbox.unpublished_pages(older_than):
         if time.monotonic() > deadline:
@@ -93,7 +96,7 @@ def sweep(older_than: timedelta, budget: timedelta = SWEEP_BUDGET) -> dict[str, 
 
 
 def _sweep_page(keys: list[str], report: dict[str, int]) -> None:
-    events = inbox.accepted_events(keys)  # items published meanwhile are left out
+    events, mapped = _waiting_events(inbox.waiting_items(keys), report)  # items published meanwhile are left out
     ready: list[tuple[str, dict[str, Any]]] = []
     for key in (k for k in keys if k in events):
         try:
@@ -107,7 +110,7 @@ def _sweep_page(keys: list[str], report: dict[str, int]) -> None:
     for chunk in _calls(ready):
         outcomes = _put_each(chunk)
         on_bus = [key for key, refusal in outcomes.items() if refusal is None]
-        _mark_all(on_bus)
+        _mark_all([(key, mapped.get(key)) for key in on_bus])
         report["published"] += len(on_bus)
         for key, refusal in outcomes.items():
             if refusal:
@@ -165,7 +168,7 @@ def _skip(key: str, event_json: str, error: Exception) -> bool:
         exception_id = WorkflowStore().open_exception(
             correlation_id, "outbox", UNPUBLISHABLE_KIND, reason, seed=f"outbox:{key}",
             detail={"inbox_key": key, "error": type(error).__name__, "event_bytes": len(event_json.encode())})
-        inbox.mark_unpublishable(key, reason)
+        inbox.mark_quarantined(key, reason)
     except HubError:
         logger.exception("could not report an unpublishable item", extra={"key": key})
         return False
@@ -213,33 +216,47 @@ def _entry(event_json: str) -> dict[str, object]:
     }
 
 
-def _mark_all(keys: list[str]) -> None:
-    """Mark events the bus took: one UpdateItem each, in parallel (the bus already has them, so their order
-    does not matter); each in a copy of this context, which carries per-invocation state."""
-    if len(keys) < 2:
-        for key in keys:
-            _mark(key)
+def _mark_all(published: list[tuple[str, dict[str, str] | None]]) -> None:
+    """Mark events the bus took (key, what a mapped item keeps): one UpdateItem each, in parallel (the bus already
+    has them, so their order does not matter); each in a copy of this context, which carries per-invocation state."""
+    if len(published) < 2:
+        for key, mapped in published:
+            _mark(key, mapped)
         return
-    with ThreadPoolExecutor(max_workers=min(_MARKERS, len(keys))) as pool:
-        for done in [pool.submit(contextvars.copy_context().run, _mark, key) for key in keys]:
+    with ThreadPoolExecutor(max_workers=min(_MARKERS, len(published))) as pool:
+        for done in [pool.submit(contextvars.copy_context().run, _mark, key, mapped) for key, mapped in published]:
             done.result()
 
 
-def _mark(key: str) -> None:
+def _mark(key: str, mapped: dict[str, str] | None) -> None:
     try:
-        inbox.mark_published(key)
+        inbox.mark_published(key, mapped)
     except HubError:
         # the event is on the bus; an unmarked item is only republished later, which consumers tolerate
         logger.exception("could not mark published", extra={"key": key})
 
 
-def pending_from_stream(records: list[dict[str, Any]]) -> list[Pending]:
-    """Inbox stream records (NEW_IMAGE of accepted items) in stream order."""
-    return [
-        Pending(
-            position=r["dynamodb"]["SequenceNumber"],
-            key=r["dynamodb"]["Keys"]["pk"]["S"],
-            event_json=r["dynamodb"]["NewImage"]["event"]["S"],
-        )
-        for r in records
-    ]
+def _waiting_events(items: dict[str, dict[str, Any]],
+                    report: dict[str, int]) -> tuple[dict[str, str], dict[str, dict[str, str]]]:
+    """Key -> event JSON of the waiting items the bus can take, and key -> what each mapped one keeps: received
+    items are mapped first (quarantined and ignored ones are settled, not published: `settled` in the report)."""
+    from erphub.ingest import mapping  # the mapping imports this module
+
+    events: dict[str, str] = {}
+    mapped: dict[str, dict[str, str]] = {}
+    for key, item in items.items():
+        if item["status"]["S"] != inbox.RECEIVED:
+            events[key] = item.get("event", {}).get("S", "")
+            continue
+        try:
+            outcome = mapping.map_received(item)
+            mapping.settle(mapping.texts(item), outcome)
+        except HubError:  # S3 or DynamoDB failing now: the item stays in the backlog for the next run
+            logger.exception("could not map a received webhook", extra={"key": key})
+            report["left"] += 1
+            continue
+        if outcome.status != inbox.ACCEPTED:
+            report["settled"] += 1
+        else:
+            events[key], mapped[key] = outcome.event_json, outcome.kept()
+    return events, mapped

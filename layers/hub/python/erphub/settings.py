@@ -70,8 +70,9 @@ class Settings:
     source_secret_prefix: str = "erphub/dev/webhooks/"  # noqa: S105 - a name, not a secret
     secrets_max_age_seconds: int = _at_least(0, default=300)  # a rotated secret is used within this time
     max_body_bytes: int = 1_048_576
-    # an item may hold 400 KB; above this the raw body goes to S3 and the item keeps a pointer
-    inline_body_limit_bytes: int = 200_000
+    # an item may hold 400 KB, its canonical event up to ~254 KB of them: above this the raw body goes to S3 and the
+    # item keeps a pointer (erphub.ingest.service caps it at what always fits beside the largest inline event)
+    inline_body_limit_bytes: int = 128_000
     inbox_ttl_days: int = _at_least(7, default=14)
     # a failed queue message comes back after this, doubling per receive (erphub.consuming)
     retry_delay_seconds: int = _at_least(0, default=15)

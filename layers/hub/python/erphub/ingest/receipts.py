@@ -9,9 +9,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal, get_args
 
-Status = Literal["accepted", "duplicate", "ignored", "quarantined"]
+# accepted: stored now, mapped and published after the answer (quarantined or ignored then: the inbox item says
+# which); duplicate: stored before
+Status = Literal["accepted", "duplicate"]
 STATUSES = frozenset(get_args(Status))
-_HEADLINE_RANK = {"accepted": 0, "quarantined": 1}
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,7 +32,7 @@ class Receipt:
 @dataclass(frozen=True, slots=True)
 class Delivery:
     """All events of one request. The JSON answer is the headline receipt (the first accepted event, else the
-    first quarantined, else the first), plus `events` with every receipt for a batched delivery."""
+    first), plus `events` with every receipt for a batched delivery."""
 
     receipts: list[Receipt]
     ack_content_type: str | None = None  # a vendor's own success answer (Salesforce's SOAP Ack), not in the JSON
@@ -39,7 +40,7 @@ class Delivery:
 
     def body(self) -> dict[str, object]:
         headline: dict[str, object] = dict(
-            min(self.receipts, key=lambda r: _HEADLINE_RANK.get(r.status, 2)).as_dict())
+            next((r for r in self.receipts if r.status == "accepted"), self.receipts[0]).as_dict())
         if len(self.receipts) > 1:
             headline["events"] = [r.as_dict() for r in self.receipts]
         return headline

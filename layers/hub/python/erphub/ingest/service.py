@@ -6,19 +6,17 @@ leaves nothing behind, and nothing after the write can lose an accepted one.
 
 from __future__ import annotations
 
-from pydantic import ValidationError
-
 from erphub import publishing
-from erphub.canonical import correlation_id_for, event_id_for
-from erphub.errors import BadEnvelope, PayloadTooLarge, Unmappable
+from erphub.errors import BadEnvelope, PayloadTooLarge
+from erphub.event_ids import correlation_id_for, event_id_for
 from erphub.ingest.receipts import Delivery, Receipt
 from erphub.ingest.webhook_secrets import source_credentials
-from erphub.observability import emit, logger, metrics
+from erphub.observability import emit
 from erphub.settings import get_settings
 from erphub.sources import get_source
 from erphub.sources.inbound import InboundRequest, Source, VendorEvent
 from erphub.store import inbox, raw_bodies
-from erphub.store.inbox import ACCEPTED, IGNORED, QUARANTINED, InboxItem
+from erphub.store.inbox import RECEIVED, InboxItem
 
 # archived with the raw body: what a replay or an investigation needs, nothing that carries a credential
 # (basic auth, shared tokens), each value capped so a flood of headers cannot push the item past 400 KB
@@ -29,10 +27,9 @@ MAX_HEADER_VALUE_CHARS = 512
 # Salesforce sends at most 100 notifications per message, HubSpot at most 100 events per request
 MAX_EVENTS_PER_DELIVERY = 100
 MAX_VENDOR_TYPE_CHARS = 256
-MAX_REASON_CHARS = 1000
-MAX_KEY_CHARS = 512
-# the inbox item without its raw body and event: keys, states, headers, reason (all bounded above)
-_ITEM_BUDGET = inbox.MAX_ITEM_BYTES - 16 * 1024
+# a raw body stays inline in its item up to this size: the item must later hold the canonical event beside it (up to
+# the bus's entry limit; a larger one goes by claim check) and its keys, states and headers (all bounded above)
+MAX_INLINE_BODY_BYTES = inbox.MAX_ITEM_BYTES - 16 * 1024 - publishing.MAX_INLINE_EVENT_BYTES
 
 
 def receive(source_name: str, request: InboundRequest) -> Delivery:
@@ -44,15 +41,15 @@ def receive(source_name: str, request: InboundRequest) -> Delivery:
     source.verify(request, source_credentials(source_name))
     events = source.parse(request)
     _check_delivery(source_name, events)
-    items = [_classify(source, event, request) for event in events]
+    items = [_received(source, event, request) for event in events]
     duplicates = inbox.store_new(items)
     receipts = [
         Receipt(event_id=i.event_id, correlation_id=i.correlation_id,
-                status="duplicate" if i.key in duplicates else i.status)
+                status="duplicate" if i.key in duplicates else "accepted")
         for i in items
     ]
     for receipt in receipts:
-        emit("webhooks", source=source_name, status=receipt.status)  # accepted / quarantined / duplicate
+        emit("webhooks", source=source_name, status=receipt.status)  # accepted / duplicate
     ack = source.acknowledge(events)
     return Delivery(receipts=receipts, ack_content_type=ack[0] if ack else None, ack_body=ack[1] if ack else None)
 
@@ -75,12 +72,13 @@ def _check_delivery(source_name: str, events: list[VendorEvent]) -> None:
                               system=source_name)
 
 
-def _classify(source: Source, event: VendorEvent, request: InboundRequest) -> InboxItem:
+def _received(source: Source, event: VendorEvent, request: InboundRequest) -> InboxItem:
+    """The event as the inbox keeps it until the publisher maps it (erphub.ingest.mapping): raw, with its ids."""
     item = InboxItem(
         source=source.name,
         source_event_id=event.vendor_event_id,
         vendor_type=event.vendor_type,
-        status=ACCEPTED,
+        status=RECEIVED,
         event_id=event_id_for(source.name, event.vendor_event_id),
         correlation_id=correlation_id_for("event", source.name, event.vendor_event_id),
         received_at=request.received_at,
@@ -88,51 +86,12 @@ def _classify(source: Source, event: VendorEvent, request: InboundRequest) -> In
         content_type=request.headers.get("content-type", "")[:MAX_HEADER_VALUE_CHARS],
         headers=archived_headers(request),
     )
-    try:
-        envelope = source.normalize(event)
-    except Unmappable as exc:
-        _quarantine(item, exc.reason)
-    except (ValidationError, KeyError, IndexError, TypeError, ValueError, ArithmeticError, OSError,
-            RecursionError) as exc:
-        # a verified event we cannot map is kept for repair, never dropped: the normalizer's gap is ours
-        logger.exception("normalizer failed", extra={"source": source.name, "vendor_event_id": event.vendor_event_id})
-        _quarantine(item, f"{type(exc).__name__}: {exc}")
-    else:
-        if envelope is None:
-            item.status, item.reason = IGNORED, f"event type {event.vendor_type!r} is not routed"
-        elif max(len(envelope.business_key), len(envelope.correlation_id)) > MAX_KEY_CHARS:
-            # they name executions, log keys and index entries; no vendor id is this long
-            _quarantine(item, f"business key or correlation id longer than {MAX_KEY_CHARS} characters")
-        else:
-            item.event_type, item.business_key = str(envelope.type), envelope.business_key
-            item.correlation_id, item.event_json = envelope.correlation_id, envelope.to_json()
-    _claim_check(item)
+    if len(item.raw_body) > min(get_settings().inline_body_limit_bytes, MAX_INLINE_BODY_BYTES):
+        # the raw body goes to S3 when it is large, or the item would be with its event (DynamoDB's 400 KB)
+        item.raw_ref = raw_bodies.put(item.source, item.source_event_id, item.received_at, item.raw_body,
+                                      item.content_type)
     return item
 
 
 def archived_headers(request: InboundRequest) -> dict[str, str]:
     return {name: request.headers[name][:MAX_HEADER_VALUE_CHARS] for name in KEPT_HEADERS if name in request.headers}
-
-
-def _claim_check(item: InboxItem) -> None:
-    """Keep the item under DynamoDB's 400 KB and the event under EventBridge's 256 KB: the raw body goes to
-    S3 when it is large or the item would be; an event too large for the bus goes to S3 and the item keeps
-    its envelope with a claim check instead of its data."""
-    event_bytes = len(item.event_json.encode())
-    oversize_event = bool(item.event_json) and publishing.entry_bytes(item.event_type, item.event_json) > (
-        publishing.MAX_INLINE_EVENT_BYTES)
-    if oversize_event:
-        claim = raw_bodies.put_event(item.source, item.source_event_id, item.received_at, item.event_json)
-        item.event_json = raw_bodies.claimed_event(item.event_json, claim)
-        event_bytes = len(item.event_json.encode())
-        metrics.add_metric(name="events_claim_checked", unit="Count", value=1)
-    inline_limit = min(get_settings().inline_body_limit_bytes, _ITEM_BUDGET - event_bytes)
-    if len(item.raw_body) > inline_limit:
-        item.raw_ref = raw_bodies.put(item.source, item.source_event_id, item.received_at, item.raw_body,
-                                      item.content_type)
-
-
-def _quarantine(item: InboxItem, reason: str) -> None:
-    reason = reason if len(reason) <= MAX_REASON_CHARS else reason[:MAX_REASON_CHARS] + "..."
-    item.status, item.reason = QUARANTINED, reason
-    logger.warning("event quarantined", extra={"key": item.key, "reason": reason})

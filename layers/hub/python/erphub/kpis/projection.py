@@ -14,6 +14,7 @@ from typing import Any
 from erphub.kpis import cycle
 from erphub.kpis.store import KpiStore, seconds_between
 from erphub.store import raw_bodies
+from erphub.store.inbox import ACCEPTED, PUBLISHED, QUARANTINED, RECEIVED
 from erphub.store.run_status import STATUS_PREFIX
 from erphub.store.tables import from_item
 from erphub.workflows.systems import VENDORS
@@ -56,14 +57,18 @@ def _plain(image: dict[str, Any]) -> dict[str, Any]:
 
 def _inbox(item: dict[str, Any], old: dict[str, Any], store: KpiStore) -> None:
     at, key, status = item["received_at"], item["pk"], item["status"]
-    if not old:  # the first write: the webhook's outcome (a replay of a repaired quarantine keeps its first outcome)
-        store.fact(WEBHOOK, at, key, source=item["source"], outcome=status)
+    if status == RECEIVED:
+        return  # stored by the ack path; its outcome is known once the publisher has mapped it
+    if old.get("status") == RECEIVED or not old:
+        # mapped (an item written before mapping moved to the publisher: its first write); a replay of a repaired
+        # quarantine keeps this first outcome
+        store.fact(WEBHOOK, at, key, source=item["source"], outcome=ACCEPTED if status == PUBLISHED else status)
         _start_waiting(item, store)
-    elif status == "published" and item.get("published_at") and not old.get("published_at"):
+    elif old.get("status") == QUARANTINED and item.get("event"):  # repaired: now it waits like any other
+        _start_waiting(item, store)
+    if status == PUBLISHED and item.get("published_at") and not old.get("published_at"):
         store.fact(EVENT_LAG, item["published_at"], key, source=item["source"],
                    seconds=seconds_between(at, item["published_at"]))
-    elif old.get("status") == "quarantined" and item.get("event"):  # repaired: now it waits like any other
-        _start_waiting(item, store)
 
 
 def _start_waiting(item: dict[str, Any], store: KpiStore) -> None:

@@ -57,6 +57,7 @@ class ReplayStatus(BaseModel):
 class SweepReport(BaseModel):
     found: int
     published: int
+    settled: int = Field(default=0, description="received webhooks the mapping quarantined or ignored, not published")
     skipped: int = Field(description="could not be published: quarantined and reported as exceptions")
     left: int = Field(description="refused by the bus for now: the next sweep tries again")
     complete: bool
@@ -103,11 +104,12 @@ def replay_status(replay_name: str) -> ReplayStatus:
 
 
 def sweep_now(actor: str) -> SweepReport:
-    """Publish every accepted inbox item still unpublished, however recent (the schedule waits a minute)."""
+    """Map and publish every inbox item still unpublished, however recent (the schedule waits a minute)."""
     actor = actor_name(actor)
     report = publishing.sweep(older_than=timedelta(0))
     logger.info("outbox swept by an operator", extra={"actor": actor, **report})
-    return SweepReport(found=report["found"], published=report["published"], skipped=report["skipped"],
+    return SweepReport(found=report["found"], published=report["published"], settled=report["settled"],
+                       skipped=report["skipped"],
                        left=report["left"], complete=bool(report["complete"]), actor=actor)
 
 

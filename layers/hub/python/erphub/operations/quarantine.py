@@ -22,11 +22,10 @@ from pydantic import BaseModel, Field, ValidationError
 from erphub import publishing
 from erphub.canonical import EventEnvelope, correlation_id_for
 from erphub.errors import BadEnvelope, Conflict, Unmappable, ValidationFailed
-from erphub.ingest.service import MAX_KEY_CHARS
+from erphub.ingest.mapping import MAX_KEY_CHARS, vendor_event
 from erphub.observability import logger, metrics
 from erphub.operations import actor_name
 from erphub.sources import get_source
-from erphub.sources.inbound import Headers, InboundRequest
 from erphub.store import inbox, raw_bodies
 from erphub.store import quarantine as store
 
@@ -114,13 +113,9 @@ def renormalize(key: str, actor: str) -> ReplayResult:
     actor = actor_name(actor)
     detail, body = _quarantined(key)
     source = get_source(detail.source)
-    request = InboundRequest(method="POST", url="", headers=Headers(detail.headers), body=body,
-                             received_at=detail.received_at)
     try:
-        event = next((e for e in source.parse(request) if e.vendor_event_id == detail.source_event_id), None)
-        if event is None:
-            raise ValidationFailed(f"the stored body no longer holds event {detail.source_event_id}", record=key)
-        envelope = source.normalize(event)
+        envelope = source.normalize(vendor_event(source, detail.headers, body, detail.source_event_id,
+                                                 detail.received_at))
     except (Unmappable, BadEnvelope) as exc:
         raise ValidationFailed(f"still unmappable: {exc.reason}", system=detail.source, record=key) from exc
     if envelope is None:

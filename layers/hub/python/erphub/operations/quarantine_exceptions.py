@@ -2,24 +2,18 @@
 (owner and SLA in config/exception_kinds.json), listed in the inbox beside the others, notified and swept for its
 SLA like them; repairing and replaying the webhook resolves it, once.
 
-Opened off the ack path: the ack path's one write (the inbox item, status quarantined) reaches the publisher
-through the inbox table's stream (its filter also passes INSERTs of quarantined items), which opens the exception
-in the workflow table before it publishes the accepted items after it (`report_quarantined`); that item's own
-stream record is then the `hub.exception.opened` notification. The publisher rather than a consumer of its own:
-a DynamoDB stream shard takes at most two readers before reads are throttled (DynamoDB Streams API,
-LimitExceededException), and the inbox stream has two (the publisher, the KPI projector). An item quarantined
-later by the outbox (unpublishable) is a MODIFY and already has its `outbox_unpublishable` exception, which a
-replay of that item resolves instead.
+Opened off the ack path: the publisher maps each received webhook (erphub.ingest.mapping) and, when its content
+cannot be mapped, opens the exception in the workflow table before it marks the inbox item quarantined; the
+exception item's own stream record is then the `hub.exception.opened` notification. An item quarantined later by
+the outbox (unpublishable) has its `outbox_unpublishable` exception instead, which a replay of that item resolves.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from erphub.errors import HubError
 from erphub.observability import logger
 from erphub.publishing import UNPUBLISHABLE_KIND
-from erphub.store import inbox as inbox_store
 from erphub.store.quarantine_exceptions import QuarantineExceptions
 from erphub.store.workflow_state import WorkflowStore
 
@@ -31,40 +25,11 @@ def exception_id(key: str) -> str:
     return WorkflowStore.exception_id_for(KIND, f"quarantine:{key}")
 
 
-def is_quarantine_insert(record: dict[str, Any]) -> bool:
-    """An inbox stream record of a webhook quarantined on receipt."""
-    image = (record.get("dynamodb") or {}).get("NewImage") or {}
-    return record.get("eventName") == "INSERT" and image.get("status", {}).get("S") == inbox_store.QUARANTINED
-
-
-def report_quarantined(records: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], str | None]:
-    """The publisher's share of an inbox stream batch: open the exception of each quarantined webhook, in stream
-    order. Returns the other records up to the first one that failed (to publish), and that failure's position
-    (None: all opened), which the publisher reports so the stream retries from it (opening is idempotent)."""
-    for index, record in enumerate(records):
-        if not is_quarantine_insert(record):
-            continue
-        try:
-            on_inbox_record(record)
-        except HubError:
-            logger.exception("could not open a quarantine exception", extra={"position": _position(record)})
-            return [r for r in records[:index] if not is_quarantine_insert(r)], _position(record)
-    return [r for r in records if not is_quarantine_insert(r)], None
-
-
-def _position(record: dict[str, Any]) -> str:
-    return str(record["dynamodb"]["SequenceNumber"])
-
-
-def on_inbox_record(record: dict[str, Any]) -> str | None:
-    """A webhook quarantined on receipt -> its exception (opened once); None for any other record."""
-    if not is_quarantine_insert(record):
-        return None
-    # only its text attributes: the raw body is binary, which a Lambda stream event carries base64-encoded
-    image = (record.get("dynamodb") or {}).get("NewImage") or {}
-    item = {name: value["S"] for name, value in image.items() if "S" in value}
-    key = str(item["pk"])
-    opened = QuarantineExceptions().open_once(_exception(key, item))
+def open_for(item: dict[str, str], reason: str) -> str:
+    """The exception of a webhook the publisher quarantines (`item`: the inbox item's text attributes), opened once;
+    returns its id."""
+    key = item["pk"]
+    opened = QuarantineExceptions().open_once(_exception(key, {**item, "reason": reason}))
     logger.info("quarantined webhook reported", extra={"key": key, "opened": opened})
     return exception_id(key)
 

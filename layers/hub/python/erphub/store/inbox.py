@@ -18,7 +18,11 @@ from erphub import aws
 from erphub.errors import Transient
 from erphub.settings import get_settings
 
-ACCEPTED, IGNORED, QUARANTINED, PUBLISHED = "accepted", "ignored", "quarantined", "published"
+# received: stored raw by the ack path, waiting to be mapped and published (erphub.ingest.mapping); accepted: a
+# canonical event waiting for the bus (a replayed quarantine, or an item the ack path mapped before mapping moved to
+# the publisher); then published, quarantined (kept for repair) or ignored (not routed)
+RECEIVED, ACCEPTED, IGNORED, QUARANTINED, PUBLISHED = "received", "accepted", "ignored", "quarantined", "published"
+WAITING = (RECEIVED, ACCEPTED)  # the outbox: what the publisher and the sweeper still owe the bus
 LOOKUP_QUARANTINED = "quarantined"
 # DynamoDB's limits (https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/ServiceQuotas.html):
 # an item holds at most 400 KB; a partition key at most 2048 bytes; TransactWriteItems takes at most 100
@@ -70,9 +74,10 @@ class InboxItem:
         for name in ("content_type", "event_type", "business_key", "reason"):
             if value := getattr(self, name):
                 item[name] = {"S": value}
-        if self.status == ACCEPTED:
-            item["event"] = {"S": self.event_json}
+        if self.status in WAITING:
             item["unpublished"] = {"S": "1"}
+        if self.event_json:
+            item["event"] = {"S": self.event_json}
         if lookup := lookup_key(self.status, self.business_key):
             item["lookup"] = {"S": lookup}
         if self.status != QUARANTINED:  # quarantined items wait for repair; they never expire on their own
@@ -175,25 +180,46 @@ def _write(items: list[dict[str, Any]], table: str) -> set[str]:
     return set()
 
 
-def mark_published(key: str) -> bool:
-    """accepted -> published, once; False if it was not in the accepted state (already published)."""
+def mark_published(key: str, mapped: dict[str, str] | None = None) -> bool:
+    """Waiting -> published, once; `mapped` (event, event_type, business_key, correlation_id) is what the publisher
+    mapped a received item into, kept with it. False if it was no longer waiting (published meanwhile)."""
+    values = {"published_at": datetime.now(UTC).isoformat(), **(mapped or {})}
+    if lookup := lookup_key(PUBLISHED, values.get("business_key", "")):
+        values["lookup"] = lookup
+    return _transition(key, PUBLISHED, values, remove=("unpublished",))
+
+
+def mark_quarantined(key: str, reason: str) -> bool:
+    """Waiting -> quarantined, out of the backlog, kept without expiry for repair and replay (its content cannot be
+    mapped, or the sweeper found it cannot be published); False if it was published meanwhile."""
+    return _transition(key, QUARANTINED, {"reason": reason[:1000], "lookup": LOOKUP_QUARANTINED},
+                       remove=("unpublished", "expires_at"))
+
+
+def mark_ignored(key: str, reason: str) -> bool:
+    """Received -> ignored (the hub does not route its type): out of the backlog, expiring like any other."""
+    return _transition(key, IGNORED, {"reason": reason[:1000]}, remove=("unpublished",))
+
+
+def _transition(key: str, status: str, values: dict[str, str], remove: tuple[str, ...]) -> bool:
+    """One conditional UpdateItem from a waiting state; False if the item was no longer waiting."""
+    names = {"#s": "status"} | {f"#a{i}": name for i, name in enumerate(values)}
+    update = "SET #s = :status, " + ", ".join(f"#a{i} = :a{i}" for i in range(len(values)))
     try:
         aws.client("dynamodb").update_item(
             TableName=get_settings().inbox_table,
             Key={"pk": {"S": key}},
-            UpdateExpression="SET #s = :published, published_at = :now REMOVE unpublished",
-            ConditionExpression="#s = :accepted",
-            ExpressionAttributeNames={"#s": "status"},
-            ExpressionAttributeValues={
-                ":published": {"S": PUBLISHED},
-                ":accepted": {"S": ACCEPTED},
-                ":now": {"S": datetime.now(UTC).isoformat()},
-            },
+            UpdateExpression=update + " REMOVE " + ", ".join(remove),
+            ConditionExpression="#s IN (:received, :accepted)",
+            ExpressionAttributeNames=names,
+            ExpressionAttributeValues={":status": {"S": status}, ":received": {"S": RECEIVED},
+                                       ":accepted": {"S": ACCEPTED}}
+                                      | {f":a{i}": {"S": value} for i, value in enumerate(values.values())},
         )
     except ClientError as exc:
         if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
             return False
-        raise Transient(f"could not mark {key} published", system="dynamodb", record=key) from exc
+        raise Transient(f"could not mark {key} {status}", system="dynamodb", record=key) from exc
     return True
 
 
@@ -216,51 +242,29 @@ def unpublished_pages(older_than: timedelta) -> Iterator[list[str]]:
         raise Transient("could not read the unpublished backlog", system="dynamodb") from exc
 
 
-def mark_unpublishable(key: str, reason: str) -> bool:
-    """accepted -> quarantined, out of the backlog, kept without expiry for repair and replay (the sweeper
-    found it cannot be published); False if it was published meanwhile."""
-    try:
-        aws.client("dynamodb").update_item(
-            TableName=get_settings().inbox_table,
-            Key={"pk": {"S": key}},
-            UpdateExpression="SET #s = :quarantined, #r = :reason, lookup = :quarantined "
-                             "REMOVE unpublished, expires_at",
-            ConditionExpression="#s = :accepted",
-            ExpressionAttributeNames={"#s": "status", "#r": "reason"},
-            ExpressionAttributeValues={":quarantined": {"S": QUARANTINED}, ":accepted": {"S": ACCEPTED},
-                                       ":reason": {"S": reason[:1000]}},
-        )
-    except ClientError as exc:
-        if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
-            return False
-        raise Transient(f"could not quarantine {key}", system="dynamodb", record=key) from exc
-    return True
-
-
-def still_accepted(keys: list[str]) -> set[str]:
+def still_waiting(keys: list[str]) -> set[str]:
     """Those of keys whose items are still waiting for the bus."""
-    return set(_accepted(keys, "pk, #s"))
+    return set(_waiting(keys, "pk, #s"))
 
 
-def accepted_events(keys: list[str]) -> dict[str, str]:
-    """Key -> canonical event JSON of those items still waiting for the bus."""
-    return _accepted(keys, "pk, #s, event")
+def waiting_items(keys: list[str]) -> dict[str, dict[str, Any]]:
+    """Key -> the whole item (attribute values) of those still waiting for the bus."""
+    return _waiting(keys, None)
 
 
-def _accepted(keys: list[str], projection: str) -> dict[str, str]:
-    """One consistent batch read per 100 keys; items no longer accepted (published meanwhile) are left out."""
+def _waiting(keys: list[str], projection: str | None) -> dict[str, dict[str, Any]]:
+    """One consistent batch read per 100 keys; items no longer waiting (published meanwhile) are left out."""
     table = get_settings().inbox_table
-    ddb, waiting = aws.client("dynamodb"), dict[str, str]()
+    ddb, waiting = aws.client("dynamodb"), dict[str, dict[str, Any]]()
+    read = {"ConsistentRead": True} | ({"ProjectionExpression": projection,
+                                        "ExpressionAttributeNames": {"#s": "status"}} if projection else {})
     for start in range(0, len(keys), 100):
-        request = {table: {"Keys": [{"pk": {"S": k}} for k in dict.fromkeys(keys[start : start + 100])],
-                           "ConsistentRead": True, "ProjectionExpression": projection,
-                           "ExpressionAttributeNames": {"#s": "status"}}}
+        request = {table: {"Keys": [{"pk": {"S": k}} for k in dict.fromkeys(keys[start : start + 100])], **read}}
         while request:
             try:
                 response = ddb.batch_get_item(RequestItems=request)
             except ClientError as exc:
                 raise Transient("could not read inbox states", system="dynamodb") from exc
-            waiting |= {i["pk"]["S"]: i.get("event", {}).get("S", "")
-                        for i in response["Responses"].get(table, []) if i["status"]["S"] == ACCEPTED}
+            waiting |= {i["pk"]["S"]: i for i in response["Responses"].get(table, []) if i["status"]["S"] in WAITING}
             request = response.get("UnprocessedKeys") or {}
     return waiting
