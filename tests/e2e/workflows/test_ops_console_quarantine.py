@@ -13,6 +13,7 @@ import pytest
 from deals import Deal
 from flows import sales_orders, seed_crm, subscriptions
 from test_ops_console import show_only
+from tests import webhooks as inbox_waits
 
 from local import webhooks
 from local.cognito_authorizer import dev_users
@@ -32,6 +33,7 @@ def test_a_quarantine_exception_is_found_in_the_inbox_and_resolved_by_its_replay
     body = deal.outbound_message(Legal_Entities__c="[{broken")
     assert webhooks.post(hub.gateway, "salesforce", body)[0] == 200
     key = "salesforce#" + re.search(rb"<Id>(04l[^<]*)</Id>", body).group(1).decode()
+    inbox_waits.mapped_key(hub.stack, key)  # the exception is opened, then the item marked quarantined
     [found] = hub.stack.wait_until(lambda: api.get("/exceptions", kind="quarantine", business_id=key),
                                    timeout=20, interval=0.2)
     # The operator finds it in the inbox, filtered by kind and the webhook's key, with its owner

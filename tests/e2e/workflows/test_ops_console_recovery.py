@@ -14,6 +14,7 @@ import console_browser
 import pytest
 from deals import Deal
 from flows import erp_customers, sales_orders, seed_crm, send_deal, subscriptions
+from tests import webhooks as inbox_waits
 
 from local import webhooks
 from local.cognito_authorizer import dev_users
@@ -40,6 +41,7 @@ def test_a_quarantined_deal_replayed_from_the_browser_is_activated_once(hub, api
     status, answer = webhooks.post(hub.gateway, "salesforce", body)
     assert status == 200 and "<Ack>true</Ack>" in answer
     key = "salesforce#" + re.search(rb"<Id>(04l[^<]*)</Id>", body).group(1).decode()
+    inbox_waits.mapped_key(hub.stack, key)  # quarantined by the publisher's mapping, just after the Ack
     # The operator finds it on the Quarantine page, with its reason, and opens its raw body
     page.click("nav a:text('Quarantine')")
     row = page.wait_for_selector(f"table#quarantine tr[data-key='{key}']")
