@@ -77,8 +77,8 @@ def delivered(stack, event_id: str) -> dict:
 
 def test_an_event_just_under_the_bus_limit_is_published_inline(stack, gateway):
     # Given a renewal-risk signal whose canonical event is exactly at the inline limit
-    body = with_entry_bytes(publishing.MAX_INLINE_EVENT_BYTES)
-    assert entry_bytes(body) == publishing.MAX_INLINE_EVENT_BYTES
+    body = with_entry_bytes(raw_bodies.MAX_INLINE_EVENT_BYTES)
+    assert entry_bytes(body) == raw_bodies.MAX_INLINE_EVENT_BYTES
     # When Gainsight sends it
     response = webhooks.post(gateway, "gainsight", body, fresh_id=False)
     assert response.status_code == 202 and response.json()["status"] == "accepted"
@@ -90,7 +90,7 @@ def test_an_event_just_under_the_bus_limit_is_published_inline(stack, gateway):
 
 def test_an_event_just_over_the_bus_limit_travels_by_claim_check(stack, gateway, aws_of_stack):
     # Given a signal whose canonical event is one byte over the inline limit
-    body = with_entry_bytes(publishing.MAX_INLINE_EVENT_BYTES + 1)
+    body = with_entry_bytes(raw_bodies.MAX_INLINE_EVENT_BYTES + 1)
     response = webhooks.post(gateway, "gainsight", body, fresh_id=False)
     # Then it is accepted (never refused, never stuck)
     assert response.status_code == 202 and response.json()["status"] == "accepted"
@@ -144,13 +144,13 @@ def stripe_entry_bytes(body: bytes) -> int:
 def test_a_body_at_the_inline_limit_and_an_event_at_the_bus_limit_fit_one_item(stack, gateway):
     # Given a body just under the inline limit whose event is just under the bus limit (the most an item holds)
     per_item = (stripe_entry_bytes(stripe_subscription(1001, 0)) - stripe_entry_bytes(stripe_subscription(1, 0))) / 1000
-    items = int((publishing.MAX_INLINE_EVENT_BYTES - stripe_entry_bytes(stripe_subscription(0, 0))) / per_item)
-    while stripe_entry_bytes(stripe_subscription(items, 0)) > publishing.MAX_INLINE_EVENT_BYTES:
+    items = int((raw_bodies.MAX_INLINE_EVENT_BYTES - stripe_entry_bytes(stripe_subscription(0, 0))) / per_item)
+    while stripe_entry_bytes(stripe_subscription(items, 0)) > raw_bodies.MAX_INLINE_EVENT_BYTES:
         items -= 1
     padding = (INLINE_BODY_LIMIT - 1000 - len(stripe_subscription(items, 0))) // items
     body = stripe_subscription(items, padding)
     assert INLINE_BODY_LIMIT - 5000 < len(body) < INLINE_BODY_LIMIT
-    assert publishing.MAX_INLINE_EVENT_BYTES - 200 < stripe_entry_bytes(body) <= publishing.MAX_INLINE_EVENT_BYTES
+    assert raw_bodies.MAX_INLINE_EVENT_BYTES - 200 < stripe_entry_bytes(body) <= raw_bodies.MAX_INLINE_EVENT_BYTES
     # When Stripe delivers it
     response = webhooks.post(gateway, "stripe", body, fresh_id=False)
     assert response.status_code == 202 and response.json()["status"] == "accepted"

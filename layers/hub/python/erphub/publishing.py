@@ -23,15 +23,10 @@ from erphub.errors import HubError
 from erphub.observability import logger, metrics
 from erphub.settings import get_settings
 from erphub.store import inbox
+from erphub.store.raw_bodies import MAX_ENTRY_BYTES
 
 EVENT_SOURCE = "erphub"
 _ENTRIES_PER_CALL = 10
-# EventBridge takes entries of at most 256 KB, counted as its PutEvents size rule says (Time 14 bytes, then
-# the UTF-8 bytes of Source, DetailType, Detail and each Resource). Events over MAX_INLINE_EVENT_BYTES travel
-# by claim check (erphub.store.raw_bodies); the headroom keeps the delivered event (EventBridge's own
-# envelope around the detail) within the 256 KB an SQS message or a Step Functions input may hold.
-MAX_ENTRY_BYTES = 256 * 1024
-MAX_INLINE_EVENT_BYTES = MAX_ENTRY_BYTES - 2048
 SWEEP_BUDGET = timedelta(seconds=45)
 UNPUBLISHABLE_KIND = "outbox_unpublishable"
 _TRANSIENT_ENTRY_ERRORS = {"InternalFailure", "ThrottlingException"}

@@ -126,7 +126,7 @@ def settle(item: dict[str, str], mapped: Mapped) -> None:
 def _claim_checked(item: dict[str, str], event_json: str, event_type: str) -> str:
     """The event as the bus carries it and the item keeps it: by claim check (S3) when it is over the bus's entry
     limit."""
-    if publishing.entry_bytes(event_type, event_json) <= publishing.MAX_INLINE_EVENT_BYTES:
+    if publishing.entry_bytes(event_type, event_json) <= raw_bodies.MAX_INLINE_EVENT_BYTES:
         return event_json
     claim = raw_bodies.put_event(item["source"], item["source_event_id"], datetime.fromisoformat(item["received_at"]),
                                  event_json)

@@ -6,7 +6,6 @@ leaves nothing behind, and nothing after the write can lose an accepted one.
 
 from __future__ import annotations
 
-from erphub import publishing
 from erphub.errors import BadEnvelope, PayloadTooLarge
 from erphub.event_ids import correlation_id_for, event_id_for
 from erphub.ingest.receipts import Delivery, Receipt
@@ -29,7 +28,7 @@ MAX_EVENTS_PER_DELIVERY = 100
 MAX_VENDOR_TYPE_CHARS = 256
 # a raw body stays inline in its item up to this size: the item must later hold the canonical event beside it (up to
 # the bus's entry limit; a larger one goes by claim check) and its keys, states and headers (all bounded above)
-MAX_INLINE_BODY_BYTES = inbox.MAX_ITEM_BYTES - 16 * 1024 - publishing.MAX_INLINE_EVENT_BYTES
+MAX_INLINE_BODY_BYTES = inbox.MAX_ITEM_BYTES - 16 * 1024 - raw_bodies.MAX_INLINE_EVENT_BYTES
 
 
 def receive(source_name: str, request: InboundRequest) -> Delivery:

@@ -156,7 +156,7 @@ def _replay(detail: QuarantinedDetail, body: bytes, envelope: EventEnvelope, rep
             actor: str) -> ReplayResult:
     event_json = envelope.model_dump_json()
     inline_body = 0 if detail.raw_ref else len(body)
-    if (publishing.entry_bytes(str(envelope.type), event_json) > publishing.MAX_INLINE_EVENT_BYTES
+    if (publishing.entry_bytes(str(envelope.type), event_json) > raw_bodies.MAX_INLINE_EVENT_BYTES
             or inline_body + len(event_json.encode()) > _ITEM_BUDGET):
         claim = raw_bodies.put_event(detail.source, detail.source_event_id, detail.received_at, event_json)
         event_json = raw_bodies.claimed_event(event_json, claim)

@@ -21,6 +21,12 @@ from erphub.errors import Permanent, Transient
 from erphub.settings import get_settings
 
 CLAIM_CHECK = "claim_check"
+# EventBridge takes entries of at most 256 KB, counted as its PutEvents size rule says (Time 14 bytes, then
+# the UTF-8 bytes of Source, DetailType, Detail and each Resource; erphub.publishing.entry_bytes). Events over
+# MAX_INLINE_EVENT_BYTES travel by claim check; the headroom keeps the delivered event (EventBridge's own
+# envelope around the detail) within the 256 KB an SQS message or a Step Functions input may hold.
+MAX_ENTRY_BYTES = 256 * 1024
+MAX_INLINE_EVENT_BYTES = MAX_ENTRY_BYTES - 2048
 # S3 keys hold at most 1024 bytes; vendor ids may be up to DynamoDB's 2048-byte key, so long ones are hashed
 _MAX_ID_CHARS = 200
 
