@@ -217,7 +217,7 @@ def _inbox_status(clients: Clients, table: str, key: str) -> str | None:
 
 
 def publishing_backlog(clients: Clients, stack: DeployedStack) -> int:
-    """Accepted events still not on the bus after STUCK_AFTER (0 when the stream and the sweeper keep up)."""
+    """Stored events still not on the bus after STUCK_AFTER (0 when the stream and the sweeper keep up)."""
     cutoff = (datetime.now(UTC) - STUCK_AFTER).isoformat()
     response = clients("dynamodb").query(
         TableName=stack.output("InboxTableName"), IndexName="unpublished", Select="COUNT",

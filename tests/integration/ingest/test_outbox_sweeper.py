@@ -5,12 +5,13 @@ rest; the bus refusing an item for now leaves it for the next run."""
 import json
 import uuid
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from botocore.exceptions import ClientError
 
 from erphub import aws, publishing
-from erphub.store.inbox import ACCEPTED, InboxItem
+from erphub.store.inbox import ACCEPTED, RECEIVED, InboxItem
 
 pytestmark = pytest.mark.integration
 
@@ -128,3 +129,45 @@ def test_items_the_bus_refuses_for_now_stay_for_the_next_run(stack, bus, stream_
     bus.refuse = None
     assert stack.invoke("OutboxSweeperFunction", {"grace_seconds": 0})["published"] >= 2
     assert {e for _, e in items} <= set(bus.taken)
+
+
+def test_received_webhooks_the_stream_path_lost_are_mapped_by_the_sweep(stack, sweeps_by_hand_only,
+                                                                         monkeypatch):
+    from erphub.ingest import mapping
+
+    # Given three webhooks the ack path stored (received) whose stream records never reached the publisher: a
+    # closed-won deal, one without a company to bill (unmappable), and a Gainsight event the hub does not route
+    monkeypatch.setattr(mapping, "pending_from_stream", lambda records: ([], None))
+    received_at = datetime.now(UTC) - timedelta(minutes=5)
+    stored = {"deal": _as_stored("hubspot", "hubspot/deal.closedwon.json", "deal.propertyChange"),
+              "unmappable": _as_stored("hubspot", "hubspot/deal.closedwon_without_company.json", "deal.propertyChange"),
+              "ignored": _as_stored("gainsight", "gainsight/nps_response.json", None)}
+    items = {name: InboxItem(source=source, source_event_id=event.vendor_event_id, vendor_type=event.vendor_type,
+                             status=RECEIVED, event_id=uuid.uuid4().hex,
+                             correlation_id=f"event:{source}:{event.vendor_event_id}", received_at=received_at,
+                             raw_body=event.raw)
+             for name, (source, event) in stored.items()}
+    _write(stack, list(items.values()))
+    # When the sweep runs
+    report = stack.invoke("OutboxSweeperFunction", {"grace_seconds": 0})
+    # Then the deal is on the bus with its canonical event, the other two are settled, nothing is left
+    assert (report["published"], report["settled"], report["left"]) == (1, 2, 0), report
+    deal = _inbox_item(stack, items["deal"].key)
+    assert deal["status"]["S"] == "published" and json.loads(deal["event"]["S"])["type"] == "crm.opportunity.closed_won"
+    assert "unpublished" not in deal and deal["raw_body"]["B"] == items["deal"].raw_body
+    unmappable = _inbox_item(stack, items["unmappable"].key)
+    assert unmappable["status"]["S"] == "quarantined" and "expires_at" not in unmappable
+    assert [e for e in _exceptions(stack, "quarantine")
+            if e.get("detail", {}).get("inbox_key", {}).get("S") == items["unmappable"].key]
+    assert _inbox_item(stack, items["ignored"].key)["status"]["S"] == "ignored"
+
+
+def _as_stored(source: str, sample: str, vendor_type: str | None):
+    """(source, the vendor event) as the ack path stores it: one event of the sample delivery, its raw bytes."""
+    from erphub.sources import get_source
+    from erphub.sources.inbound import Headers, InboundRequest
+
+    body = (Path(__file__).resolve().parents[3] / "events" / sample).read_bytes()
+    request = InboundRequest(method="POST", url="", headers=Headers(), body=body, received_at=datetime.now(UTC))
+    events = get_source(source).parse(request)
+    return source, next(e for e in events if vendor_type is None or e.vendor_type == vendor_type)

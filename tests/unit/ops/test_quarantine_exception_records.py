@@ -76,7 +76,8 @@ def test_the_publisher_maps_in_stream_order_and_stops_at_the_first_it_could_not_
     # Then the first quarantine is opened and its item marked, the mapped items before the failure are to be
     # published with their canonical events, and the stream retries from the failure
     assert [p.position for p in to_publish] == ["1", "3"] and failed_at == "4"
-    assert all(p.mapped and p.mapped["event_type"] == "crm.opportunity.closed_won" for p in to_publish)
+    assert all(p.published_item and p.published_item["event_type"]["S"] == "crm.opportunity.closed_won"
+               for p in to_publish)
     assert [v.business_ids["webhook"] for v in inbox.listing(inbox.Filters(kind="quarantine"))] == [
         "hubspot#62515:3816279402"]
     monkeypatch.setattr(quarantine_exceptions, "open_for", opened)
@@ -110,3 +111,25 @@ def test_a_replay_of_an_item_the_outbox_quarantined_resolves_its_unpublishable_e
     assert before is not None and before["exception_id"] == opened
     assert store.exception(opened)["status"] == "closed"
     assert [v.kind for v in inbox.listing(inbox.Filters())] == [UNPUBLISHABLE_KIND]  # no quarantine one besides
+
+
+def test_a_retried_record_of_a_webhook_replayed_since_changes_nothing(tables, hub_settings):
+    hub_settings(IDENTITY_TABLE="identity", WORKFLOW_TABLE="workflows", INBOX_TABLE="inbox")
+    ddb = aws.client("dynamodb")
+    ddb.create_table(TableName="inbox", BillingMode="PAY_PER_REQUEST",
+                     KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+                     AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}])
+    # Given an unmappable webhook the publisher quarantined
+    [record] = [received("deal.closedwon_without_company.json", 3816279402, 1)]
+    key = record["dynamodb"]["NewImage"]["pk"]["S"]
+    ddb.put_item(TableName="inbox", Item={**record["dynamodb"]["NewImage"], "raw_body": {"B": b""}})
+    assert mapping.pending_from_stream([record]) == ([], None)
+    # And an operator replayed it since (quarantined -> accepted, with the corrected event)
+    ddb.update_item(TableName="inbox", Key={"pk": {"S": key}}, UpdateExpression="SET #s = :accepted",
+                    ExpressionAttributeNames={"#s": "status"},
+                    ExpressionAttributeValues={":accepted": {"S": "accepted"}})
+    # When the stream delivers its old record again (a retried batch)
+    assert mapping.pending_from_stream([record]) == ([], None)
+    # Then the replay stands: the item is still accepted, waiting for the bus with the operator's event
+    item = ddb.get_item(TableName="inbox", Key={"pk": {"S": key}})["Item"]
+    assert item["status"]["S"] == "accepted"

@@ -20,7 +20,7 @@ from botocore.exceptions import ClientError
 
 from erphub import aws
 from erphub.errors import HubError
-from erphub.observability import logger, metrics
+from erphub.observability import emit_safely, logger, metrics
 from erphub.settings import get_settings
 from erphub.store import inbox
 from erphub.store.raw_bodies import MAX_ENTRY_BYTES
@@ -28,6 +28,9 @@ from erphub.store.raw_bodies import MAX_ENTRY_BYTES
 EVENT_SOURCE = "erphub"
 _ENTRIES_PER_CALL = 10
 SWEEP_BUDGET = timedelta(seconds=45)
+# keys read, mapped and published at a time: an index page holds up to ~10,000 keys, each item up to 400 KB, and
+# the budget is checked between chunks
+_SWEEP_CHUNK = 100
 UNPUBLISHABLE_KIND = "outbox_unpublishable"
 _TRANSIENT_ENTRY_ERRORS = {"InternalFailure", "ThrottlingException"}
 _PERMANENT_CALL_ERRORS = {"ValidationException"}
@@ -41,13 +44,13 @@ def entry_bytes(detail_type: str, detail: str) -> int:
 
 @dataclass(frozen=True)
 class Pending:
-    """One inbox item to publish; `position` is what the caller reports back on failure; `mapped` is what the item
-    keeps once published when the publisher mapped it (erphub.ingest.mapping.Mapped.kept)."""
+    """One inbox item to publish; `position` is what the caller reports back on failure; `published_item` is the
+    whole item as it is once published, when the publisher mapped it (store.inbox.published_item)."""
 
     position: str
     key: str
     event_json: str
-    mapped: dict[str, str] | None = None
+    published_item: dict[str, Any] | None = None
 
 
 def publish_in_order(pending: Iterable[Pending]) -> str | None:
@@ -56,20 +59,24 @@ def publish_in_order(pending: Iterable[Pending]) -> str | None:
     Items another path has published meanwhile (the sweeper, an earlier attempt) are skipped.
     """
     items = list(pending)
-    waiting = inbox.still_waiting([p.key for p in items]) if items else set()
-    metrics.add_metric(name="events_already_published", unit="Count", value=len(items) - len(waiting))
-    items = [p for p in items if p.key in waiting]
+    waiting = inbox.still_waiting([p.key for p in items]) if items else {}
+    # an item mapped from a received image is published only while it is still received: a retried stream record
+    # of an item an operator has replayed since (accepted) must not put the old mapping on the bus
+    ready = [p for p in items
+             if waiting.get(p.key) == inbox.RECEIVED or (p.key in waiting and p.published_item is None)]
+    metrics.add_metric(name="events_already_published", unit="Count", value=len(items) - len(ready))
+    items = ready
     for start in range(0, len(items), _ENTRIES_PER_CALL):
         chunk = items[start : start + _ENTRIES_PER_CALL]
         failed = _put_events(chunk)
-        _mark_all([(item.key, item.mapped) for item in chunk[: failed if failed is not None else len(chunk)]])
+        _mark_all([(item.key, item.published_item) for item in chunk[: failed if failed is not None else len(chunk)]])
         if failed is not None:
             return chunk[failed].position
     return None
 
 
 def sweep(older_than: timedelta, budget: timedelta = SWEEP_BUDGET) -> dict[str, int]:
-    """The outbox backstop: publish every waiting item the stream path left unpublished, page by page; a received
+    """The outbox backstop: publish every waiting item the stream path left unpublished, 100 at a time; a received
     one is mapped first (erphub.ingest.mapping), so it may be settled as quarantined or ignored instead.
 
     An item that cannot be published (malformed, too large for the bus, refused for good) is skipped: it is
@@ -78,7 +85,9 @@ def sweep(older_than: timedelta, budget: timedelta = SWEEP_BUDGET) -> dict[str, 
     """
     report = {"found": 0, "published": 0, "settled": 0, "skipped": 0, "left": 0, "complete": 1}
     deadline = time.monotonic() + budget.total_seconds()
-    for keys in inbox.unpublished_pages(older_than):
+    chunks = (page[start : start + _SWEEP_CHUNK] for page in inbox.unpublished_pages(older_than)
+              for start in range(0, len(page), _SWEEP_CHUNK))
+    for keys in chunks:
         if time.monotonic() > deadline:
             report["complete"] = 0
             break
@@ -91,7 +100,7 @@ def sweep(older_than: timedelta, budget: timedelta = SWEEP_BUDGET) -> dict[str, 
 
 
 def _sweep_page(keys: list[str], report: dict[str, int]) -> None:
-    events, mapped = _waiting_events(inbox.waiting_items(keys), report)  # items published meanwhile are left out
+    events, published = _waiting_events(inbox.waiting_items(keys), report)  # items published meanwhile are left out
     ready: list[tuple[str, dict[str, Any]]] = []
     for key in (k for k in keys if k in events):
         try:
@@ -105,7 +114,7 @@ def _sweep_page(keys: list[str], report: dict[str, int]) -> None:
     for chunk in _calls(ready):
         outcomes = _put_each(chunk)
         on_bus = [key for key, refusal in outcomes.items() if refusal is None]
-        _mark_all([(key, mapped.get(key)) for key in on_bus])
+        _mark_all([(key, published.get(key)) for key in on_bus])
         report["published"] += len(on_bus)
         for key, refusal in outcomes.items():
             if refusal:
@@ -212,20 +221,21 @@ def _entry(event_json: str) -> dict[str, object]:
 
 
 def _mark_all(published: list[tuple[str, dict[str, str] | None]]) -> None:
-    """Mark events the bus took (key, what a mapped item keeps): one UpdateItem each, in parallel (the bus already
+    """Mark events the bus took (key, the whole item of a mapped one): one write each, in parallel (the bus already
     has them, so their order does not matter); each in a copy of this context, which carries per-invocation state."""
     if len(published) < 2:
-        for key, mapped in published:
-            _mark(key, mapped)
+        for key, item in published:
+            _mark(key, item)
         return
     with ThreadPoolExecutor(max_workers=min(_MARKERS, len(published))) as pool:
-        for done in [pool.submit(contextvars.copy_context().run, _mark, key, mapped) for key, mapped in published]:
+        for done in [pool.submit(contextvars.copy_context().run, _mark, key, item) for key, item in published]:
             done.result()
 
 
-def _mark(key: str, mapped: dict[str, str] | None) -> None:
+def _mark(key: str, item: dict[str, Any] | None) -> None:
     try:
-        inbox.mark_published(key, mapped)
+        if inbox.mark_published(key, item) and item is not None:  # a mapped webhook's outcome, counted once
+            emit_safely("webhook_outcomes", source=item["source"]["S"], status=inbox.ACCEPTED)
     except HubError:
         # the event is on the bus; an unmarked item is only republished later, which consumers tolerate
         logger.exception("could not mark published", extra={"key": key})
@@ -233,19 +243,20 @@ def _mark(key: str, mapped: dict[str, str] | None) -> None:
 
 def _waiting_events(items: dict[str, dict[str, Any]],
                     report: dict[str, int]) -> tuple[dict[str, str], dict[str, dict[str, str]]]:
-    """Key -> event JSON of the waiting items the bus can take, and key -> what each mapped one keeps: received
-    items are mapped first (quarantined and ignored ones are settled, not published: `settled` in the report)."""
+    """Key -> event JSON of the waiting items the bus can take, and key -> the whole item of each mapped one once
+    published: received items are mapped first (quarantined and ignored ones are settled, not published: `settled`
+    in the report)."""
     from erphub.ingest import mapping  # the mapping imports this module
 
     events: dict[str, str] = {}
-    mapped: dict[str, dict[str, str]] = {}
+    published: dict[str, dict[str, Any]] = {}
     for key, item in items.items():
         if item["status"]["S"] != inbox.RECEIVED:
             events[key] = item.get("event", {}).get("S", "")
             continue
         try:
             outcome = mapping.map_received(item)
-            mapping.settle(mapping.texts(item), outcome)
+            mapping.settle(mapping.text_values(item), outcome)
         except HubError:  # S3 or DynamoDB failing now: the item stays in the backlog for the next run
             logger.exception("could not map a received webhook", extra={"key": key})
             report["left"] += 1
@@ -253,5 +264,5 @@ def _waiting_events(items: dict[str, dict[str, Any]],
         if outcome.status != inbox.ACCEPTED:
             report["settled"] += 1
         else:
-            events[key], mapped[key] = outcome.event_json, outcome.kept()
-    return events, mapped
+            events[key], published[key] = outcome.event_json, mapping.as_published(item, outcome)
+    return events, published

@@ -25,6 +25,9 @@ from erphub.store import inbox, raw_bodies
 
 MAX_REASON_CHARS = 1000
 MAX_KEY_CHARS = 512  # a business key or correlation id names executions, log keys and index entries
+# what publishing adds to an item besides its event: type, business key and correlation id (each at most
+# MAX_KEY_CHARS), lookup, status, published_at, with their names
+_PUBLISHED_ATTRIBUTES_BYTES = 4 * 1024
 # a normalizer's own failure (not Unmappable): the event is kept for repair, never dropped
 _MAPPING_FAILURES = (KeyError, IndexError, TypeError, ValueError, ArithmeticError, OSError, RecursionError)
 
@@ -41,9 +44,16 @@ class Mapped:
     correlation_id: str = ""
 
     def kept(self) -> dict[str, str]:
-        """What the inbox item keeps of an accepted event once it is published (store.inbox.mark_published)."""
+        """What the inbox item keeps of an accepted event once it is published."""
         return {"event": self.event_json, "event_type": self.event_type, "business_key": self.business_key,
                 "correlation_id": self.correlation_id}
+
+
+def as_published(item: dict[str, Any], mapped: Mapped) -> dict[str, Any]:
+    """The received item (its attribute values, as a stream image or a read gives them) as it is once published
+    with its canonical event (store.inbox.mark_published writes it back)."""
+    return inbox.published_item({**item, "raw_body": {"B": _binary(item["raw_body"])}} if "raw_body" in item
+                                else item, mapped.kept())
 
 
 def vendor_event(source: Source, headers: dict[str, str], body: bytes, source_event_id: str,
@@ -65,29 +75,32 @@ def pending_from_stream(records: list[dict[str, Any]]) -> tuple[list[Pending], s
     pending: list[Pending] = []
     for record in records:
         image, position = record["dynamodb"]["NewImage"], str(record["dynamodb"]["SequenceNumber"])
-        key = image["pk"]["S"]
-        if image["status"]["S"] != inbox.RECEIVED:
-            pending.append(Pending(position, key, image["event"]["S"]))
-            continue
+        key, status = image["pk"]["S"], image["status"]["S"]
         try:
-            mapped = map_received(image)
-            settle(texts(image), mapped)
-            if mapped.status == inbox.ACCEPTED:
-                pending.append(Pending(position, key, mapped.event_json, mapped.kept()))
+            if status == inbox.QUARANTINED:  # an INSERT of a release that mapped on the ack path: its exception
+                item = text_values(image)
+                quarantine_exceptions.open_for(item, item.get("reason", "quarantined"))
+            elif status != inbox.RECEIVED:
+                pending.append(Pending(position, key, image["event"]["S"]))
+            else:
+                mapped = map_received(image)
+                settle(text_values(image), mapped)
+                if mapped.status == inbox.ACCEPTED:
+                    pending.append(Pending(position, key, mapped.event_json, as_published(image, mapped)))
         except HubError:
             logger.exception("could not map a received webhook", extra={"key": key, "position": position})
             return pending, position
     return pending, None
 
 
-def texts(item: dict[str, Any]) -> dict[str, str]:
+def text_values(item: dict[str, Any]) -> dict[str, str]:
     """An item's text attributes as plain values."""
     return {name: value["S"] for name, value in item.items() if "S" in value}
 
 
 def map_received(item: dict[str, Any]) -> Mapped:
     """Map one received inbox item (its DynamoDB attribute values, as a stream image or a read gives them)."""
-    plain = texts(item)
+    plain = text_values(item)
     key, source_name = plain["pk"], plain["source"]
     try:
         source = get_source(source_name)
@@ -105,28 +118,32 @@ def map_received(item: dict[str, Any]) -> Mapped:
         return Mapped(inbox.IGNORED, reason=f"event type {plain.get('vendor_type', '')!r} is not routed")
     if max(len(envelope.business_key), len(envelope.correlation_id)) > MAX_KEY_CHARS:
         return _quarantined(key, f"business key or correlation id longer than {MAX_KEY_CHARS} characters")
-    # the item holds it beside the raw body: the ack path keeps a body inline only if the largest inline event fits
-    event_json = _claim_checked(plain, envelope.to_json(), str(envelope.type))
+    # the item holds it beside the raw body (the ack path keeps a body inline only if the largest inline event fits)
+    event_json = _claim_checked(plain, envelope.to_json(), str(envelope.type), inbox.item_bytes(item))
     return Mapped(inbox.ACCEPTED, event_json=event_json, event_type=str(envelope.type),
                   business_key=envelope.business_key, correlation_id=envelope.correlation_id)
 
 
 def settle(item: dict[str, str], mapped: Mapped) -> None:
-    """Count the outcome, and record a quarantined or ignored one on its item (`texts` of it); a quarantine first
+    """Count the outcome, and record a quarantined or ignored one on its item (`text_values` of it); a quarantine first
     opens its owned exception, once. Idempotent: a retried batch settles the same item again. (An accepted outcome
     is recorded with the event, once it is published.)"""
     if mapped.status == inbox.QUARANTINED:
-        quarantine_exceptions.open_for(item, mapped.reason)
-        inbox.mark_quarantined(item["pk"], mapped.reason)
+        quarantine_exceptions.open_for(item, mapped.reason)  # once: a retry finds it opened (or closed by a replay)
+        done = inbox.mark_quarantined(item["pk"], mapped.reason, expected=(inbox.RECEIVED,))
     elif mapped.status == inbox.IGNORED:
-        inbox.mark_ignored(item["pk"], mapped.reason)
-    emit_safely("webhook_outcomes", source=item["source"], status=mapped.status)
+        done = inbox.mark_ignored(item["pk"], mapped.reason)
+    else:
+        return  # counted once published (erphub.publishing)
+    if done:  # not a retried record of an item settled (or replayed) since
+        emit_safely("webhook_outcomes", source=item["source"], status=mapped.status)
 
 
-def _claim_checked(item: dict[str, str], event_json: str, event_type: str) -> str:
+def _claim_checked(item: dict[str, str], event_json: str, event_type: str, item_bytes: int) -> str:
     """The event as the bus carries it and the item keeps it: by claim check (S3) when it is over the bus's entry
-    limit."""
-    if publishing.entry_bytes(event_type, event_json) <= raw_bodies.MAX_INLINE_EVENT_BYTES:
+    limit, or would not fit in the item (`item_bytes` as received; the attributes published adds are bounded)."""
+    fits_item = item_bytes + len(event_json.encode()) + _PUBLISHED_ATTRIBUTES_BYTES <= inbox.MAX_ITEM_BYTES
+    if fits_item and publishing.entry_bytes(event_type, event_json) <= raw_bodies.MAX_INLINE_EVENT_BYTES:
         return event_json
     claim = raw_bodies.put_event(item["source"], item["source_event_id"], datetime.fromisoformat(item["received_at"]),
                                  event_json)

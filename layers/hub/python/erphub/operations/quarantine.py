@@ -1,9 +1,9 @@
-"""Quarantined webhooks: verified but unmappable events the ack path kept (DESIGN rule 3). An operator lists
-them with their reason and raw body, repairs them and replays them into the pipeline once:
+"""Quarantined webhooks: verified events the ack path stored and the publisher's mapping could not map (DESIGN
+rule 3). An operator lists them with their reason and raw body, repairs them and replays them into the pipeline once:
 
 - `renormalize`: after a mapping fix is deployed, the stored raw body goes through the source's parser and
-  normalizer again, exactly as on the ack path (the signature was verified on receipt and is not checked again:
-  its timestamp is long past the vendor's tolerance);
+  normalizer again, exactly as the publisher maps it (erphub.ingest.mapping; the signature was verified on receipt
+  and is not checked again: its timestamp is long past the vendor's tolerance);
 - `replay_corrected`: the operator supplies the canonical fields; they are validated against the canonical models
   (EventEnvelope), keeping the webhook's own ids (event_id, source, source_event_id).
 

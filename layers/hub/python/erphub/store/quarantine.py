@@ -1,9 +1,9 @@
 """Quarantined inbox items: listed through the sparse `lookup` index (lookup = "quarantined"), read whole for
 repair, and replayed into the pipeline by one conditional write.
 
-The replay is the same commit point as the ack path (store/inbox.py): the item turns from quarantined into
+The replay is one commit point like the ack path's (store/inbox.py): the item turns from quarantined into
 accepted, with its canonical event and the `unpublished` marker, in one UpdateItem conditioned on it still being
-quarantined. The inbox stream (and, as backstop, the sweeper) then publishes it like any accepted webhook. Two
+quarantined. The inbox stream (and, as backstop, the sweeper) then publishes its event as it stands. Two
 replays racing each other cannot both pass the condition, so an event is replayed once.
 """
 
