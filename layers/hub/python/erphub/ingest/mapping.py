@@ -119,7 +119,8 @@ def map_received(item: dict[str, Any]) -> Mapped:
     if max(len(envelope.business_key), len(envelope.correlation_id)) > MAX_KEY_CHARS:
         return _quarantined(key, f"business key or correlation id longer than {MAX_KEY_CHARS} characters")
     # the item holds it beside the raw body (the ack path keeps a body inline only if the largest inline event fits)
-    event_json = _claim_checked(plain, envelope.to_json(), str(envelope.type), inbox.item_bytes(item))
+    stored = {**item, "raw_body": {"B": body}} if "raw_body" in item else item  # a stream image has it in base64
+    event_json = _claim_checked(plain, envelope.to_json(), str(envelope.type), inbox.item_bytes(stored))
     return Mapped(inbox.ACCEPTED, event_json=event_json, event_type=str(envelope.type),
                   business_key=envelope.business_key, correlation_id=envelope.correlation_id)
 
