@@ -17,6 +17,7 @@ import time
 import warnings
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.metrics import MetricUnit
 
 from erphub.xray import LazyXRayProvider
 
@@ -26,12 +27,7 @@ warnings.filterwarnings("ignore", message="No application metrics to publish")
 NAMESPACE = "erphub"
 SERVICE = "erphub"
 DIMENSIONS = frozenset({"source", "system", "workflow", "status", "kind"})
-# CloudWatch's metric units (https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_MetricDatum.html)
-UNITS = frozenset({"Seconds", "Microseconds", "Milliseconds", "Bytes", "Kilobytes", "Megabytes", "Gigabytes",
-                   "Terabytes", "Bits", "Kilobits", "Megabits", "Gigabits", "Terabits", "Percent", "Count",
-                   "Bytes/Second", "Kilobytes/Second", "Megabytes/Second", "Gigabytes/Second", "Terabytes/Second",
-                   "Bits/Second", "Kilobits/Second", "Megabits/Second", "Gigabits/Second", "Terabits/Second",
-                   "Count/Second", "None"})
+UNITS = frozenset(unit.value for unit in MetricUnit)  # CloudWatch's metric units, as Powertools lists them
 # a dimension value is a short name; anything that looks like an id (digits, long strings) is refused by `emit`
 _VALUE = re.compile(r"^[a-z][a-z_.-]{0,39}$")
 

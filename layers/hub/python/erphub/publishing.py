@@ -220,7 +220,7 @@ def _entry(event_json: str) -> dict[str, object]:
     }
 
 
-def _mark_all(published: list[tuple[str, dict[str, str] | None]]) -> None:
+def _mark_all(published: list[tuple[str, dict[str, Any] | None]]) -> None:
     """Mark events the bus took (key, the whole item of a mapped one): one write each, in parallel (the bus already
     has them, so their order does not matter); each in a copy of this context, which carries per-invocation state."""
     if len(published) < 2:
@@ -242,7 +242,7 @@ def _mark(key: str, item: dict[str, Any] | None) -> None:
 
 
 def _waiting_events(items: dict[str, dict[str, Any]],
-                    report: dict[str, int]) -> tuple[dict[str, str], dict[str, dict[str, str]]]:
+                    report: dict[str, int]) -> tuple[dict[str, str], dict[str, dict[str, Any]]]:
     """Key -> event JSON of the waiting items the bus can take, and key -> the whole item of each mapped one once
     published: received items are mapped first (quarantined and ignored ones are settled, not published: `settled`
     in the report)."""
@@ -255,14 +255,13 @@ def _waiting_events(items: dict[str, dict[str, Any]],
             events[key] = item.get("event", {}).get("S", "")
             continue
         try:
-            outcome = mapping.map_received(item)
-            mapping.settle(mapping.text_values(item), outcome)
+            mapped = mapping.to_publish(item)
         except HubError:  # S3 or DynamoDB failing now: the item stays in the backlog for the next run
             logger.exception("could not map a received webhook", extra={"key": key})
             report["left"] += 1
             continue
-        if outcome.status != inbox.ACCEPTED:
+        if mapped is None:
             report["settled"] += 1
         else:
-            events[key], published[key] = outcome.event_json, mapping.as_published(item, outcome)
+            events[key], published[key] = mapped
     return events, published

@@ -49,11 +49,17 @@ class Mapped:
                 "correlation_id": self.correlation_id}
 
 
-def as_published(item: dict[str, Any], mapped: Mapped) -> dict[str, Any]:
-    """The received item (its attribute values, as a stream image or a read gives them) as it is once published
-    with its canonical event (store.inbox.mark_published writes it back)."""
-    return inbox.published_item({**item, "raw_body": {"B": _binary(item["raw_body"])}} if "raw_body" in item
-                                else item, mapped.kept())
+def to_publish(item: dict[str, Any]) -> tuple[str, dict[str, Any]] | None:
+    """Map one received item (its attribute values, as a stream image or a read gives them) and settle it: the
+    event JSON for the bus and the whole item as it is once published (store.inbox.mark_published writes it back),
+    or None when it was quarantined or ignored instead. The publisher's stream path and the sweeper both use it."""
+    if isinstance(raw := item.get("raw_body", {}).get("B"), str):  # a stream image carries binaries in base64
+        item = {**item, "raw_body": {"B": base64.b64decode(raw)}}
+    mapped = map_received(item)
+    settle(text_values(item), mapped)
+    if mapped.status != inbox.ACCEPTED:
+        return None
+    return mapped.event_json, inbox.published_item(item, mapped.kept())
 
 
 def vendor_event(source: Source, headers: dict[str, str], body: bytes, source_event_id: str,
@@ -82,11 +88,8 @@ def pending_from_stream(records: list[dict[str, Any]]) -> tuple[list[Pending], s
                 quarantine_exceptions.open_for(item, item.get("reason", "quarantined"))
             elif status != inbox.RECEIVED:
                 pending.append(Pending(position, key, image["event"]["S"]))
-            else:
-                mapped = map_received(image)
-                settle(text_values(image), mapped)
-                if mapped.status == inbox.ACCEPTED:
-                    pending.append(Pending(position, key, mapped.event_json, as_published(image, mapped)))
+            elif published := to_publish(image):
+                pending.append(Pending(position, key, *published))
         except HubError:
             logger.exception("could not map a received webhook", extra={"key": key, "position": position})
             return pending, position
@@ -99,12 +102,12 @@ def text_values(item: dict[str, Any]) -> dict[str, str]:
 
 
 def map_received(item: dict[str, Any]) -> Mapped:
-    """Map one received inbox item (its DynamoDB attribute values, as a stream image or a read gives them)."""
+    """Map one received inbox item (its DynamoDB attribute values, the raw body as bytes)."""
     plain = text_values(item)
     key, source_name = plain["pk"], plain["source"]
     try:
         source = get_source(source_name)
-        body = raw_bodies.read(plain["raw_ref"]) if plain.get("raw_ref") else _binary(item.get("raw_body"))
+        body = raw_bodies.read(plain["raw_ref"]) if plain.get("raw_ref") else bytes(item["raw_body"]["B"])
         headers = {name: value["S"] for name, value in item.get("headers", {}).get("M", {}).items()}
         event = vendor_event(source, headers, body, plain["source_event_id"],
                              datetime.fromisoformat(plain["received_at"]))
@@ -119,8 +122,7 @@ def map_received(item: dict[str, Any]) -> Mapped:
     if max(len(envelope.business_key), len(envelope.correlation_id)) > MAX_KEY_CHARS:
         return _quarantined(key, f"business key or correlation id longer than {MAX_KEY_CHARS} characters")
     # the item holds it beside the raw body (the ack path keeps a body inline only if the largest inline event fits)
-    stored = {**item, "raw_body": {"B": body}} if "raw_body" in item else item  # a stream image has it in base64
-    event_json = _claim_checked(plain, envelope.to_json(), str(envelope.type), inbox.item_bytes(stored))
+    event_json = _claim_checked(plain, envelope.to_json(), str(envelope.type), inbox.item_bytes(item))
     return Mapped(inbox.ACCEPTED, event_json=event_json, event_type=str(envelope.type),
                   business_key=envelope.business_key, correlation_id=envelope.correlation_id)
 
@@ -156,9 +158,3 @@ def _quarantined(key: str, reason: str) -> Mapped:
     reason = reason if len(reason) <= MAX_REASON_CHARS else reason[:MAX_REASON_CHARS] + "..."
     logger.warning("event quarantined", extra={"key": key, "reason": reason})
     return Mapped(inbox.QUARANTINED, reason=reason)
-
-
-def _binary(value: dict[str, Any] | None) -> bytes:
-    """A B attribute: bytes from a read, base64 text in a stream record (as Lambda delivers it)."""
-    content = (value or {}).get("B", b"")
-    return base64.b64decode(content) if isinstance(content, str) else bytes(content)
